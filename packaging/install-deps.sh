@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every Debian package OLM Studio needs to build, test and run its demo.
+# Idempotent: packages that `dpkg -s` reports installed are skipped.
+# Usage: packaging/install-deps.sh   (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git xz-utils
+  # merge core
+  libtorch-dev            # Debian's CPU libtorch (1.13)
+  libopenblas0-pthread    # without it libtorch uses reference BLAS: fp32 matmul ~30x slower
+  libyaml-cpp-dev nlohmann-json3-dev
+  libpcre2-dev            # tokenizer split patterns (\p{L}, look-ahead)
+  libutf8proc-dev         # Unicode normalisation (NFC/NFKC/NFD)
+  # GUI
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
+  qt6-qpa-plugins
+  # screenshots / headless display for the GUI
+  xvfb xauth
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg -s "$p" >/dev/null 2>&1; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+
+echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
