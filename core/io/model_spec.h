@@ -1,0 +1,44 @@
+#pragma once
+// What config.json says about a decoder-only model, in one plain struct.
+// Parsed by core/io/model_config.* (transformers 4.x and 5 spellings);
+// consumed by the engine (core/model) and the pool check.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace olm {
+
+struct RopeScaling {
+    std::string type;  // "" (none), "linear", "llama3"
+    double factor = 1.0;
+    // llama3 only
+    double low_freq_factor = 1.0;
+    double high_freq_factor = 4.0;
+    int64_t original_max_position_embeddings = 8192;
+};
+
+struct ModelSpec {
+    std::string architecture;  // e.g. "LlamaForCausalLM" (architectures[0])
+    std::string model_type;    // e.g. "llama", "qwen2", "qwen3", "mistral"
+    int64_t hidden_size = 0;
+    int64_t intermediate_size = 0;
+    int64_t num_hidden_layers = 0;
+    int64_t num_attention_heads = 0;
+    int64_t num_key_value_heads = 0;  // defaults to num_attention_heads
+    int64_t head_dim = 0;             // defaults to hidden_size / num_attention_heads
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    RopeScaling rope_scaling;
+    int64_t vocab_size = 0;
+    bool tie_word_embeddings = false;
+    bool attention_bias = false;  // q/k/v biases (Qwen2 always has them)
+    bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3)
+    int64_t max_position_embeddings = 0;
+    std::string torch_dtype;  // "bfloat16", "float16", "float32" (or "" if absent)
+    std::vector<int64_t> bos_token_ids;
+    std::vector<int64_t> eos_token_ids;  // config + generation_config.json, deduplicated
+    std::optional<int64_t> sliding_window;  // recorded; not applied by the engine
+};
+
+}  // namespace olm
