@@ -1,0 +1,103 @@
+#pragma once
+// The merge configuration: a YAML file compatible with the original OLM
+// olm_config.yaml, plus new keys with defaults. docs/merge.md lists every key.
+//
+//   MergeConfig c = load_merge_config("olm_config.yaml");   // throws olm::Error with the line
+//   for (auto& w : c.warnings) ...                          // unknown keys, "did you mean"
+//   save_merge_config(c, "copy.yaml");                      // the GUI edits and saves
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace olm {
+
+struct MergeDatasetEntry {
+    std::string name;             // the key as written, e.g. "math.json"
+    std::filesystem::path path;   // resolved: dataset_dir / name (or absolute)
+    std::string mode = "exact";   // exact | bigram | quality (any registered mode)
+};
+
+struct MergeConfig {
+    // Where the file was loaded from; relative paths resolve against its folder.
+    std::filesystem::path config_path;
+
+    // --- keys of the original OLM config -----------------------------------
+    std::filesystem::path models_dir;          // resolved
+    std::vector<std::string> models;           // as written: names (resolved under models_dir, '/'->'_') or paths
+    std::filesystem::path output_dir;          // resolved
+    std::filesystem::path dataset_dir;         // resolved
+    std::vector<MergeDatasetEntry> datasets;   // `dataset:` map, in file order
+    std::string direction = "forward";         // forward | backward
+    std::string base_model_name;               // "" = first model (or base_select)
+    bool base_select = false;
+    bool boundary_select = false;
+    bool layer_swap = true;
+    bool tensor_swap = false;
+    bool skip_norm = true;
+    std::string improve_all;                   // "" (off) | all | base | <mode name>
+    int64_t samples = 0;                       // selection samples per dataset, 0 = all
+    std::string selection = "ranks";           // ranks | copeland
+    bool load_merge_report = false;            // resume from output_dir/merge_report.json
+
+    // --- new keys ----------------------------------------------------------
+    std::string device = "cpu";                // cpu | cuda | cuda:N
+    std::string dtype = "float32";             // float32 | bfloat16 | float16 (compute and export)
+    int64_t batch_tokens = 4096;               // padded tokens per evaluation batch
+    int64_t quality_max_new_tokens = 64;
+    int64_t min_words = 0;                     // quality mode: shorter answers score as failures
+    std::vector<std::string> forbidden_scripts;  // quality mode: e.g. [Han, Cyrillic]
+    double holdout = 0.0;                      // fraction of each dataset kept out of selection
+    std::string chat_template = "auto";        // auto | none | <template file>
+    bool prefix_cache = true;
+    uint64_t seed = 0;
+
+    // --- search options beyond the original (issue 8) -----------------------
+    std::string search = "original";           // preset: original | better | thorough
+    // Explicit keys override the preset; unset = the preset's value.
+    std::optional<std::vector<double>> interpolate;  // blend weights w: w*current + (1-w)*candidate
+    std::optional<bool> task_arithmetic;             // current + (candidate - base)
+    std::optional<int> sweeps;                       // passes over all positions (>= 1)
+    std::string safeguard = "warn";            // warn | strict | off
+    bool references = true;                    // score the pool soup and every pool model
+    int64_t bootstrap_samples = 2000;          // paired bootstrap resamples (safeguard)
+
+    // Warnings from loading (unknown keys with the nearest known key).
+    std::vector<std::string> warnings;
+
+    // Effective values after applying the preset.
+    std::vector<double> effective_interpolate() const;
+    bool effective_task_arithmetic() const;
+    int effective_sweeps() const;
+
+    // Folder of each pool model, in `models` order.
+    std::vector<std::filesystem::path> model_paths() const;
+    // Display name of each pool model (the entry as written, or the folder name of a path).
+    std::vector<std::string> model_names() const;
+    std::filesystem::path report_path() const { return output_dir / "merge_report.json"; }
+};
+
+// Loads and validates. Unknown keys -> a warning naming the nearest known key;
+// wrong types / values -> olm::Error "file:line: key: ...".
+MergeConfig load_merge_config(const std::filesystem::path& path);
+// Same, from text (base_dir resolves relative paths; name is used in messages).
+MergeConfig parse_merge_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
+                               const std::string& name = "<config>");
+
+// Writes every key (paths relative to the file's folder when below it), atomically.
+void save_merge_config(const MergeConfig& config, const std::filesystem::path& path);
+std::string merge_config_to_yaml(const MergeConfig& config, const std::filesystem::path& base_dir);
+
+// The resolved config as JSON (stored in merge_report.json) and the hash of the
+// parts that decide the result (everything except device, output_dir,
+// load_merge_report and warnings): resuming with a different hash is refused.
+nlohmann::json merge_config_to_json(const MergeConfig& config);
+std::string merge_config_hash(const MergeConfig& config);
+
+// All keys the loader knows (for the GUI and for "did you mean").
+const std::vector<std::string>& merge_config_keys();
+
+}  // namespace olm
