@@ -1,0 +1,109 @@
+#pragma once
+// Architectures as data: for each supported Hugging Face architecture, the
+// tensor role -> name pattern table (boundary tensors and per-layer tensors),
+// which tensors are optional, and how a layer's tensors group into units for
+// tensor-wise merging. The table itself is core/io/architecture_table.cpp;
+// adding an architecture is one entry there plus a test row (docs/io.md).
+//
+// One helper builds names: tensor_name(arch, TensorRole::attn_q, 3)
+//   -> "model.layers.3.self_attn.q_proj.weight". No other code formats names.
+#include "core/io/model_spec.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace olm {
+
+enum class TensorRole {
+    // boundary
+    embed_tokens,
+    final_norm,
+    lm_head,
+    // per layer
+    attn_q,
+    attn_k,
+    attn_v,
+    attn_o,
+    attn_q_bias,
+    attn_k_bias,
+    attn_v_bias,
+    attn_o_bias,
+    attn_q_norm,  // Qwen3: per-head RMSNorm weight [head_dim]
+    attn_k_norm,
+    input_norm,           // input_layernorm
+    post_attention_norm,  // post_attention_layernorm
+    mlp_gate,
+    mlp_up,
+    mlp_down,
+};
+
+std::string_view role_name(TensorRole role);  // "attn_q", "mlp_up", ...
+bool is_layer_role(TensorRole role);
+
+// When a tensor of the table is present in a model of this architecture.
+enum class Presence {
+    required,
+    if_attention_bias,  // spec.attention_bias
+    if_qk_norm,         // spec.qk_norm
+    if_untied,          // !spec.tie_word_embeddings (lm_head); optional when tied
+};
+
+struct TensorTemplate {
+    TensorRole role;
+    std::string pattern;  // "model.layers.{layer}.self_attn.q_proj.weight"
+    Presence presence = Presence::required;
+    std::string unit;  // layer tensors: "attention", "mlp", "norms"; boundary: ""
+};
+
+struct Architecture {
+    std::string name;                      // "LlamaForCausalLM"
+    std::vector<std::string> model_types;  // config.json model_type values it accepts
+    std::vector<TensorTemplate> boundary;  // embed_tokens, final_norm, lm_head
+    std::vector<TensorTemplate> layer;     // per-layer tensors
+    std::vector<std::string> units;        // unit names in merge order
+};
+
+// The supported architectures, in table order.
+const std::vector<Architecture>& architectures();
+// "LlamaForCausalLM, MistralForCausalLM, ..."
+std::string supported_architectures();
+// By config.json architectures[0]; unknown -> olm::Error listing the supported ones.
+const Architecture& architecture_named(const std::string& name);
+const Architecture& architecture_for(const ModelSpec& spec);
+
+// The one name builder. layer is required for layer roles and must be -1 for
+// boundary roles. Throws if the architecture has no such role.
+std::string tensor_name(const Architecture& arch, TensorRole role, int layer = -1);
+
+// Shape a tensor of this role must have for spec:
+//   attn_q [heads*head_dim, hidden], attn_k/v [kv_heads*head_dim, hidden],
+//   attn_o [hidden, heads*head_dim], mlp_gate/up [intermediate, hidden],
+//   mlp_down [hidden, intermediate], embed/lm_head [vocab, hidden], norms [hidden],
+//   q/k norms [head_dim], biases [out features].
+std::vector<int64_t> expected_shape(const ModelSpec& spec, TensorRole role);
+
+// A tensor a model of (arch, spec) has or may have.
+struct ExpectedTensor {
+    TensorRole role;
+    std::string name;
+    std::string unit;  // "" for boundary tensors
+    bool required = true;  // false: may be absent (lm_head of a tied model)
+    std::vector<int64_t> shape;
+};
+
+// The tensors of one layer that spec says exist, in table order.
+std::vector<ExpectedTensor> layer_tensors(const Architecture& arch, const ModelSpec& spec, int layer);
+// The tensors of one unit of one layer ("attention", "mlp", "norms").
+std::vector<ExpectedTensor> unit_tensors(const Architecture& arch, const ModelSpec& spec, int layer,
+                                         const std::string& unit);
+// embed_tokens, final_norm and lm_head (lm_head not required when tied).
+std::vector<ExpectedTensor> boundary_tensors(const Architecture& arch, const ModelSpec& spec);
+// Every tensor of the model: boundary first, then layers 0..n-1.
+std::vector<ExpectedTensor> all_tensors(const Architecture& arch, const ModelSpec& spec);
+
+// The layer a tensor name belongs to, or -1 for a non-layer name.
+int layer_of(const Architecture& arch, const std::string& name);
+
+}  // namespace olm

@@ -1,0 +1,63 @@
+// The architecture table: one entry per supported Hugging Face architecture.
+// To add one: append an entry to k_table (name, model_types, boundary and layer
+// templates with their presence and unit) and a row to tests/io/test_architecture.cpp.
+#include "core/io/architecture.h"
+
+namespace olm {
+
+namespace {
+
+using R = TensorRole;
+using P = Presence;
+
+std::vector<TensorTemplate> llama_boundary() {
+    return {
+        {R::embed_tokens, "model.embed_tokens.weight", P::required, ""},
+        {R::final_norm, "model.norm.weight", P::required, ""},
+        {R::lm_head, "lm_head.weight", P::if_untied, ""},
+    };
+}
+
+// Llama-style decoder layer; bias presence and q/k norms vary by architecture.
+std::vector<TensorTemplate> decoder_layer(Presence qkv_bias, bool o_bias, bool qk_norm) {
+    const std::string L = "model.layers.{layer}.";
+    std::vector<TensorTemplate> t = {
+        {R::attn_q, L + "self_attn.q_proj.weight", P::required, "attention"},
+        {R::attn_k, L + "self_attn.k_proj.weight", P::required, "attention"},
+        {R::attn_v, L + "self_attn.v_proj.weight", P::required, "attention"},
+        {R::attn_o, L + "self_attn.o_proj.weight", P::required, "attention"},
+        {R::attn_q_bias, L + "self_attn.q_proj.bias", qkv_bias, "attention"},
+        {R::attn_k_bias, L + "self_attn.k_proj.bias", qkv_bias, "attention"},
+        {R::attn_v_bias, L + "self_attn.v_proj.bias", qkv_bias, "attention"},
+    };
+    if (o_bias) t.push_back({R::attn_o_bias, L + "self_attn.o_proj.bias", P::if_attention_bias, "attention"});
+    if (qk_norm) {
+        t.push_back({R::attn_q_norm, L + "self_attn.q_norm.weight", P::if_qk_norm, "attention"});
+        t.push_back({R::attn_k_norm, L + "self_attn.k_norm.weight", P::if_qk_norm, "attention"});
+    }
+    t.push_back({R::mlp_gate, L + "mlp.gate_proj.weight", P::required, "mlp"});
+    t.push_back({R::mlp_up, L + "mlp.up_proj.weight", P::required, "mlp"});
+    t.push_back({R::mlp_down, L + "mlp.down_proj.weight", P::required, "mlp"});
+    t.push_back({R::input_norm, L + "input_layernorm.weight", P::required, "norms"});
+    t.push_back({R::post_attention_norm, L + "post_attention_layernorm.weight", P::required, "norms"});
+    return t;
+}
+
+const std::vector<std::string> k_units = {"attention", "mlp", "norms"};
+
+}  // namespace
+
+const std::vector<Architecture>& architectures() {
+    static const std::vector<Architecture> k_table = {
+        // q/k/v/o biases when config.attention_bias (HF LlamaAttention)
+        {"LlamaForCausalLM", {"llama"}, llama_boundary(), decoder_layer(P::if_attention_bias, true, false), k_units},
+        {"MistralForCausalLM", {"mistral"}, llama_boundary(), decoder_layer(P::if_attention_bias, true, false), k_units},
+        // q/k/v biases always (parse_model_spec sets attention_bias for qwen2), no o_proj bias
+        {"Qwen2ForCausalLM", {"qwen2"}, llama_boundary(), decoder_layer(P::if_attention_bias, false, false), k_units},
+        // per-head q_norm/k_norm; biases when config.attention_bias
+        {"Qwen3ForCausalLM", {"qwen3"}, llama_boundary(), decoder_layer(P::if_attention_bias, true, true), k_units},
+    };
+    return k_table;
+}
+
+}  // namespace olm

@@ -1,0 +1,194 @@
+#include "core/io/model_config.h"
+
+#include "core/util/error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace olm {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& label, const std::string& what) { throw Error(label + ": " + what); }
+
+int64_t get_int(const json& j, const char* key, const std::string& label) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) fail(label, std::string("missing required key '") + key + "'");
+    if (!it->is_number_integer() && !(it->is_number_float() && it->get<double>() == std::floor(it->get<double>())))
+        fail(label, std::string("key '") + key + "' should be an integer, found " + it->dump());
+    return it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
+}
+
+int64_t get_positive(const json& j, const char* key, const std::string& label) {
+    const int64_t v = get_int(j, key, label);
+    if (v <= 0) fail(label, std::string("key '") + key + "' must be positive, found " + std::to_string(v));
+    return v;
+}
+
+std::optional<int64_t> opt_int(const json& j, const char* key, const std::string& label) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    return get_int(j, key, label);
+}
+
+std::optional<double> opt_number(const json& j, const char* key, const std::string& label) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number()) fail(label, std::string("key '") + key + "' should be a number, found " + it->dump());
+    return it->get<double>();
+}
+
+// int or list of ints (or null) -> list
+std::vector<int64_t> id_list(const json& j, const char* key, const std::string& label) {
+    std::vector<int64_t> out;
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return out;
+    auto one = [&](const json& v) {
+        if (!v.is_number_integer())
+            fail(label, std::string("key '") + key + "' should be an integer or a list of integers, found " + it->dump());
+        out.push_back(v.get<int64_t>());
+    };
+    if (it->is_array())
+        for (const auto& v : *it) one(v);
+    else
+        one(*it);
+    return out;
+}
+
+void add_unique(std::vector<int64_t>& to, const std::vector<int64_t>& from) {
+    for (int64_t v : from)
+        if (std::find(to.begin(), to.end(), v) == to.end()) to.push_back(v);
+}
+
+void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
+    if (!r.is_object()) fail(label, "rope_scaling should be an object, found " + r.dump());
+    std::string type;
+    if (auto t = r.find("rope_type"); t != r.end() && t->is_string()) type = t->get<std::string>();
+    else if (auto t2 = r.find("type"); t2 != r.end() && t2->is_string()) type = t2->get<std::string>();
+    const std::string where = "rope_scaling: ";
+    if (type.empty() || type == "default") {
+        spec.rope_scaling = RopeScaling{};
+        return;
+    }
+    RopeScaling s;
+    s.type = type;
+    if (type == "linear" || type == "llama3") {
+        auto f = opt_number(r, "factor", label);
+        if (!f) fail(label, where + "type '" + type + "' needs 'factor'");
+        if (*f <= 0) fail(label, where + "factor must be positive, found " + std::to_string(*f));
+        s.factor = *f;
+    }
+    if (type == "llama3") {
+        auto lo = opt_number(r, "low_freq_factor", label);
+        auto hi = opt_number(r, "high_freq_factor", label);
+        auto orig = opt_int(r, "original_max_position_embeddings", label);
+        if (!lo || !hi || !orig)
+            fail(label, where + "type 'llama3' needs low_freq_factor, high_freq_factor and original_max_position_embeddings");
+        s.low_freq_factor = *lo;
+        s.high_freq_factor = *hi;
+        s.original_max_position_embeddings = *orig;
+        if (s.high_freq_factor <= s.low_freq_factor)
+            fail(label, where + "high_freq_factor must be larger than low_freq_factor");
+    } else if (type != "linear") {
+        fail(label, where + "unsupported type '" + type + "' (supported: linear, llama3)");
+    }
+    spec.rope_scaling = s;
+}
+
+}  // namespace
+
+json read_json_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path.string() + ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return json::parse(ss.str());
+    } catch (const json::exception& e) {
+        throw Error(path.string() + ": not valid JSON: " + e.what());
+    }
+}
+
+ModelSpec parse_model_spec(const json& c, const std::string& label) {
+    if (!c.is_object()) fail(label, "config is not a JSON object");
+    ModelSpec s;
+    auto arch = c.find("architectures");
+    if (arch == c.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
+        fail(label, "missing required key 'architectures' (a list like [\"LlamaForCausalLM\"])");
+    s.architecture = (*arch)[0].get<std::string>();
+    if (auto mt = c.find("model_type"); mt != c.end() && mt->is_string()) s.model_type = mt->get<std::string>();
+    else fail(label, "missing required key 'model_type'");
+
+    s.hidden_size = get_positive(c, "hidden_size", label);
+    s.intermediate_size = get_positive(c, "intermediate_size", label);
+    s.num_hidden_layers = get_positive(c, "num_hidden_layers", label);
+    s.num_attention_heads = get_positive(c, "num_attention_heads", label);
+    s.num_key_value_heads = opt_int(c, "num_key_value_heads", label).value_or(s.num_attention_heads);
+    if (s.num_key_value_heads <= 0 || s.num_attention_heads % s.num_key_value_heads != 0)
+        fail(label, "num_attention_heads (" + std::to_string(s.num_attention_heads) +
+                        ") must be a positive multiple of num_key_value_heads (" + std::to_string(s.num_key_value_heads) + ")");
+    if (auto hd = opt_int(c, "head_dim", label)) {
+        s.head_dim = *hd;
+    } else {
+        if (s.hidden_size % s.num_attention_heads != 0)
+            fail(label, "hidden_size " + std::to_string(s.hidden_size) + " is not divisible by num_attention_heads " +
+                            std::to_string(s.num_attention_heads) + " and no head_dim is given");
+        s.head_dim = s.hidden_size / s.num_attention_heads;
+    }
+    if (s.head_dim <= 0 || s.head_dim % 2 != 0)
+        fail(label, "head_dim must be positive and even (RoPE), found " + std::to_string(s.head_dim));
+    s.vocab_size = get_positive(c, "vocab_size", label);
+    s.rms_norm_eps = opt_number(c, "rms_norm_eps", label).value_or(1e-6);
+    s.max_position_embeddings = opt_int(c, "max_position_embeddings", label).value_or(0);
+    if (auto t = c.find("tie_word_embeddings"); t != c.end() && t->is_boolean()) s.tie_word_embeddings = t->get<bool>();
+
+    // Qwen2 always has q/k/v biases (its config has no attention_bias key).
+    s.attention_bias = s.model_type == "qwen2" || s.architecture == "Qwen2ForCausalLM";
+    if (auto b = c.find("attention_bias"); b != c.end() && b->is_boolean()) s.attention_bias = b->get<bool>();
+    s.qk_norm = s.model_type == "qwen3" || s.architecture == "Qwen3ForCausalLM";
+
+    // transformers 5: rope_parameters {rope_type, rope_theta, factor, ...}
+    // transformers 4: rope_theta at the top, rope_scaling {type|rope_type, factor, ...}
+    s.rope_theta = opt_number(c, "rope_theta", label).value_or(10000.0);
+    if (auto rp = c.find("rope_parameters"); rp != c.end() && !rp->is_null()) {
+        if (!rp->is_object()) fail(label, "rope_parameters should be an object");
+        if (auto th = opt_number(*rp, "rope_theta", label)) s.rope_theta = *th;
+        parse_rope(*rp, s, label);
+    }
+    if (auto rs = c.find("rope_scaling"); rs != c.end() && !rs->is_null()) parse_rope(*rs, s, label);
+
+    if (auto d = c.find("torch_dtype"); d != c.end() && d->is_string()) s.torch_dtype = d->get<std::string>();
+    if (auto d = c.find("dtype"); d != c.end() && d->is_string()) s.torch_dtype = d->get<std::string>();
+    if (s.torch_dtype.rfind("torch.", 0) == 0) s.torch_dtype = s.torch_dtype.substr(6);
+
+    s.bos_token_ids = id_list(c, "bos_token_id", label);
+    s.eos_token_ids = id_list(c, "eos_token_id", label);
+    if (auto sw = opt_int(c, "sliding_window", label)) {
+        bool use = true;
+        if (auto u = c.find("use_sliding_window"); u != c.end() && u->is_boolean()) use = u->get<bool>();
+        if (use) s.sliding_window = *sw;
+    }
+    return s;
+}
+
+void merge_generation_config(ModelSpec& spec, const json& g) {
+    if (!g.is_object()) return;
+    const std::string label = "generation_config.json";
+    add_unique(spec.bos_token_ids, id_list(g, "bos_token_id", label));
+    add_unique(spec.eos_token_ids, id_list(g, "eos_token_id", label));
+}
+
+ModelSpec load_model_spec(const std::filesystem::path& folder) {
+    const auto config = folder / "config.json";
+    if (!std::filesystem::exists(config)) throw Error(folder.string() + ": no config.json (not a Hugging Face model folder?)");
+    ModelSpec s = parse_model_spec(read_json_file(config), config.string());
+    const auto gen = folder / "generation_config.json";
+    if (std::filesystem::exists(gen)) merge_generation_config(s, read_json_file(gen));
+    return s;
+}
+
+}  // namespace olm
