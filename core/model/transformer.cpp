@@ -1,0 +1,353 @@
+#include "core/model/transformer.h"
+
+#include "core/util/error.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace olm {
+
+namespace {
+
+constexpr int kLayerEntries = kNumLayerUnits * 2;  // weight, bias per unit
+
+size_t weight_index(LayerUnit u) { return static_cast<size_t>(u) * 2; }
+size_t bias_index(LayerUnit u) { return static_cast<size_t>(u) * 2 + 1; }
+
+// Same tensor: the same memory viewed the same way. A fresh at::Tensor over
+// the same mmapped bytes counts as the same; slots treat tensors as immutable.
+bool same_tensor(const at::Tensor& a, const at::Tensor& b) {
+    if (!a.defined() || !b.defined()) return a.defined() == b.defined();
+    if (a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl()) return true;
+    return a.data_ptr() == b.data_ptr() && a.scalar_type() == b.scalar_type() && a.sizes() == b.sizes() &&
+           a.strides() == b.strides() && a.device() == b.device();
+}
+
+// rotate_half(x) = cat(-x2, x1) over the last dim (HF convention).
+at::Tensor rotate_half(const at::Tensor& x) {
+    const int64_t half = x.size(-1) / 2;
+    return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+    return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
+}
+
+int64_t read_mem_available_bytes() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    int64_t kb = 0;
+    std::string unit;
+    while (in >> key >> kb >> unit)
+        if (key == "MemAvailable:") return kb * 1024;
+    return int64_t{4} << 30;
+}
+
+// Free GPU memory without CUDA headers: cudaMemGetInfo when libcudart's symbol
+// is visible in the process (libtorch_cuda links it), else 0 (unknown).
+int64_t cuda_free_bytes(const at::Device& device) {
+    using MemGetInfo = int (*)(size_t*, size_t*);
+    using SetDevice = int (*)(int);
+    auto get = reinterpret_cast<MemGetInfo>(::dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
+    auto set = reinterpret_cast<SetDevice>(::dlsym(RTLD_DEFAULT, "cudaSetDevice"));
+    if (!get) return 0;
+    if (set) set(device.has_index() ? device.index() : 0);
+    size_t free_b = 0, total_b = 0;
+    if (get(&free_b, &total_b) != 0) return 0;
+    return static_cast<int64_t>(free_b);
+}
+
+}  // namespace
+
+Transformer::Transformer(ModelSpec spec, EngineOptions options)
+    : m_spec(std::move(spec)), m_options(options) {
+    const ModelSpec& s = m_spec;
+    if (s.hidden_size <= 0 || s.num_hidden_layers <= 0 || s.num_attention_heads <= 0 || s.vocab_size <= 0 ||
+        s.intermediate_size <= 0)
+        throw Error("model spec: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and "
+                    "vocab_size must be positive");
+    if (m_spec.num_key_value_heads <= 0) m_spec.num_key_value_heads = m_spec.num_attention_heads;
+    if (m_spec.head_dim <= 0) m_spec.head_dim = m_spec.hidden_size / m_spec.num_attention_heads;
+    if (m_spec.num_attention_heads % m_spec.num_key_value_heads != 0)
+        throw Error("model spec: num_attention_heads " + std::to_string(m_spec.num_attention_heads) +
+                    " is not a multiple of num_key_value_heads " + std::to_string(m_spec.num_key_value_heads));
+    if (m_options.device.is_cuda() && !at::hasCUDA())
+        throw Error("device " + m_options.device.str() + ": this libtorch has no CUDA support");
+    m_inv_freq = rope_inv_freq(m_spec).to(m_options.device);
+    m_slots.resize(static_cast<size_t>(m_spec.num_hidden_layers + kNumBoundaryParts));
+    for (int64_t i = 0; i < m_spec.num_hidden_layers; ++i) m_slots[i].current.resize(kLayerEntries);
+    for (int p = 0; p < kNumBoundaryParts; ++p) m_slots[m_spec.num_hidden_layers + p].current.resize(1);
+}
+
+// ---- slots -----------------------------------------------------------------
+
+at::Tensor Transformer::prepare(const at::Tensor& source) const {
+    if (!source.defined()) return {};
+    // No copy when device, dtype and layout already fit (the CPU fp32 case).
+    return source.to(m_options.device, m_options.dtype).contiguous();
+}
+
+void Transformer::assign(int slot, size_t index, const at::Tensor& source) {
+    Slot& s = m_slots.at(slot);
+    if (m_round_slot != slot) {
+        if (m_round_slot >= 0) m_slots[m_round_slot].earlier.clear();  // release the old round
+        s.earlier = s.current;  // shares tensors: no copy
+        m_round_slot = slot;
+    }
+    Entry& e = s.current.at(index);
+    if (same_tensor(e.source, source)) return;
+    if (!s.earlier.empty() && same_tensor(s.earlier[index].source, source)) {
+        e = s.earlier[index];  // pointing back: free
+        return;
+    }
+    e.source = source;
+    e.compute = prepare(source);
+}
+
+void Transformer::commit() {
+    if (m_round_slot >= 0) m_slots[m_round_slot].earlier.clear();
+    m_round_slot = -1;
+}
+
+void Transformer::set_layer(int64_t layer, const LayerWeights& weights) {
+    if (layer < 0 || layer >= num_layers())
+        throw Error("set_layer: layer " + std::to_string(layer) + " out of range [0, " +
+                    std::to_string(num_layers()) + ")");
+    check_layer_weights(m_spec, weights, layer);
+    for (int u = 0; u < kNumLayerUnits; ++u) {
+        const auto unit = static_cast<LayerUnit>(u);
+        assign(static_cast<int>(layer), weight_index(unit), weights[unit].weight);
+        assign(static_cast<int>(layer), bias_index(unit), weights[unit].bias);
+    }
+}
+
+void Transformer::set_layer_unit(int64_t layer, LayerUnit unit, const UnitTensors& tensors) {
+    if (layer < 0 || layer >= num_layers())
+        throw Error("set_layer_unit: layer " + std::to_string(layer) + " out of range");
+    LayerWeights check = this->layer(layer);
+    check[unit] = tensors;
+    check_layer_weights(m_spec, check, layer);
+    assign(static_cast<int>(layer), weight_index(unit), tensors.weight);
+    assign(static_cast<int>(layer), bias_index(unit), tensors.bias);
+}
+
+LayerWeights Transformer::layer(int64_t layer) const {
+    const Slot& s = m_slots.at(layer);
+    LayerWeights w;
+    for (int u = 0; u < kNumLayerUnits; ++u) {
+        w.units[u].weight = s.current[u * 2].source;
+        w.units[u].bias = s.current[u * 2 + 1].source;
+    }
+    return w;
+}
+
+void Transformer::set_boundary(const BoundaryWeights& weights) {
+    check_boundary_weights(m_spec, weights);
+    for (int p = 0; p < kNumBoundaryParts; ++p)
+        assign(static_cast<int>(num_layers()) + p, 0, weights[static_cast<BoundaryPart>(p)]);
+}
+
+void Transformer::set_boundary_part(BoundaryPart part, const at::Tensor& tensor) {
+    BoundaryWeights check = boundary();
+    check[part] = tensor;
+    if (check.embed_tokens.defined() && check.norm.defined()) check_boundary_weights(m_spec, check);
+    assign(static_cast<int>(num_layers()) + static_cast<int>(part), 0, tensor);
+}
+
+BoundaryWeights Transformer::boundary() const {
+    BoundaryWeights w;
+    for (int p = 0; p < kNumBoundaryParts; ++p)
+        w[static_cast<BoundaryPart>(p)] = m_slots[num_layers() + p].current[0].source;
+    return w;
+}
+
+const at::Tensor& Transformer::w(int64_t layer, LayerUnit unit) const {
+    return m_slots[layer].current[weight_index(unit)].compute;
+}
+
+const at::Tensor& Transformer::b(int64_t layer, LayerUnit unit) const {
+    return m_slots[layer].current[bias_index(unit)].compute;
+}
+
+void Transformer::check_ready(int64_t begin, int64_t end) const {
+    if (begin < 0 || end > num_layers() || begin > end)
+        throw Error("run_layers: range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                    ") outside [0, " + std::to_string(num_layers()) + "]");
+    for (int64_t l = begin; l < end; ++l)
+        if (!w(l, LayerUnit::q_proj).defined())
+            throw Error("layer " + std::to_string(l) + ": slot is empty (set_layer first)");
+}
+
+// ---- math ------------------------------------------------------------------
+
+// HF RMSNorm: float32 statistics, cast back, then weight × (in the compute dtype).
+at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+    at::Tensor xf = x.to(at::kFloat);
+    at::Tensor var = xf.pow(2).mean(-1, /*keepdim=*/true);
+    xf = xf * at::rsqrt(var + m_spec.rms_norm_eps);
+    return weight * xf.to(x.scalar_type());
+}
+
+at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
+    at::Tensor gate = linear(x, w(l, LayerUnit::gate_proj), b(l, LayerUnit::gate_proj));
+    at::Tensor up = linear(x, w(l, LayerUnit::up_proj), b(l, LayerUnit::up_proj));
+    return linear(at::silu(gate) * up, w(l, LayerUnit::down_proj), b(l, LayerUnit::down_proj));
+}
+
+// x [B, T, H]; cos/sin [B, 1, T, hd]; blocked [B, 1, 1, T, S] = keys a query may not see.
+at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tensor& blocked, const at::Tensor& cos,
+                                  const at::Tensor& sin, KvCache* cache) {
+    const int64_t B = x.size(0), T = x.size(1);
+    const int64_t nh = m_spec.num_attention_heads, nkv = m_spec.num_key_value_heads, hd = m_spec.head_dim;
+    const int64_t rep = nh / nkv;
+    at::Tensor q = linear(x, w(l, LayerUnit::q_proj), b(l, LayerUnit::q_proj)).view({B, T, nh, hd});
+    at::Tensor k = linear(x, w(l, LayerUnit::k_proj), b(l, LayerUnit::k_proj)).view({B, T, nkv, hd});
+    at::Tensor v = linear(x, w(l, LayerUnit::v_proj), b(l, LayerUnit::v_proj)).view({B, T, nkv, hd});
+    if (m_spec.qk_norm) {
+        q = rms_norm(q, w(l, LayerUnit::q_norm));
+        k = rms_norm(k, w(l, LayerUnit::k_norm));
+    }
+    q = q.transpose(1, 2);  // [B, nh, T, hd]
+    k = k.transpose(1, 2);  // [B, nkv, T, hd]
+    v = v.transpose(1, 2);
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    if (cache) {
+        auto kv = cache->append(l, k, v);  // [B, nkv, S, hd]
+        k = kv.first;
+        v = kv.second;
+    }
+    const int64_t S = k.size(2);
+    // Grouped-query attention without repeating K/V: the rep query heads that
+    // share a KV head are stacked along the row axis. [B, nkv, rep*T, hd]
+    at::Tensor qg = q.reshape({B, nkv, rep * T, hd});
+    at::Tensor scores = at::matmul(qg, k.transpose(2, 3));  // [B, nkv, rep*T, S]
+    scores = (scores * (1.0 / std::sqrt(static_cast<double>(hd)))).to(at::kFloat);
+    scores = scores.view({B, nkv, rep, T, S}).masked_fill(blocked, -std::numeric_limits<float>::infinity());
+    at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type()).view({B, nkv, rep * T, S});
+    at::Tensor out = at::matmul(probs, v);  // [B, nkv, rep*T, hd]
+    out = out.view({B, nh, T, hd}).transpose(1, 2).reshape({B, T, nh * hd});
+    return linear(out, w(l, LayerUnit::o_proj), b(l, LayerUnit::o_proj));
+}
+
+// ---- execution ---------------------------------------------------------------
+
+at::Tensor Transformer::embed(const Batch& batch) {
+    c10::InferenceMode guard;
+    const at::Tensor& table = m_slots[num_layers() + static_cast<int>(BoundaryPart::embed_tokens)].current[0].compute;
+    if (!table.defined()) throw Error("embed: the embed_tokens slot is empty (set_boundary first)");
+    at::Tensor ids = batch.ids.to(m_options.device);
+    // [B, T, H]
+    return table.index_select(0, ids.reshape({-1})).view({ids.size(0), ids.size(1), table.size(1)});
+}
+
+at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch, int64_t begin, int64_t end,
+                                   KvCache* cache) {
+    c10::InferenceMode guard;
+    check_ready(begin, end);
+    if (begin == end) return hidden;
+    const int64_t B = hidden.size(0), T = hidden.size(1);
+    if (batch.size() != B || batch.width() != T)
+        throw Error("run_layers: hidden [" + std::to_string(B) + ", " + std::to_string(T) +
+                    "] does not match the batch [" + std::to_string(batch.size()) + ", " +
+                    std::to_string(batch.width()) + "]");
+    const at::Device dev = m_options.device;
+    at::Tensor mask = batch.mask.to(dev);
+    at::Tensor positions = batch.positions.to(dev);
+
+    // Rotary tables, HF: freqs = inv_freq ⊗ positions in float32, emb = cat(freqs, freqs).
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * m_inv_freq.view({1, 1, -1});  // [B, T, hd/2]
+    at::Tensor emb = at::cat({freqs, freqs}, -1);                                            // [B, T, hd]
+    at::Tensor cos = emb.cos().to(m_options.dtype).unsqueeze(1);                            // [B, 1, T, hd]
+    at::Tensor sin = emb.sin().to(m_options.dtype).unsqueeze(1);
+
+    // Which keys each query may see: real, not in the future; a query always sees
+    // itself (so a padding row never has an empty softmax).
+    int64_t past = 0;
+    at::Tensor key_valid = mask;  // [B, S]
+    if (cache) {
+        if (cache->num_layers() != num_layers() || (cache->batch_size() != 0 && cache->batch_size() != B))
+            throw Error("run_layers: the KV cache does not fit this model/batch");
+        past = cache->layer_length(begin);
+        for (int64_t l = begin; l < end; ++l)
+            if (cache->layer_length(l) != past)
+                throw Error("run_layers: KV cache layers " + std::to_string(begin) + ".." +
+                            std::to_string(end - 1) + " hold different lengths");
+        cache->set_valid(past, mask);
+        key_valid = cache->valid(past + T);
+    }
+    const int64_t S = past + T;
+    at::Tensor qcol = at::arange(past, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({T, 1});
+    at::Tensor kcol = at::arange(0, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({1, S});
+    at::Tensor allowed = (kcol <= qcol).unsqueeze(0) & key_valid.view({B, 1, S});  // [B, T, S]
+    allowed = allowed | (kcol == qcol).unsqueeze(0);
+    const at::Tensor blocked = allowed.logical_not().view({B, 1, 1, T, S});
+
+    at::Tensor h = hidden;
+    for (int64_t l = begin; l < end; ++l) {
+        at::Tensor x = rms_norm(h, w(l, LayerUnit::input_layernorm));
+        h = h + attention(l, x, blocked, cos, sin, cache);
+        x = rms_norm(h, w(l, LayerUnit::post_attention_layernorm));
+        h = h + mlp(l, x);
+    }
+    return h;
+}
+
+at::Tensor Transformer::head(const at::Tensor& hidden_rows) {
+    c10::InferenceMode guard;
+    const int64_t n = num_layers();
+    const at::Tensor& norm = m_slots[n + static_cast<int>(BoundaryPart::norm)].current[0].compute;
+    const at::Tensor& lm = m_slots[n + static_cast<int>(BoundaryPart::lm_head)].current[0].compute;
+    const at::Tensor& tied = m_slots[n + static_cast<int>(BoundaryPart::embed_tokens)].current[0].compute;
+    if (!norm.defined()) throw Error("head: the final norm slot is empty (set_boundary first)");
+    const at::Tensor& matrix = lm.defined() ? lm : tied;
+    if (!matrix.defined()) throw Error("head: neither lm_head nor embed_tokens is set");
+    at::Tensor x = rms_norm(hidden_rows, norm);
+    return at::linear(x, matrix).to(at::kFloat);  // [..., V]
+}
+
+at::Tensor Transformer::head_at(const at::Tensor& hidden, const at::Tensor& rows, const at::Tensor& cols) {
+    c10::InferenceMode guard;
+    const at::Device dev = hidden.device();
+    at::Tensor flat = rows.to(dev) * hidden.size(1) + cols.to(dev);  // [R]
+    return head(hidden.reshape({-1, hidden.size(2)}).index_select(0, flat));
+}
+
+int64_t Transformer::token_budget() const {
+    if (m_options.max_batch_tokens > 0) return m_options.max_batch_tokens;
+    // Bytes of activations per token of a 512-wide sequence: the layer's
+    // intermediates (compute dtype) and float32 attention scores + softmax,
+    // plus the float32 logits of that token.
+    const int64_t es = static_cast<int64_t>(c10::elementSize(m_options.dtype));
+    const int64_t width = 512;
+    const int64_t per_token = es * (6 * m_spec.hidden_size + 3 * m_spec.intermediate_size +
+                                    2 * m_spec.num_attention_heads * m_spec.head_dim) +
+                              4 * (2 * m_spec.num_attention_heads * width) + 4 * m_spec.vocab_size;
+    int64_t free_bytes = m_options.device.is_cuda() ? cuda_free_bytes(m_options.device) : 0;
+    if (!m_options.device.is_cuda()) free_bytes = read_mem_available_bytes();
+    if (free_bytes <= 0) free_bytes = int64_t{4} << 30;  // unknown: assume 4 GiB
+    // A quarter of what is free, to leave room for the allocator and the K/V.
+    return std::max<int64_t>(width, free_bytes / 4 / std::max<int64_t>(per_token, 1));
+}
+
+at::Tensor Transformer::forward(const Batch& batch) {
+    c10::InferenceMode guard;
+    check_ready(0, num_layers());
+    const int64_t B = batch.size(), T = batch.width();
+    const int64_t rows = std::max<int64_t>(1, token_budget() / std::max<int64_t>(T, 1));
+    std::vector<at::Tensor> parts;
+    for (int64_t r = 0; r < B; r += rows) {
+        const Batch sub = (r == 0 && rows >= B) ? batch : batch.slice(r, std::min(B, r + rows));
+        at::Tensor h = run_layers(embed(sub), sub, 0, num_layers());
+        parts.push_back(head(h));  // [b, T, V]
+    }
+    return parts.size() == 1 ? parts[0] : at::cat(parts, 0);
+}
+
+}  // namespace olm

@@ -1,0 +1,109 @@
+#pragma once
+// The working model: a decoder-only transformer (LlamaForCausalLM,
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM semantics) whose
+// layer positions and boundary parts are SLOTS pointing at tensor sets from
+// pool models.
+//
+// Slots: set_layer / set_layer_unit / set_boundary_part repoint a slot. On CPU,
+// when the tensor's dtype is the compute dtype, this is O(1) (the memory-mapped
+// tensor is used as is). Otherwise (GPU, or a dtype conversion) the new tensors
+// are uploaded/converted once; the slot remembers what it held before the
+// current round of changes, so pointing it back is free. Changing another slot
+// ends the round (the old tensors are released): the GPU holds the working
+// model plus one candidate layer.
+//
+// Split execution: embed(batch) -> hidden [B, T, H]; run_layers(hidden, batch,
+// begin, end, cache) -> hidden; head(rows) -> float32 logits of only those rows.
+// forward(batch) = all of it, logits [B, T, V] float32.
+//
+// All entry points run under c10::InferenceMode. CPU results are deterministic
+// (same input, same bits).
+#include "core/io/model_spec.h"
+#include "core/model/batch.h"
+#include "core/model/engine_options.h"
+#include "core/model/kv_cache.h"
+#include "core/model/weights.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace olm {
+
+class ModelFolder;
+
+class Transformer {
+public:
+    // Slots start empty; fill them with set_layer / set_boundary before running.
+    Transformer(ModelSpec spec, EngineOptions options = {});
+    // Every slot pointing at the folder's tensors (memory-mapped; not copied on CPU).
+    static Transformer from_folder(const ModelFolder& folder, EngineOptions options = {});
+
+    const ModelSpec& spec() const { return m_spec; }
+    const EngineOptions& options() const { return m_options; }
+    int64_t num_layers() const { return m_spec.num_hidden_layers; }
+
+    // ---- slots -------------------------------------------------------------
+    void set_layer(int64_t layer, const LayerWeights& weights);
+    void set_layer_unit(int64_t layer, LayerUnit unit, const UnitTensors& tensors);
+    // The tensors a layer slot points at (as given, before upload/conversion).
+    LayerWeights layer(int64_t layer) const;
+    void set_boundary(const BoundaryWeights& weights);
+    void set_boundary_part(BoundaryPart part, const at::Tensor& tensor);
+    BoundaryWeights boundary() const;
+    // Ends the current round of changes: slots forget their earlier tensors.
+    void commit();
+
+    // ---- execution ---------------------------------------------------------
+    // Logits [B, T, V] float32 on the engine device. Large batches are split into
+    // row chunks within token_budget().
+    at::Tensor forward(const Batch& batch);
+    // Hidden states [B, T, H] (compute dtype) entering layer 0.
+    at::Tensor embed(const Batch& batch);
+    // Runs layers [begin, end) over hidden [B, T, H]; batch gives mask and
+    // positions of these T tokens. With a cache, K/V of these layers are appended
+    // to it and attention covers the cached columns too (the batch then holds only
+    // the new tokens, positions continuing after the cached ones).
+    at::Tensor run_layers(const at::Tensor& hidden, const Batch& batch, int64_t begin, int64_t end,
+                          KvCache* cache = nullptr);
+    // Final norm + lm_head over hidden rows [..., H] -> float32 logits [..., V].
+    at::Tensor head(const at::Tensor& hidden_rows);
+    // Logits at selected positions: rows/cols int64 [R] index hidden [B, T, H] -> [R, V].
+    at::Tensor head_at(const at::Tensor& hidden, const at::Tensor& rows, const at::Tensor& cols);
+
+    // Max batch×tokens per forward chunk (from options or free memory).
+    int64_t token_budget() const;
+
+private:
+    struct Entry {
+        at::Tensor source;   // what the slot points at
+        at::Tensor compute;  // on device, compute dtype (== source when no copy is needed)
+    };
+    struct Slot {
+        std::vector<Entry> current;
+        std::vector<Entry> earlier;  // before this round of changes (empty = none)
+    };
+    void assign(int slot, size_t index, const at::Tensor& source);
+    at::Tensor prepare(const at::Tensor& source) const;
+    const at::Tensor& w(int64_t layer, LayerUnit unit) const;
+    const at::Tensor& b(int64_t layer, LayerUnit unit) const;
+    at::Tensor attention(int64_t layer, const at::Tensor& x, const at::Tensor& blocked, const at::Tensor& cos,
+                         const at::Tensor& sin, KvCache* cache);
+    at::Tensor mlp(int64_t layer, const at::Tensor& x);
+    at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+    void check_ready(int64_t begin, int64_t end) const;
+
+    ModelSpec m_spec;
+    EngineOptions m_options;
+    at::Tensor m_inv_freq;     // [head_dim / 2] float32 on device
+    std::vector<Slot> m_slots;  // layers 0..N-1, then boundary parts
+    int m_round_slot = -1;      // the slot changed in the current round
+};
+
+// Rotary inverse frequencies as HF computes them (float32, [head_dim / 2]):
+// 1 / theta^(2i/d), then rope_scaling "linear" (÷ factor) or "llama3" (smoothed
+// by wavelength). Throws olm::Error on an unknown scaling type.
+at::Tensor rope_inv_freq(const ModelSpec& spec);
+
+}  // namespace olm

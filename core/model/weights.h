@@ -1,0 +1,72 @@
+#pragma once
+// The tensors of one decoder layer and of the model boundary (embeddings,
+// final norm, lm_head). Tensors are usually the zero-copy memory-mapped ones
+// from a ModelFolder; they may also be owned, computed tensors (a blended layer
+// Σ coeff × tensor from the merge). An undefined at::Tensor means "absent".
+#include <ATen/ATen.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace olm {
+
+class ModelFolder;  // core/io/model_folder.h
+struct ModelSpec;
+
+// The replaceable units of a decoder layer: one module each (weight + optional bias).
+enum class LayerUnit : int {
+    input_layernorm = 0,
+    q_proj,
+    k_proj,
+    v_proj,
+    o_proj,
+    q_norm,  // Qwen3: per-head RMSNorm on q before RoPE, weight [head_dim]
+    k_norm,
+    post_attention_layernorm,
+    gate_proj,
+    up_proj,
+    down_proj,
+};
+inline constexpr int kNumLayerUnits = 11;
+
+// "input_layernorm", "self_attn.q_proj", ..., "mlp.down_proj" (HF module paths
+// relative to the layer); layer_unit_from_name throws olm::Error on unknown names.
+const char* layer_unit_name(LayerUnit unit);
+LayerUnit layer_unit_from_name(const std::string& name);
+
+struct UnitTensors {
+    at::Tensor weight;  // linear: [out, in]; norm: [dim]
+    at::Tensor bias;    // [out] or undefined
+};
+
+struct LayerWeights {
+    std::array<UnitTensors, kNumLayerUnits> units;
+
+    UnitTensors& operator[](LayerUnit u) { return units[static_cast<int>(u)]; }
+    const UnitTensors& operator[](LayerUnit u) const { return units[static_cast<int>(u)]; }
+};
+
+enum class BoundaryPart : int { embed_tokens = 0, norm, lm_head };
+inline constexpr int kNumBoundaryParts = 3;
+const char* boundary_part_name(BoundaryPart part);  // "embed_tokens", "norm", "lm_head"
+
+struct BoundaryWeights {
+    at::Tensor embed_tokens;  // [vocab, hidden]
+    at::Tensor norm;          // [hidden]
+    at::Tensor lm_head;       // [vocab, hidden]; undefined = tied to embed_tokens
+
+    at::Tensor& operator[](BoundaryPart p);
+    const at::Tensor& operator[](BoundaryPart p) const;
+};
+
+// Checks every tensor's presence and shape against the spec; the error names
+// the layer, unit and expected vs found shape.
+void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t layer);
+void check_boundary_weights(const ModelSpec& spec, const BoundaryWeights& w);
+
+// From a model folder, through the io architecture table (no names formatted here).
+LayerWeights load_layer_weights(const ModelFolder& folder, int64_t layer);
+BoundaryWeights load_boundary_weights(const ModelFolder& folder);
+
+}  // namespace olm
