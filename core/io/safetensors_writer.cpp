@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -81,6 +82,39 @@ void write_tensor(OutFile& out, const TensorSource& src, const std::filesystem::
     out.write(t.data_ptr(), n);
 }
 
+// Shards in data order: filled up to max_shard_bytes, or exactly shard_count
+// shards balanced by cumulative bytes (empty ones dropped).
+std::vector<std::vector<const TensorSource*>> plan_shards(const std::vector<TensorSource>& tensors,
+                                                          const ShardOptions& options) {
+    std::vector<std::vector<const TensorSource*>> plan;
+    if (options.shard_count > 0) {
+        uint64_t total = 0;
+        for (const auto& t : tensors) total += t.bytes();
+        plan.resize(options.shard_count);
+        uint64_t before = 0;
+        for (const auto& t : tensors) {
+            const uint64_t mid2 = 2 * before + t.bytes();  // twice the tensor's midpoint
+            size_t s = total == 0 ? 0 : static_cast<size_t>((static_cast<long double>(mid2) * options.shard_count) / (2.0L * total));
+            plan[std::min(s, options.shard_count - 1)].push_back(&t);
+            before += t.bytes();
+        }
+        plan.erase(std::remove_if(plan.begin(), plan.end(), [](const auto& v) { return v.empty(); }), plan.end());
+        return plan;
+    }
+    plan.emplace_back();
+    uint64_t current = 0;
+    for (const auto& t : tensors) {
+        const uint64_t n = t.bytes();
+        if (!plan.back().empty() && current + n > options.max_shard_bytes) {
+            plan.emplace_back();
+            current = 0;
+        }
+        plan.back().push_back(&t);
+        current += n;
+    }
+    return plan;
+}
+
 }  // namespace
 
 uint64_t TensorSource::bytes() const {
@@ -117,18 +151,7 @@ std::string safetensors_header_json(const std::vector<TensorSource>& tensors,
 WrittenModel write_safetensors_model(const std::filesystem::path& dir, const std::vector<TensorSource>& tensors,
                                      const ShardOptions& options, ProgressSink& sink) {
     if (tensors.empty()) throw Error(dir.string() + ": nothing to write (no tensors)");
-    // Plan shards: fill in order up to the limit.
-    std::vector<std::vector<const TensorSource*>> plan(1);
-    uint64_t current = 0;
-    for (const auto& t : tensors) {
-        const uint64_t n = t.bytes();
-        if (!plan.back().empty() && current + n > options.max_shard_bytes) {
-            plan.emplace_back();
-            current = 0;
-        }
-        plan.back().push_back(&t);
-        current += n;
-    }
+    std::vector<std::vector<const TensorSource*>> plan = plan_shards(tensors, options);
     std::map<std::string, std::string> metadata = options.metadata;
     metadata["format"] = "pt";
 

@@ -41,6 +41,7 @@ struct TensorSource {
 
 struct ShardOptions {
     uint64_t max_shard_bytes = 5'000'000'000ull;  // tensor bytes per shard (a bigger tensor gets its own shard)
+    size_t shard_count = 0;  // > 0: exactly this many shards (balanced by bytes) instead of the size limit
     bool always_index = false;                    // write an index even for a single shard
     std::map<std::string, std::string> metadata;  // added to __metadata__ next to format=pt
 };

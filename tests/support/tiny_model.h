@@ -1,0 +1,69 @@
+#pragma once
+// Tiny but real Hugging Face model folders for tests: config.json in
+// transformers' own format, safetensors written by core/io's writer,
+// generation_config.json, optionally tokenizer files copied from a folder.
+// Weights come from a seeded generator (mt19937_64 + Box-Muller), so the same
+// options give the same bytes on every machine and libtorch version.
+//
+//   auto spec = olm::testing::write_tiny_model(dir / "base", {.layers = 2});
+//   olm::testing::derive_model(dir / "base", dir / "ft1", {.seed = 7, .layers = {1}});
+#include "core/io/model_spec.h"
+#include "core/io/safetensors_header.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace olm::testing {
+
+struct TinyModelOptions {
+    std::string architecture = "LlamaForCausalLM";  // | MistralForCausalLM | Qwen2ForCausalLM | Qwen3ForCausalLM
+    int64_t hidden = 32;
+    int64_t intermediate = 64;
+    int64_t layers = 2;
+    int64_t heads = 4;
+    int64_t kv_heads = 2;
+    int64_t head_dim = 0;  // 0 = hidden / heads
+    int64_t vocab = 128;
+    bool tied = false;
+    bool attention_bias = false;     // Llama/Mistral/Qwen3; Qwen2 always has q/k/v biases
+    std::string rope_scaling;        // "" | "linear" | "llama3"
+    double rope_factor = 2.0;        // for rope_scaling
+    double rope_theta = 10000.0;
+    double rms_norm_eps = 1e-6;
+    int64_t max_position = 512;
+    DType dtype = DType::F32;        // F32 | BF16 | F16
+    uint64_t seed = 1;
+    int shards = 1;                  // 1 = model.safetensors; N = exactly N indexed shards
+    int64_t bos_id = 1;
+    std::vector<int64_t> eos_ids = {2};
+    double weight_scale = 0.02;      // std of the projection/embedding weights
+    bool transformers5 = false;      // write rope_parameters/dtype (transformers 5 spelling)
+    std::filesystem::path tokenizer_from;  // copy tokenizer files from here when set
+};
+
+// Writes dir (created; must not exist or be empty) and returns the spec
+// load_model_spec reads back from it.
+ModelSpec write_tiny_model(const std::filesystem::path& dir, const TinyModelOptions& options = {});
+
+// The config.json a TinyModelOptions produces (to edit before writing by hand).
+std::string tiny_config_json(const TinyModelOptions& options);
+
+struct DeriveOptions {
+    uint64_t seed = 1;
+    double scale = 0.01;           // std of the added perturbation (relative to nothing: absolute)
+    std::vector<int> layers;       // layers to perturb; empty = none
+    bool boundary = false;         // also perturb embed_tokens, final norm, lm_head
+    std::vector<std::string> units;  // restrict to these units ("attention", "mlp", "norms"); empty = all
+};
+
+// A "fine-tune" of src: every tensor copied, the chosen ones plus seeded
+// Gaussian noise (computed in float32, stored in the source dtype). Config,
+// generation config and tokenizer files are copied; shard count kept.
+void derive_model(const std::filesystem::path& src, const std::filesystem::path& dst, const DeriveOptions& options);
+
+// The deterministic noise used above: n samples of N(0, 1) for (seed, stream).
+std::vector<float> gaussian(uint64_t seed, const std::string& stream, int64_t n);
+
+}  // namespace olm::testing
