@@ -1,0 +1,180 @@
+#include "core/merge/report.h"
+
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace olm {
+
+using Json = nlohmann::json;
+
+namespace {
+
+std::string section_name(PositionId::Kind k) {
+    switch (k) {
+        case PositionId::Kind::base: return "base_model";
+        case PositionId::Kind::boundary: return "boundary_layers";
+        case PositionId::Kind::layer: return "layers";
+        case PositionId::Kind::tensor: return "tensors";
+        case PositionId::Kind::reference: return "references";
+    }
+    return "?";
+}
+
+bool whole_section(PositionId::Kind k) { return k == PositionId::Kind::base || k == PositionId::Kind::boundary; }
+}  // namespace
+
+MergeReport::MergeReport() : m_json(Json::object()) { m_json["version"] = kMergeReportVersion; }
+
+MergeReport::MergeReport(nlohmann::json j) : m_json(std::move(j)) {
+    if (!m_json.is_object()) throw Error("merge report: not a JSON object");
+}
+
+MergeReport MergeReport::load(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error("cannot open merge report " + path.string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return MergeReport(Json::parse(ss.str()));
+    } catch (const Json::exception& e) {
+        throw Error("merge report " + path.string() + " is not valid JSON: " + e.what());
+    }
+}
+
+void MergeReport::save_to(const std::filesystem::path& path) const { write_file_atomic(path, m_json.dump(2) + "\n"); }
+
+void MergeReport::save() const {
+    if (!m_path.empty()) save_to(m_path);
+}
+
+Json& MergeReport::section(const PositionId& pos) {
+    Json* root = &m_json;
+    if (pos.pass > 1) root = &m_json["sweeps"][std::to_string(pos.pass)];
+    Json& s = (*root)[section_name(pos.kind)];
+    if (whole_section(pos.kind)) return s;
+    return s[pos.key()];
+}
+
+const Json* MergeReport::section_if(const PositionId& pos) const {
+    const Json* root = &m_json;
+    if (pos.pass > 1) {
+        auto it = m_json.find("sweeps");
+        if (it == m_json.end()) return nullptr;
+        auto p = it->find(std::to_string(pos.pass));
+        if (p == it->end()) return nullptr;
+        root = &*p;
+    }
+    auto s = root->find(section_name(pos.kind));
+    if (s == root->end()) return nullptr;
+    if (whole_section(pos.kind)) return &*s;
+    auto e = s->find(pos.key());
+    return e == s->end() ? nullptr : &*e;
+}
+
+std::optional<CandidateResult> MergeReport::find(const PositionId& pos, const std::string& name,
+                                                 const Recipe& recipe) const {
+    const Json* s = section_if(pos);
+    if (!s) return std::nullopt;
+    auto cands = s->find("candidates");
+    if (cands == s->end()) return std::nullopt;
+    auto c = cands->find(name);
+    if (c == cands->end()) return std::nullopt;
+    if (!same_recipe(recipe_from_json(c->at("recipe")), recipe)) return std::nullopt;
+    CandidateResult r;
+    const std::string st = c->at("status").get<std::string>();
+    if (st == "evaluated") r.status = CandidateStatus::evaluated;
+    else if (st == "reused-identical") r.status = CandidateStatus::reused_identical;
+    else if (st == "disqualified") r.status = CandidateStatus::disqualified;
+    else if (st == "failed") r.status = CandidateStatus::failed;
+    else throw Error("merge report: unknown candidate status '" + st + "' at " + pos.key());
+    r.scores = c->value("scores", Json::object()).get<std::map<std::string, double>>();
+    r.accuracy = c->value("accuracy", Json::object()).get<std::map<std::string, double>>();
+    r.reason = c->value("reason", std::string());
+    return r;
+}
+
+void MergeReport::record(const PositionId& pos, const CandidateEvent& c, const CandidateResult& r, double seconds) {
+    Json& s = section(pos);
+    Json e = Json::object();
+    e["recipe"] = recipe_to_json(c.recipe);
+    e["status"] = candidate_status_name(r.status);
+    e["scores"] = r.scores;
+    if (!r.accuracy.empty()) e["accuracy"] = r.accuracy;
+    if (!r.reason.empty()) e["reason"] = r.reason;
+    e["seconds"] = seconds;
+    s["candidates"][c.name] = std::move(e);
+    // Original-compatible table: metrics {dataset: {model: score}}.
+    Json& metrics = whole_section(pos.kind) ? s["candidate_metrics"] : s["metrics"];
+    for (const auto& [d, v] : r.scores) metrics[d][c.name] = v;
+    save();
+}
+
+void MergeReport::record_decision(const PositionDecision& d, const std::vector<std::string>& order) {
+    Json& s = section(d.position);
+    if (whole_section(d.position.kind)) {
+        s["name"] = d.best_name;
+        s["metrics"] = d.scores;
+    } else {
+        s["best_model"] = d.best_name;
+    }
+    s["recipe"] = recipe_to_json(d.recipe);
+    s["order"] = order;
+    s["changed"] = d.changed;
+    save();
+}
+
+void MergeReport::record_state(const MergeState& st) {
+    Json r = Json::object();
+    r["base"] = st.base;
+    r["boundary"] = recipe_to_json(st.boundary);
+    Json layers = Json::object();
+    for (size_t i = 0; i < st.layers.size(); ++i) layers[std::to_string(i)] = recipe_to_json(st.layers[i]);
+    r["layers"] = std::move(layers);
+    Json units = Json::object();
+    for (const auto& [k, v] : st.units) units[k] = recipe_to_json(v);
+    r["tensors"] = std::move(units);
+    m_json["recipe"] = std::move(r);
+    save();
+}
+
+MergeState MergeReport::state(int num_layers) const {
+    auto it = m_json.find("recipe");
+    if (it == m_json.end()) throw Error("merge report has no recipe yet (the search has not decided the base)");
+    MergeState st;
+    try {
+        st.base = it->at("base").get<std::string>();
+        st.boundary = recipe_from_json(it->at("boundary"));
+        const Json& layers = it->at("layers");
+        if (static_cast<int>(layers.size()) != num_layers)
+            throw Error("merge report recipe has " + std::to_string(layers.size()) + " layers, the model has " +
+                        std::to_string(num_layers));
+        for (int i = 0; i < num_layers; ++i) st.layers.push_back(recipe_from_json(layers.at(std::to_string(i))));
+        for (auto u = it->at("tensors").begin(); u != it->at("tensors").end(); ++u)
+            st.units[u.key()] = recipe_from_json(u.value());
+    } catch (const Json::exception& e) {
+        throw Error(std::string("merge report recipe is malformed: ") + e.what());
+    }
+    return st;
+}
+
+Json without_timings(const Json& j) {
+    if (j.is_object()) {
+        Json out = Json::object();
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            if (it.key() == "seconds" || it.key() == "timings") continue;
+            out[it.key()] = without_timings(it.value());
+        }
+        return out;
+    }
+    if (j.is_array()) {
+        Json out = Json::array();
+        for (const auto& v : j) out.push_back(without_timings(v));
+        return out;
+    }
+    return j;
+}
+
+}  // namespace olm

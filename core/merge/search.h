@@ -1,0 +1,128 @@
+#pragma once
+// The OLM search, written against a small abstract scorer so the algorithm
+// (ranks, Copeland, gating, tie-breaking, base selection, boundary, layer-wise,
+// tensor-wise, interpolated candidates, sweeps) is tested with hand-made score
+// tables, and the real run wires the engine and the evaluator behind it.
+//
+// Resume is exact: every candidate's result is recorded (CandidateStore) before
+// the next one starts; a resumed search replays the same decisions from the
+// recorded results and evaluates only what is missing.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/merge/events.h"
+#include "core/merge/recipe.h"
+
+namespace olm {
+
+enum class ScoreSplit { selection, heldout };
+
+struct ScoreResult {
+    double score = 0;                  // lower is better
+    std::optional<double> accuracy;    // in [0,1] where the mode has one
+    std::vector<double> per_sample;    // per-sample values, lower is better (for the paired bootstrap)
+};
+
+// "Score the working model as it is now."
+class CandidateScorer {
+public:
+    virtual ~CandidateScorer() = default;
+    // From now on the slot at `pos` holds `recipe`. Kind::base sets every slot
+    // (boundary, all layers, no unit overrides): a whole model.
+    // Kind::layer clears the layer's unit overrides.
+    virtual void set_slot(const PositionId& pos, const Recipe& recipe) = 0;
+    // Candidates at `pos` are about to be scored; everything before it is fixed
+    // until the next begin_position (prefix cache).
+    virtual void begin_position(const PositionId& pos) { (void)pos; }
+    virtual ScoreResult score(int dataset, ScoreSplit split) = 0;
+};
+
+// Where the search keeps and finds candidate results (the report).
+class CandidateStore {
+public:
+    virtual ~CandidateStore() = default;
+    virtual std::optional<CandidateResult> find(const PositionId& pos, const std::string& name,
+                                                const Recipe& recipe) const = 0;
+    virtual void record(const PositionId& pos, const CandidateEvent& c, const CandidateResult& r,
+                        double seconds) = 0;
+    virtual void record_decision(const PositionDecision& d, const std::vector<std::string>& order) = 0;
+    // The search finished a stage; the final recipe so far.
+    virtual void record_state(const struct MergeState& state) = 0;
+};
+
+// What every slot holds.
+struct MergeState {
+    std::string base;
+    Recipe boundary;
+    std::vector<Recipe> layers;                    // [num_layers]
+    std::map<std::string, Recipe> units;           // "layer.unit" -> recipe (tensor-wise overrides)
+    Recipe unit_recipe(int layer, const std::string& unit) const;  // override or the layer's
+};
+
+struct SearchOptions {
+    std::vector<std::string> pool;           // model names, pool order
+    std::vector<std::string> datasets;       // dataset names, config order
+    std::vector<std::string> dataset_modes;  // mode of each dataset
+    int num_layers = 0;
+    std::vector<std::string> tensor_units;   // unit names per layer, skip_norm applied
+    std::string base_model_name;             // "" = first
+    bool base_select = false;
+    bool boundary_select = false;
+    bool layer_swap = true;
+    bool tensor_swap = false;
+    bool backward = false;
+    std::string improve_all;                 // "" | all | base | <mode>
+    bool copeland = false;
+    std::vector<double> interpolate;         // blend weights
+    bool task_arithmetic = false;
+    int sweeps = 1;
+};
+
+// --- pure helpers (unit-tested with hand-made tables) -----------------------
+
+// ranks[c][d]: rank 1..M of candidate c on dataset d among eligible ones
+// (stable: equal scores keep candidate order); 0 for ineligible candidates.
+std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double>>& scores,
+                                            const std::vector<bool>& eligible);
+// Index of the winner, or -1 when none is eligible. ranks: smallest rank sum,
+// ties -> earliest candidate. copeland: most pairwise wins (a beats b when a
+// scores better on more datasets than b; a draw counts half), ties -> smaller
+// rank sum, then earliest candidate.
+int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
+                bool copeland);
+
+// The candidates at one position: every pool model's slot, then blends
+// w*current + (1-w)*model for each weight, then current + (model - base);
+// duplicates (same recipe) removed, first kept.
+struct Candidate {
+    std::string name;
+    Recipe recipe;
+};
+std::vector<Candidate> position_candidates(const std::vector<std::string>& pool, const std::string& base,
+                                           const Recipe& current, const std::vector<double>& interpolate,
+                                           bool task_arithmetic);
+
+// Number of candidate x dataset evaluations a search plans (upper bound).
+long long planned_evaluations(const SearchOptions& o);
+
+// --- the search ------------------------------------------------------------
+
+struct SearchHooks {
+    std::function<void()> checkpoint;      // between evaluations: pause / cancel (may throw Cancelled)
+    MergeEvents* events = nullptr;
+};
+
+struct SearchResult {
+    MergeState state;
+    std::map<std::string, ScoreResult> final_scores;  // dataset -> the merged model's selection scores
+    long long evaluations = 0;                         // evaluated in this run (not reused)
+    int passes = 0;
+};
+
+SearchResult run_search(const SearchOptions& options, CandidateScorer& scorer, CandidateStore& store,
+                        const SearchHooks& hooks);
+
+}  // namespace olm

@@ -1,0 +1,304 @@
+// The OLM search against hand-made score tables (FakeScorer): ranks, Copeland,
+// tie-breaking, improve_all gating, directions, interpolated candidates,
+// sweeps, and exact resume after an interruption at every evaluation.
+#include <QtTest/QtTest>
+
+#include "core/merge/report.h"
+#include "core/merge/search.h"
+#include "merge/fake_scorer.h"
+
+using namespace olm;
+using olm::testing::FakeScorer;
+using olm::testing::recipe_distance;
+
+namespace {
+
+using Table = std::vector<std::vector<double>>;
+
+SearchOptions options(std::vector<std::string> pool, int layers, int datasets) {
+    SearchOptions o;
+    o.pool = std::move(pool);
+    o.num_layers = layers;
+    for (int d = 0; d < datasets; ++d) {
+        o.datasets.push_back("d" + std::to_string(d));
+        o.dataset_modes.push_back("exact");
+    }
+    return o;
+}
+
+std::vector<std::string> layer_names(const MergeState& s) {
+    std::vector<std::string> out;
+    for (const auto& l : s.layers) out.push_back(recipe_text(l));
+    return out;
+}
+
+}  // namespace
+
+class TestSearch : public QObject {
+    Q_OBJECT
+private slots:
+    void ranksAreStableOnTies() {
+        const Table t = {{1, 2}, {1, 1}, {0, 2}};
+        const auto r = dataset_ranks(t, {true, true, true});
+        QCOMPARE(r[2][0], 1);
+        QCOMPARE(r[0][0], 2);  // equal to candidate 1's score, earlier in pool order
+        QCOMPARE(r[1][0], 3);
+        QCOMPARE(r[1][1], 1);
+        QCOMPARE(r[0][1], 2);
+        QCOMPARE(r[2][1], 3);
+        const auto r2 = dataset_ranks(t, {true, false, true});
+        QCOMPARE(r2[1][0], 0);
+        QCOMPARE(r2[0][1], 1);
+    }
+
+    void selectBest_data() {
+        QTest::addColumn<QVector<QVector<double>>>("table");
+        QTest::addColumn<QVector<bool>>("eligible");
+        QTest::addColumn<bool>("copeland");
+        QTest::addColumn<int>("expected");
+        // Ranks A(1,1,4)=6 B(2,2,1)=5 C(3,3,2)=8 D(4,4,3)=11: rank sum picks B,
+        // Copeland picks A (A beats every other candidate on 2 of 3 datasets).
+        const QVector<QVector<double>> split = {{1, 1, 9}, {2, 2, 1}, {3, 3, 2}, {4, 4, 3}};
+        QTest::newRow("ranks prefers the smallest rank sum") << split << QVector<bool>(4, true) << false << 1;
+        QTest::newRow("copeland prefers pairwise wins") << split << QVector<bool>(4, true) << true << 0;
+        QTest::newRow("rank-sum tie -> pool order") << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true)
+                                                    << false << 0;
+        QTest::newRow("equal scores -> pool order") << QVector<QVector<double>>{{1, 1}, {1, 1}, {1, 1}}
+                                                    << QVector<bool>(3, true) << false << 0;
+        QTest::newRow("copeland draw -> rank sum") << QVector<QVector<double>>{{1, 1, 5, 5}, {2, 2, 1, 1}, {3, 3, 2, 6}}
+                                                   << QVector<bool>(3, true) << true << 1;
+        QTest::newRow("ineligible skipped") << split << QVector<bool>{false, false, true, true} << false << 2;
+        QTest::newRow("none eligible") << split << QVector<bool>(4, false) << false << -1;
+    }
+    void selectBest() {
+        QFETCH(QVector<QVector<double>>, table);
+        QFETCH(QVector<bool>, eligible);
+        QFETCH(bool, copeland);
+        QFETCH(int, expected);
+        Table t;
+        for (const auto& row : table) t.emplace_back(row.begin(), row.end());
+        QCOMPARE(select_best(t, std::vector<bool>(eligible.begin(), eligible.end()), copeland), expected);
+    }
+
+    // Two layers, pool [a, b, base], datasets d0 d1 (exact) d2 (bigram);
+    // score_d = c0[d][layer 0's model] + c1[d][layer 1's model].
+    void gating_data() {
+        QTest::addColumn<QString>("improveAll");
+        QTest::addColumn<QStringList>("expected");
+        QTest::newRow("off") << "" << QStringList{"a", "a"};
+        QTest::newRow("base") << "base" << QStringList{"b", "a"};
+        QTest::newRow("all") << "all" << QStringList{"b", "base"};
+        QTest::newRow("exact") << "exact" << QStringList{"a", "base"};
+        QTest::newRow("bigram") << "bigram" << QStringList{"b", "a"};
+    }
+    void gating() {
+        QFETCH(QString, improveAll);
+        QFETCH(QStringList, expected);
+        std::map<std::string, std::vector<double>> c0 = {
+            {"base", {0, 0, 0}}, {"a", {-3, -3, 0.5}}, {"b", {-1, -1, -1}}};
+        std::map<std::string, std::vector<double>> c1 = {
+            {"base", {0, 0, 0}}, {"a", {0.5, -2, -2}}, {"b", {0.1, 0.1, 0.1}}};
+        FakeScorer scorer(2, [&](const MergeState& s, int d) {
+            return c0.at(single_model_name(s.layers[0]))[static_cast<size_t>(d)] +
+                   c1.at(single_model_name(s.layers[1]))[static_cast<size_t>(d)];
+        });
+        SearchOptions o = options({"a", "b", "base"}, 2, 3);
+        o.dataset_modes = {"exact", "exact", "bigram"};
+        o.base_model_name = "base";
+        o.improve_all = improveAll.toStdString();
+        MergeReport report;
+        const SearchResult res = run_search(o, scorer, report, {});
+        const auto names = layer_names(res.state);
+        QCOMPARE(QString::fromStdString(names[0]), expected[0]);
+        QCOMPARE(QString::fromStdString(names[1]), expected[1]);
+        // The base's own layer is the working model itself: reused, not re-evaluated.
+        QCOMPARE(report.json()["layers"]["0"]["candidates"]["base"]["status"].get<std::string>(),
+                 std::string("reused-identical"));
+        if (improveAll == "all") {
+            // Disqualified on its first dataset: the remaining ones were not evaluated.
+            const auto& a1 = report.json()["layers"]["1"]["candidates"]["a"];
+            QCOMPARE(a1["status"].get<std::string>(), std::string("disqualified"));
+            QCOMPARE(a1["scores"].size(), size_t(1));
+            QVERIFY(a1["reason"].get<std::string>().find("previous choice") != std::string::npos);
+        }
+        if (improveAll == "base") {
+            const auto& a0 = report.json()["layers"]["0"]["candidates"]["a"];
+            QCOMPARE(a0["status"].get<std::string>(), std::string("disqualified"));
+            QVERIFY(a0["reason"].get<std::string>().find("worse than the base on d2") != std::string::npos);
+        }
+    }
+
+    // Planted: model m<L> carries the right layer L; the search finds every
+    // one in both directions, with and without the boundary step.
+    void plantedLayers_data() {
+        QTest::addColumn<bool>("backward");
+        QTest::newRow("forward") << false;
+        QTest::newRow("backward") << true;
+    }
+    void plantedLayers() {
+        QFETCH(bool, backward);
+        const int n = 4;
+        FakeScorer scorer(n, [&](const MergeState& s, int d) {
+            double v = recipe_distance(s.boundary, single_model("m2")) * 0.5;
+            for (int L = 0; L < n; ++L)
+                v += (1.0 + 0.1 * d + 0.01 * L) * recipe_distance(s.layers[static_cast<size_t>(L)],
+                                                                   single_model("m" + std::to_string(L)));
+            return v;
+        });
+        SearchOptions o = options({"base", "m0", "m1", "m2", "m3"}, n, 2);
+        o.backward = backward;
+        o.boundary_select = true;
+        MergeReport report;
+        const SearchResult res = run_search(o, scorer, report, {});
+        QCOMPARE(res.state.base, std::string("base"));
+        QCOMPARE(recipe_text(res.state.boundary), std::string("m2"));
+        for (int L = 0; L < n; ++L) {
+            QCOMPARE(recipe_text(res.state.layers[static_cast<size_t>(L)]), "m" + std::to_string(L));
+            QCOMPARE(report.json()["layers"][std::to_string(L)]["best_model"].get<std::string>(),
+                     "m" + std::to_string(L));
+        }
+        QCOMPARE(res.final_scores.at("d0").score, 0.0);
+        // 1 baseline + 5 boundary + 4 layers x 5 candidates, minus reused current slots (1 + 4), x 2 datasets
+        QCOMPARE(scorer.calls, (1 + 4 + 4 * 4) * 2LL);
+    }
+
+    void baseSelectPicksBestWholeModel() {
+        FakeScorer scorer(2, [&](const MergeState& s, int d) {
+            const std::string m = single_model_name(s.layers[0]);
+            if (m == "x") return d == 0 ? 1.0 : 3.0;
+            if (m == "y") return d == 0 ? 2.0 : 1.0;
+            return 5.0;
+        });
+        SearchOptions o = options({"z", "x", "y"}, 2, 2);
+        o.base_select = true;
+        o.layer_swap = false;
+        MergeReport report;
+        const SearchResult res = run_search(o, scorer, report, {});
+        QCOMPARE(res.state.base, std::string("x"));  // x (1,2)=3 ties y (2,1)=3: pool order
+        QCOMPARE(report.json()["base_model"]["name"].get<std::string>(), std::string("x"));
+    }
+
+    void candidatesWithInterpolation() {
+        const auto c = position_candidates({"base", "a", "b"}, "base", single_model("base"), {0.5}, true);
+        QStringList names;
+        for (const auto& x : c) names << QString::fromStdString(x.name);
+        // blends with the current choice itself and current+(base-base) are duplicates
+        QCOMPARE(names, (QStringList{"base", "a", "b", "0.5*(current+a)", "0.5*(current+b)"}));
+        QCOMPARE(recipe_text(c[3].recipe), std::string("0.5*a + 0.5*base"));
+        // A blended current stays a candidate; task arithmetic adds the delta.
+        const Recipe cur = {{"a", 0.5}, {"base", 0.5}};
+        const auto c2 = position_candidates({"base", "a", "b"}, "base", cur, {0.5}, true);
+        QCOMPARE(QString::fromStdString(c2[0].name), QString("current"));
+        bool found = false;
+        for (const auto& x : c2)
+            if (x.name == "current+(b-base)") {
+                found = true;
+                QVERIFY(same_recipe(x.recipe, Recipe{{"a", 0.5}, {"base", -0.5}, {"b", 1.0}}));
+            }
+        QVERIFY(found);
+    }
+
+    // Planted interpolation: the best layer is exactly the average of a and b.
+    void interpolationFindsPlantedAverage() {
+        const Recipe target = {{"a", 0.5}, {"b", 0.5}};
+        auto fn = [&](const MergeState& s, int) {
+            return recipe_distance(s.layers[0], target) + recipe_distance(s.layers[1], single_model("a"));
+        };
+        SearchOptions o = options({"base", "a", "b"}, 2, 1);
+        FakeScorer s1(2, fn);
+        MergeReport r1;
+        const auto original = run_search(o, s1, r1, {});
+        QVERIFY(!same_recipe(original.state.layers[0], target));
+        o.interpolate = {0.5};
+        o.sweeps = 3;
+        FakeScorer s2(2, fn);
+        MergeReport r2;
+        const auto better = run_search(o, s2, r2, {});
+        QVERIFY(same_recipe(better.state.layers[0], target));
+        QVERIFY(same_recipe(better.state.layers[1], single_model("a")));
+        QCOMPARE(better.final_scores.at("d0").score, 0.0);
+    }
+
+    void sweepsRevisitLayers() {
+        auto fn = [](const MergeState& s, int) {
+            const std::string l0 = single_model_name(s.layers[0]), l1 = single_model_name(s.layers[1]);
+            const double a = l1 == "a" ? (l0 == "b" ? 0.0 : 1.5) : (l0 == "a" ? 1.0 : 3.0);
+            return a + (l1 == "a" ? 0.0 : 2.0);
+        };
+        SearchOptions o = options({"base", "a", "b"}, 2, 1);
+        FakeScorer s1(2, fn);
+        MergeReport r1;
+        const auto one = run_search(o, s1, r1, {});
+        QCOMPARE(layer_names(one.state), (std::vector<std::string>{"a", "a"}));
+        QCOMPARE(one.passes, 1);
+        o.sweeps = 3;
+        FakeScorer s3(2, fn);
+        MergeReport r3;
+        const auto three = run_search(o, s3, r3, {});
+        QCOMPARE(layer_names(three.state), (std::vector<std::string>{"b", "a"}));
+        QCOMPARE(three.passes, 3);  // pass 2 changed layer 0, pass 3 changed nothing
+        QVERIFY(r3.json()["sweeps"].contains("2"));
+        QCOMPARE(r3.json()["sweeps"]["2"]["layers"]["0"]["best_model"].get<std::string>(), std::string("b"));
+        QVERIFY(r3.json()["sweeps"].contains("3"));
+        QVERIFY(!r3.json()["sweeps"].contains("4"));
+    }
+
+    // Interrupt after every single evaluation, resume from the saved report,
+    // and compare with an uninterrupted run: same report (timings aside), same
+    // merge, and nothing recorded is evaluated again.
+    void resumeIsExact() {
+        const int n = 3;
+        auto fn = [&](const MergeState& s, int d) {
+            double v = 0.3 * recipe_distance(s.boundary, single_model("b"));
+            for (int L = 0; L < n; ++L) {
+                const Recipe& r = s.layers[static_cast<size_t>(L)];
+                v += (1 + d) * recipe_distance(r, Recipe{{"a", 0.5}, {"b", 0.5}}) + 0.1 * L * (r.count("c") ? 1 : 0);
+            }
+            for (const auto& [k, r] : s.units) v += 0.05 * recipe_distance(r, single_model("c"));
+            return v;
+        };
+        SearchOptions o = options({"base", "a", "b", "c"}, n, 2);
+        o.dataset_modes = {"exact", "bigram"};
+        o.boundary_select = true;
+        o.base_select = true;
+        o.tensor_swap = true;
+        o.tensor_units = {"q_proj", "mlp"};
+        o.interpolate = {0.5};
+        o.task_arithmetic = true;
+        o.sweeps = 2;
+        o.improve_all = "base";
+        o.backward = true;
+
+        FakeScorer full_scorer(n, fn);
+        MergeReport full;
+        const SearchResult want = run_search(o, full_scorer, full, {});
+        const nlohmann::json want_json = without_timings(full.json());
+        QVERIFY(full_scorer.calls > 50);
+
+        for (long long k = 0; k < full_scorer.calls; k += 7) {
+            FakeScorer first(n, fn);
+            first.fail_after = k;
+            MergeReport partial;
+            QVERIFY_THROWS_EXCEPTION(Cancelled, run_search(o, first, partial, {}));
+            // From disk: the text round trip must keep every score exact.
+            MergeReport resumed(nlohmann::json::parse(partial.json().dump(2)));
+            FakeScorer second(n, fn);
+            const SearchResult got = run_search(o, second, resumed, {});
+            QCOMPARE(without_timings(resumed.json()), want_json);
+            QCOMPARE(layer_names(got.state), layer_names(want.state));
+            QVERIFY(second.calls <= full_scorer.calls - k + 2);
+            QVERIFY(second.calls >= full_scorer.calls - k);
+        }
+    }
+
+    void plannedEvaluationsCountsCandidates() {
+        SearchOptions o = options({"base", "a", "b"}, 4, 2);
+        QCOMPARE(planned_evaluations(o), (1 + 4 * 3) * 2LL);
+        o.boundary_select = true;
+        o.interpolate = {0.5};
+        QCOMPARE(planned_evaluations(o), (1 + 6 + 4 * 6) * 2LL);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSearch)
+#include "test_search.moc"
