@@ -1,0 +1,430 @@
+#include "core/merge/config.h"
+
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace olm {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& merge_config_keys() {
+    static const std::vector<std::string> keys = {
+        // original OLM
+        "models_dir", "models", "output_dir", "dataset_dir", "dataset", "direction", "base_model_name",
+        "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
+        "selection", "load_merge_report",
+        // new
+        "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts", "holdout",
+        "chat_template", "prefix_cache", "seed",
+        // search options
+        "search", "interpolate", "task_arithmetic", "sweeps", "safeguard", "references", "bootstrap_samples"};
+    return keys;
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+std::string nearest(const std::string& key, const std::vector<std::string>& known) {
+    std::string best;
+    size_t best_d = SIZE_MAX;
+    for (const auto& k : known) {
+        const size_t d = edit_distance(key, k);
+        if (d < best_d) {
+            best_d = d;
+            best = k;
+        }
+    }
+    return best;
+}
+
+struct Reader {
+    std::string name;  // file name for messages
+    fs::path base_dir;
+
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& what) const {
+        const int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+        throw Error(name + ":" + std::to_string(line) + ": " + key + ": " + what);
+    }
+    std::string scalar(const YAML::Node& n, const std::string& key) const {
+        if (n.IsNull()) return "";
+        if (!n.IsScalar()) fail(n, key, "expected a single value");
+        return n.Scalar();
+    }
+    bool boolean(const YAML::Node& n, const std::string& key) const {
+        std::string s = scalar(n, key);
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
+        if (s == "false" || s == "no" || s == "off" || s == "0") return false;
+        fail(n, key, "expected true or false, found '" + n.Scalar() + "'");
+    }
+    long long integer(const YAML::Node& n, const std::string& key, long long min) const {
+        const std::string s = scalar(n, key);
+        size_t pos = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(s, &pos);
+        } catch (const std::exception&) {
+            pos = 0;
+        }
+        if (s.empty() || pos != s.size()) fail(n, key, "expected an integer, found '" + s + "'");
+        if (v < min) fail(n, key, "must be at least " + std::to_string(min) + ", found " + s);
+        return v;
+    }
+    double number(const YAML::Node& n, const std::string& key) const {
+        const std::string s = scalar(n, key);
+        size_t pos = 0;
+        double v = 0;
+        try {
+            v = std::stod(s, &pos);
+        } catch (const std::exception&) {
+            pos = 0;
+        }
+        if (s.empty() || pos != s.size()) fail(n, key, "expected a number, found '" + s + "'");
+        return v;
+    }
+    std::string choice(const YAML::Node& n, const std::string& key, const std::vector<std::string>& allowed) const {
+        const std::string s = scalar(n, key);
+        for (const auto& a : allowed)
+            if (s == a) return s;
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + (a.empty() ? std::string("(empty)") : a);
+        fail(n, key, "'" + s + "' is not one of: " + list);
+    }
+    std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
+        std::vector<std::string> out;
+        if (n.IsNull()) return out;
+        if (n.IsScalar()) return {n.Scalar()};
+        if (!n.IsSequence()) fail(n, key, "expected a list");
+        for (const auto& e : n) out.push_back(scalar(e, key));
+        return out;
+    }
+    fs::path path(const YAML::Node& n, const std::string& key) const {
+        const std::string s = scalar(n, key);
+        if (s.empty()) return base_dir;
+        fs::path p(s);
+        if (!s.empty() && s[0] == '~')
+            if (const char* home = std::getenv("HOME")) p = fs::path(home) / s.substr(s.size() > 1 ? 2 : 1);
+        fs::path out = p.is_absolute() ? p.lexically_normal() : (base_dir / p).lexically_normal();
+        if (out.filename().empty() && out.has_parent_path()) out = out.parent_path();  // "dir/" -> "dir"
+        return out;
+    }
+};
+
+}  // namespace
+
+std::vector<double> MergeConfig::effective_interpolate() const {
+    if (interpolate) return *interpolate;
+    if (search == "better" || search == "thorough") return {0.5};
+    return {};
+}
+
+bool MergeConfig::effective_task_arithmetic() const {
+    if (task_arithmetic) return *task_arithmetic;
+    return search == "better" || search == "thorough";
+}
+
+int MergeConfig::effective_sweeps() const {
+    if (sweeps) return *sweeps;
+    return search == "thorough" ? 3 : 1;
+}
+
+std::vector<fs::path> MergeConfig::model_paths() const {
+    std::vector<fs::path> out;
+    for (const auto& m : models) {
+        fs::path p(m);
+        const bool looks_like_path = p.is_absolute() || m.rfind("./", 0) == 0 || m.rfind("../", 0) == 0;
+        if (looks_like_path) {
+            out.push_back(p.is_absolute() ? p : (config_path.parent_path() / p).lexically_normal());
+            continue;
+        }
+        std::string flat = m;
+        for (auto& c : flat)
+            if (c == '/') c = '_';
+        const fs::path under = models_dir / flat;
+        if (!fs::exists(under) && fs::exists(models_dir / m)) out.push_back(models_dir / m);
+        else out.push_back(under);
+    }
+    return out;
+}
+
+std::vector<std::string> MergeConfig::model_names() const {
+    std::vector<std::string> out;
+    for (const auto& m : models) {
+        fs::path p(m);
+        if (p.is_absolute() || m.rfind("./", 0) == 0 || m.rfind("../", 0) == 0)
+            out.push_back(p.lexically_normal().filename().string().empty() ? p.lexically_normal().parent_path().filename().string()
+                                                                            : p.lexically_normal().filename().string());
+        else
+            out.push_back(m);
+    }
+    return out;
+}
+
+MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& base_dir, const std::string& name) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml_text);
+    } catch (const YAML::Exception& e) {
+        throw Error(name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    }
+    if (!root.IsMap()) throw Error(name + ": expected a map of settings at the top level");
+    Reader rd{name, base_dir};
+    MergeConfig c;
+    c.config_path = base_dir / fs::path(name).filename();  // load_merge_config sets the real path
+    c.models_dir = base_dir;
+    c.output_dir = base_dir / "output";
+    c.dataset_dir = base_dir;
+    YAML::Node dataset_node;
+
+    const auto& keys = merge_config_keys();
+    std::set<std::string> seen;
+    for (auto it = root.begin(); it != root.end(); ++it) {
+        const std::string key = it->first.as<std::string>();
+        const YAML::Node& v = it->second;
+        seen.insert(key);
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            const int line = it->first.Mark().line + 1;
+            c.warnings.push_back(name + ":" + std::to_string(line) + ": unknown key '" + key +
+                                 "' ignored (did you mean '" + nearest(key, keys) + "'?)");
+            continue;
+        }
+        if (key == "models_dir") c.models_dir = rd.path(v, key);
+        else if (key == "models") {
+            c.models = rd.strings(v, key);
+            if (c.models.empty()) rd.fail(v, key, "the pool is empty");
+        } else if (key == "output_dir") c.output_dir = rd.path(v, key);
+        else if (key == "dataset_dir") c.dataset_dir = rd.path(v, key);
+        else if (key == "dataset") dataset_node = v;
+        else if (key == "direction") c.direction = rd.choice(v, key, {"forward", "backward"});
+        else if (key == "base_model_name") c.base_model_name = rd.scalar(v, key);
+        else if (key == "base_select") c.base_select = rd.boolean(v, key);
+        else if (key == "boundary_select") c.boundary_select = rd.boolean(v, key);
+        else if (key == "layer_swap") c.layer_swap = rd.boolean(v, key);
+        else if (key == "tensor_swap") c.tensor_swap = rd.boolean(v, key);
+        else if (key == "skip_norm") c.skip_norm = rd.boolean(v, key);
+        else if (key == "improve_all") {
+            c.improve_all = rd.scalar(v, key);
+            if (c.improve_all == "false" || c.improve_all == "none" || c.improve_all == "off") c.improve_all = "";
+        } else if (key == "samples") c.samples = rd.integer(v, key, 0);
+        else if (key == "selection") c.selection = rd.choice(v, key, {"ranks", "copeland"});
+        else if (key == "load_merge_report") c.load_merge_report = rd.boolean(v, key);
+        else if (key == "device") c.device = rd.scalar(v, key);
+        else if (key == "dtype") c.dtype = rd.choice(v, key, {"float32", "bfloat16", "float16"});
+        else if (key == "batch_tokens") c.batch_tokens = rd.integer(v, key, 1);
+        else if (key == "quality_max_new_tokens") c.quality_max_new_tokens = rd.integer(v, key, 1);
+        else if (key == "min_words") c.min_words = rd.integer(v, key, 0);
+        else if (key == "forbidden_scripts") c.forbidden_scripts = rd.strings(v, key);
+        else if (key == "holdout") {
+            c.holdout = rd.number(v, key);
+            if (c.holdout < 0 || c.holdout >= 1) rd.fail(v, key, "must be a fraction in [0, 1)");
+        } else if (key == "chat_template") c.chat_template = rd.scalar(v, key).empty() ? "auto" : rd.scalar(v, key);
+        else if (key == "prefix_cache") c.prefix_cache = rd.boolean(v, key);
+        else if (key == "seed") c.seed = static_cast<uint64_t>(rd.integer(v, key, 0));
+        else if (key == "search") c.search = rd.choice(v, key, {"original", "better", "thorough"});
+        else if (key == "interpolate") {
+            std::vector<double> w;
+            if (v.IsScalar()) w.push_back(rd.number(v, key));
+            else if (v.IsSequence())
+                for (const auto& e : v) w.push_back(rd.number(e, key));
+            else if (!v.IsNull()) rd.fail(v, key, "expected a list of weights in (0, 1)");
+            for (double x : w)
+                if (!(x > 0 && x < 1)) rd.fail(v, key, "every weight must lie strictly between 0 and 1");
+            c.interpolate = w;
+        } else if (key == "task_arithmetic") c.task_arithmetic = rd.boolean(v, key);
+        else if (key == "sweeps") c.sweeps = static_cast<int>(rd.integer(v, key, 1));
+        else if (key == "safeguard") c.safeguard = rd.choice(v, key, {"warn", "strict", "off"});
+        else if (key == "references") c.references = rd.boolean(v, key);
+        else if (key == "bootstrap_samples") c.bootstrap_samples = rd.integer(v, key, 100);
+    }
+    if (!seen.count("models")) throw Error(name + ": models: missing (the list of pool models)");
+    if (!seen.count("dataset")) throw Error(name + ": dataset: missing (map of dataset files to {mode: ...})");
+    if (!dataset_node.IsMap() || dataset_node.size() == 0)
+        rd.fail(dataset_node, "dataset", "expected a map {file.json: {mode: exact|bigram|quality}}");
+    for (auto it = dataset_node.begin(); it != dataset_node.end(); ++it) {
+        MergeDatasetEntry e;
+        e.name = it->first.as<std::string>();
+        const fs::path p(e.name);
+        e.path = p.is_absolute() ? p : (c.dataset_dir / p).lexically_normal();
+        const YAML::Node& v = it->second;
+        if (v.IsMap()) {
+            for (auto f = v.begin(); f != v.end(); ++f) {
+                const std::string k = f->first.as<std::string>();
+                if (k == "mode") e.mode = rd.scalar(f->second, "dataset." + e.name + ".mode");
+                else
+                    c.warnings.push_back(name + ":" + std::to_string(f->first.Mark().line + 1) + ": unknown key '" + k +
+                                         "' in dataset " + e.name + " ignored (did you mean 'mode'?)");
+            }
+        } else if (v.IsScalar()) {
+            e.mode = v.Scalar();
+        } else if (!v.IsNull()) {
+            rd.fail(v, "dataset." + e.name, "expected {mode: exact|bigram|quality}");
+        }
+        if (e.mode.empty()) rd.fail(v, "dataset." + e.name + ".mode", "empty mode");
+        c.datasets.push_back(e);
+    }
+    if (!c.improve_all.empty() && c.improve_all != "all" && c.improve_all != "base") {
+        bool found = false;
+        for (const auto& d : c.datasets) found = found || d.mode == c.improve_all;
+        if (!found) rd.fail(root["improve_all"], "improve_all",
+                            "'" + c.improve_all + "' is neither all, base nor the mode of a configured dataset");
+    }
+    if (!c.base_model_name.empty()) {
+        const auto names = c.model_names();
+        bool found = false;
+        for (size_t i = 0; i < names.size(); ++i) found = found || names[i] == c.base_model_name || c.models[i] == c.base_model_name;
+        if (!found) rd.fail(root["base_model_name"], "base_model_name", "'" + c.base_model_name + "' is not in models");
+    }
+    return c;
+}
+
+MergeConfig load_merge_config(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error("cannot open merge config " + path.string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const fs::path abs = fs::absolute(path).lexically_normal();
+    MergeConfig c = parse_merge_config(ss.str(), abs.parent_path(), path.string());
+    c.config_path = abs;
+    return c;
+}
+
+namespace {
+
+std::string rel(const fs::path& p, const fs::path& base) {
+    if (base.empty()) return p.string();
+    const fs::path r = p.lexically_relative(base);
+    if (!r.empty() && r.native().rfind("..", 0) != 0) return r.string() == "." ? "." : r.string();
+    return p.string();
+}
+
+}  // namespace
+
+std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir) {
+    YAML::Emitter out;
+    out << YAML::BeginMap;
+    out << YAML::Key << "models_dir" << YAML::Value << rel(c.models_dir, base_dir);
+    out << YAML::Key << "models" << YAML::Value << YAML::BeginSeq;
+    for (const auto& m : c.models) out << m;
+    out << YAML::EndSeq;
+    out << YAML::Key << "output_dir" << YAML::Value << rel(c.output_dir, base_dir);
+    out << YAML::Key << "dataset_dir" << YAML::Value << rel(c.dataset_dir, base_dir);
+    out << YAML::Key << "dataset" << YAML::Value << YAML::BeginMap;
+    for (const auto& d : c.datasets)
+        out << YAML::Key << d.name << YAML::Value << YAML::BeginMap << YAML::Key << "mode" << YAML::Value << d.mode
+            << YAML::EndMap;
+    out << YAML::EndMap;
+    out << YAML::Key << "direction" << YAML::Value << c.direction;
+    out << YAML::Key << "base_model_name" << YAML::Value << c.base_model_name;
+    out << YAML::Key << "base_select" << YAML::Value << c.base_select;
+    out << YAML::Key << "boundary_select" << YAML::Value << c.boundary_select;
+    out << YAML::Key << "layer_swap" << YAML::Value << c.layer_swap;
+    out << YAML::Key << "tensor_swap" << YAML::Value << c.tensor_swap;
+    out << YAML::Key << "skip_norm" << YAML::Value << c.skip_norm;
+    out << YAML::Key << "improve_all" << YAML::Value << c.improve_all;
+    out << YAML::Key << "samples" << YAML::Value << c.samples;
+    out << YAML::Key << "selection" << YAML::Value << c.selection;
+    out << YAML::Key << "load_merge_report" << YAML::Value << c.load_merge_report;
+    out << YAML::Key << "device" << YAML::Value << c.device;
+    out << YAML::Key << "dtype" << YAML::Value << c.dtype;
+    out << YAML::Key << "batch_tokens" << YAML::Value << c.batch_tokens;
+    out << YAML::Key << "quality_max_new_tokens" << YAML::Value << c.quality_max_new_tokens;
+    out << YAML::Key << "min_words" << YAML::Value << c.min_words;
+    out << YAML::Key << "forbidden_scripts" << YAML::Value << YAML::Flow << c.forbidden_scripts;
+    out << YAML::Key << "holdout" << YAML::Value << c.holdout;
+    out << YAML::Key << "chat_template" << YAML::Value << c.chat_template;
+    out << YAML::Key << "prefix_cache" << YAML::Value << c.prefix_cache;
+    out << YAML::Key << "seed" << YAML::Value << c.seed;
+    out << YAML::Key << "search" << YAML::Value << c.search;
+    if (c.interpolate) out << YAML::Key << "interpolate" << YAML::Value << YAML::Flow << *c.interpolate;
+    if (c.task_arithmetic) out << YAML::Key << "task_arithmetic" << YAML::Value << *c.task_arithmetic;
+    if (c.sweeps) out << YAML::Key << "sweeps" << YAML::Value << *c.sweeps;
+    out << YAML::Key << "safeguard" << YAML::Value << c.safeguard;
+    out << YAML::Key << "references" << YAML::Value << c.references;
+    out << YAML::Key << "bootstrap_samples" << YAML::Value << c.bootstrap_samples;
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+void save_merge_config(const MergeConfig& config, const fs::path& path) {
+    const fs::path abs = fs::absolute(path).lexically_normal();
+    write_file_atomic(abs, merge_config_to_yaml(config, abs.parent_path()));
+}
+
+nlohmann::json merge_config_to_json(const MergeConfig& c) {
+    nlohmann::json j;
+    j["models_dir"] = c.models_dir.string();
+    j["models"] = c.models;
+    std::vector<std::string> paths;
+    for (const auto& p : c.model_paths()) paths.push_back(p.string());
+    j["model_paths"] = paths;
+    j["output_dir"] = c.output_dir.string();
+    j["dataset_dir"] = c.dataset_dir.string();
+    nlohmann::json ds = nlohmann::json::array();
+    for (const auto& d : c.datasets) ds.push_back({{"name", d.name}, {"path", d.path.string()}, {"mode", d.mode}});
+    j["dataset"] = ds;
+    j["direction"] = c.direction;
+    j["base_model_name"] = c.base_model_name;
+    j["base_select"] = c.base_select;
+    j["boundary_select"] = c.boundary_select;
+    j["layer_swap"] = c.layer_swap;
+    j["tensor_swap"] = c.tensor_swap;
+    j["skip_norm"] = c.skip_norm;
+    j["improve_all"] = c.improve_all;
+    j["samples"] = c.samples;
+    j["selection"] = c.selection;
+    j["load_merge_report"] = c.load_merge_report;
+    j["device"] = c.device;
+    j["dtype"] = c.dtype;
+    j["batch_tokens"] = c.batch_tokens;
+    j["quality_max_new_tokens"] = c.quality_max_new_tokens;
+    j["min_words"] = c.min_words;
+    j["forbidden_scripts"] = c.forbidden_scripts;
+    j["holdout"] = c.holdout;
+    j["chat_template"] = c.chat_template;
+    j["prefix_cache"] = c.prefix_cache;
+    j["seed"] = c.seed;
+    j["search"] = c.search;
+    j["interpolate"] = c.effective_interpolate();
+    j["task_arithmetic"] = c.effective_task_arithmetic();
+    j["sweeps"] = c.effective_sweeps();
+    j["safeguard"] = c.safeguard;
+    j["references"] = c.references;
+    j["bootstrap_samples"] = c.bootstrap_samples;
+    return j;
+}
+
+std::string merge_config_hash(const MergeConfig& c) {
+    nlohmann::json j = merge_config_to_json(c);
+    for (const char* k : {"device", "output_dir", "load_merge_report", "batch_tokens"}) j.erase(k);
+    // FNV-1a 64 over the canonical dump (keys sorted by nlohmann::json).
+    const std::string s = j.dump();
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned char ch : s) {
+        h ^= ch;
+        h *= 1099511628211ULL;
+    }
+    std::ostringstream o;
+    o << std::hex << std::setw(16) << std::setfill('0') << h;
+    return o.str();
+}
+
+}  // namespace olm

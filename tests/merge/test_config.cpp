@@ -1,0 +1,145 @@
+// The merge config: original OLM configs load unchanged, new keys default,
+// presets resolve, save/load round-trips, and every error names its line.
+#include <QtTest/QtTest>
+
+#include "core/merge/config.h"
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace olm;
+namespace fs = std::filesystem;
+
+class TestConfig : public QObject {
+    Q_OBJECT
+private slots:
+    void originalConfigLoads() {
+        const std::string text = R"(models_dir: ./models
+output_dir: ./merged
+dataset_dir: ./datasets
+models:
+  - org/model-a
+  - org/model-b
+dataset:
+  math.json:
+    mode: exact
+  chat.json:
+    mode: quality
+direction: backward
+base_model_name: org/model-a
+base_select: false
+boundary_select: true
+layer_swap: true
+tensor_swap: false
+skip_norm: true
+improve_all: base
+samples: 50
+selection: copeland
+load_merge_report: false
+)";
+        const MergeConfig c = parse_merge_config(text, "/cfg");
+        QVERIFY(c.warnings.empty());
+        QCOMPARE(c.models_dir.string(), std::string("/cfg/models"));
+        QCOMPARE(c.output_dir.string(), std::string("/cfg/merged"));
+        QCOMPARE(c.datasets.size(), size_t(2));
+        QCOMPARE(c.datasets[0].name, std::string("math.json"));  // file order kept
+        QCOMPARE(c.datasets[0].path.string(), std::string("/cfg/datasets/math.json"));
+        QCOMPARE(c.datasets[1].mode, std::string("quality"));
+        QCOMPARE(c.direction, std::string("backward"));
+        QVERIFY(c.boundary_select);
+        QCOMPARE(c.improve_all, std::string("base"));
+        QCOMPARE(c.samples, int64_t(50));
+        QCOMPARE(c.selection, std::string("copeland"));
+        // '/' -> '_' under models_dir
+        QCOMPARE(c.model_paths()[1].string(), std::string("/cfg/models/org_model-b"));
+        // new keys keep their defaults; the default preset is the original search
+        QCOMPARE(c.device, std::string("cpu"));
+        QVERIFY(c.prefix_cache);
+        QVERIFY(c.effective_interpolate().empty());
+        QCOMPARE(c.effective_sweeps(), 1);
+        QCOMPARE(c.safeguard, std::string("warn"));
+    }
+
+    void presetsAndOverrides() {
+        const std::string head = "models: [a, b]\ndataset: {x.json: {mode: bigram}}\n";
+        auto better = parse_merge_config(head + "search: better\n", "/c");
+        QCOMPARE(better.effective_interpolate(), std::vector<double>{0.5});
+        QVERIFY(better.effective_task_arithmetic());
+        QCOMPARE(better.effective_sweeps(), 1);
+        auto thorough = parse_merge_config(head + "search: thorough\ninterpolate: [0.25, 0.5]\n", "/c");
+        QCOMPARE(thorough.effective_sweeps(), 3);
+        QCOMPARE(thorough.effective_interpolate(), (std::vector<double>{0.25, 0.5}));
+        auto explicit_sweeps = parse_merge_config(head + "search: thorough\nsweeps: 2\ntask_arithmetic: false\n", "/c");
+        QCOMPARE(explicit_sweeps.effective_sweeps(), 2);
+        QVERIFY(!explicit_sweeps.effective_task_arithmetic());
+    }
+
+    void unknownKeyWarnsWithNearest() {
+        const auto c = parse_merge_config("models: [a]\ndataset: {x.json: {mode: exact}}\nlayer_swapp: true\n", "/c", "cfg.yaml");
+        QCOMPARE(c.warnings.size(), size_t(1));
+        QVERIFY2(c.warnings[0].find("cfg.yaml:3") != std::string::npos, c.warnings[0].c_str());
+        QVERIFY2(c.warnings[0].find("did you mean 'layer_swap'") != std::string::npos, c.warnings[0].c_str());
+    }
+
+    void errors_data() {
+        QTest::addColumn<QString>("yaml");
+        QTest::addColumn<QString>("expected");
+        const QString ok = "models: [a, b]\ndataset: {x.json: {mode: exact}}\n";
+        QTest::newRow("bool") << ok + "layer_swap: maybe\n" << "cfg.yaml:3: layer_swap: expected true or false";
+        QTest::newRow("direction") << ok + "direction: sideways\n" << "cfg.yaml:3: direction: 'sideways' is not one of";
+        QTest::newRow("selection") << ok + "selection: borda\n" << "cfg.yaml:3: selection:";
+        QTest::newRow("samples not int") << ok + "samples: many\n" << "cfg.yaml:3: samples: expected an integer";
+        QTest::newRow("samples negative") << ok + "samples: -1\n" << "cfg.yaml:3: samples: must be at least 0";
+        QTest::newRow("holdout range") << ok + "holdout: 1.5\n" << "cfg.yaml:3: holdout: must be a fraction";
+        QTest::newRow("interpolate range") << ok + "interpolate: [0.5, 1.0]\n" << "cfg.yaml:3: interpolate:";
+        QTest::newRow("sweeps zero") << ok + "sweeps: 0\n" << "cfg.yaml:3: sweeps: must be at least 1";
+        QTest::newRow("preset") << ok + "search: best\n" << "cfg.yaml:3: search: 'best' is not one of";
+        QTest::newRow("safeguard") << ok + "safeguard: maybe\n" << "cfg.yaml:3: safeguard:";
+        QTest::newRow("dtype") << ok + "dtype: int8\n" << "cfg.yaml:3: dtype:";
+        QTest::newRow("improve_all mode") << ok + "improve_all: quality\n" << "cfg.yaml:3: improve_all: 'quality'";
+        QTest::newRow("base not in pool") << ok + "base_model_name: c\n" << "cfg.yaml:3: base_model_name: 'c' is not in models";
+        QTest::newRow("models not list") << "models: {a: 1}\ndataset: {x.json: {mode: exact}}\n" << "cfg.yaml:1: models: expected a list";
+        QTest::newRow("no models") << "dataset: {x.json: {mode: exact}}\n" << "models: missing";
+        QTest::newRow("no dataset") << "models: [a]\n" << "dataset: missing";
+        QTest::newRow("dataset list") << "models: [a]\ndataset: [x.json]\n" << "cfg.yaml:2: dataset: expected a map";
+        QTest::newRow("bad yaml") << "models: [a\n" << "cfg.yaml:";
+        QTest::newRow("not a map") << "- a\n- b\n" << "expected a map of settings";
+    }
+    void errors() {
+        QFETCH(QString, yaml);
+        QFETCH(QString, expected);
+        try {
+            parse_merge_config(yaml.toStdString(), "/c", "cfg.yaml");
+            QFAIL("no error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find(expected.toStdString()) != std::string::npos, e.what());
+        }
+    }
+
+    void saveLoadRoundTrip() {
+        QTemporaryDir dir;
+        const fs::path d = dir.path().toStdString();
+        auto c = parse_merge_config(
+            "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: {mode: exact}}\n"
+            "search: better\nsweeps: 2\nimprove_all: exact\nforbidden_scripts: [Han]\nholdout: 0.25\n",
+            d);
+        save_merge_config(c, d / "saved.yaml");
+        const auto back = load_merge_config(d / "saved.yaml");
+        QVERIFY(back.warnings.empty());
+        auto a = merge_config_to_json(c), b = merge_config_to_json(back);
+        QCOMPARE(QString::fromStdString(b.dump()), QString::fromStdString(a.dump()));
+        QCOMPARE(merge_config_hash(back), merge_config_hash(c));
+        QVERIFY(!back.interpolate.has_value());  // preset-driven values stay implicit
+        QCOMPARE(*back.sweeps, 2);
+        // The hash ignores where it runs, not what it searches.
+        auto moved = c;
+        moved.device = "cuda";
+        QCOMPARE(merge_config_hash(moved), merge_config_hash(c));
+        auto other = c;
+        other.selection = "copeland";
+        QVERIFY(merge_config_hash(other) != merge_config_hash(c));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestConfig)
+#include "test_config.moc"
