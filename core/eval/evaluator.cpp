@@ -1,0 +1,322 @@
+// Batched scoring of datasets over the engine's split execution, with the
+// prefix cache of the layer search and the identical-candidate memo.
+#include "core/eval/evaluator.h"
+
+#include "core/model/generate.h"
+#include "core/model/transformer.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/util/error.h"
+#include "core/util/progress.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <set>
+
+namespace olm {
+
+// Teacher-forced batch: inputs are context + response[:-1] (right-padded, so the
+// causal mask alone keeps pads out of every real position); logits are taken only
+// at the positions that predict a response token.
+struct Evaluator::TfBatch {
+    Batch batch;
+    std::vector<int64_t> members;  // positions in the split's sample list
+    std::vector<int64_t> offsets;  // per member: first row in rows/cols/targets (+ a final end)
+    at::Tensor rows, cols;         // [R] int64: where logits are needed
+    at::Tensor targets;            // [R] int64: the expected tokens there
+    at::Tensor hidden;             // prefix cache: [B, T, H] entering the cached layer
+};
+
+// Generation batch: prompts = contexts; the prefix cache keeps the prompt state.
+struct Evaluator::GenBatch {
+    std::vector<int64_t> members;
+    std::vector<std::vector<int64_t>> prompts;
+    std::unique_ptr<PrefixState> prefix;
+};
+
+struct Evaluator::Plan {
+    std::string fingerprint;  // guards against a different dataset at the same address
+    EvalSplit split = EvalSplit::selection;
+    std::vector<TfBatch> tf;
+    std::vector<GenBatch> gen;
+};
+
+namespace {
+
+std::string dataset_fingerprint(const EvalDataset& ds, EvalSplit split) {
+    const auto& s = ds.samples(split);
+    std::string f = ds.name + '\n' + ds.path.string() + '\n' + ds.mode + '\n' + std::to_string(s.size());
+    if (!s.empty()) f += ':' + std::to_string(s.front().index) + ':' + std::to_string(s.back().index);
+    return f;
+}
+
+DatasetScore sized_result(size_t samples, bool from_prefix) {
+    DatasetScore out;
+    out.samples.resize(samples);
+    out.per_sample.resize(samples);
+    out.from_prefix = from_prefix;
+    return out;
+}
+
+double elapsed_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Stop ids for generation: the model's EOS ids, the tokenizer's EOS and the
+// end-of-turn markers of the chat families that exist as special tokens.
+std::vector<int64_t> stop_ids(const Transformer& model, const Tokenizer& tok) {
+    std::set<int64_t> ids(model.spec().eos_token_ids.begin(), model.spec().eos_token_ids.end());
+    if (auto e = tok.eos_id()) ids.insert(*e);
+    for (const char* marker : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|endoftext|>", "</s>"}) {
+        if (auto id = tok.token_to_id(marker); id && tok.is_special(*id)) ids.insert(*id);
+    }
+    return {ids.begin(), ids.end()};
+}
+
+}  // namespace
+
+std::vector<std::vector<int64_t>> plan_batches(const std::vector<int64_t>& lengths, int64_t budget) {
+    std::vector<int64_t> order(lengths.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
+    std::vector<std::vector<int64_t>> batches;
+    std::vector<int64_t> current;
+    for (int64_t i : order) {
+        // Ascending order: the newcomer is the longest of the group.
+        if (!current.empty() && static_cast<int64_t>(current.size() + 1) * lengths[i] > budget) {
+            batches.push_back(std::move(current));
+            current.clear();
+        }
+        current.push_back(i);
+    }
+    if (!current.empty()) batches.push_back(std::move(current));
+    return batches;
+}
+
+Evaluator::Evaluator(Transformer& model, const Tokenizer& tok, EvalSettings settings, ProgressSink* sink)
+    : m_model(model), m_tok(tok), m_settings(std::move(settings)), m_sink(sink) {
+    if (m_settings.batch_tokens <= 0) throw Error("batch_tokens must be positive");
+}
+
+Evaluator::~Evaluator() = default;
+
+void Evaluator::set_sink(ProgressSink* sink) { m_sink = sink; }
+
+void Evaluator::check_cancel() const {
+    if (m_sink && m_sink->cancelled()) throw Cancelled();
+}
+
+void Evaluator::begin_position(int64_t first_variable_layer) {
+    if (first_variable_layer < 0 || first_variable_layer > m_model.num_layers())
+        throw Error("begin_position: layer " + std::to_string(first_variable_layer) + " outside [0, " +
+                    std::to_string(m_model.num_layers()) + "]");
+    end_position();
+    m_prefix_layer = first_variable_layer;
+}
+
+void Evaluator::end_position() {
+    m_prefix_layer.reset();
+    for (auto& [key, plan] : m_plans) {
+        for (TfBatch& b : plan->tf) b.hidden = at::Tensor();
+        for (GenBatch& g : plan->gen) g.prefix.reset();
+    }
+}
+
+Evaluator::Plan& Evaluator::plan_for(const EvalDataset& dataset, EvalSplit split) {
+    const auto key = std::make_tuple(&dataset, static_cast<int>(split));
+    const std::string fingerprint = dataset_fingerprint(dataset, split);
+    auto it = m_plans.find(key);
+    if (it != m_plans.end() && it->second->fingerprint == fingerprint) return *it->second;
+
+    auto plan = std::make_unique<Plan>();
+    plan->fingerprint = fingerprint;
+    plan->split = split;
+    const std::vector<EvalSample>& samples = dataset.samples(split);
+    const EvalMode& mode = find_mode(dataset.mode);
+    std::vector<int64_t> lengths;
+    for (const EvalSample& s : samples) {
+        if (mode.kind == ModeKind::teacher_forced)
+            lengths.push_back(static_cast<int64_t>(s.context_ids.size() + s.response_ids.size()) - 1);
+        else  // the prompt plus what may be generated
+            lengths.push_back(static_cast<int64_t>(s.context_ids.size()) + m_settings.quality_max_new_tokens);
+    }
+    for (const std::vector<int64_t>& group : plan_batches(lengths, m_settings.batch_tokens)) {
+        if (mode.kind == ModeKind::teacher_forced) {
+            TfBatch b;
+            b.members = group;
+            std::vector<std::vector<int64_t>> seqs;
+            std::vector<int64_t> rows, cols, targets;
+            for (size_t m = 0; m < group.size(); ++m) {
+                const EvalSample& s = samples[group[m]];
+                if (s.context_ids.empty() || s.response_ids.empty())
+                    throw Error("dataset " + dataset.name + ", sample " + std::to_string(s.index) +
+                                ": empty context or response");
+                std::vector<int64_t> seq = s.context_ids;
+                seq.insert(seq.end(), s.response_ids.begin(), s.response_ids.end() - 1);
+                seqs.push_back(std::move(seq));
+                b.offsets.push_back(static_cast<int64_t>(rows.size()));
+                const auto c = static_cast<int64_t>(s.context_ids.size());
+                for (size_t t = 0; t < s.response_ids.size(); ++t) {
+                    rows.push_back(static_cast<int64_t>(m));
+                    cols.push_back(c - 1 + static_cast<int64_t>(t));  // right padding: column = position
+                    targets.push_back(s.response_ids[t]);
+                }
+            }
+            b.offsets.push_back(static_cast<int64_t>(rows.size()));
+            b.batch = make_batch(seqs, PadSide::right);
+            b.rows = at::tensor(rows, at::kLong);
+            b.cols = at::tensor(cols, at::kLong);
+            b.targets = at::tensor(targets, at::kLong);
+            plan->tf.push_back(std::move(b));
+        } else {
+            GenBatch g;
+            g.members = group;
+            for (int64_t i : group) g.prompts.push_back(samples[i].context_ids);
+            plan->gen.push_back(std::move(g));
+        }
+    }
+    Plan& ref = *plan;
+    m_plans[key] = std::move(plan);
+    return ref;
+}
+
+DatasetScore Evaluator::score(const EvalDataset& dataset, EvalSplit split, std::optional<uint64_t> content_key) {
+    const auto memo_key = std::make_tuple(content_key.value_or(0), dataset.name + '\n' + dataset.path.string(),
+                                          static_cast<int>(split));
+    if (content_key) {
+        auto it = m_memo.find(memo_key);
+        if (it != m_memo.end()) {
+            DatasetScore reused = it->second;
+            reused.reused = true;
+            reused.seconds = 0.0;
+            ++m_stats.reused;
+            return reused;
+        }
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const EvalMode& mode = find_mode(dataset.mode);
+    if (dataset.samples(split).empty())
+        throw Error("dataset " + dataset.name + ": the " + split_name(split) + " split has no samples");
+    Plan& plan = plan_for(dataset, split);
+    DatasetScore result = mode.kind == ModeKind::teacher_forced ? score_teacher_forced(mode, dataset, plan)
+                                                                : score_generation(mode, dataset, plan);
+    result.split = split;
+    const auto n = static_cast<double>(result.per_sample.size());
+    double sum = 0.0, correct = 0.0;
+    for (const SampleResult& s : result.samples) {
+        sum += s.score;
+        correct += s.correct ? 1.0 : 0.0;
+    }
+    result.score = sum / n;
+    result.accuracy = correct / n;
+    result.seconds = elapsed_since(t0);
+    ++m_stats.evaluations;
+    if (content_key) m_memo[memo_key] = result;
+    return result;
+}
+
+DatasetScore Evaluator::score_teacher_forced(const EvalMode& mode, const EvalDataset& dataset, Plan& plan) {
+    c10::InferenceMode guard;
+    const int64_t N = m_model.num_layers();
+    const bool use_prefix = m_settings.prefix_cache && m_prefix_layer.has_value();
+    const int64_t L = use_prefix ? *m_prefix_layer : 0;
+
+    const size_t total = dataset.samples(plan.split).size();
+    DatasetScore out = sized_result(total, use_prefix && L > 0);
+    long long done = 0;
+    for (TfBatch& b : plan.tf) {
+        check_cancel();
+        const int64_t rows_tokens = b.batch.size() * b.batch.width();
+        at::Tensor h;
+        if (use_prefix) {
+            if (!b.hidden.defined()) {
+                b.hidden = m_model.run_layers(m_model.embed(b.batch), b.batch, 0, L);
+                m_stats.layer_token_rows += L * rows_tokens;
+                m_stats.forward_layers += L;
+            }
+            h = b.hidden;
+        } else {
+            h = m_model.embed(b.batch);
+        }
+        const int64_t from = use_prefix ? L : 0;
+        h = m_model.run_layers(h, b.batch, from, N);
+        m_stats.layer_token_rows += (N - from) * rows_tokens;
+        m_stats.forward_layers += N - from;
+        const at::Tensor logits = m_model.head_at(h, b.rows, b.cols);  // [R, V] float32
+        m_stats.head_rows += logits.size(0);
+        const std::vector<TokenStats> stats = token_stats(logits, b.targets);
+        for (size_t m = 0; m < b.members.size(); ++m) {
+            const std::vector<TokenStats> mine(stats.begin() + b.offsets[m], stats.begin() + b.offsets[m + 1]);
+            const SampleScore s = mode.score_tokens(mine);
+            const int64_t pos = b.members[m];
+            out.per_sample[pos] = s.score;
+            out.samples[pos].score = s.score;
+            out.samples[pos].correct = s.correct;
+            out.samples[pos].penalty = s.penalty;
+        }
+        done += static_cast<long long>(b.members.size());
+        if (m_sink) m_sink->progress("evaluate " + dataset.name, done, static_cast<long long>(total));
+    }
+    return out;
+}
+
+DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset& dataset, Plan& plan) {
+    c10::InferenceMode guard;
+    const int64_t N = m_model.num_layers();
+    const bool use_prefix = m_settings.prefix_cache && m_prefix_layer.has_value();
+    const int64_t L = use_prefix ? *m_prefix_layer : 0;
+    GenerateOptions options;
+    options.max_new_tokens = m_settings.quality_max_new_tokens;
+    options.eos_ids = stop_ids(m_model, m_tok);
+
+    const size_t total = dataset.samples(plan.split).size();
+    DatasetScore out = sized_result(total, use_prefix && L > 0);
+    long long done = 0;
+    for (GenBatch& g : plan.gen) {
+        check_cancel();
+        GenerateResult gen;
+        if (use_prefix) {
+            if (!g.prefix) {
+                g.prefix = std::make_unique<PrefixState>(run_prefix(m_model, g.prompts, L));
+                m_stats.layer_token_rows += L * g.prefix->batch.size() * g.prefix->batch.width();
+                m_stats.forward_layers += L;
+            }
+            gen = generate(m_model, *g.prefix, options);
+            m_stats.layer_token_rows += (N - L) * g.prefix->batch.size() * g.prefix->batch.width();
+            m_stats.forward_layers += N - L;
+        } else {
+            gen = generate(m_model, g.prompts, options);
+            // Counted as the left-padded prompt batch the engine runs.
+            int64_t width = 0;
+            for (const auto& p : g.prompts) width = std::max<int64_t>(width, static_cast<int64_t>(p.size()));
+            m_stats.layer_token_rows += N * static_cast<int64_t>(g.prompts.size()) * width;
+            m_stats.forward_layers += N;
+        }
+        int64_t steps = 0;
+        for (size_t m = 0; m < g.members.size(); ++m) {
+            const std::vector<int64_t>& ids = gen.tokens[m];
+            // Every generated token but the last is fed back through all layers.
+            const int64_t fed = static_cast<int64_t>(ids.size()) + (gen.stop[m] == StopReason::eos ? 1 : 0) - 1;
+            m_stats.layer_token_rows += N * std::max<int64_t>(fed, 0);
+            steps = std::max(steps, fed);
+            m_stats.generated_tokens += static_cast<int64_t>(ids.size());
+            const std::string text =
+                m_tok.decode_for_display(std::vector<int32_t>(ids.begin(), ids.end()), /*skip_special=*/true);
+            const SampleScore s = mode.score_text(text, m_settings);
+            const int64_t pos = g.members[m];
+            SampleResult& r = out.samples[pos];
+            r.score = s.score;
+            r.correct = s.correct;
+            r.penalty = s.penalty;
+            r.generated_text = text;
+            r.generated_ids = ids;
+            out.per_sample[pos] = s.score;
+        }
+        m_stats.forward_layers += N * steps;
+        done += static_cast<long long>(g.members.size());
+        if (m_sink) m_sink->progress("evaluate " + dataset.name, done, static_cast<long long>(total));
+    }
+    return out;
+}
+
+}  // namespace olm
