@@ -1,0 +1,206 @@
+#include "core/tokenizer/chat_template.h"
+
+#include "core/util/error.h"
+
+namespace olm {
+
+namespace {
+
+struct Marker {
+    const char* text;
+    ChatFamily family;
+};
+// Checked in this order; the first marker present in the template wins.
+constexpr Marker kMarkers[] = {
+    {"<|im_start|>", ChatFamily::chatml},
+    {"<|start_header_id|>", ChatFamily::llama3},
+    {"<start_of_turn>", ChatFamily::gemma},
+    {"[INST]", ChatFamily::mistral},
+};
+
+std::string trim(std::string_view s) {
+    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+    size_t b = 0, e = s.size();
+    while (b < e && ws(s[b])) ++b;
+    while (e > b && ws(s[e - 1])) --e;
+    return std::string(s.substr(b, e - b));
+}
+
+void check_roles(const std::vector<ChatTurn>& turns) {
+    for (size_t i = 0; i < turns.size(); ++i) {
+        const auto& r = turns[i].role;
+        if (r != "system" && r != "user" && r != "assistant")
+            throw Error("chat turn " + std::to_string(i) + " has role \"" + r + "\" (expected system, user or assistant)");
+    }
+}
+
+std::string token_or(const Tokenizer& tok, const std::optional<std::string>& configured, const char* fallback) {
+    if (configured && tok.token_to_id(*configured)) return *configured;
+    return fallback;
+}
+
+// System turns folded into the next user turn (Mistral, Gemma have no system role).
+std::vector<ChatTurn> fold_system(const std::vector<ChatTurn>& turns) {
+    std::vector<ChatTurn> out;
+    std::string pending;
+    for (const auto& t : turns) {
+        if (t.role == "system") {
+            pending += t.content + "\n\n";
+        } else if (t.role == "user" && !pending.empty()) {
+            out.push_back({t.role, pending + t.content});
+            pending.clear();
+        } else {
+            out.push_back(t);
+        }
+    }
+    if (!pending.empty()) out.push_back({"user", pending});
+    return out;
+}
+
+struct Format {
+    std::string text;        // all turns rendered
+    std::string header;      // assistant header to append
+    std::string end_of_turn;
+    bool wants_bos = false;
+};
+
+// Renders `turns` and returns the assistant header for the next reply.
+Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns) {
+    Format f;
+    switch (family) {
+        case ChatFamily::chatml:
+            for (const auto& t : turns) f.text += "<|im_start|>" + t.role + "\n" + t.content + "<|im_end|>\n";
+            f.header = "<|im_start|>assistant\n";
+            f.end_of_turn = "<|im_end|>";
+            break;
+        case ChatFamily::llama3:
+            for (const auto& t : turns)
+                f.text += "<|start_header_id|>" + t.role + "<|end_header_id|>\n\n" + trim(t.content) + "<|eot_id|>";
+            f.header = "<|start_header_id|>assistant<|end_header_id|>\n\n";
+            f.end_of_turn = "<|eot_id|>";
+            f.wants_bos = true;
+            break;
+        case ChatFamily::mistral: {
+            f.end_of_turn = token_or(tok, tok.eos_token(), "</s>");
+            for (const auto& t : fold_system(turns)) {
+                if (t.role == "user")
+                    f.text += "[INST] " + t.content + " [/INST]";
+                else
+                    f.text += t.content + f.end_of_turn;
+            }
+            f.header = "";  // the reply follows [/INST] directly
+            f.wants_bos = true;
+            break;
+        }
+        case ChatFamily::gemma:
+            for (const auto& t : fold_system(turns)) {
+                std::string role = t.role == "assistant" ? "model" : t.role;
+                f.text += "<start_of_turn>" + role + "\n" + trim(t.content) + "<end_of_turn>\n";
+            }
+            f.header = "<start_of_turn>model\n";
+            f.end_of_turn = "<end_of_turn>";
+            f.wants_bos = true;
+            break;
+        case ChatFamily::plain:
+            for (const auto& t : turns) {
+                if (t.role == "system")
+                    f.text += t.content + "\n\n";
+                else
+                    f.text += std::string(t.role == "user" ? "User: " : "Assistant: ") + t.content + "\n";
+            }
+            f.header = "Assistant:";
+            f.end_of_turn = tok.eos_token() && tok.token_to_id(*tok.eos_token()) ? *tok.eos_token() : "";
+            break;
+    }
+    return f;
+}
+
+}  // namespace
+
+std::string chat_family_name(ChatFamily family) {
+    switch (family) {
+        case ChatFamily::chatml: return "chatml";
+        case ChatFamily::llama3: return "llama3";
+        case ChatFamily::mistral: return "mistral";
+        case ChatFamily::gemma: return "gemma";
+        case ChatFamily::plain: return "plain";
+    }
+    return "plain";
+}
+
+std::optional<ChatFamily> parse_chat_family(std::string_view name) {
+    for (auto f : {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma, ChatFamily::plain})
+        if (name == chat_family_name(f)) return f;
+    return std::nullopt;
+}
+
+ChatFamilyChoice choose_chat_family(const Tokenizer& tok) {
+    if (auto tmpl = tok.chat_template()) {
+        for (const auto& m : kMarkers)
+            if (tmpl->find(m.text) != std::string::npos)
+                return {m.family, chat_family_name(m.family) + ": chat_template contains " + m.text};
+    }
+    std::string why = tok.chat_template() ? "chat_template has no known marker" : "no chat_template";
+    for (const auto& m : kMarkers)
+        if (tok.token_to_id(m.text))
+            return {m.family, chat_family_name(m.family) + ": " + why + ", vocabulary has " + m.text};
+    return {ChatFamily::plain, "plain: " + why + " and no chat marker token in the vocabulary"};
+}
+
+ChatFamily detect_chat_family(const Tokenizer& tok) { return choose_chat_family(tok).family; }
+
+ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns) {
+    check_roles(turns);
+    if (turns.empty() || turns.back().role != "assistant")
+        throw Error("the conversation must end with an assistant turn (" + std::to_string(turns.size()) + " turns given)");
+    std::vector<ChatTurn> before(turns.begin(), turns.end() - 1);
+    Format f = render(tok, family, before);
+    ChatText out;
+    out.context = f.text + f.header;
+    out.response = turns.back().content;
+    if (family == ChatFamily::llama3 || family == ChatFamily::gemma) out.response = trim(out.response);
+    if (family == ChatFamily::plain) out.response = " " + out.response;
+    out.end_of_turn = f.end_of_turn;
+    out.wants_bos = f.wants_bos;
+    return out;
+}
+
+std::string render_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns,
+                        bool add_generation_prompt) {
+    check_roles(turns);
+    Format f = render(tok, family, turns);
+    return add_generation_prompt ? f.text + f.header : f.text;
+}
+
+namespace {
+
+// BOS for a context: the family's template starts with it, or (ChatML, plain)
+// tokenizer_config.json asks for it with add_bos_token.
+std::vector<int32_t> bos_prefix(const Tokenizer& tok, bool wants_bos) {
+    bool want = wants_bos || tok.add_bos_token().value_or(false);
+    if (!want) return {};
+    if (auto id = tok.bos_id()) return {*id};
+    return {};
+}
+
+}  // namespace
+
+EvalPrompt build_eval_prompt(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns) {
+    ChatText text = format_chat(tok, family, turns);
+    EvalPrompt p;
+    p.context_ids = bos_prefix(tok, text.wants_bos);
+    auto ctx = tok.encode(text.context, /*add_special_tokens=*/false);
+    p.context_ids.insert(p.context_ids.end(), ctx.begin(), ctx.end());
+    p.response_ids = tok.encode(text.response, /*add_special_tokens=*/false);
+    if (!text.end_of_turn.empty()) {
+        auto eot = tok.token_to_id(text.end_of_turn);
+        if (!eot)
+            throw Error("chat family " + chat_family_name(family) + " needs the end-of-turn token " + text.end_of_turn +
+                        ", which the tokenizer does not have");
+        p.response_ids.push_back(*eot);
+    }
+    p.family_reason = chat_family_name(family);
+    return p;
+}
+
+}  // namespace olm
