@@ -52,6 +52,10 @@ public:
     void set_boundary(const BoundaryWeights& weights);
     void set_boundary_part(BoundaryPart part, const at::Tensor& tensor);
     BoundaryWeights boundary() const;
+    // One tensor by its io role (core/io/architecture.h), e.g. the merge's
+    // tensor units: set_tensor(TensorRole::mlp_down, 7, other.tensor(...)).
+    // layer is ignored for boundary roles.
+    void set_tensor(TensorRole role, int64_t layer, const at::Tensor& tensor);
     // Ends the current round of changes: slots forget their earlier tensors.
     void commit();
 

@@ -13,6 +13,7 @@ namespace olm {
 
 class ModelFolder;  // core/io/model_folder.h
 struct ModelSpec;
+enum class TensorRole;  // core/io/architecture.h
 
 // The replaceable units of a decoder layer: one module each (weight + optional bias).
 enum class LayerUnit : int {
@@ -59,6 +60,14 @@ struct BoundaryWeights {
     at::Tensor& operator[](BoundaryPart p);
     const at::Tensor& operator[](BoundaryPart p) const;
 };
+
+// Where an io tensor role lives in a LayerWeights / BoundaryWeights.
+struct LayerTensorRef {
+    LayerUnit unit;
+    bool bias = false;
+};
+LayerTensorRef layer_tensor_ref(TensorRole role);  // throws for boundary roles
+BoundaryPart boundary_part_of(TensorRole role);    // throws for layer roles
 
 // Checks every tensor's presence and shape against the spec; the error names
 // the layer, unit and expected vs found shape.

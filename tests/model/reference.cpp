@@ -1,0 +1,145 @@
+#include "tests/model/reference.h"
+
+#include <cmath>
+
+namespace olm::reference {
+
+namespace {
+
+at::Tensor d(const at::Tensor& t) { return t.to(at::kDouble); }
+
+// x [T, n] -> x / sqrt(mean(x^2) + eps) * w, row by row.
+at::Tensor rms(const at::Tensor& x, const at::Tensor& w, double eps) {
+    at::Tensor out = at::empty_like(x);
+    for (int64_t t = 0; t < x.size(0); ++t) {
+        double ss = 0;
+        auto row = x[t];
+        for (int64_t i = 0; i < x.size(1); ++i) ss += row[i].item<double>() * row[i].item<double>();
+        out[t] = row * (1.0 / std::sqrt(ss / static_cast<double>(x.size(1)) + eps)) * w;
+    }
+    return out;
+}
+
+at::Tensor tensor_or_none(const ModelFolder& f, TensorRole role, int layer) {
+    for (const TensorTemplate& t : f.architecture().layer)  // roles this architecture may have
+        if (t.role == role) {
+            const std::string name = tensor_name(f.architecture(), role, layer);
+            return f.has(name) ? d(f.tensor(name)) : at::Tensor();
+        }
+    return {};
+}
+
+at::Tensor proj(const at::Tensor& x, const ModelFolder& f, TensorRole w, TensorRole b, int layer) {
+    at::Tensor y = at::mm(x, d(f.tensor(w, layer)).t());
+    at::Tensor bias = tensor_or_none(f, b, layer);
+    return bias.defined() ? y + bias : y;
+}
+
+}  // namespace
+
+std::vector<double> inv_freq(const ModelSpec& s) {
+    const int64_t dim = s.head_dim;
+    std::vector<double> f(dim / 2);
+    for (int64_t i = 0; i < dim / 2; ++i) f[i] = 1.0 / std::pow(s.rope_theta, (2.0 * i) / dim);
+    const auto& rs = s.rope_scaling;
+    if (rs.type == "linear") {
+        for (double& x : f) x /= rs.factor;
+    } else if (rs.type == "llama3") {
+        const double old_len = static_cast<double>(rs.original_max_position_embeddings);
+        for (double& x : f) {
+            const double wavelen = 2 * M_PI / x;
+            if (wavelen < old_len / rs.high_freq_factor) continue;  // high frequency: unchanged
+            if (wavelen > old_len / rs.low_freq_factor) {           // low frequency: scaled
+                x /= rs.factor;
+                continue;
+            }
+            const double smooth =
+                (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+            x = (1 - smooth) * x / rs.factor + smooth * x;
+        }
+    }
+    return f;
+}
+
+at::Tensor logits(const ModelFolder& folder, const std::vector<int64_t>& ids,
+                  const std::vector<const ModelFolder*>& layer_source) {
+    using R = TensorRole;
+    const ModelSpec& s = folder.spec();
+    const int64_t T = static_cast<int64_t>(ids.size());
+    const int64_t nh = s.num_attention_heads, nkv = s.num_key_value_heads, hd = s.head_dim;
+    const auto freq = inv_freq(s);
+    at::Tensor embed = d(folder.tensor(R::embed_tokens));
+    at::Tensor h = at::empty({T, s.hidden_size}, at::kDouble);
+    for (int64_t t = 0; t < T; ++t) h[t] = embed[ids[t]];
+
+    // Rotary embedding of one head vector at position p (rotate-half convention).
+    auto rope = [&](const at::Tensor& v, int64_t p) {
+        at::Tensor out = at::empty_like(v);
+        for (int64_t i = 0; i < hd / 2; ++i) {
+            const double c = std::cos(p * freq[i]), sn = std::sin(p * freq[i]);
+            const double a = v[i].item<double>(), b = v[i + hd / 2].item<double>();
+            out[i] = a * c - b * sn;
+            out[i + hd / 2] = b * c + a * sn;
+        }
+        return out;
+    };
+
+    for (int l = 0; l < s.num_hidden_layers; ++l) {
+        const ModelFolder& f =
+            (l < static_cast<int>(layer_source.size()) && layer_source[l]) ? *layer_source[l] : folder;
+        at::Tensor x = rms(h, d(f.tensor(R::input_norm, l)), s.rms_norm_eps);
+        at::Tensor q = proj(x, f, R::attn_q, R::attn_q_bias, l).view({T, nh, hd});
+        at::Tensor k = proj(x, f, R::attn_k, R::attn_k_bias, l).view({T, nkv, hd});
+        at::Tensor v = proj(x, f, R::attn_v, R::attn_v_bias, l).view({T, nkv, hd});
+        if (s.qk_norm) {
+            at::Tensor qn = d(f.tensor(R::attn_q_norm, l)), kn = d(f.tensor(R::attn_k_norm, l));
+            for (int64_t hh = 0; hh < nh; ++hh) q.select(1, hh).copy_(rms(q.select(1, hh), qn, s.rms_norm_eps));
+            for (int64_t hh = 0; hh < nkv; ++hh) k.select(1, hh).copy_(rms(k.select(1, hh), kn, s.rms_norm_eps));
+        }
+        for (int64_t t = 0; t < T; ++t) {
+            for (int64_t hh = 0; hh < nh; ++hh) q[t][hh].copy_(rope(q[t][hh], t));
+            for (int64_t hh = 0; hh < nkv; ++hh) k[t][hh].copy_(rope(k[t][hh], t));
+        }
+        at::Tensor attn = at::zeros({T, nh * hd}, at::kDouble);
+        for (int64_t hh = 0; hh < nh; ++hh) {
+            const int64_t g = hh / (nh / nkv);  // the KV head this query head reads
+            for (int64_t t = 0; t < T; ++t) {
+                std::vector<double> sc(t + 1);
+                double mx = -INFINITY;
+                for (int64_t j = 0; j <= t; ++j) {
+                    sc[j] = at::dot(q[t][hh], k[j][g]).item<double>() / std::sqrt(static_cast<double>(hd));
+                    mx = std::max(mx, sc[j]);
+                }
+                double z = 0;
+                for (double& e : sc) z += (e = std::exp(e - mx));
+                at::Tensor o = at::zeros({hd}, at::kDouble);
+                for (int64_t j = 0; j <= t; ++j) o += v[j][g] * (sc[j] / z);
+                attn[t].narrow(0, hh * hd, hd).copy_(o);
+            }
+        }
+        h = h + proj(attn, f, R::attn_o, R::attn_o_bias, l);
+        x = rms(h, d(f.tensor(R::post_attention_norm, l)), s.rms_norm_eps);
+        at::Tensor gate = at::mm(x, d(f.tensor(R::mlp_gate, l)).t());
+        at::Tensor up = at::mm(x, d(f.tensor(R::mlp_up, l)).t());
+        at::Tensor act = gate / (1 + at::exp(-gate)) * up;  // SiLU(gate) * up
+        h = h + at::mm(act, d(f.tensor(R::mlp_down, l)).t());
+    }
+    h = rms(h, d(folder.tensor(R::final_norm)), s.rms_norm_eps);
+    at::Tensor lm = s.tie_word_embeddings ? embed : d(folder.tensor(R::lm_head));
+    return at::mm(h, lm.t());
+}
+
+std::vector<int64_t> greedy(const ModelFolder& folder, std::vector<int64_t> ids, int64_t max_new,
+                            const std::vector<int64_t>& eos, const std::vector<const ModelFolder*>& layer_source) {
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < max_new; ++i) {
+        at::Tensor lg = logits(folder, ids, layer_source);
+        const int64_t next = lg[lg.size(0) - 1].argmax().item<int64_t>();
+        if (std::find(eos.begin(), eos.end(), next) != eos.end()) break;
+        out.push_back(next);
+        ids.push_back(next);
+    }
+    return out;
+}
+
+}  // namespace olm::reference
