@@ -31,6 +31,7 @@ public:
     std::optional<int32_t> token_to_id(std::string_view token) const;
     const std::string* id_to_token(int32_t id) const;  // nullptr when unknown
     int64_t max_id() const { return static_cast<int64_t>(m_tokens.size()) - 1; }
+    int64_t size() const { return static_cast<int64_t>(m_vocab.size()); }  // number of entries
 
 private:
     void merge_word(std::string_view word, std::vector<int32_t>& out) const;

@@ -111,21 +111,42 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
         impl->decoder = tok::make_decoder(j.value("decoder", json()));
         impl->vocab_size = impl->model->max_id() + 1;
         if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
+            // As the reference: the "id" in the file is not trusted. A token already
+            // known (model vocabulary or an earlier added token) keeps that id; a new
+            // one gets the next id after the model vocabulary / the last added id.
+            const int64_t model_size = impl->model->size();
+            std::optional<int64_t> max_added;
             for (const auto& a : j["added_tokens"]) {
                 AddedToken t;
-                t.id = a.at("id").get<int32_t>();
                 t.content = a.at("content").get<std::string>();
+                if (t.content.empty()) continue;
                 t.special = a.value("special", false);
                 t.lstrip = a.value("lstrip", false);
                 t.rstrip = a.value("rstrip", false);
                 t.single_word = a.value("single_word", false);
                 t.normalized = a.value("normalized", !t.special);
+                auto known = impl->added_by_content.find(t.content);
+                if (known != impl->added_by_content.end()) {  // same content again: new flags
+                    t.id = known->second;
+                    impl->added[impl->added_by_id[t.id]] = t;
+                    continue;
+                }
+                if (auto mid = impl->model->token_to_id(t.content)) {
+                    t.id = *mid;
+                } else {
+                    int64_t next = !max_added ? model_size
+                                   : (*max_added >= model_size || model_size == 0) ? *max_added + 1
+                                                                                   : model_size;
+                    t.id = static_cast<int32_t>(next);
+                }
+                max_added = std::max<int64_t>(max_added.value_or(t.id), t.id);
                 impl->added_by_id[t.id] = impl->added.size();
                 impl->added_by_content[t.content] = t.id;
-                if (t.special) impl->special_contents.insert(t.content);
                 impl->vocab_size = std::max<int64_t>(impl->vocab_size, t.id + 1);
                 impl->added.push_back(std::move(t));
             }
+            for (const auto& t : impl->added)
+                if (t.special) impl->special_contents.insert(t.content);
         }
         impl->raw_matcher.build(impl->added, false);
         impl->normalized_matcher.build(impl->added, true);

@@ -76,12 +76,9 @@ function extract(name) {
   return tmp;
 }
 
-const names = fs.readdirSync(dataDir).filter((n) => fs.statSync(path.join(dataDir, n)).isDirectory()).sort();
-for (const name of names) {
-  const dir = extract(name);
-  const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+async function writeGoldens(tok, outDir, prefix, seed, nRandom = 150, nDecode = 200) {
   const rows = [];
-  const all = [...texts, ...randomTexts(150, 1234 + name.length)];
+  const all = [...texts, ...randomTexts(nRandom, seed)];
   for (const text of all) {
     const plain = await tok.encode(text, null, { addSpecialTokens: false });
     const special = await tok.encode(text, null, { addSpecialTokens: true });
@@ -94,14 +91,13 @@ for (const name of names) {
       decoded_skip: await tok.decode(ids, true),
     });
   }
-  fs.writeFileSync(path.join(here, '..', 'data', 'tokenizers', name, 'golden.jsonl'),
-    rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(path.join(outDir, `${prefix}golden.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
   // Random id sequences: partial UTF-8 byte tokens, specials, out-of-range ids.
   const vocabSize = tok.getVocabSize(true);
-  const rnd = lcg(99 + name.length);
+  const rnd = lcg(seed + 7);
   const drows = [];
-  for (let i = 0; i < 200; ++i) {
+  for (let i = 0; i < nDecode; ++i) {
     const len = Math.floor(rnd() * 12);
     const ids = [];
     for (let k = 0; k < len; ++k) {
@@ -112,7 +108,31 @@ for (const name of names) {
     }
     drows.push({ ids, decoded: await tok.decode(ids, false), decoded_skip: await tok.decode(ids, true) });
   }
-  fs.writeFileSync(path.join(here, '..', 'data', 'tokenizers', name, 'golden_decode.jsonl'),
-    drows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  console.log(`${name}: ${rows.length} encode rows, ${drows.length} decode rows (vocab ${vocabSize})`);
+  fs.writeFileSync(path.join(outDir, `${prefix}golden_decode.jsonl`), drows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  console.log(`${outDir}/${prefix}: ${rows.length} encode rows, ${drows.length} decode rows (vocab ${vocabSize})`);
+}
+
+const names = fs.readdirSync(dataDir)
+  .filter((n) => n !== 'variants' && fs.statSync(path.join(dataDir, n)).isDirectory()).sort();
+const extracted = {};
+for (const name of names) {
+  const dir = extract(name);
+  extracted[name] = dir;
+  if (process.argv.includes('--variants-only')) continue;
+  const tok = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
+  await writeGoldens(tok, path.join(dataDir, name), '', 1234 + name.length);
+}
+
+// Variants: a base tokenizer.json with other pipeline stages (tests/data/tokenizers/variants/variants.json),
+// covering the normalizers, pre-tokenizers, decoders and added-token flags the four
+// real tokenizers do not use. The C++ test applies the same override.
+const variantDir = path.join(dataDir, 'variants');
+const variants = JSON.parse(fs.readFileSync(path.join(variantDir, 'variants.json'), 'utf8'));
+fs.mkdirSync(variantDir, { recursive: true });
+for (const v of variants) {
+  const base = JSON.parse(fs.readFileSync(path.join(extracted[v.base], 'tokenizer.json'), 'utf8'));
+  Object.assign(base, v.override);
+  if (v.extra_added_tokens) base.added_tokens = [...base.added_tokens, ...v.extra_added_tokens];
+  const tok = Tokenizer.fromString(JSON.stringify(base));
+  await writeGoldens(tok, variantDir, `${v.name}.`, 4321 + v.name.length, 60, 60);
 }
