@@ -50,10 +50,11 @@ std::string dataset_fingerprint(const EvalDataset& ds, EvalSplit split) {
     return f;
 }
 
-DatasetScore sized_result(size_t samples, bool from_prefix) {
+DatasetScore sized_result(const std::vector<EvalSample>& samples, bool from_prefix) {
     DatasetScore out;
-    out.samples.resize(samples);
-    out.per_sample.resize(samples);
+    out.samples.resize(samples.size());
+    out.per_sample.resize(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) out.samples[i].index = samples[i].index;
     out.from_prefix = from_prefix;
     return out;
 }
@@ -222,7 +223,7 @@ DatasetScore Evaluator::score_teacher_forced(const EvalMode& mode, const EvalDat
     const int64_t L = use_prefix ? *m_prefix_layer : 0;
 
     const size_t total = dataset.samples(plan.split).size();
-    DatasetScore out = sized_result(total, use_prefix && L > 0);
+    DatasetScore out = sized_result(dataset.samples(plan.split), use_prefix && L > 0);
     long long done = 0;
     for (TfBatch& b : plan.tf) {
         check_cancel();
@@ -270,7 +271,7 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
     options.eos_ids = stop_ids(m_model, m_tok);
 
     const size_t total = dataset.samples(plan.split).size();
-    DatasetScore out = sized_result(total, use_prefix && L > 0);
+    DatasetScore out = sized_result(dataset.samples(plan.split), use_prefix && L > 0);
     long long done = 0;
     for (GenBatch& g : plan.gen) {
         check_cancel();
