@@ -1,0 +1,165 @@
+// The architecture table: names built by the one helper match the names
+// Hugging Face checkpoints use (written out literally here), optional tensors
+// follow the config, units group a layer's tensors, unknown architectures list
+// the supported ones. Adding an architecture = one table entry + one row here.
+#include "core/io/architecture.h"
+#include "core/util/error.h"
+
+#include <QtTest>
+
+#include <set>
+
+using namespace olm;
+
+namespace {
+
+ModelSpec spec_for(const std::string& arch, bool bias, bool qk_norm, bool tied) {
+    ModelSpec s;
+    s.architecture = arch;
+    s.hidden_size = 64;
+    s.intermediate_size = 96;
+    s.num_hidden_layers = 2;
+    s.num_attention_heads = 4;
+    s.num_key_value_heads = 2;
+    s.head_dim = 32;  // heads*head_dim (128) != hidden (64), as in Qwen3
+    s.vocab_size = 100;
+    s.attention_bias = bias;
+    s.qk_norm = qk_norm;
+    s.tie_word_embeddings = tied;
+    return s;
+}
+
+}  // namespace
+
+class TestArchitecture : public QObject {
+    Q_OBJECT
+private slots:
+    void layer_names_data();
+    void layer_names();
+    void boundary_and_tying();
+    void shapes();
+    void units();
+    void layer_of_parses_names();
+    void unknown_architecture();
+};
+
+void TestArchitecture::layer_names_data() {
+    QTest::addColumn<QString>("arch");
+    QTest::addColumn<bool>("bias");
+    QTest::addColumn<bool>("qk_norm");
+    QTest::addColumn<QStringList>("extra");  // beyond the 9 tensors every layer has
+    QTest::newRow("llama") << "LlamaForCausalLM" << false << false << QStringList{};
+    QTest::newRow("llama attention_bias") << "LlamaForCausalLM" << true << false
+                                          << QStringList{"self_attn.q_proj.bias", "self_attn.k_proj.bias",
+                                                         "self_attn.v_proj.bias", "self_attn.o_proj.bias"};
+    QTest::newRow("mistral") << "MistralForCausalLM" << false << false << QStringList{};
+    QTest::newRow("qwen2") << "Qwen2ForCausalLM" << true << false
+                           << QStringList{"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"};
+    QTest::newRow("qwen3") << "Qwen3ForCausalLM" << false << true
+                           << QStringList{"self_attn.q_norm.weight", "self_attn.k_norm.weight"};
+}
+
+void TestArchitecture::layer_names() {
+    QFETCH(QString, arch);
+    QFETCH(bool, bias);
+    QFETCH(bool, qk_norm);
+    QFETCH(QStringList, extra);
+    const ModelSpec s = spec_for(arch.toStdString(), bias, qk_norm, false);
+    const Architecture& a = architecture_for(s);
+    std::set<std::string> expected;
+    for (const char* n : {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                          "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
+                          "mlp.down_proj.weight", "input_layernorm.weight", "post_attention_layernorm.weight"})
+        expected.insert(std::string("model.layers.1.") + n);
+    for (const auto& e : extra) expected.insert("model.layers.1." + e.toStdString());
+    std::set<std::string> got;
+    for (const auto& t : layer_tensors(a, s, 1)) {
+        got.insert(t.name);
+        QVERIFY(t.required);
+    }
+    QCOMPARE(got, expected);
+    QCOMPARE(tensor_name(a, TensorRole::attn_q, 1), std::string("model.layers.1.self_attn.q_proj.weight"));
+    QCOMPARE(tensor_name(a, TensorRole::mlp_down, 17), std::string("model.layers.17.mlp.down_proj.weight"));
+}
+
+void TestArchitecture::boundary_and_tying() {
+    const Architecture& a = architecture_named("LlamaForCausalLM");
+    QCOMPARE(tensor_name(a, TensorRole::embed_tokens), std::string("model.embed_tokens.weight"));
+    QCOMPARE(tensor_name(a, TensorRole::final_norm), std::string("model.norm.weight"));
+    QCOMPARE(tensor_name(a, TensorRole::lm_head), std::string("lm_head.weight"));
+    auto untied = boundary_tensors(a, spec_for("LlamaForCausalLM", false, false, false));
+    auto tied = boundary_tensors(a, spec_for("LlamaForCausalLM", false, false, true));
+    QCOMPARE(untied.size(), size_t(3));
+    QCOMPARE(tied.size(), size_t(3));
+    QVERIFY(untied[2].required);
+    QVERIFY(!tied[2].required);  // a tied checkpoint may omit lm_head
+    QVERIFY_EXCEPTION_THROWN(tensor_name(a, TensorRole::attn_q), Error);         // needs a layer
+    QVERIFY_EXCEPTION_THROWN(tensor_name(a, TensorRole::lm_head, 0), Error);     // not a layer tensor
+    QVERIFY_EXCEPTION_THROWN(layer_tensors(a, spec_for("LlamaForCausalLM", 0, 0, 0), 2), Error);  // 2 layers
+    const Architecture& q2 = architecture_named("Qwen2ForCausalLM");
+    QVERIFY_EXCEPTION_THROWN(tensor_name(q2, TensorRole::attn_o_bias, 0), Error);  // Qwen2 has none
+}
+
+void TestArchitecture::shapes() {
+    const ModelSpec s = spec_for("Qwen3ForCausalLM", true, true, false);
+    QCOMPARE(expected_shape(s, TensorRole::attn_q), (std::vector<int64_t>{128, 64}));
+    QCOMPARE(expected_shape(s, TensorRole::attn_k), (std::vector<int64_t>{64, 64}));
+    QCOMPARE(expected_shape(s, TensorRole::attn_v), (std::vector<int64_t>{64, 64}));
+    QCOMPARE(expected_shape(s, TensorRole::attn_o), (std::vector<int64_t>{64, 128}));
+    QCOMPARE(expected_shape(s, TensorRole::attn_q_bias), std::vector<int64_t>{128});
+    QCOMPARE(expected_shape(s, TensorRole::attn_k_bias), std::vector<int64_t>{64});
+    QCOMPARE(expected_shape(s, TensorRole::attn_o_bias), std::vector<int64_t>{64});
+    QCOMPARE(expected_shape(s, TensorRole::attn_q_norm), std::vector<int64_t>{32});
+    QCOMPARE(expected_shape(s, TensorRole::mlp_gate), (std::vector<int64_t>{96, 64}));
+    QCOMPARE(expected_shape(s, TensorRole::mlp_up), (std::vector<int64_t>{96, 64}));
+    QCOMPARE(expected_shape(s, TensorRole::mlp_down), (std::vector<int64_t>{64, 96}));
+    QCOMPARE(expected_shape(s, TensorRole::embed_tokens), (std::vector<int64_t>{100, 64}));
+    QCOMPARE(expected_shape(s, TensorRole::input_norm), std::vector<int64_t>{64});
+}
+
+void TestArchitecture::units() {
+    const ModelSpec s = spec_for("Qwen3ForCausalLM", false, true, false);
+    const Architecture& a = architecture_for(s);
+    QCOMPARE(a.units, (std::vector<std::string>{"attention", "mlp", "norms"}));
+    auto names = [&](const std::string& unit) {
+        std::vector<std::string> n;
+        for (const auto& t : unit_tensors(a, s, 0, unit)) n.push_back(t.name);
+        return n;
+    };
+    QCOMPARE(names("attention"), (std::vector<std::string>{
+                                     "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
+                                     "model.layers.0.self_attn.v_proj.weight", "model.layers.0.self_attn.o_proj.weight",
+                                     "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight"}));
+    QCOMPARE(names("mlp"), (std::vector<std::string>{"model.layers.0.mlp.gate_proj.weight",
+                                                     "model.layers.0.mlp.up_proj.weight",
+                                                     "model.layers.0.mlp.down_proj.weight"}));
+    QCOMPARE(names("norms"), (std::vector<std::string>{"model.layers.0.input_layernorm.weight",
+                                                       "model.layers.0.post_attention_layernorm.weight"}));
+    // Units partition the layer.
+    QCOMPARE(names("attention").size() + names("mlp").size() + names("norms").size(), layer_tensors(a, s, 0).size());
+    QVERIFY_EXCEPTION_THROWN(unit_tensors(a, s, 0, "experts"), Error);
+    QCOMPARE(all_tensors(a, s).size(), size_t(3 + 2 * 11));
+}
+
+void TestArchitecture::layer_of_parses_names() {
+    const Architecture& a = architecture_named("MistralForCausalLM");
+    QCOMPARE(layer_of(a, "model.layers.12.mlp.up_proj.weight"), 12);
+    QCOMPARE(layer_of(a, "model.layers.0.input_layernorm.weight"), 0);
+    QCOMPARE(layer_of(a, "model.norm.weight"), -1);
+    QCOMPARE(layer_of(a, "model.layers.x.mlp.up_proj.weight"), -1);
+    QCOMPARE(layer_of(a, "model.layers..mlp.up_proj.weight"), -1);
+}
+
+void TestArchitecture::unknown_architecture() {
+    std::string err;
+    try {
+        architecture_named("GPTNeoXForCausalLM");
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    QCOMPARE(err, std::string("unsupported architecture 'GPTNeoXForCausalLM' (supported: LlamaForCausalLM, "
+                              "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)"));
+}
+
+QTEST_GUILESS_MAIN(TestArchitecture)
+#include "test_architecture.moc"

@@ -1,0 +1,191 @@
+// config.json -> ModelSpec: the spellings of transformers 4.x and 5, defaults,
+// rope scaling types, bos/eos as int or list, generation_config merging, and
+// the error for every missing or bad key (data-driven rows).
+#include "core/io/model_config.h"
+#include "core/util/error.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+
+using namespace olm;
+using nlohmann::json;
+
+namespace {
+
+// A Llama-3-8B style config (transformers 4.x), as saved by save_pretrained.
+json llama3_config() {
+    return json::parse(R"({
+  "architectures": ["LlamaForCausalLM"], "attention_bias": false, "bos_token_id": 128000,
+  "eos_token_id": [128001, 128008, 128009], "hidden_act": "silu", "hidden_size": 4096,
+  "intermediate_size": 14336, "max_position_embeddings": 131072, "model_type": "llama",
+  "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-05,
+  "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                   "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+  "rope_theta": 500000.0, "tie_word_embeddings": false, "torch_dtype": "bfloat16", "vocab_size": 128256})");
+}
+
+// A Qwen3 config as transformers 5 writes it (rope_parameters, dtype).
+json qwen3_v5_config() {
+    return json::parse(R"({
+  "architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "bos_token_id": 151643, "eos_token_id": 151645,
+  "head_dim": 128, "hidden_size": 1024, "intermediate_size": 3072, "max_position_embeddings": 40960,
+  "model_type": "qwen3", "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8,
+  "rms_norm_eps": 1e-06, "rope_parameters": {"rope_theta": 1000000, "rope_type": "default"},
+  "sliding_window": null, "tie_word_embeddings": true, "dtype": "bfloat16", "vocab_size": 151936})");
+}
+
+}  // namespace
+
+class TestModelConfig : public QObject {
+    Q_OBJECT
+private slots:
+    void llama3_transformers4();
+    void qwen3_transformers5();
+    void qwen2_defaults();
+    void rope_variants_data();
+    void rope_variants();
+    void generation_config_merges_ids();
+    void errors_data();
+    void errors();
+};
+
+void TestModelConfig::llama3_transformers4() {
+    const ModelSpec s = parse_model_spec(llama3_config(), "config.json");
+    QCOMPARE(s.architecture, std::string("LlamaForCausalLM"));
+    QCOMPARE(s.model_type, std::string("llama"));
+    QCOMPARE(s.hidden_size, 4096);
+    QCOMPARE(s.intermediate_size, 14336);
+    QCOMPARE(s.num_hidden_layers, 32);
+    QCOMPARE(s.num_attention_heads, 32);
+    QCOMPARE(s.num_key_value_heads, 8);
+    QCOMPARE(s.head_dim, 128);  // hidden / heads
+    QCOMPARE(s.rms_norm_eps, 1e-5);
+    QCOMPARE(s.rope_theta, 500000.0);
+    QCOMPARE(s.rope_scaling.type, std::string("llama3"));
+    QCOMPARE(s.rope_scaling.factor, 8.0);
+    QCOMPARE(s.rope_scaling.low_freq_factor, 1.0);
+    QCOMPARE(s.rope_scaling.high_freq_factor, 4.0);
+    QCOMPARE(s.rope_scaling.original_max_position_embeddings, 8192);
+    QCOMPARE(s.vocab_size, 128256);
+    QCOMPARE(s.tie_word_embeddings, false);
+    QCOMPARE(s.attention_bias, false);
+    QCOMPARE(s.qk_norm, false);
+    QCOMPARE(s.max_position_embeddings, 131072);
+    QCOMPARE(s.torch_dtype, std::string("bfloat16"));
+    QCOMPARE(s.bos_token_ids, std::vector<int64_t>{128000});
+    QCOMPARE(s.eos_token_ids, (std::vector<int64_t>{128001, 128008, 128009}));
+}
+
+void TestModelConfig::qwen3_transformers5() {
+    const ModelSpec s = parse_model_spec(qwen3_v5_config(), "config.json");
+    QCOMPARE(s.head_dim, 128);  // explicit, != hidden/heads (64)
+    QCOMPARE(s.rope_theta, 1e6);
+    QCOMPARE(s.rope_scaling.type, std::string());
+    QCOMPARE(s.torch_dtype, std::string("bfloat16"));
+    QCOMPARE(s.tie_word_embeddings, true);
+    QCOMPARE(s.qk_norm, true);
+    QVERIFY(!s.sliding_window.has_value());
+    QCOMPARE(s.eos_token_ids, std::vector<int64_t>{151645});
+}
+
+void TestModelConfig::qwen2_defaults() {
+    json c = llama3_config();
+    c["architectures"] = {"Qwen2ForCausalLM"};
+    c["model_type"] = "qwen2";
+    c.erase("attention_bias");
+    c.erase("num_key_value_heads");
+    c.erase("rope_scaling");
+    c.erase("rope_theta");
+    c.erase("rms_norm_eps");
+    c["torch_dtype"] = "torch.float16";
+    const ModelSpec s = parse_model_spec(c, "config.json");
+    QCOMPARE(s.attention_bias, true);  // Qwen2 always has q/k/v biases
+    QCOMPARE(s.num_key_value_heads, 32);  // defaults to heads
+    QCOMPARE(s.rope_theta, 10000.0);
+    QCOMPARE(s.rms_norm_eps, 1e-6);
+    QCOMPARE(s.torch_dtype, std::string("float16"));
+}
+
+void TestModelConfig::rope_variants_data() {
+    QTest::addColumn<QString>("scaling");  // JSON text
+    QTest::addColumn<bool>("v5");
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<double>("factor");
+    QTest::newRow("linear with 'type' (4.x)") << R"({"type":"linear","factor":4.0})" << false << "linear" << 4.0;
+    QTest::newRow("linear with 'rope_type'") << R"({"rope_type":"linear","factor":2.0})" << false << "linear" << 2.0;
+    QTest::newRow("null") << "null" << false << "" << 1.0;
+    QTest::newRow("default type") << R"({"rope_type":"default"})" << false << "" << 1.0;
+    QTest::newRow("v5 linear in rope_parameters") << R"({"rope_type":"linear","factor":3.0,"rope_theta":77.0})" << true
+                                                  << "linear" << 3.0;
+}
+
+void TestModelConfig::rope_variants() {
+    QFETCH(QString, scaling);
+    QFETCH(bool, v5);
+    QFETCH(QString, type);
+    QFETCH(double, factor);
+    json c = llama3_config();
+    c.erase("rope_scaling");
+    c[v5 ? "rope_parameters" : "rope_scaling"] = json::parse(scaling.toStdString());
+    const ModelSpec s = parse_model_spec(c, "config.json");
+    QCOMPARE(QString::fromStdString(s.rope_scaling.type), type);
+    QCOMPARE(s.rope_scaling.factor, factor);
+    if (v5) QCOMPARE(s.rope_theta, 77.0);
+}
+
+void TestModelConfig::generation_config_merges_ids() {
+    QTemporaryDir tmp;
+    const std::filesystem::path dir = tmp.path().toStdString();
+    json c = llama3_config();
+    c["eos_token_id"] = 128001;
+    std::ofstream(dir / "config.json") << c.dump();
+    std::ofstream(dir / "generation_config.json") << R"({"bos_token_id":128000,"eos_token_id":[128001,128009]})";
+    const ModelSpec s = load_model_spec(dir);
+    QCOMPARE(s.eos_token_ids, (std::vector<int64_t>{128001, 128009}));
+    QCOMPARE(s.bos_token_ids, std::vector<int64_t>{128000});
+}
+
+void TestModelConfig::errors_data() {
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("value");  // JSON, or "-" to delete the key
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("no architectures") << "architectures" << "-" << "missing required key 'architectures'";
+    QTest::newRow("no model_type") << "model_type" << "-" << "missing required key 'model_type'";
+    QTest::newRow("no hidden_size") << "hidden_size" << "-" << "missing required key 'hidden_size'";
+    QTest::newRow("no intermediate_size") << "intermediate_size" << "-" << "missing required key 'intermediate_size'";
+    QTest::newRow("no num_hidden_layers") << "num_hidden_layers" << "-" << "missing required key 'num_hidden_layers'";
+    QTest::newRow("no num_attention_heads") << "num_attention_heads" << "-" << "missing required key 'num_attention_heads'";
+    QTest::newRow("no vocab_size") << "vocab_size" << "-" << "missing required key 'vocab_size'";
+    QTest::newRow("string hidden_size") << "hidden_size" << "\"4096\"" << "key 'hidden_size' should be an integer";
+    QTest::newRow("zero layers") << "num_hidden_layers" << "0" << "key 'num_hidden_layers' must be positive";
+    QTest::newRow("kv heads not dividing") << "num_key_value_heads" << "5" << "must be a positive multiple of num_key_value_heads (5)";
+    QTest::newRow("unknown rope type") << "rope_scaling" << R"({"rope_type":"yarn","factor":4})"
+                                       << "rope_scaling: unsupported type 'yarn' (supported: linear, llama3)";
+    QTest::newRow("linear without factor") << "rope_scaling" << R"({"type":"linear"})" << "type 'linear' needs 'factor'";
+    QTest::newRow("llama3 incomplete") << "rope_scaling" << R"({"rope_type":"llama3","factor":8})"
+                                       << "type 'llama3' needs low_freq_factor";
+    QTest::newRow("eos not int") << "eos_token_id" << R"(["x"])" << "key 'eos_token_id' should be an integer or a list";
+    QTest::newRow("odd head_dim") << "head_dim" << "7" << "head_dim must be positive and even";
+}
+
+void TestModelConfig::errors() {
+    QFETCH(QString, key);
+    QFETCH(QString, value);
+    QFETCH(QString, expected);
+    json c = llama3_config();
+    if (value == "-") c.erase(key.toStdString());
+    else c[key.toStdString()] = json::parse(value.toStdString());
+    std::string err;
+    try {
+        parse_model_spec(c, "/m/config.json");
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    QVERIFY2(err.find(expected.toStdString()) != std::string::npos, err.c_str());
+    QVERIFY2(err.rfind("/m/config.json: ", 0) == 0, err.c_str());
+}
+
+QTEST_GUILESS_MAIN(TestModelConfig)
+#include "test_model_config.moc"
