@@ -111,15 +111,82 @@ void Evaluator::begin_position(int64_t first_variable_layer) {
     if (first_variable_layer < 0 || first_variable_layer > m_model.num_layers())
         throw Error("begin_position: layer " + std::to_string(first_variable_layer) + " outside [0, " +
                     std::to_string(m_model.num_layers()) + "]");
-    end_position();
     m_prefix_layer = first_variable_layer;
 }
 
 void Evaluator::end_position() {
     m_prefix_layer.reset();
+    drop_caches();
+}
+
+void Evaluator::drop_caches() {
     for (auto& [key, plan] : m_plans) {
         for (TfBatch& b : plan->tf) b.hidden = at::Tensor();
         for (GenBatch& g : plan->gen) g.prefix.reset();
+    }
+    m_cache_layer = -1;
+    m_cache_fixed.clear();
+}
+
+std::vector<at::Tensor> Evaluator::fixed_tensors(int64_t end_layer) const {
+    std::vector<at::Tensor> out;
+    out.push_back(m_model.boundary().embed_tokens);
+    for (int64_t l = 0; l < end_layer; ++l) {
+        const LayerWeights w = m_model.layer(l);
+        for (const UnitTensors& u : w.units) {
+            out.push_back(u.weight);
+            out.push_back(u.bias);
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// The same tensor: the held handle keeps its memory alive, so equal data
+// pointer, dtype, sizes and strides mean the same bytes.
+bool same_tensor(const at::Tensor& a, const at::Tensor& b) {
+    if (a.defined() != b.defined()) return false;
+    if (!a.defined()) return true;
+    return a.data_ptr() == b.data_ptr() && a.scalar_type() == b.scalar_type() && a.sizes() == b.sizes() &&
+           a.strides() == b.strides() && a.device() == b.device();
+}
+
+}  // namespace
+
+void Evaluator::sync_prefix() {
+    const int64_t L = *m_prefix_layer;
+    if (m_cache_layer >= 0) {
+        const std::vector<at::Tensor> now = fixed_tensors(m_cache_layer);
+        bool same = m_cache_layer <= L && now.size() == m_cache_fixed.size();
+        for (size_t i = 0; same && i < now.size(); ++i) same = same_tensor(now[i], m_cache_fixed[i]);
+        if (!same) drop_caches();
+    }
+    if (m_cache_layer >= 0 && m_cache_layer < L) {
+        // Forward: run the kept states through the layers that became fixed.
+        c10::InferenceMode guard;
+        const int64_t from = m_cache_layer;
+        for (auto& [key, plan] : m_plans) {
+            for (TfBatch& b : plan->tf) {
+                if (!b.hidden.defined()) continue;
+                check_cancel();
+                b.hidden = m_model.run_layers(b.hidden, b.batch, from, L);
+                m_stats.layer_token_rows += (L - from) * b.batch.size() * b.batch.width();
+                m_stats.forward_layers += L - from;
+            }
+            for (GenBatch& g : plan->gen) {
+                if (!g.prefix) continue;
+                check_cancel();
+                g.prefix->hidden = m_model.run_layers(g.prefix->hidden, g.prefix->batch, from, L, &g.prefix->cache);
+                g.prefix->layer = L;
+                m_stats.layer_token_rows += (L - from) * g.prefix->batch.size() * g.prefix->batch.width();
+                m_stats.forward_layers += L - from;
+            }
+        }
+    }
+    if (m_cache_layer != L) {
+        m_cache_layer = L;
+        m_cache_fixed = fixed_tensors(L);
     }
 }
 
@@ -199,6 +266,7 @@ DatasetScore Evaluator::score(const EvalDataset& dataset, EvalSplit split, std::
     if (dataset.samples(split).empty())
         throw Error("dataset " + dataset.name + ": the " + split_name(split) + " split has no samples");
     Plan& plan = plan_for(dataset, split);
+    if (m_settings.prefix_cache && m_prefix_layer) sync_prefix();
     DatasetScore result = mode.kind == ModeKind::teacher_forced ? score_teacher_forced(mode, dataset, plan)
                                                                 : score_generation(mode, dataset, plan);
     result.split = split;

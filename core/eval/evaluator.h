@@ -3,13 +3,17 @@
 // on tokenised datasets, batched and with the prefix cache of the layer search.
 //
 // Prefix cache protocol (the search calls it per position):
-//   begin_position(L)  layers [0, L) and the boundary are fixed from now on; the
+//   begin_position(L)  layers [0, L) and the embeddings are fixed from now on; the
 //                      first score() of each dataset/split computes and keeps the
 //                      hidden states entering layer L (teacher-forced modes) or the
 //                      prompt state with the K/V of layers [0, L) (quality), later
 //                      score() calls run only layers [L, N).
-//   end_position()     drops the cache (call when the fixed part changes; the next
-//                      begin_position also drops it).
+//   end_position()     drops the cache.
+// Moving forward (begin_position(L + k) after L) advances the kept states through
+// layers [L, L + k) as they are then, instead of recomputing [0, L + k). Every
+// score() first checks that the slots of the cached layers still hold the very
+// tensors the states were computed with (identity of the held tensors, free to
+// check) and recomputes when anything changed, so a stale cache is never used.
 // settings.prefix_cache = false turns it off; cached == uncached within 1e-5 relative.
 //
 // Identical candidates: score() with a content key (e.g. model_content_hash of the
@@ -104,12 +108,17 @@ private:
     DatasetScore score_teacher_forced(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
     DatasetScore score_generation(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
     void check_cancel() const;
+    void sync_prefix();   // validates / advances the kept states to m_prefix_layer
+    void drop_caches();
+    std::vector<at::Tensor> fixed_tensors(int64_t end_layer) const;  // embeddings + slots of [0, end_layer)
 
     Transformer& m_model;
     const Tokenizer& m_tok;
     EvalSettings m_settings;
     ProgressSink* m_sink = nullptr;
     std::optional<int64_t> m_prefix_layer;
+    int64_t m_cache_layer = -1;          // the layer the kept states enter; -1 = none kept
+    std::vector<at::Tensor> m_cache_fixed;  // what the kept states were computed with (held)
     std::map<std::tuple<const EvalDataset*, int>, std::unique_ptr<Plan>> m_plans;
     std::map<std::tuple<uint64_t, std::string, int>, DatasetScore> m_memo;
     EvalStats m_stats;

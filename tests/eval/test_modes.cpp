@@ -1,6 +1,7 @@
 // The mode formulas against hand-computed values, the quality penalties one by
 // one, and the mode registry.
 #include "core/eval/modes.h"
+#include "core/eval/scripts.h"
 #include "core/util/error.h"
 
 #include <QtTest>
@@ -139,6 +140,45 @@ private slots:
             QCOMPARE(q.score, 4096.0);
             QVERIFY(!q.correct);
             QVERIFY2(QString::fromStdString(q.penalty).contains(reason), q.penalty.c_str());
+        }
+    }
+
+    void scriptNamesAndRanges_data() {
+        QTest::addColumn<QString>("entry");
+        QTest::addColumn<uint>("inside");
+        QTest::addColumn<uint>("outside");
+        QTest::newRow("cjk = the default block") << "CJK" << 0x9FFFu << 0x3400u;
+        QTest::newRow("han adds extension A") << "han" << 0x3400u << 0x3000u;
+        QTest::newRow("cyrillic") << "Cyrillic" << 0x0416u << 0x0041u;
+        QTest::newRow("explicit range") << "U+0041-U+005A" << 0x5Au << 0x61u;
+        QTest::newRow("bare hex range") << "0e00-0e7f" << 0x0E01u << 0x0E80u;
+        QTest::newRow("single code point") << "U+00E9" << 0xE9u << 0xEAu;
+    }
+    void scriptNamesAndRanges() {
+        QFETCH(QString, entry);
+        QFETCH(uint, inside);
+        QFETCH(uint, outside);
+        const auto ranges = olm::parse_script_ranges(entry.toStdString());
+        auto hit = [&](char32_t c) {
+            return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return c >= r.first && c <= r.last; });
+        };
+        QVERIFY(hit(inside));
+        QVERIFY(!hit(outside));
+    }
+    void unknownScriptIsAnError_data() {
+        QTest::addColumn<QString>("entry");
+        QTest::newRow("name") << "klingon";
+        QTest::newRow("reversed range") << "U+9FFF-U+4E00";
+        QTest::newRow("not hex") << "U+XYZ";
+        QTest::newRow("beyond unicode") << "U+110000";
+    }
+    void unknownScriptIsAnError() {
+        QFETCH(QString, entry);
+        try {
+            olm::parse_script_ranges(entry.toStdString());
+            QFAIL("expected olm::Error");
+        } catch (const olm::Error& e) {
+            QVERIFY2(QString(e.what()).contains(entry) && QString(e.what()).contains("cyrillic"), e.what());
         }
     }
 
