@@ -189,4 +189,14 @@ void derive_model(const fs::path& src, const fs::path& dst, const DeriveOptions&
     export_model_folder(base, sources, dst, eo);
 }
 
+void derive_model(const fs::path& src, const fs::path& dst, uint64_t seed, const std::vector<int>& layers, double scale,
+                  bool boundary) {
+    DeriveOptions d;
+    d.seed = seed;
+    d.layers = layers;
+    d.scale = scale;
+    d.boundary = boundary;
+    derive_model(src, dst, d);
+}
+
 }  // namespace olm::testing

@@ -6,7 +6,7 @@
 // options give the same bytes on every machine and libtorch version.
 //
 //   auto spec = olm::testing::write_tiny_model(dir / "base", {.layers = 2});
-//   olm::testing::derive_model(dir / "base", dir / "ft1", {.seed = 7, .layers = {1}});
+//   olm::testing::derive_model(dir / "base", dir / "ft1", /*seed=*/7, /*layers=*/{1});
 #include "core/io/model_spec.h"
 #include "core/io/safetensors_header.h"
 
@@ -62,6 +62,9 @@ struct DeriveOptions {
 // Gaussian noise (computed in float32, stored in the source dtype). Config,
 // generation config and tokenizer files are copied; shard count kept.
 void derive_model(const std::filesystem::path& src, const std::filesystem::path& dst, const DeriveOptions& options);
+// Shorthand: perturb whole layers.
+void derive_model(const std::filesystem::path& src, const std::filesystem::path& dst, uint64_t seed,
+                  const std::vector<int>& layers, double scale = 0.01, bool boundary = false);
 
 // The deterministic noise used above: n samples of N(0, 1) for (seed, stream).
 std::vector<float> gaussian(uint64_t seed, const std::string& stream, int64_t n);
