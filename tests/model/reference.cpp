@@ -37,6 +37,20 @@ at::Tensor proj(const at::Tensor& x, const ModelFolder& f, TensorRole w, TensorR
 
 }  // namespace
 
+olm::testing::TinyModelOptions tiny_options(const std::string& architecture, int64_t layers, int64_t vocab,
+                                            double weight_scale) {
+    olm::testing::TinyModelOptions o;
+    o.architecture = architecture;
+    o.hidden = 32;
+    o.intermediate = 64;
+    o.layers = layers;
+    o.heads = 4;
+    o.kv_heads = 2;
+    o.vocab = vocab;
+    o.weight_scale = weight_scale;
+    return o;
+}
+
 std::vector<double> inv_freq(const ModelSpec& s) {
     const int64_t dim = s.head_dim;
     std::vector<double> f(dim / 2);

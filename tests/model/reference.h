@@ -5,6 +5,7 @@
 // reads the tensors straight from the model folder through core/io and shares
 // no code with core/model.
 #include "core/io/model_folder.h"
+#include "tests/support/tiny_model.h"
 
 #include <ATen/ATen.h>
 
@@ -12,6 +13,11 @@
 #include <vector>
 
 namespace olm::reference {
+
+// The tiny models of the engine tests: hidden 32, intermediate 64, 4 heads,
+// 2 KV heads, weights large enough that logits are of order 1-10.
+olm::testing::TinyModelOptions tiny_options(const std::string& architecture, int64_t layers, int64_t vocab,
+                                            double weight_scale);
 
 // Rotary inverse frequencies in double, with linear / llama3 scaling.
 std::vector<double> inv_freq(const ModelSpec& spec);

@@ -15,15 +15,7 @@ using namespace olm;
 namespace {
 
 olm::testing::TinyModelOptions opts(const std::string& arch) {
-    olm::testing::TinyModelOptions o;
-    o.architecture = arch;
-    o.hidden = 32;
-    o.intermediate = 64;
-    o.layers = 3;
-    o.heads = 4;
-    o.kv_heads = 2;
-    o.vocab = 64;
-    o.weight_scale = 0.3;
+    auto o = reference::tiny_options(arch, 3, 64, 0.3);
     o.eos_ids = {2, 3};
     return o;
 }

@@ -18,18 +18,7 @@ Q_DECLARE_METATYPE(TinyModelOptions)
 
 namespace {
 
-TinyModelOptions opts(const std::string& arch) {
-    TinyModelOptions o;
-    o.architecture = arch;
-    o.hidden = 32;
-    o.intermediate = 64;
-    o.layers = 2;
-    o.heads = 4;
-    o.kv_heads = 2;
-    o.vocab = 96;
-    o.weight_scale = 0.25;  // logits of order 1-10, so 1e-4 is a real test
-    return o;
-}
+TinyModelOptions opts(const std::string& arch) { return reference::tiny_options(arch, 2, 96, 0.25); }
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
     return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
