@@ -1,0 +1,92 @@
+// olm bench tokenizer: encode / decode throughput (MB/s of UTF-8 input) on
+// English prose, one thread. Compare with tests/tools/bench_reference.mjs
+// (the reference library) on the same text.
+#include "app/cli/args.h"
+#include "app/cli/bench.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/util/error.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Paragraphs (blank-line separated), as an evaluation dataset feeds them.
+std::vector<std::string> paragraphs(const std::string& text) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find("\n\n", pos);
+        if (end == std::string::npos) end = text.size();
+        if (end > pos) out.push_back(text.substr(pos, end - pos));
+        pos = end + 2;
+    }
+    return out;
+}
+
+}  // namespace
+
+OLM_BENCHMARK("tokenizer", "tokenizer encode/decode MB/s on English prose (one thread)",
+              "MODEL_DIR [--text FILE] [--min-seconds S]\n"
+              "  MODEL_DIR      folder with tokenizer.json\n"
+              "  --text FILE    UTF-8 text, split into paragraphs at blank lines\n"
+              "                 (default /usr/share/common-licenses/GPL-3)\n"
+              "  --min-seconds  time each measurement for at least S seconds (default 2)",
+              [](const std::vector<std::string>& argv) -> int {
+                  olm::cli::Args args(argv, {"text", "min-seconds"}, {});
+                  if (args.positional().empty()) throw olm::Error("bench tokenizer: MODEL_DIR missing");
+                  std::string path = args.value_or("text", "/usr/share/common-licenses/GPL-3");
+                  double min_s = args.double_or("min-seconds", 2.0);
+                  std::ifstream in(path, std::ios::binary);
+                  if (!in) throw olm::Error("cannot read " + path);
+                  std::stringstream ss;
+                  ss << in.rdbuf();
+                  auto paras = paragraphs(ss.str());
+                  size_t bytes = 0;
+                  for (const auto& p : paras) bytes += p.size();
+
+                  auto t0 = Clock::now();
+                  auto tok = olm::Tokenizer::from_folder(args.positional()[0]);
+                  double load_s = since(t0);
+
+                  size_t tokens = 0;
+                  std::vector<std::vector<int32_t>> encoded(paras.size());
+                  t0 = Clock::now();  // first pass: empty word cache
+                  for (size_t i = 0; i < paras.size(); ++i) encoded[i] = tok.encode(paras[i], false);
+                  double cold_s = since(t0);
+                  for (const auto& e : encoded) tokens += e.size();
+
+                  int passes = 0;
+                  t0 = Clock::now();
+                  do {
+                      for (const auto& p : paras) encoded[0] = tok.encode(p, false);
+                      ++passes;
+                  } while (since(t0) < min_s);
+                  double warm_s = since(t0) / passes;
+                  for (size_t i = 0; i < paras.size(); ++i) encoded[i] = tok.encode(paras[i], false);
+
+                  int dpasses = 0;
+                  size_t out_bytes = 0;
+                  t0 = Clock::now();
+                  do {
+                      for (const auto& e : encoded) out_bytes += tok.decode(e, false).size();
+                      ++dpasses;
+                  } while (since(t0) < min_s);
+                  double dec_s = since(t0) / dpasses;
+
+                  const double mb = bytes / 1e6;
+                  std::printf("text: %s (%zu paragraphs, %.3f MB, %zu tokens, %.2f bytes/token)\n", path.c_str(),
+                              paras.size(), mb, tokens, double(bytes) / std::max<size_t>(tokens, 1));
+                  std::printf("load tokenizer: %.3f s\n", load_s);
+                  std::printf("encode, first pass (cold word cache): %.2f MB/s\n", mb / cold_s);
+                  std::printf("encode, steady (%d passes): %.2f MB/s, %.0f tokens/s\n", passes, mb / warm_s,
+                              tokens / warm_s);
+                  std::printf("decode (%d passes): %.2f MB/s of text out\n", dpasses, mb / dec_s);
+                  return 0;
+              });

@@ -1,0 +1,48 @@
+// Reference-library throughput on the same text and paragraphs as
+// `olm bench tokenizer` (Hugging Face tokenizers, native build via
+// @anush008/tokenizers). Run with one worker thread for a one-core figure:
+//   RAYON_NUM_THREADS=1 UV_THREADPOOL_SIZE=1 node bench_reference.mjs DIR/tokenizer.json [text]
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { Tokenizer } = require('@anush008/tokenizers');
+const tokPath = process.argv[2];
+const textPath = process.argv[3] ?? '/usr/share/common-licenses/GPL-3';
+const minSeconds = Number(process.env.MIN_SECONDS ?? 2);
+
+const text = fs.readFileSync(textPath, 'utf8');
+const paras = text.split('\n\n').filter((p) => p.length > 0);
+const bytes = paras.reduce((n, p) => n + Buffer.byteLength(p, 'utf8'), 0);
+const mb = bytes / 1e6;
+
+let t0 = performance.now();
+const tok = Tokenizer.fromFile(tokPath);
+const loadS = (performance.now() - t0) / 1000;
+
+async function passSequential() {
+  let tokens = 0;
+  for (const p of paras) tokens += (await tok.encode(p, null, { addSpecialTokens: false })).getIds().length;
+  return tokens;
+}
+async function passBatch() {
+  const encs = await tok.encodeBatch(paras, { addSpecialTokens: false });
+  return encs.reduce((n, e) => n + e.getIds().length, 0);
+}
+async function timed(fn) {
+  let passes = 0;
+  const start = performance.now();
+  do { await fn(); ++passes; } while ((performance.now() - start) / 1000 < minSeconds);
+  return (performance.now() - start) / 1000 / passes;
+}
+
+t0 = performance.now();
+const tokens = await passSequential();
+const coldS = (performance.now() - t0) / 1000;
+const seqS = await timed(passSequential);
+const batchS = await timed(passBatch);
+console.log(`text: ${textPath} (${paras.length} paragraphs, ${mb.toFixed(3)} MB, ${tokens} tokens)`);
+console.log(`load tokenizer: ${loadS.toFixed(3)} s`);
+console.log(`reference encode, first pass (one call per paragraph): ${(mb / coldS).toFixed(2)} MB/s`);
+console.log(`reference encode, steady (one call per paragraph): ${(mb / seqS).toFixed(2)} MB/s`);
+console.log(`reference encodeBatch (all paragraphs in one call): ${(mb / batchS).toFixed(2)} MB/s`);
