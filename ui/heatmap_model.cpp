@@ -1,0 +1,288 @@
+#include "ui/heatmap_model.h"
+
+#include <QColor>
+
+#include <algorithm>
+#include <tuple>
+
+namespace olm::ui {
+namespace {
+
+// Rows sort as: base, boundary, layer 0, layer 0's tensor units, layer 1, ...
+std::tuple<int, int, QString> rowKey(PositionKind kind, int layer, const QString& unit) {
+    switch (kind) {
+    case PositionKind::base: return {0, -1, {}};
+    case PositionKind::boundary: return {1, -1, {}};
+    case PositionKind::layer: return {2, layer, {}};
+    case PositionKind::tensor: return {2, layer, unit};
+    }
+    return {3, layer, unit};
+}
+
+bool scored(CandidateStatus s) {
+    return s == CandidateStatus::evaluated || s == CandidateStatus::reused;
+}
+
+}  // namespace
+
+HeatmapModel::HeatmapModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void HeatmapModel::clear() { reset({}, 0, {}); }
+
+void HeatmapModel::reset(const QStringList& poolModels, int layers, const QStringList& datasets) {
+    beginResetModel();
+    m_rows.clear();
+    m_candidates = poolModels;
+    m_datasets = datasets;
+    m_layers = std::max(0, layers);
+    for (int i = 0; i < m_layers; ++i) {
+        Row r;
+        r.kind = PositionKind::layer;
+        r.layer = i;
+        r.cells.resize(m_candidates.size());
+        m_rows.push_back(std::move(r));
+    }
+    if (!m_dataset.isEmpty() && !m_datasets.contains(m_dataset)) m_dataset.clear();
+    endResetModel();
+}
+
+void HeatmapModel::setDataset(const QString& dataset) {
+    if (dataset == m_dataset) return;
+    m_dataset = dataset;
+    if (!m_rows.isEmpty() && !m_candidates.isEmpty())
+        emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+}
+
+void HeatmapModel::setValueKind(ValueKind kind) {
+    if (kind == m_valueKind) return;
+    m_valueKind = kind;
+    if (!m_rows.isEmpty() && !m_candidates.isEmpty())
+        emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+}
+
+int HeatmapModel::rowOf(PositionKind kind, int layer, const QString& unit) const {
+    const auto key = rowKey(kind, layer, unit);
+    for (int i = 0; i < m_rows.size(); ++i)
+        if (rowKey(m_rows[i].kind, m_rows[i].layer, m_rows[i].unit) == key) return i;
+    return -1;
+}
+
+int HeatmapModel::columnOf(const QString& candidate) const { return static_cast<int>(m_candidates.indexOf(candidate)); }
+
+int HeatmapModel::ensureRow(PositionKind kind, int layer, const QString& unit) {
+    if (const int r = rowOf(kind, layer, unit); r >= 0) return r;
+    const auto key = rowKey(kind, layer, unit);
+    int at = 0;
+    while (at < m_rows.size() && rowKey(m_rows[at].kind, m_rows[at].layer, m_rows[at].unit) < key) ++at;
+    beginInsertRows({}, at, at);
+    Row r;
+    r.kind = kind;
+    r.layer = layer;
+    r.unit = unit;
+    r.cells.resize(m_candidates.size());
+    m_rows.insert(at, std::move(r));
+    if (kind == PositionKind::layer && layer >= m_layers) m_layers = layer + 1;
+    endInsertRows();
+    return at;
+}
+
+int HeatmapModel::ensureColumn(const QString& candidate) {
+    if (const int c = columnOf(candidate); c >= 0) return c;
+    const int at = static_cast<int>(m_candidates.size());
+    beginInsertColumns({}, at, at);
+    m_candidates << candidate;
+    for (auto& r : m_rows) r.cells.resize(m_candidates.size());
+    endInsertColumns();
+    return at;
+}
+
+void HeatmapModel::noteDatasets(const QMap<QString, double>& scores) {
+    for (auto it = scores.cbegin(); it != scores.cend(); ++it)
+        if (!m_datasets.contains(it.key())) m_datasets << it.key();
+}
+
+void HeatmapModel::emitRowChanged(int row) {
+    // A new result can change every rank and the colour scale of its row.
+    if (columnCount() > 0) emit dataChanged(index(row, 0), index(row, columnCount() - 1));
+}
+
+void HeatmapModel::candidateStarted(const CandidateResult& started) {
+    const int r = ensureRow(started.kind, started.layer, started.unit);
+    const int c = ensureColumn(started.candidate);
+    Cell& cell = m_rows[r].cells[c];
+    if (cell.status == CandidateStatus::pending) cell.status = CandidateStatus::running;
+    emitRowChanged(r);
+}
+
+void HeatmapModel::addResult(const CandidateResult& result) {
+    const int r = ensureRow(result.kind, result.layer, result.unit);
+    const int c = ensureColumn(result.candidate);
+    noteDatasets(result.scores);
+    Cell& cell = m_rows[r].cells[c];
+    cell.status = result.status;
+    cell.scores = result.scores;
+    cell.accuracy = result.accuracy;
+    cell.reason = result.reason;
+    emitRowChanged(r);
+}
+
+void HeatmapModel::setDecision(const PositionDecision& decision) {
+    const int r = ensureRow(decision.kind, decision.layer, decision.unit);
+    if (!decision.winner.isEmpty()) ensureColumn(decision.winner);
+    m_rows[r].chosen = decision.winner;
+    emitRowChanged(r);
+    emit headerDataChanged(Qt::Vertical, r, r);
+}
+
+QString HeatmapModel::chosen(int row) const {
+    return row >= 0 && row < m_rows.size() ? m_rows[row].chosen : QString();
+}
+
+CandidateStatus HeatmapModel::status(int row, int column) const {
+    if (row < 0 || row >= m_rows.size() || column < 0 || column >= m_candidates.size())
+        return CandidateStatus::pending;
+    return m_rows[row].cells[column].status;
+}
+
+std::optional<double> HeatmapModel::score(int row, int column, const QString& dataset) const {
+    if (row < 0 || row >= m_rows.size() || column < 0 || column >= m_candidates.size()) return {};
+    const Cell& cell = m_rows[row].cells[column];
+    if (!scored(cell.status)) return {};
+    const auto it = cell.scores.constFind(dataset);
+    if (it == cell.scores.cend()) return {};
+    return *it;
+}
+
+int HeatmapModel::rank(int row, int column, const QString& dataset) const {
+    const auto mine = score(row, column, dataset);
+    if (!mine) return 0;
+    // Stable order: by score, equal scores by column (= pool order).
+    int better = 0;
+    for (int c = 0; c < m_candidates.size(); ++c) {
+        if (c == column) continue;
+        const auto other = score(row, c, dataset);
+        if (!other) continue;
+        if (*other < *mine || (*other == *mine && c < column)) ++better;
+    }
+    return better + 1;
+}
+
+std::optional<double> HeatmapModel::rankSum(int row, int column) const {
+    if (m_datasets.isEmpty()) return {};
+    double sum = 0.0;
+    for (const auto& d : m_datasets) {
+        const int r = rank(row, column, d);
+        if (r == 0) return {};
+        sum += r;
+    }
+    return sum;
+}
+
+std::optional<double> HeatmapModel::value(int row, int column) const {
+    if (m_dataset.isEmpty()) return rankSum(row, column);
+    if (m_valueKind == ValueKind::rank) {
+        const int r = rank(row, column, m_dataset);
+        return r > 0 ? std::optional<double>(r) : std::nullopt;
+    }
+    return score(row, column, m_dataset);
+}
+
+std::optional<std::pair<double, double>> HeatmapModel::rowRange(int row) const {
+    std::optional<std::pair<double, double>> range;
+    for (int c = 0; c < m_candidates.size(); ++c) {
+        const auto v = value(row, c);
+        if (!v) continue;
+        if (!range) range = std::pair{*v, *v};
+        range->first = std::min(range->first, *v);
+        range->second = std::max(range->second, *v);
+    }
+    return range;
+}
+
+int HeatmapModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
+}
+
+int HeatmapModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(m_candidates.size());
+}
+
+QString HeatmapModel::rowLabel(const Row& row) const {
+    switch (row.kind) {
+    case PositionKind::base: return tr("base");
+    case PositionKind::boundary: return tr("boundary");
+    case PositionKind::layer: return tr("layer %1").arg(row.layer);
+    case PositionKind::tensor: return tr("layer %1 %2").arg(row.layer).arg(row.unit);
+    }
+    return {};
+}
+
+QString HeatmapModel::tooltip(int row, int column) const {
+    const Row& r = m_rows[row];
+    const Cell& cell = r.cells[column];
+    QStringList lines;
+    lines << QStringLiteral("<b>%1</b> at %2").arg(m_candidates[column].toHtmlEscaped(), rowLabel(r));
+    lines << tr("status: %1").arg(candidateStatusName(cell.status));
+    if (!cell.reason.isEmpty()) lines << tr("reason: %1").arg(cell.reason.toHtmlEscaped());
+    for (const auto& d : m_datasets) {
+        const auto it = cell.scores.constFind(d);
+        if (it == cell.scores.cend()) continue;
+        QString line = QStringLiteral("%1: %2").arg(d.toHtmlEscaped()).arg(*it, 0, 'g', 10);
+        if (const int rk = rank(row, column, d); rk > 0) line += tr(" (rank %1)").arg(rk);
+        if (const auto a = cell.accuracy.constFind(d); a != cell.accuracy.cend())
+            line += tr(", accuracy %1%").arg(*a * 100.0, 0, 'f', 1);
+        lines << line;
+    }
+    if (const auto rs = rankSum(row, column)) lines << tr("rank sum: %1").arg(*rs);
+    if (r.chosen == m_candidates[column]) lines << tr("<i>chosen for this position</i>");
+    return lines.join(QStringLiteral("<br>"));
+}
+
+QVariant HeatmapModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= m_rows.size() || index.column() >= m_candidates.size()) return {};
+    const int row = index.row(), col = index.column();
+    const Cell& cell = m_rows[row].cells[col];
+    switch (role) {
+    case Qt::DisplayRole: {
+        if (cell.status == CandidateStatus::disqualified) return QStringLiteral("✕");
+        if (cell.status == CandidateStatus::failed) return QStringLiteral("!");
+        if (cell.status == CandidateStatus::running) return QStringLiteral("…");
+        const auto v = value(row, col);
+        if (!v) return {};
+        if (m_dataset.isEmpty() || m_valueKind == ValueKind::rank) return QString::number(*v, 'g', 4);
+        return QString::number(*v, 'f', *v >= 100 ? 1 : 3);
+    }
+    case Qt::ToolTipRole: return tooltip(row, col);
+    case ValueRole: {
+        const auto v = value(row, col);
+        return v ? QVariant(*v) : QVariant();
+    }
+    case NormalizedRole: {
+        const auto v = value(row, col);
+        const auto range = rowRange(row);
+        if (!v || !range) return {};
+        const double span = range->second - range->first;
+        return span > 0 ? (*v - range->first) / span : 0.0;
+    }
+    case StatusRole: return static_cast<int>(cell.status);
+    case ChosenRole: return !m_rows[row].chosen.isEmpty() && m_rows[row].chosen == m_candidates[col];
+    case ReasonRole: return cell.reason;
+    case Qt::TextAlignmentRole: return int(Qt::AlignCenter);
+    default: return {};
+    }
+}
+
+QVariant HeatmapModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation == Qt::Horizontal) {
+        if (section < 0 || section >= m_candidates.size()) return {};
+        if (role == Qt::DisplayRole || role == Qt::ToolTipRole) return m_candidates[section];
+        return {};
+    }
+    if (section < 0 || section >= m_rows.size()) return {};
+    if (role == Qt::DisplayRole) return rowLabel(m_rows[section]);
+    if (role == Qt::ToolTipRole && !m_rows[section].chosen.isEmpty())
+        return tr("chosen: %1").arg(m_rows[section].chosen);
+    return {};
+}
+
+}  // namespace olm::ui

@@ -1,0 +1,103 @@
+#pragma once
+// The layer-score heatmap as a plain table model: rows are merge positions
+// (base choice, boundary, layers 0..N-1 and their tensor units), columns are
+// candidates (pool models first, then blended candidates in order of first
+// appearance), a cell is one candidate's result at one position. What a cell
+// shows is chosen by dataset() ("" = aggregate rank sum over datasets) and
+// valueKind() (raw score or rank within the row). Fed live by the merge
+// worker's signals, or at once from a loaded merge_report.json.
+#include "ui/run_types.h"
+
+#include <QAbstractTableModel>
+#include <QStringList>
+#include <QVector>
+
+#include <optional>
+
+namespace olm::ui {
+
+class HeatmapModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Role {
+        ValueRole = Qt::UserRole + 1,  // double: the shown value (score, rank or rank sum); invalid when none
+        NormalizedRole,                // double in [0, 1] within the row: 0 = best, 1 = worst
+        StatusRole,                    // int: CandidateStatus
+        ChosenRole,                    // bool: the position's chosen candidate
+        ReasonRole,                    // QString: disqualification reason / error
+    };
+    enum class ValueKind { score, rank };
+
+    explicit HeatmapModel(QObject* parent = nullptr);
+
+    // Clears everything and lays out the rows (one per decoder layer) and the
+    // pool columns; datasets in the order they should be listed.
+    void reset(const QStringList& poolModels, int layers, const QStringList& datasets);
+    void clear();
+
+    QStringList datasets() const { return m_datasets; }
+    QStringList candidates() const { return m_candidates; }
+    int layers() const { return m_layers; }
+
+    QString dataset() const { return m_dataset; }
+    void setDataset(const QString& dataset);  // "" = aggregate rank sum
+    ValueKind valueKind() const { return m_valueKind; }
+    void setValueKind(ValueKind kind);
+
+    // Live updates (slots for the worker's queued signals).
+    void candidateStarted(const olm::ui::CandidateResult& started);
+    void addResult(const olm::ui::CandidateResult& result);
+    void setDecision(const olm::ui::PositionDecision& decision);
+
+    // Lookup helpers (also used by tests and tooltips). -1 when absent.
+    int rowOf(PositionKind kind, int layer, const QString& unit = {}) const;
+    int columnOf(const QString& candidate) const;
+    QString chosen(int row) const;
+    // The candidate's raw score at (row, column) on a dataset, if recorded.
+    std::optional<double> score(int row, int column, const QString& dataset) const;
+    // Rank 1..k of the candidate within its row on one dataset (lower score
+    // is better, equal scores ordered by column = pool order); 0 when unranked.
+    int rank(int row, int column, const QString& dataset) const;
+    // Sum of the per-dataset ranks; empty when the candidate lacks a dataset.
+    std::optional<double> rankSum(int row, int column) const;
+    // The value the cell shows under the current dataset/valueKind.
+    std::optional<double> value(int row, int column) const;
+    CandidateStatus status(int row, int column) const;
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    struct Cell {
+        CandidateStatus status = CandidateStatus::pending;
+        QMap<QString, double> scores;
+        QMap<QString, double> accuracy;
+        QString reason;
+    };
+    struct Row {
+        PositionKind kind = PositionKind::layer;
+        int layer = -1;
+        QString unit;
+        QString chosen;
+        QVector<Cell> cells;  // one per column
+    };
+
+    int ensureRow(PositionKind kind, int layer, const QString& unit);
+    int ensureColumn(const QString& candidate);
+    void noteDatasets(const QMap<QString, double>& scores);
+    void emitRowChanged(int row);
+    QString rowLabel(const Row& row) const;
+    QString tooltip(int row, int column) const;
+    std::optional<std::pair<double, double>> rowRange(int row) const;
+
+    QVector<Row> m_rows;
+    QStringList m_candidates;
+    QStringList m_datasets;
+    int m_layers = 0;
+    QString m_dataset;
+    ValueKind m_valueKind = ValueKind::score;
+};
+
+}  // namespace olm::ui
