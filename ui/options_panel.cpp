@@ -1,0 +1,146 @@
+#include "ui/options_panel.h"
+
+#include "core/merge/config.h"
+#include "ui/core_bridge.h"
+
+#include <QButtonGroup>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QToolButton>
+
+namespace olm::ui {
+
+OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and options"), parent) {
+    setObjectName(QStringLiteral("directionPanel"));
+    auto* form = new QFormLayout(this);
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+
+    auto* dir = new QHBoxLayout;
+    m_forward = new QRadioButton(tr("Forward"));
+    m_forward->setObjectName(QStringLiteral("forward"));
+    m_forward->setToolTip(tr("First layer to last"));
+    m_backward = new QRadioButton(tr("Backward"));
+    m_backward->setObjectName(QStringLiteral("backward"));
+    m_backward->setToolTip(tr("Last layer to first"));
+    m_forward->setChecked(true);
+    dir->addWidget(m_forward);
+    dir->addWidget(m_backward);
+    dir->addStretch(1);
+    form->addRow(tr("Direction"), dir);
+
+    auto* what = new QHBoxLayout;
+    m_boundary = new QCheckBox(tr("Boundary"));
+    m_boundary->setObjectName(QStringLiteral("boundarySelect"));
+    m_boundary->setToolTip(tr("Try each model's embeddings, final norm and lm_head (boundary_select)"));
+    m_layerSwap = new QCheckBox(tr("Layers"));
+    m_layerSwap->setObjectName(QStringLiteral("layerSwap"));
+    m_layerSwap->setChecked(true);
+    m_tensorSwap = new QCheckBox(tr("Tensors"));
+    m_tensorSwap->setObjectName(QStringLiteral("tensorSwap"));
+    m_tensorSwap->setToolTip(tr("Then try each tensor unit (attention, MLP, norms) separately (tensor_swap)"));
+    m_skipNorm = new QCheckBox(tr("Skip norms"));
+    m_skipNorm->setObjectName(QStringLiteral("skipNorm"));
+    m_skipNorm->setChecked(true);
+    for (auto* c : {m_boundary, m_layerSwap, m_tensorSwap, m_skipNorm}) what->addWidget(c);
+    what->addStretch(1);
+    form->addRow(tr("Search"), what);
+
+    m_improveAll = new QComboBox;
+    m_improveAll->setObjectName(QStringLiteral("improveAll"));
+    m_improveAll->addItem(tr("off"), QString());
+    m_improveAll->addItem(tr("all datasets"), QStringLiteral("all"));
+    m_improveAll->addItem(tr("versus base"), QStringLiteral("base"));
+    for (const auto& mode : evalModeNames()) m_improveAll->addItem(tr("%1 datasets").arg(mode), mode);
+    m_improveAll->setToolTip(tr("Disqualify a candidate that is worse than the base (and the previous choice) on gated datasets"));
+    form->addRow(tr("Improve all"), m_improveAll);
+
+    m_selection = new QComboBox;
+    m_selection->setObjectName(QStringLiteral("selection"));
+    m_selection->addItem(tr("rank sum"), QStringLiteral("ranks"));
+    m_selection->addItem(tr("Copeland (pairwise wins)"), QStringLiteral("copeland"));
+    form->addRow(tr("Selection"), m_selection);
+
+    m_preset = new QComboBox;
+    m_preset->setObjectName(QStringLiteral("searchPreset"));
+    m_preset->addItem(tr("original (greedy layer swap)"), QStringLiteral("original"));
+    m_preset->addItem(tr("better (interpolated candidates)"), QStringLiteral("better"));
+    m_preset->addItem(tr("thorough (interpolated + sweeps)"), QStringLiteral("thorough"));
+    form->addRow(tr("Preset"), m_preset);
+
+    auto* compute = new QHBoxLayout;
+    m_device = new QComboBox;
+    m_device->setObjectName(QStringLiteral("device"));
+    for (const auto& d : computeDevices()) m_device->addItem(d, d);
+    m_dtype = new QComboBox;
+    m_dtype->setObjectName(QStringLiteral("dtype"));
+    for (const char* t : {"float32", "bfloat16", "float16"}) m_dtype->addItem(QLatin1String(t), QLatin1String(t));
+    compute->addWidget(m_device, 1);
+    compute->addWidget(m_dtype, 1);
+    form->addRow(tr("Device"), compute);
+
+    auto* out = new QHBoxLayout;
+    m_output = new QLineEdit;
+    m_output->setObjectName(QStringLiteral("outputDir"));
+    m_output->setPlaceholderText(tr("folder for merge_report.json and the merged model"));
+    auto* browse = new QToolButton;
+    browse->setText(QStringLiteral("…"));
+    connect(browse, &QToolButton::clicked, this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Output folder"), m_output->text());
+        if (!d.isEmpty()) m_output->setText(d);
+    });
+    out->addWidget(m_output, 1);
+    out->addWidget(browse);
+    form->addRow(tr("Output"), out);
+}
+
+void OptionsPanel::selectData(QComboBox* combo, const QString& value) {
+    int at = combo->findData(value);
+    if (at < 0) {  // a value this build does not list (e.g. cuda:3 on another machine): keep it
+        combo->addItem(value, value);
+        at = combo->count() - 1;
+    }
+    combo->setCurrentIndex(at);
+}
+
+QString OptionsPanel::outputDir() const { return m_output->text().trimmed(); }
+void OptionsPanel::setOutputDir(const QString& dir) { m_output->setText(dir); }
+
+void OptionsPanel::setEditable(bool editable) {
+    for (auto* w : findChildren<QWidget*>()) w->setEnabled(editable);
+}
+
+void OptionsPanel::applyTo(olm::MergeConfig& c) const {
+    c.direction = m_backward->isChecked() ? "backward" : "forward";
+    c.boundary_select = m_boundary->isChecked();
+    c.layer_swap = m_layerSwap->isChecked();
+    c.tensor_swap = m_tensorSwap->isChecked();
+    c.skip_norm = m_skipNorm->isChecked();
+    c.improve_all = m_improveAll->currentData().toString().toStdString();
+    c.selection = m_selection->currentData().toString().toStdString();
+    c.search = m_preset->currentData().toString().toStdString();
+    c.device = m_device->currentData().toString().toStdString();
+    c.dtype = m_dtype->currentData().toString().toStdString();
+    c.output_dir = outputDir().toStdString();
+}
+
+void OptionsPanel::loadFrom(const olm::MergeConfig& c) {
+    (c.direction == "backward" ? m_backward : m_forward)->setChecked(true);
+    m_boundary->setChecked(c.boundary_select);
+    m_layerSwap->setChecked(c.layer_swap);
+    m_tensorSwap->setChecked(c.tensor_swap);
+    m_skipNorm->setChecked(c.skip_norm);
+    selectData(m_improveAll, QString::fromStdString(c.improve_all));
+    selectData(m_selection, QString::fromStdString(c.selection));
+    selectData(m_preset, QString::fromStdString(c.search));
+    selectData(m_device, QString::fromStdString(c.device));
+    selectData(m_dtype, QString::fromStdString(c.dtype));
+    m_output->setText(QString::fromStdString(c.output_dir.string()));
+}
+
+}  // namespace olm::ui

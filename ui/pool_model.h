@@ -1,0 +1,51 @@
+#pragma once
+// The model pool as a table: name, architecture, layers, size and the pool
+// compatibility verdict against the base (from core/io through core_bridge).
+// Rows keep the pool order, which is also the merge's tie-break order.
+#include "ui/core_bridge.h"
+
+#include <QAbstractTableModel>
+
+namespace olm::ui {
+
+class PoolModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { NameColumn, ArchitectureColumn, LayersColumn, SizeColumn, VerdictColumn, ColumnCount };
+
+    explicit PoolModel(QObject* parent = nullptr);
+
+    // Adds folders not in the pool yet (inspecting each); returns how many were added.
+    int addFolders(const QStringList& paths);
+    void removeRowsAt(QList<int> rows);
+    // Moves a row one step up (-1) or down (+1); returns its new row.
+    int moveRow(int row, int delta);
+    void clear();
+
+    const QVector<PoolEntry>& entries() const { return m_entries; }
+    QStringList paths() const;
+    QStringList names() const;
+    int indexOfName(const QString& name) const;
+
+    // The base for the compatibility check: a model name, or "" = the first model.
+    void setBaseName(const QString& name);
+    QString baseName() const { return m_baseName; }
+    int baseRow() const;
+    bool allCompatible() const;
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+signals:
+    void poolChanged();
+
+private:
+    void recheck();
+
+    QVector<PoolEntry> m_entries;
+    QString m_baseName;
+};
+
+}  // namespace olm::ui

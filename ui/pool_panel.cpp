@@ -1,0 +1,179 @@
+#include "ui/pool_panel.h"
+
+#include "core/merge/config.h"
+
+#include <QComboBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QMimeData>
+#include <QPushButton>
+#include <QTableView>
+#include <QUrl>
+#include <QVBoxLayout>
+
+#include <set>
+
+namespace olm::ui {
+namespace {
+// Base selector entries before the model names.
+constexpr int kFirstModel = 0;
+constexpr int kAutoSelect = 1;
+constexpr int kNamedBase = 2;
+}  // namespace
+
+PoolPanel::PoolPanel(QWidget* parent) : QGroupBox(tr("Model pool"), parent) {
+    setObjectName(QStringLiteral("poolPanel"));
+    setAcceptDrops(true);
+    m_model = new PoolModel(this);
+
+    auto* layout = new QVBoxLayout(this);
+    auto* hint = new QLabel(tr("Drag Hugging Face model folders here, or use Add."));
+    hint->setObjectName(QStringLiteral("poolHint"));
+    hint->setEnabled(false);
+    layout->addWidget(hint);
+
+    m_view = new QTableView;
+    m_view->setObjectName(QStringLiteral("modelPool"));
+    m_view->setModel(m_model);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->verticalHeader()->setDefaultSectionSize(22);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->setWordWrap(false);
+    layout->addWidget(m_view, 1);
+
+    auto* buttons = new QHBoxLayout;
+    auto addButton = [&](const QString& text, const QString& name, auto slot) {
+        auto* b = new QPushButton(text);
+        b->setObjectName(name);
+        connect(b, &QPushButton::clicked, this, slot);
+        buttons->addWidget(b);
+        m_buttons << b;
+        return b;
+    };
+    addButton(tr("Add…"), QStringLiteral("poolAdd"), &PoolPanel::addFolderDialog);
+    addButton(tr("Remove"), QStringLiteral("poolRemove"), &PoolPanel::removeSelected);
+    addButton(tr("Up"), QStringLiteral("poolUp"), [this] { moveSelected(-1); });
+    addButton(tr("Down"), QStringLiteral("poolDown"), [this] { moveSelected(+1); });
+    buttons->addStretch(1);
+    buttons->addWidget(new QLabel(tr("Base")));
+    m_base = new QComboBox;
+    m_base->setObjectName(QStringLiteral("baseModel"));
+    m_base->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    buttons->addWidget(m_base);
+    layout->addLayout(buttons);
+
+    refreshBaseChoices();
+    connect(m_model, &PoolModel::poolChanged, this, &PoolPanel::refreshBaseChoices);
+    connect(m_base, &QComboBox::currentIndexChanged, this, [this](int i) {
+        m_model->setBaseName(i >= kNamedBase ? m_base->itemText(i) : QString());
+    });
+}
+
+QStringList PoolPanel::foldersFromUrls(const QList<QUrl>& urls) {
+    QStringList out;
+    for (const auto& u : urls) {
+        if (!u.isLocalFile()) continue;
+        const QFileInfo fi(u.toLocalFile());
+        if (fi.isDir()) out << fi.absoluteFilePath();
+    }
+    return out;
+}
+
+void PoolPanel::dragEnterEvent(QDragEnterEvent* event) {
+    if (isEnabled() && event->mimeData()->hasUrls() && !foldersFromUrls(event->mimeData()->urls()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void PoolPanel::dragMoveEvent(QDragMoveEvent* event) {
+    if (isEnabled() && event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void PoolPanel::dropEvent(QDropEvent* event) {
+    const QStringList folders = foldersFromUrls(event->mimeData()->urls());
+    if (folders.isEmpty()) return;
+    m_model->addFolders(folders);
+    event->acceptProposedAction();
+}
+
+void PoolPanel::addFolderDialog() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a Hugging Face model folder"));
+    if (!dir.isEmpty()) m_model->addFolders({dir});
+}
+
+void PoolPanel::removeSelected() {
+    QList<int> rows;
+    for (const auto& idx : m_view->selectionModel()->selectedRows()) rows << idx.row();
+    m_model->removeRowsAt(rows);
+}
+
+void PoolPanel::moveSelected(int delta) {
+    const auto rows = m_view->selectionModel()->selectedRows();
+    if (rows.size() != 1) return;
+    const int to = m_model->moveRow(rows.first().row(), delta);
+    m_view->selectRow(to);
+}
+
+void PoolPanel::refreshBaseChoices() {
+    const QString current = m_base->currentIndex() >= kNamedBase ? m_base->currentText() : QString();
+    const int special = m_base->currentIndex() >= 0 && m_base->currentIndex() < kNamedBase ? m_base->currentIndex() : kFirstModel;
+    QSignalBlocker block(m_base);
+    m_base->clear();
+    m_base->insertItem(kFirstModel, tr("first model"));
+    m_base->insertItem(kAutoSelect, tr("auto-select (best rank)"));
+    for (const auto& n : m_model->names()) m_base->addItem(n);
+    const int at = current.isEmpty() ? -1 : m_base->findText(current);
+    m_base->setCurrentIndex(at >= kNamedBase ? at : special);
+    if (at < kNamedBase && !m_model->baseName().isEmpty()) m_model->setBaseName({});
+}
+
+void PoolPanel::setEditable(bool editable) {
+    for (auto* b : m_buttons) b->setEnabled(editable);
+    m_base->setEnabled(editable);
+    setAcceptDrops(editable);
+}
+
+void PoolPanel::applyTo(olm::MergeConfig& config) const {
+    // One common parent folder: models_dir + folder names (like the original
+    // configs); otherwise absolute paths.
+    std::set<QString> parents;
+    for (const auto& e : m_model->entries()) parents.insert(QFileInfo(e.path).absolutePath());
+    config.models.clear();
+    const bool common = parents.size() == 1;
+    config.models_dir = common ? std::filesystem::path(parents.begin()->toStdString()) : std::filesystem::path();
+    for (const auto& e : m_model->entries()) config.models.push_back((common ? e.name : e.path).toStdString());
+    const int choice = m_base->currentIndex();
+    config.base_select = choice == kAutoSelect;
+    config.base_model_name = choice >= kNamedBase ? m_base->currentText().toStdString() : std::string();
+}
+
+void PoolPanel::loadFrom(const olm::MergeConfig& config) {
+    m_model->clear();
+    QStringList paths;
+    for (const auto& p : config.model_paths()) paths << QString::fromStdString(p.string());
+    m_model->addFolders(paths);
+    int choice = config.base_select ? kAutoSelect : kFirstModel;
+    if (!config.base_model_name.empty()) {
+        // base_model_name names a model as written in `models`; match its folder name.
+        const auto names = config.model_names();
+        const auto folders = config.model_paths();
+        for (std::size_t i = 0; i < names.size() && i < folders.size(); ++i) {
+            if (names[i] != config.base_model_name) continue;
+            const int at = m_base->findText(QFileInfo(QString::fromStdString(folders[i].string())).fileName());
+            if (at >= kNamedBase) choice = at;
+        }
+        if (choice < kNamedBase) {
+            const int at = m_base->findText(QString::fromStdString(config.base_model_name));
+            if (at >= kNamedBase) choice = at;
+        }
+    }
+    m_base->setCurrentIndex(choice);
+}
+
+}  // namespace olm::ui

@@ -1,0 +1,55 @@
+#pragma once
+// The model pool panel: drop Hugging Face model folders from a file manager
+// (or add them with a folder dialog), see each one's architecture, layers,
+// size and pool-check verdict, reorder (the order breaks ties), remove, and
+// choose the base model (explicit, first, or auto-selected by the merge).
+#include "ui/pool_model.h"
+
+#include <QGroupBox>
+
+class QComboBox;
+class QTableView;
+class QPushButton;
+
+namespace olm {
+struct MergeConfig;
+}
+
+namespace olm::ui {
+
+class PoolPanel : public QGroupBox {
+    Q_OBJECT
+public:
+    explicit PoolPanel(QWidget* parent = nullptr);
+
+    PoolModel* model() const { return m_model; }
+    QTableView* view() const { return m_view; }
+    QComboBox* baseSelector() const { return m_base; }
+
+    // Local folders among the urls (files and remote urls are skipped).
+    static QStringList foldersFromUrls(const QList<QUrl>& urls);
+
+    void applyTo(olm::MergeConfig& config) const;
+    void loadFrom(const olm::MergeConfig& config);
+    void setEditable(bool editable);
+
+public slots:
+    void addFolderDialog();
+    void removeSelected();
+    void moveSelected(int delta);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dragMoveEvent(QDragMoveEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void refreshBaseChoices();
+
+    PoolModel* m_model;
+    QTableView* m_view;
+    QComboBox* m_base;
+    QList<QPushButton*> m_buttons;
+};
+
+}  // namespace olm::ui
