@@ -99,6 +99,11 @@ void check_utf8(std::string_view text) {
 }  // namespace
 
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json, const std::string& origin) {
+    return build(tokenizer_json, config_json, {}, origin);
+}
+
+Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view config_json, std::string_view special_map_json,
+                           const std::string& origin) {
     auto impl = std::make_shared<Impl>();
     impl->origin = origin;
     try {
@@ -162,6 +167,13 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
             throw Error(origin + " (tokenizer_config.json): " + e.what());
         }
     }
+    if (!special_map_json.empty()) {
+        try {
+            apply_config(*impl, json::parse(special_map_json), false);
+        } catch (const json::exception& e) {
+            throw Error(origin + " (special_tokens_map.json): " + e.what());
+        }
+    }
     Tokenizer t;
     t.m_impl = std::move(impl);
     return t;
@@ -173,20 +185,19 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
     std::string config;
     auto cj = dir / "tokenizer_config.json";
     if (std::filesystem::exists(cj)) config = read_text(cj);
-    Tokenizer t = from_json(read_text(tj), config, tj.string());
+    std::string special_map;
     auto sm = dir / "special_tokens_map.json";
-    if (std::filesystem::exists(sm)) {
-        try {
-            apply_config(const_cast<Impl&>(*t.m_impl), json::parse(read_text(sm)), false);
-        } catch (const json::exception& e) {
-            throw Error(sm.string() + ": " + e.what());
-        }
-    }
-    return t;
+    if (std::filesystem::exists(sm)) special_map = read_text(sm);
+    return build(read_text(tj), config, special_map, tj.string());
+}
+
+const Tokenizer::Impl& Tokenizer::impl() const {
+    if (!m_impl) throw Error("Tokenizer used before loading (default-constructed)");
+    return *m_impl;
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
-    const Impl& im = *m_impl;
+    const Impl& im = impl();
     check_utf8(text);
     std::vector<int32_t> ids;
     ids.reserve(text.size() / 3 + 4);
@@ -234,7 +245,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
-    const Impl& im = *m_impl;
+    const Impl& im = impl();
     std::vector<std::string> tokens;
     tokens.reserve(ids.size());
     for (int32_t id : ids) {
@@ -283,19 +294,19 @@ std::string Tokenizer::clean_up_tokenization(std::string s) {
 
 std::string Tokenizer::decode_for_display(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
     std::string s = decode(ids, skip_special_tokens);
-    return m_impl->clean_up_spaces ? clean_up_tokenization(std::move(s)) : s;
+    return impl().clean_up_spaces ? clean_up_tokenization(std::move(s)) : s;
 }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
-    auto it = m_impl->added_by_content.find(token);
-    if (it != m_impl->added_by_content.end()) return it->second;
-    return m_impl->model->token_to_id(token);
+    auto it = impl().added_by_content.find(token);
+    if (it != impl().added_by_content.end()) return it->second;
+    return impl().model->token_to_id(token);
 }
 
 std::string Tokenizer::id_to_token(int32_t id) const {
-    auto it = m_impl->added_by_id.find(id);
-    if (it != m_impl->added_by_id.end()) return m_impl->added[it->second].content;
-    const std::string* t = m_impl->model->id_to_token(id);
+    auto it = impl().added_by_id.find(id);
+    if (it != impl().added_by_id.end()) return impl().added[it->second].content;
+    const std::string* t = impl().model->id_to_token(id);
     return t ? *t : std::string();
 }
 
@@ -306,19 +317,19 @@ std::vector<std::string> Tokenizer::id_to_pieces(const std::vector<int32_t>& ids
     return out;
 }
 
-int64_t Tokenizer::vocab_size() const { return m_impl->vocab_size; }
-const std::vector<AddedToken>& Tokenizer::added_tokens() const { return m_impl->added; }
+int64_t Tokenizer::vocab_size() const { return impl().vocab_size; }
+const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl().added; }
 
 bool Tokenizer::is_special(int32_t id) const {
-    auto it = m_impl->added_by_id.find(id);
-    return it != m_impl->added_by_id.end() && m_impl->added[it->second].special;
+    auto it = impl().added_by_id.find(id);
+    return it != impl().added_by_id.end() && impl().added[it->second].special;
 }
 
-std::optional<std::string> Tokenizer::chat_template() const { return m_impl->chat_template; }
-std::optional<std::string> Tokenizer::bos_token() const { return m_impl->bos; }
-std::optional<std::string> Tokenizer::eos_token() const { return m_impl->eos; }
-std::optional<std::string> Tokenizer::pad_token() const { return m_impl->pad; }
-std::optional<std::string> Tokenizer::unk_token() const { return m_impl->unk; }
+std::optional<std::string> Tokenizer::chat_template() const { return impl().chat_template; }
+std::optional<std::string> Tokenizer::bos_token() const { return impl().bos; }
+std::optional<std::string> Tokenizer::eos_token() const { return impl().eos; }
+std::optional<std::string> Tokenizer::pad_token() const { return impl().pad; }
+std::optional<std::string> Tokenizer::unk_token() const { return impl().unk; }
 
 namespace {
 std::optional<int32_t> id_of(const Tokenizer& t, const std::optional<std::string>& tok) {
@@ -326,11 +337,11 @@ std::optional<int32_t> id_of(const Tokenizer& t, const std::optional<std::string
 }
 }  // namespace
 
-std::optional<int32_t> Tokenizer::bos_id() const { return id_of(*this, m_impl->bos); }
-std::optional<int32_t> Tokenizer::eos_id() const { return id_of(*this, m_impl->eos); }
-std::optional<int32_t> Tokenizer::pad_id() const { return id_of(*this, m_impl->pad); }
-std::optional<int32_t> Tokenizer::unk_id() const { return id_of(*this, m_impl->unk); }
-std::optional<bool> Tokenizer::add_bos_token() const { return m_impl->add_bos; }
-bool Tokenizer::clean_up_tokenization_spaces() const { return m_impl->clean_up_spaces; }
+std::optional<int32_t> Tokenizer::bos_id() const { return id_of(*this, impl().bos); }
+std::optional<int32_t> Tokenizer::eos_id() const { return id_of(*this, impl().eos); }
+std::optional<int32_t> Tokenizer::pad_id() const { return id_of(*this, impl().pad); }
+std::optional<int32_t> Tokenizer::unk_id() const { return id_of(*this, impl().unk); }
+std::optional<bool> Tokenizer::add_bos_token() const { return impl().add_bos; }
+bool Tokenizer::clean_up_tokenization_spaces() const { return impl().clean_up_spaces; }
 
 }  // namespace olm

@@ -76,6 +76,9 @@ public:
     struct Impl;
 
 private:
+    static Tokenizer build(std::string_view tokenizer_json, std::string_view config_json,
+                           std::string_view special_map_json, const std::string& origin);
+    const Impl& impl() const;  // throws olm::Error on a default-constructed Tokenizer
     std::shared_ptr<const Impl> m_impl;
 };
 

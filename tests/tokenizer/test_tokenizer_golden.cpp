@@ -45,7 +45,10 @@ std::vector<json> read_rows(const std::string& name, const char* file) {
 
 std::string show(const std::vector<int32_t>& v) {
     std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) s += ',';
+        s += std::to_string(v[i]);
+    }
     return s + "]";
 }
 

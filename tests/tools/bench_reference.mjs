@@ -8,10 +8,12 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { Tokenizer } = require('@anush008/tokenizers');
 const tokPath = process.argv[2];
-const textPath = process.argv[3] ?? '/usr/share/common-licenses/GPL-3';
+const licenses = ['GPL-1', 'GPL-2', 'GPL-3', 'LGPL-2', 'LGPL-2.1', 'LGPL-3', 'GFDL-1.2', 'GFDL-1.3', 'Apache-2.0',
+  'Artistic', 'MPL-1.1', 'MPL-2.0', 'CC0-1.0', 'BSD'].map((n) => `/usr/share/common-licenses/${n}`);
+const textPath = process.argv[3] ?? licenses.join(',');
 const minSeconds = Number(process.env.MIN_SECONDS ?? 2);
 
-const text = fs.readFileSync(textPath, 'utf8');
+const text = textPath.split(',').map((f) => fs.readFileSync(f, 'utf8') + '\n\n').join('');
 const paras = text.split('\n\n').filter((p) => p.length > 0);
 const bytes = paras.reduce((n, p) => n + Buffer.byteLength(p, 'utf8'), 0);
 const mb = bytes / 1e6;
