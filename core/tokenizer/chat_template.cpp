@@ -26,12 +26,18 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b));
 }
 
-void check_roles(const std::vector<ChatTurn>& turns) {
-    for (size_t i = 0; i < turns.size(); ++i) {
-        const auto& r = turns[i].role;
+// Canonical roles; dataset aliases (human, gpt, model, bot) are accepted.
+std::vector<ChatTurn> canonical_turns(const std::vector<ChatTurn>& turns) {
+    std::vector<ChatTurn> out = turns;
+    for (size_t i = 0; i < out.size(); ++i) {
+        auto& r = out[i].role;
+        if (r == "human") r = "user";
+        if (r == "gpt" || r == "model" || r == "bot") r = "assistant";
         if (r != "system" && r != "user" && r != "assistant")
-            throw Error("chat turn " + std::to_string(i) + " has role \"" + r + "\" (expected system, user or assistant)");
+            throw Error("chat turn " + std::to_string(i) + " has role \"" + turns[i].role +
+                        "\" (expected system, user or assistant)");
     }
+    return out;
 }
 
 std::string token_or(const Tokenizer& tok, const std::optional<std::string>& configured, const char* fallback) {
@@ -149,8 +155,8 @@ ChatFamilyChoice choose_chat_family(const Tokenizer& tok) {
 
 ChatFamily detect_chat_family(const Tokenizer& tok) { return choose_chat_family(tok).family; }
 
-ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns) {
-    check_roles(turns);
+ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& given) {
+    const std::vector<ChatTurn> turns = canonical_turns(given);
     if (turns.empty() || turns.back().role != "assistant")
         throw Error("the conversation must end with an assistant turn (" + std::to_string(turns.size()) + " turns given)");
     std::vector<ChatTurn> before(turns.begin(), turns.end() - 1);
@@ -167,8 +173,7 @@ ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<
 
 std::string render_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns,
                         bool add_generation_prompt) {
-    check_roles(turns);
-    Format f = render(tok, family, turns);
+    Format f = render(tok, family, canonical_turns(turns));
     return add_generation_prompt ? f.text + f.header : f.text;
 }
 
@@ -199,7 +204,8 @@ EvalPrompt build_eval_prompt(const Tokenizer& tok, ChatFamily family, const std:
                         ", which the tokenizer does not have");
         p.response_ids.push_back(*eot);
     }
-    p.family_reason = chat_family_name(family);
+    auto detected = choose_chat_family(tok);
+    p.family_reason = detected.family == family ? detected.reason : chat_family_name(family) + ": chosen explicitly";
     return p;
 }
 

@@ -15,7 +15,7 @@ namespace olm {
 enum class ChatFamily { chatml, llama3, mistral, gemma, plain };
 
 struct ChatTurn {
-    std::string role;  // system | user | assistant
+    std::string role;  // system | user | assistant (aliases human, gpt, model, bot accepted)
     std::string content;
 };
 

@@ -100,6 +100,7 @@ private slots:
             QCOMPARE(QString::fromStdString(tok.decode(p.context_ids, false)), context);
         // the end-of-turn token is one special id, last in the response
         QVERIFY(tok.is_special(p.response_ids.back()));
+        QVERIFY2(p.family_reason.rfind(family.toStdString(), 0) == 0, p.family_reason.c_str());
     }
 
     void plain_family() {
@@ -112,6 +113,14 @@ private slots:
         QCOMPARE(p.context_ids.front(), 1);  // add_bos_token: true in tokenizer_config.json
         QCOMPARE(p.response_ids.back(), 2);
         QCOMPARE(concat({1}, tok.encode(text.context, false)), p.context_ids);
+    }
+
+    void role_aliases() {
+        const auto& tok = load("tiny-bytelevel");
+        std::vector<olm::ChatTurn> aliased = {{"human", "hi"}, {"gpt", "yo"}};
+        std::vector<olm::ChatTurn> plain = {{"user", "hi"}, {"assistant", "yo"}};
+        QCOMPARE(olm::build_eval_prompt(tok, olm::ChatFamily::chatml, aliased).context_ids,
+                 olm::build_eval_prompt(tok, olm::ChatFamily::chatml, plain).context_ids);
     }
 
     void render_with_generation_prompt() {
