@@ -9,11 +9,32 @@
 
 namespace olm::tok {
 
-namespace {
-
-uint64_t pair_key(int32_t a, int32_t b) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+void MergeTable::reserve(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2) cap <<= 1;
+    m_keys.assign(cap, kEmpty);
+    m_values.assign(cap, {});
+    m_mask = cap - 1;
+    m_size = 0;
 }
+
+void MergeTable::put(int32_t a, int32_t b, std::pair<int32_t, int32_t> value) {
+    if ((m_size + 1) * 2 > m_keys.size()) {  // grow, keeping the load factor under 1/2
+        std::vector<uint64_t> keys = std::move(m_keys);
+        std::vector<std::pair<int32_t, int32_t>> values = std::move(m_values);
+        reserve(keys.size());
+        for (size_t i = 0; i < keys.size(); ++i)
+            if (keys[i] != kEmpty) put(static_cast<int32_t>(keys[i] >> 32), static_cast<int32_t>(keys[i] & 0xFFFFFFFF), values[i]);
+    }
+    const uint64_t key = pack(a, b);
+    uint64_t i = mix(key) & m_mask;
+    while (m_keys[i] != kEmpty && m_keys[i] != key) i = (i + 1) & m_mask;
+    if (m_keys[i] == kEmpty) ++m_size;
+    m_keys[i] = key;
+    m_values[i] = value;
+}
+
+namespace {
 
 std::string opt_string(const nlohmann::json& j, const char* key) {
     auto it = j.find(key);
@@ -61,6 +82,9 @@ Bpe::Bpe(const nlohmann::json& model) {
     // Merges: "a b" strings or ["a", "b"] pairs; a later duplicate overrides.
     const auto& merges = model.at("merges");
     m_merges.reserve(merges.size());
+    m_ascii_ids.assign(128, -1);
+    for (int c = 0; c < 128; ++c)
+        if (auto id = token_to_id(std::string(1, static_cast<char>(c)))) m_ascii_ids[c] = *id;
     int32_t rank = 0;
     std::string a, b;
     for (const auto& m : merges) {
@@ -82,7 +106,7 @@ Bpe::Bpe(const nlohmann::json& model) {
         auto im = token_to_id(merged);
         if (!ia || !ib || !im)
             throw Error("merge #" + std::to_string(rank) + " (\"" + a + "\", \"" + b + "\") uses a token missing from the vocabulary");
-        m_merges[pair_key(*ia, *ib)] = {rank, *im};
+        m_merges.put(*ia, *ib, {rank, *im});
         ++rank;
     }
 }
@@ -149,7 +173,10 @@ void Bpe::merge_word(std::string_view w, std::vector<int32_t>& out) const {
         bool is_first = at == 0, is_last = i == w.size();
         std::string_view ch = w.substr(at, i - at);
         std::optional<int32_t> id;
-        if ((is_first || m_prefix.empty()) && (!is_last || m_suffix.empty())) {
+        const bool bare = (is_first || m_prefix.empty()) && (!is_last || m_suffix.empty());
+        if (bare && ch.size() == 1 && static_cast<unsigned char>(ch[0]) < 128) {
+            if (int32_t a = m_ascii_ids[static_cast<unsigned char>(ch[0])]; a >= 0) id = a;
+        } else if (bare) {
             id = token_to_id(ch);
         } else {
             buf.clear();
@@ -189,10 +216,7 @@ void Bpe::merge_word(std::string_view w, std::vector<int32_t>& out) const {
             return rank != o.rank ? rank > o.rank : pos > o.pos;
         }
     };
-    auto lookup = [&](int32_t a, int32_t b) -> const std::pair<int32_t, int32_t>* {
-        auto it = m_merges.find(pair_key(a, b));
-        return it == m_merges.end() ? nullptr : &it->second;
-    };
+    auto lookup = [&](int32_t a, int32_t b) { return m_merges.find(a, b); };
     std::priority_queue<Merge> queue;
     for (size_t k = 0; k + 1 < symbols.size(); ++k)
         if (auto m = lookup(symbols[k].id, symbols[k + 1].id))

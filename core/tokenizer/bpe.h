@@ -21,6 +21,35 @@ struct StringHash {
 };
 using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
+// (left id, right id) -> (rank, merged id): open addressing, linear probing.
+class MergeTable {
+public:
+    void reserve(size_t n);
+    void put(int32_t a, int32_t b, std::pair<int32_t, int32_t> value);
+    const std::pair<int32_t, int32_t>* find(int32_t a, int32_t b) const {
+        const uint64_t key = pack(a, b);
+        for (uint64_t i = mix(key) & m_mask;; i = (i + 1) & m_mask) {
+            if (m_keys[i] == key) return &m_values[i];
+            if (m_keys[i] == kEmpty) return nullptr;
+        }
+    }
+
+private:
+    static constexpr uint64_t kEmpty = ~uint64_t(0);  // ids are >= 0, so no real key is all ones
+    static uint64_t pack(int32_t a, int32_t b) {
+        return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+    }
+    static uint64_t mix(uint64_t k) {
+        k ^= k >> 33;
+        k *= 0xff51afd7ed558ccdULL;
+        return k ^ (k >> 33);
+    }
+    std::vector<uint64_t> m_keys = std::vector<uint64_t>(1, kEmpty);
+    std::vector<std::pair<int32_t, int32_t>> m_values = std::vector<std::pair<int32_t, int32_t>>(1);
+    uint64_t m_mask = 0;
+    size_t m_size = 0;
+};
+
 class Bpe {
 public:
     explicit Bpe(const nlohmann::json& model);  // the "model" object of tokenizer.json
@@ -39,7 +68,8 @@ private:
     StringIdMap m_vocab;
     std::vector<std::string> m_tokens;     // id -> token ("" for holes)
     std::vector<bool> m_has_token;         // id has a token
-    std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> m_merges;  // (a,b) -> (rank, new id)
+    MergeTable m_merges;                   // (a,b) -> (rank, new id)
+    std::vector<int32_t> m_ascii_ids;      // single ASCII char -> id (-1: not in the vocabulary)
     std::optional<int32_t> m_unk;
     std::string m_prefix, m_suffix;  // continuing_subword_prefix, end_of_word_suffix
     bool m_byte_fallback = false, m_fuse_unk = false, m_ignore_merges = false;
