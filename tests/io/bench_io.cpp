@@ -3,8 +3,9 @@
 //       writes a random bf16 Llama model (default: 8 layers, hidden 2048,
 //       intermediate 8192, vocab 32000, 4 shards = 1.34 GB)
 //   bench_io export SRC DST
-//       streams SRC into a new folder DST unchanged (passthrough sources),
-//       then reopens DST and compares every tensor bit for bit with SRC.
+//       streams SRC into a new folder DST unchanged (passthrough sources)
+//   bench_io compare A B
+//       reopens both and compares every tensor bit for bit
 // Run under /usr/bin/time -v to read the peak resident memory.
 #include "core/io/export_folder.h"
 #include "core/io/inspect.h"
@@ -53,7 +54,12 @@ int export_model(char** argv) {
     const double secs = seconds_since(t0);
     std::cout << "exported " << r.model.files.size() << " shards, " << human_bytes(r.model.total_size) << " in " << secs
               << " s; largest tensor " << human_bytes(largest) << "; RSS at start " << human_bytes(rss0) << "\n";
-    // Reload and compare bit for bit, one tensor at a time.
+    return 0;
+}
+
+// Reload and compare bit for bit, one tensor at a time.
+int compare_models(char** argv) {
+    const auto src = ModelFolder::open(argv[2]);
     const auto out = ModelFolder::open(argv[3]);
     if (out.names() != src.names()) {
         std::cerr << "tensor names differ\n";
@@ -79,10 +85,11 @@ int main(int argc, char** argv) {
     try {
         if (argc >= 3 && std::strcmp(argv[1], "make-model") == 0) return make_model(argc, argv);
         if (argc == 4 && std::strcmp(argv[1], "export") == 0) return export_model(argv);
+        if (argc == 4 && std::strcmp(argv[1], "compare") == 0) return compare_models(argv);
     } catch (const std::exception& e) {
         std::cerr << "bench_io: " << e.what() << "\n";
         return 1;
     }
-    std::cerr << "usage: bench_io make-model DIR [layers hidden intermediate vocab shards] | bench_io export SRC DST\n";
+    std::cerr << "usage: bench_io make-model DIR [layers hidden intermediate vocab shards] | bench_io export SRC DST | bench_io compare A B\n";
     return 2;
 }
