@@ -1,5 +1,6 @@
 #include "core/merge/config.h"
 
+#include "core/eval/scripts.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -232,7 +233,14 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         else if (key == "batch_tokens") c.batch_tokens = rd.integer(v, key, 1);
         else if (key == "quality_max_new_tokens") c.quality_max_new_tokens = rd.integer(v, key, 1);
         else if (key == "min_words") c.min_words = rd.integer(v, key, 0);
-        else if (key == "forbidden_scripts") c.forbidden_scripts = rd.strings(v, key);
+        else if (key == "forbidden_scripts") {
+            c.forbidden_scripts = rd.strings(v, key);
+            try {
+                parse_script_ranges(c.forbidden_scripts);
+            } catch (const Error& e) {
+                rd.fail(v, key, e.what());
+            }
+        }
         else if (key == "holdout") {
             c.holdout = rd.number(v, key);
             if (c.holdout < 0 || c.holdout >= 1) rd.fail(v, key, "must be a fraction in [0, 1)");

@@ -39,7 +39,7 @@ struct MergeConfig {
     bool tensor_swap = false;
     bool skip_norm = true;
     std::string improve_all;                   // "" (off) | all | base | <mode name>
-    int64_t samples = 0;                       // selection samples per dataset, 0 = all
+    int64_t samples = 200;                     // first N usable samples per dataset, 0 = all
     std::string selection = "ranks";           // ranks | copeland
     bool load_merge_report = false;            // resume from output_dir/merge_report.json
 
@@ -47,10 +47,10 @@ struct MergeConfig {
     std::string device = "cpu";                // cpu | cuda | cuda:N
     std::string dtype = "float32";             // float32 | bfloat16 | float16 (compute and export)
     int64_t batch_tokens = 4096;               // padded tokens per evaluation batch
-    int64_t quality_max_new_tokens = 64;
-    int64_t min_words = 0;                     // quality mode: shorter answers score as failures
-    std::vector<std::string> forbidden_scripts;  // quality mode: e.g. [Han, Cyrillic]
-    double holdout = 0.0;                      // fraction of each dataset kept out of selection
+    int64_t quality_max_new_tokens = 512;
+    int64_t min_words = 100;                   // quality mode: shorter answers are penalised
+    std::vector<std::string> forbidden_scripts = {"cjk"};  // quality mode: script names or ranges (core/eval/scripts.h)
+    double holdout = 0.0;                      // share of the samples held out of selection (scored, reported)
     std::string chat_template = "auto";        // auto | none | <template file>
     bool prefix_cache = true;
     uint64_t seed = 0;

@@ -95,6 +95,7 @@ load_merge_report: false
         QTest::newRow("sweeps zero") << ok + "sweeps: 0\n" << "cfg.yaml:3: sweeps: must be at least 1";
         QTest::newRow("preset") << ok + "search: best\n" << "cfg.yaml:3: search: 'best' is not one of";
         QTest::newRow("safeguard") << ok + "safeguard: maybe\n" << "cfg.yaml:3: safeguard:";
+        QTest::newRow("script") << ok + "forbidden_scripts: [Klingon]\n" << "cfg.yaml:3: forbidden_scripts:";
         QTest::newRow("dtype") << ok + "dtype: int8\n" << "cfg.yaml:3: dtype:";
         QTest::newRow("improve_all mode") << ok + "improve_all: quality\n" << "cfg.yaml:3: improve_all: 'quality'";
         QTest::newRow("base not in pool") << ok + "base_model_name: c\n" << "cfg.yaml:3: base_model_name: 'c' is not in models";
@@ -121,7 +122,7 @@ load_merge_report: false
         const fs::path d = dir.path().toStdString();
         auto c = parse_merge_config(
             "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: {mode: exact}}\n"
-            "search: better\nsweeps: 2\nimprove_all: exact\nforbidden_scripts: [Han]\nholdout: 0.25\n",
+            "search: better\nsweeps: 2\nimprove_all: exact\nforbidden_scripts: [han, U+0400-U+04FF]\nholdout: 0.25\n",
             d);
         save_merge_config(c, d / "saved.yaml");
         const auto back = load_merge_config(d / "saved.yaml");

@@ -1,0 +1,49 @@
+#pragma once
+// Writing the merged model: every tensor of the base computed from the pool
+// and the recipe (sum(coeff * tensor) in float32, cast to the pool's storage
+// dtype, streamed tensor by tensor through the io export folder writer), the
+// base's config and tokenizer files, merge_report.json, a README.md model card
+// and a mergekit YAML that rebuilds the recipe.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/merge/pool.h"
+#include "core/merge/search.h"
+#include "core/util/progress.h"
+
+namespace olm {
+
+class MergeSession;
+
+struct MergeExportResult {
+    std::filesystem::path folder;
+    std::vector<std::string> files;  // shard files
+};
+
+// target is replaced when it exists (never a pool folder).
+MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const nlohmann::json& report,
+                               const std::filesystem::path& target, ProgressSink& sink = null_sink());
+
+// mergekit configuration reproducing the recipe: `passthrough` slices per run of
+// layers taken whole from one model; `linear` (normalize: false) with per-source
+// weights, filtered per tensor unit, when any slot is blended.
+// model_refs: how to name each pool model in the YAML (name -> path or hub id).
+std::string mergekit_yaml(const MergeState& state, int num_layers, const std::map<std::string, std::string>& model_refs,
+                          const std::string& dtype);
+
+// README.md: base, pool, layer-by-layer recipe, scores of the merge vs the base,
+// every pool model and the soup (selection and held-out), safeguard verdict.
+std::string model_card(const nlohmann::json& report, const MergeState& state);
+
+// Scores the exported folder from disk with the session's tokenizer and
+// datasets (selection split) and compares with `expected` (dataset -> score).
+// Returns {dataset: {"exported": s, "expected": e, "rel_diff": d}}; throws
+// olm::Error when a relative difference exceeds tolerance.
+nlohmann::json verify_export(MergeSession& session, const std::filesystem::path& folder,
+                             const std::map<std::string, double>& expected, double tolerance = 1e-5);
+
+}  // namespace olm

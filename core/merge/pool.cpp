@@ -1,0 +1,147 @@
+#include "core/merge/pool.h"
+
+#include "core/io/pool_check.h"
+#include "core/io/safetensors_reader.h"
+#include "core/util/error.h"
+
+namespace olm {
+
+at::Tensor blend_tensors(const std::vector<std::pair<double, at::Tensor>>& terms, at::ScalarType dtype) {
+    if (terms.empty()) return {};
+    if (terms.size() == 1 && terms[0].first == 1.0) return terms[0].second;
+    at::Tensor acc;
+    for (const auto& [c, t] : terms) {
+        if (!t.defined()) {
+            if (acc.defined()) throw Error("blend: a tensor is absent in one model and present in another");
+            continue;
+        }
+        at::Tensor term = t.to(at::kFloat).mul(c);  // float32 math, recipe (name) order
+        acc = acc.defined() ? acc.add_(term) : term;
+    }
+    if (!acc.defined()) return {};
+    return acc.to(dtype);
+}
+
+MergePool MergePool::open(const std::vector<std::string>& names, const std::vector<std::filesystem::path>& folders,
+                          std::vector<std::string>* warnings) {
+    if (names.size() != folders.size() || names.empty()) throw Error("merge pool: no models");
+    for (size_t i = 0; i < names.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (names[i] == names[j]) throw Error("merge pool: model '" + names[i] + "' is listed twice");
+    MergePool p;
+    p.m_names = names;
+    std::string errors;
+    for (size_t i = 0; i < folders.size(); ++i) {
+        try {
+            p.m_folders.push_back(ModelFolder::open(folders[i]));
+        } catch (const std::exception& e) {
+            errors += "\n  " + names[i] + " (" + folders[i].string() + "): " + e.what();
+        }
+    }
+    if (!errors.empty()) throw Error("cannot open pool models:" + errors);
+    const PoolVerdict v = check_pool(p.m_folders);
+    for (size_t i = 0; i < v.members.size(); ++i) {
+        if (!v.members[i].ok) errors += "\n  " + names[i] + ": " + v.members[i].reason;
+        if (warnings)
+            for (const auto& w : v.members[i].warnings) warnings->push_back(names[i] + ": " + w);
+    }
+    if (!errors.empty()) throw Error("incompatible pool models (compared with " + names[0] + "):" + errors);
+    p.m_dtype = p.m_folders.front().main_dtype();
+    return p;
+}
+
+const ModelFolder& MergePool::folder(const std::string& name) const {
+    for (size_t i = 0; i < m_names.size(); ++i)
+        if (m_names[i] == name) return m_folders[i];
+    throw Error("model '" + name + "' is not in the pool");
+}
+
+void MergePool::check_recipe(const Recipe& r) const {
+    if (r.empty()) throw Error("empty recipe");
+    for (const auto& [name, c] : r) (void)folder(name);
+}
+
+std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
+    const LayerWeights w = load_layer_weights(first(), 0);
+    std::vector<std::string> out;
+    for (int u = 0; u < kNumLayerUnits; ++u) {
+        const auto unit = static_cast<LayerUnit>(u);
+        if (!w[unit].weight.defined()) continue;
+        const bool norm = unit == LayerUnit::input_layernorm || unit == LayerUnit::post_attention_layernorm ||
+                          unit == LayerUnit::q_norm || unit == LayerUnit::k_norm;
+        if (norm && skip_norm) continue;
+        out.push_back(layer_unit_name(unit));
+    }
+    return out;
+}
+
+LayerWeights MergePool::layer(int layer, const Recipe& r) const {
+    check_recipe(r);
+    std::vector<std::pair<double, LayerWeights>> parts;
+    for (const auto& [name, c] : r) parts.emplace_back(c, load_layer_weights(folder(name), layer));
+    if (parts.size() == 1 && parts[0].first == 1.0) return parts[0].second;
+    const at::ScalarType dt = to_scalar_type(m_dtype);
+    LayerWeights out;
+    for (int u = 0; u < kNumLayerUnits; ++u) {
+        std::vector<std::pair<double, at::Tensor>> w, b;
+        for (const auto& [c, lw] : parts) {
+            w.emplace_back(c, lw.units[static_cast<size_t>(u)].weight);
+            b.emplace_back(c, lw.units[static_cast<size_t>(u)].bias);
+        }
+        out.units[static_cast<size_t>(u)].weight = blend_tensors(w, dt);
+        out.units[static_cast<size_t>(u)].bias = blend_tensors(b, dt);
+    }
+    return out;
+}
+
+UnitTensors MergePool::unit(int layer, const std::string& unit, const Recipe& r) const {
+    check_recipe(r);
+    const LayerUnit u = layer_unit_from_name(unit);
+    const at::ScalarType dt = to_scalar_type(m_dtype);
+    std::vector<std::pair<double, at::Tensor>> w, b;
+    for (const auto& [name, c] : r) {
+        const LayerWeights lw = load_layer_weights(folder(name), layer);
+        w.emplace_back(c, lw[u].weight);
+        b.emplace_back(c, lw[u].bias);
+    }
+    return UnitTensors{blend_tensors(w, dt), blend_tensors(b, dt)};
+}
+
+BoundaryWeights MergePool::boundary(const Recipe& r) const {
+    check_recipe(r);
+    const at::ScalarType dt = to_scalar_type(m_dtype);
+    std::vector<BoundaryWeights> parts;
+    std::vector<double> coeffs;
+    bool any_untied = false;
+    for (const auto& [name, c] : r) {
+        parts.push_back(load_boundary_weights(folder(name)));
+        coeffs.push_back(c);
+        any_untied = any_untied || parts.back().lm_head.defined();
+    }
+    BoundaryWeights out;
+    for (int p = 0; p < kNumBoundaryParts; ++p) {
+        const auto part = static_cast<BoundaryPart>(p);
+        std::vector<std::pair<double, at::Tensor>> terms;
+        for (size_t i = 0; i < parts.size(); ++i) {
+            at::Tensor t = parts[i][part];
+            // A tied model's lm_head is its embedding matrix.
+            if (part == BoundaryPart::lm_head && any_untied && !t.defined()) t = parts[i].embed_tokens;
+            terms.emplace_back(coeffs[i], t);
+        }
+        out[part] = blend_tensors(terms, dt);
+    }
+    return out;
+}
+
+at::Tensor MergePool::tensor(const std::string& name, const Recipe& r) const {
+    check_recipe(r);
+    std::vector<std::pair<double, at::Tensor>> terms;
+    for (const auto& [m, c] : r) {
+        const ModelFolder& f = folder(m);
+        if (!f.has(name)) throw Error("model '" + m + "' has no tensor " + name);
+        terms.emplace_back(c, f.tensor(name));
+    }
+    return blend_tensors(terms, to_scalar_type(m_dtype));
+}
+
+}  // namespace olm

@@ -1,0 +1,330 @@
+#include "core/merge/run.h"
+
+#include "core/merge/merge_export.h"
+#include "core/merge/report.h"
+#include "core/merge/safeguard.h"
+#include "core/merge/session.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+namespace olm {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The evaluator's sink: forwards logs, blocks while paused, answers cancel.
+class RunSink : public ProgressSink {
+public:
+    RunSink(MergeRun& run, MergeEvents& events) : m_run(run), m_events(events) {}
+    void log(LogLevel level, std::string_view message) override { m_events.log(level, message); }
+    bool cancelled() const override {
+        try {
+            m_run.checkpoint();
+        } catch (const Cancelled&) {
+            return true;
+        }
+        return false;
+    }
+
+private:
+    MergeRun& m_run;
+    MergeEvents& m_events;
+};
+
+Json scores_json(const std::vector<DatasetScore>& scores, const std::vector<EvalDataset>& datasets) {
+    Json j = Json::object();
+    for (size_t d = 0; d < scores.size(); ++d) {
+        j["metrics"][datasets[d].name] = scores[d].score;
+        j["accuracy"][datasets[d].name] = scores[d].accuracy;
+        j["per_sample"][datasets[d].name] = scores[d].per_sample;
+    }
+    return j;
+}
+
+// Scores the working model as it stands on the selection split (and the held-out split).
+Json score_model(MergeSession& s) {
+    Json j = scores_json(s.score_all(EvalSplit::selection), s.datasets());
+    if (s.has_holdout()) j["heldout"] = scores_json(s.score_all(EvalSplit::holdout), s.datasets());
+    return j;
+}
+
+std::vector<std::vector<double>> per_sample(const Json& entry, const std::vector<EvalDataset>& datasets) {
+    std::vector<std::vector<double>> out;
+    for (const auto& d : datasets) out.push_back(entry.at("per_sample").at(d.name).get<std::vector<double>>());
+    return out;
+}
+
+std::string fmt(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+}
+
+}  // namespace
+
+MergeRun::MergeRun(MergeConfig config, MergeEvents& events, MergeRunOptions options)
+    : m_config(std::move(config)), m_events(events), m_options(std::move(options)) {}
+
+MergeRun::~MergeRun() = default;
+
+void MergeRun::pause() { m_paused.store(true); }
+
+void MergeRun::resume() {
+    m_paused.store(false);
+    m_cv.notify_all();
+}
+
+void MergeRun::cancel() {
+    m_cancel.store(true);
+    m_cv.notify_all();
+}
+
+void MergeRun::checkpoint() {
+    if (m_paused.load() && !m_cancel.load()) {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        // Short waits: cancel() may come from a signal handler that cannot notify.
+        while (m_paused.load() && !m_cancel.load()) m_cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (m_cancel.load()) throw Cancelled();
+}
+
+void MergeRun::run() {
+    const auto t0 = Clock::now();
+    auto stage = [&](MergeStage s, const std::string& what) {
+        m_events.stage_changed(s, what);
+        m_events.log(LogLevel::info, std::string(stage_name(s)) + ": " + what);
+    };
+    stage(MergeStage::loading, "config, pool check, datasets");
+    for (const auto& w : m_config.warnings) m_events.log(LogLevel::warning, w);
+    fs::create_directories(m_config.output_dir);
+
+    const fs::path report_path = m_config.report_path();
+    const std::string hash = merge_config_hash(m_config);
+    MergeReport report;
+    const bool resume = m_options.resume || m_config.load_merge_report;
+    if (resume && fs::exists(report_path)) {
+        report = MergeReport::load(report_path);
+        const std::string old = report.json().value("config_hash", std::string());
+        if (old != hash && !m_options.force)
+            throw Error("cannot resume: " + report_path.string() + " was written with a different config (hash " + old +
+                        ", now " + hash + "); use --force to resume anyway, or another output_dir to start over");
+        m_events.log(LogLevel::info, "resuming from " + report_path.string());
+    } else if (fs::exists(report_path)) {
+        m_events.log(LogLevel::warning, "starting over: " + report_path.string() + " is replaced (use --resume to continue it)");
+    }
+    report.json()["version"] = kMergeReportVersion;
+    report.json()["config"] = merge_config_to_json(m_config);
+    report.json()["config_hash"] = hash;
+    report.json()["status"] = "running";
+    report.set_autosave(report_path);
+    report.save();
+
+    RunSink sink(*this, m_events);
+    std::vector<std::string> warnings;
+    MergeSession session(m_config, m_options.device, &sink, &warnings);
+    for (const auto& w : warnings) m_events.log(LogLevel::warning, w);
+    {
+        Json ds = Json::object();
+        for (const auto& d : session.datasets())
+            ds[d.name] = {{"mode", d.mode}, {"selection", d.selection.size()}, {"holdout", d.holdout.size()},
+                          {"skipped", d.skipped}};
+        report.json()["pool"] = session.pool().names();
+        report.json()["datasets"] = ds;
+        report.json()["has_heldout"] = session.has_holdout();
+        report.save();
+    }
+
+    // --- the search ----------------------------------------------------------
+    SearchHooks hooks;
+    hooks.checkpoint = [this] { checkpoint(); };
+    hooks.events = &m_events;
+    const SearchResult res = run_search(session.search_options(), session, report, hooks);
+    const auto t_search = Clock::now();
+
+    // --- the merge, then the reference points -------------------------------
+    stage(MergeStage::references, "scoring the merge, every pool model and the pool soup");
+    Json& j = report.json();
+    if (!j.contains("final") || j["final"].value("recipe", Json()) != j["recipe"]) {
+        checkpoint();
+        session.apply(res.state);
+        Json f = score_model(session);
+        f["recipe"] = j["recipe"];
+        j["final"] = f;
+        report.save();
+    }
+    std::vector<std::pair<std::string, Recipe>> refs;
+    const bool want_refs = m_config.references || m_config.safeguard != "off";
+    if (want_refs)
+        for (const auto& m : session.pool().names()) refs.emplace_back(m, single_model(m));
+    if (m_config.references && session.pool().names().size() > 1) {
+        Recipe soup;
+        const double w = 1.0 / static_cast<double>(session.pool().names().size());
+        for (const auto& m : session.pool().names()) soup[m] = w;
+        refs.emplace_back("soup", soup);
+    }
+    for (const auto& [name, recipe] : refs) {
+        if (j.contains("references") && j["references"].contains(name)) continue;
+        checkpoint();
+        PositionId pos;
+        pos.kind = PositionId::Kind::reference;
+        session.set_slot(pos, recipe);
+        Json e = score_model(session);
+        e["recipe"] = recipe_to_json(recipe);
+        j["references"][name] = e;
+        report.save();
+        m_events.log(LogLevel::info, "reference " + name + " scored");
+    }
+
+    // --- safeguard -------------------------------------------------------------
+    std::string exported = "merge";
+    if (m_config.safeguard != "off") {
+        stage(MergeStage::safeguard, "paired bootstrap against the best pool model");
+        const auto& names = session.pool().names();
+        std::vector<std::vector<double>> table;
+        for (const auto& m : names) {
+            std::vector<double> row;
+            for (const auto& d : session.datasets()) row.push_back(j["references"][m]["metrics"][d.name].get<double>());
+            table.push_back(row);
+        }
+        const int best = select_best(table, std::vector<bool>(names.size(), true), m_config.selection == "copeland");
+        const std::string best_name = names[static_cast<size_t>(best)];
+        Json s;
+        s["best_model"] = best_name;
+        s["statistic"] = "mean over datasets of the scaled per-sample score difference (best model - merge)";
+        const BootstrapResult sel = paired_bootstrap(per_sample(j["final"], session.datasets()),
+                                                     per_sample(j["references"][best_name], session.datasets()),
+                                                     m_config.bootstrap_samples, m_config.seed);
+        s["selection"] = bootstrap_to_json(sel);
+        std::string verdict = sel.verdict;
+        if (session.has_holdout()) {
+            const BootstrapResult ho = paired_bootstrap(
+                per_sample(j["final"]["heldout"], session.datasets()),
+                per_sample(j["references"][best_name]["heldout"], session.datasets()), m_config.bootstrap_samples,
+                m_config.seed + 1);
+            s["heldout"] = bootstrap_to_json(ho);
+            verdict = ho.verdict;
+        }
+        s["verdict"] = verdict;
+        if (m_config.safeguard == "strict" && verdict != "better") exported = best_name;
+        s["exported"] = exported;
+        s["mode"] = m_config.safeguard;
+        j["safeguard"] = s;
+        report.save();
+        std::string line = "safeguard: the merge vs the best pool model " + best_name + ": " + verdict + " (selection " +
+                           fmt(sel.mean) + " [" + fmt(sel.low) + ", " + fmt(sel.high) + "]";
+        if (s.contains("heldout"))
+            line += "; held-out " + fmt(s["heldout"]["mean"].get<double>()) + " [" + fmt(s["heldout"]["low"].get<double>()) +
+                    ", " + fmt(s["heldout"]["high"].get<double>()) + "]";
+        line += ")";
+        m_events.log(verdict == "worse" ? LogLevel::warning : LogLevel::info, line);
+        if (exported != "merge")
+            m_events.log(LogLevel::warning, "safeguard is strict and the merge is not better: exporting " + exported +
+                                                " instead of the merge");
+    }
+
+    // --- export ---------------------------------------------------------------
+    if (m_options.export_model) {
+        stage(MergeStage::exporting, "writing the merged model");
+        checkpoint();
+        MergeState out = res.state;
+        std::map<std::string, double> expected;
+        if (exported != "merge") {
+            out.base = exported;
+            out.boundary = single_model(exported);
+            out.layers.assign(out.layers.size(), single_model(exported));
+            out.units.clear();
+        }
+        const Json& scored = exported == "merge" ? j["final"] : j["references"][exported];
+        for (auto it = scored["metrics"].begin(); it != scored["metrics"].end(); ++it) expected[it.key()] = it.value();
+        const fs::path target = m_config.output_dir / "merged";
+        j["export"] = {{"folder", target.string()}, {"model", exported}};
+        report.save();
+        export_merge(session.pool(), out, j, target, sink);
+        if (m_options.verify_export) {
+            j["export"]["verification"] = verify_export(session, target, expected);
+            m_events.log(LogLevel::info, "export verified: the written model scores as the search did");
+        }
+        j["status"] = "complete";
+        j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
+                        {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
+                        {"evaluations_this_run", res.evaluations}};
+        report.save();
+        write_file_atomic(target / "merge_report.json", j.dump(2) + "\n");
+    } else {
+        j["status"] = "complete";
+        j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
+                        {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
+                        {"evaluations_this_run", res.evaluations}};
+        report.save();
+    }
+    stage(MergeStage::done, "merge complete");
+}
+
+MergePlan MergeRun::dry_run(bool calibrate) {
+    RunSink sink(*this, m_events);
+    std::vector<std::string> warnings = m_config.warnings;
+    MergeSession session(m_config, m_options.device, &sink, &warnings);
+    MergePlan p;
+    SearchOptions o = session.search_options();
+    p.pool_size = static_cast<int>(o.pool.size());
+    p.layers = o.num_layers;
+    p.datasets = static_cast<int>(o.datasets.size());
+    p.tensor_units_per_layer = static_cast<int>(session.pool().tensor_units(m_config.skip_norm).size());
+    p.evaluations = planned_evaluations(o);
+    auto with = [&](std::vector<double> w, bool ta, int sweeps) {
+        SearchOptions x = o;
+        x.interpolate = std::move(w);
+        x.task_arithmetic = ta;
+        x.sweeps = sweeps;
+        return planned_evaluations(x);
+    };
+    p.evaluations_original = with({}, false, 1);
+    p.evaluations_better = with({0.5}, true, 1);
+    p.evaluations_thorough = with({0.5}, true, 3);
+    const long long extra = (static_cast<long long>(p.pool_size) + 2) * p.datasets * (session.has_holdout() ? 2 : 1);
+    std::ostringstream t;
+    for (const auto& w : warnings) t << "warning: " << w << "\n";
+    t << "pool: " << p.pool_size << " models (compatible), " << p.layers << " layers, " << p.tensor_units_per_layer
+      << " tensor units per layer\n";
+    for (const auto& d : session.datasets())
+        t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, " << d.holdout.size()
+          << " held-out samples" << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
+    t << "search: " << m_config.search << " (interpolate " << o.interpolate.size() << " weight(s), task arithmetic "
+      << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ")\n";
+    t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra
+      << " for the merge, the reference points and the safeguard\n";
+    t << "by preset: original " << p.evaluations_original << ", better " << p.evaluations_better << ", thorough "
+      << p.evaluations_thorough << "\n";
+    if (calibrate) {
+        PositionId pos;
+        pos.kind = PositionId::Kind::base;
+        session.set_slot(pos, single_model(o.base_model_name.empty() ? o.pool.front() : o.base_model_name));
+        const auto c0 = Clock::now();
+        session.score_all(EvalSplit::selection);
+        const double per_candidate = std::chrono::duration<double>(Clock::now() - c0).count();
+        p.seconds_per_evaluation = per_candidate / std::max(1, p.datasets);
+        auto est = [&](long long n) {
+            const double s = static_cast<double>(n) * p.seconds_per_evaluation;
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.0f s (%.1f min)", s, s / 60);
+            return std::string(buf);
+        };
+        t << "calibration: " << fmt(p.seconds_per_evaluation) << " s per dataset evaluation of the whole model\n";
+        t << "estimated time (whole-model evaluations; the prefix cache makes layer candidates cheaper): "
+          << est(p.evaluations + extra) << "\n";
+        t << "  original " << est(p.evaluations_original + extra) << ", better " << est(p.evaluations_better + extra)
+          << ", thorough " << est(p.evaluations_thorough + extra) << "\n";
+    }
+    p.text = t.str();
+    return p;
+}
+
+}  // namespace olm

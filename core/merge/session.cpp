@@ -1,0 +1,136 @@
+#include "core/merge/session.h"
+
+#include "core/eval/scripts.h"
+#include "core/util/error.h"
+
+namespace olm {
+
+EvalSettings eval_settings_from(const MergeConfig& c) {
+    EvalSettings s;
+    s.samples = c.samples;
+    s.holdout = c.holdout;
+    s.seed = c.seed;
+    s.batch_tokens = c.batch_tokens;
+    s.quality_max_new_tokens = c.quality_max_new_tokens;
+    s.min_words = c.min_words;
+    s.forbidden_scripts = parse_script_ranges(c.forbidden_scripts);
+    s.chat_family = c.chat_template == "auto" ? "" : c.chat_template;
+    s.prefix_cache = c.prefix_cache;
+    return s;
+}
+
+namespace {
+
+std::filesystem::path base_folder(const MergeConfig& c) {
+    const auto names = c.model_names();
+    const auto paths = c.model_paths();
+    for (size_t i = 0; i < names.size(); ++i)
+        if (!c.base_model_name.empty() && (names[i] == c.base_model_name || c.models[i] == c.base_model_name))
+            return paths[i];
+    return paths.front();
+}
+
+}  // namespace
+
+MergeSession::MergeSession(const MergeConfig& config, const std::string& device, ProgressSink* sink,
+                           std::vector<std::string>* warnings, const std::vector<std::string>* pool_names)
+    : m_config(config),
+      m_pool(MergePool::open(pool_names ? *pool_names : config.model_names(), config.model_paths(), warnings)),
+      m_tok(Tokenizer::from_folder(base_folder(config))) {
+    const EvalSettings settings = eval_settings_from(config);
+    for (const auto& d : config.datasets) m_datasets.push_back(load_eval_dataset(d.path, d.mode, m_tok, settings, d.name));
+    EngineOptions eo = make_engine_options(device.empty() ? config.device : device, config.dtype);
+    eo.max_batch_tokens = config.batch_tokens;
+    m_model = std::make_unique<Transformer>(Transformer::from_folder(m_pool.first(), eo));
+    m_eval = std::make_unique<Evaluator>(*m_model, m_tok, settings, sink);
+}
+
+MergeSession::~MergeSession() = default;
+
+bool MergeSession::has_holdout() const {
+    for (const auto& d : m_datasets)
+        if (!d.holdout.empty()) return true;
+    return false;
+}
+
+SearchOptions MergeSession::search_options() const {
+    const MergeConfig& c = m_config;
+    SearchOptions o;
+    o.pool = m_pool.names();
+    for (const auto& d : c.datasets) {
+        o.datasets.push_back(d.name);
+        o.dataset_modes.push_back(d.mode);
+    }
+    o.num_layers = m_pool.num_layers();
+    if (c.tensor_swap) o.tensor_units = m_pool.tensor_units(c.skip_norm);
+    if (!c.base_model_name.empty()) {
+        const auto names = c.model_names();
+        for (size_t i = 0; i < names.size(); ++i)
+            if (names[i] == c.base_model_name || c.models[i] == c.base_model_name) o.base_model_name = names[i];
+    }
+    o.base_select = c.base_select;
+    o.boundary_select = c.boundary_select;
+    o.layer_swap = c.layer_swap;
+    o.tensor_swap = c.tensor_swap;
+    o.backward = c.direction == "backward";
+    o.improve_all = c.improve_all;
+    o.copeland = c.selection == "copeland";
+    o.interpolate = c.effective_interpolate();
+    o.task_arithmetic = c.effective_task_arithmetic();
+    o.sweeps = c.effective_sweeps();
+    return o;
+}
+
+void MergeSession::apply(const MergeState& st) {
+    m_eval->end_position();
+    m_model->set_boundary(m_pool.boundary(st.boundary));
+    for (int L = 0; L < m_pool.num_layers(); ++L) m_model->set_layer(L, m_pool.layer(L, st.layers[static_cast<size_t>(L)]));
+    for (const auto& [key, r] : st.units) {
+        const auto dot = key.find('.');
+        m_model->set_layer_unit(std::stoi(key.substr(0, dot)), layer_unit_from_name(key.substr(dot + 1)),
+                                m_pool.unit(std::stoi(key.substr(0, dot)), key.substr(dot + 1), r));
+    }
+    m_model->commit();
+}
+
+std::vector<DatasetScore> MergeSession::score_all(EvalSplit split) {
+    m_eval->end_position();
+    std::vector<DatasetScore> out;
+    for (const auto& d : m_datasets) out.push_back(m_eval->score(d, split));
+    return out;
+}
+
+void MergeSession::set_slot(const PositionId& pos, const Recipe& r) {
+    switch (pos.kind) {
+        case PositionId::Kind::base:
+        case PositionId::Kind::reference: {
+            MergeState st;
+            st.boundary = r;
+            st.layers.assign(static_cast<size_t>(m_pool.num_layers()), r);
+            apply(st);
+            break;
+        }
+        case PositionId::Kind::boundary: m_model->set_boundary(m_pool.boundary(r)); break;
+        case PositionId::Kind::layer: m_model->set_layer(pos.layer, m_pool.layer(pos.layer, r)); break;
+        case PositionId::Kind::tensor:
+            m_model->set_layer_unit(pos.layer, layer_unit_from_name(pos.unit), m_pool.unit(pos.layer, pos.unit, r));
+            break;
+    }
+}
+
+void MergeSession::begin_position(const PositionId& pos) {
+    if (pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor) m_eval->begin_position(pos.layer);
+    else m_eval->end_position();
+}
+
+ScoreResult MergeSession::score(int dataset, ScoreSplit split) {
+    const DatasetScore s = m_eval->score(m_datasets.at(static_cast<size_t>(dataset)),
+                                         split == ScoreSplit::selection ? EvalSplit::selection : EvalSplit::holdout);
+    ScoreResult r;
+    r.score = s.score;
+    r.accuracy = s.accuracy;
+    r.per_sample = s.per_sample;
+    return r;
+}
+
+}  // namespace olm

@@ -1,0 +1,62 @@
+#pragma once
+// Everything a merge needs open at once, built from a MergeConfig: the pool
+// (checked), the base tokenizer, the tokenised datasets, the working model and
+// its evaluator, plus the CandidateScorer the search drives. Used by MergeRun
+// and by the export's re-scoring.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/eval/dataset.h"
+#include "core/eval/evaluator.h"
+#include "core/merge/config.h"
+#include "core/merge/pool.h"
+#include "core/merge/search.h"
+#include "core/model/transformer.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace olm {
+
+EvalSettings eval_settings_from(const MergeConfig& config);
+
+class MergeSession : public CandidateScorer {
+public:
+    // Opens and checks the pool (throws listing every incompatible model),
+    // loads the tokenizer of the base (base_model_name, else the first model)
+    // and every dataset. sink receives evaluator progress and is polled for cancel.
+    // pool_names: display names of the models (default: config.model_names()).
+    MergeSession(const MergeConfig& config, const std::string& device, ProgressSink* sink,
+                 std::vector<std::string>* warnings = nullptr, const std::vector<std::string>* pool_names = nullptr);
+    ~MergeSession() override;
+
+    const MergeConfig& config() const { return m_config; }
+    const MergePool& pool() const { return m_pool; }
+    const Tokenizer& tokenizer() const { return m_tok; }
+    const std::vector<EvalDataset>& datasets() const { return m_datasets; }
+    Transformer& model() { return *m_model; }
+    Evaluator& evaluator() { return *m_eval; }
+    bool has_holdout() const;
+
+    SearchOptions search_options() const;
+
+    // The working model holds `state` (every slot).
+    void apply(const MergeState& state);
+    // Every dataset on one split (no prefix cache).
+    std::vector<DatasetScore> score_all(EvalSplit split);
+
+    // CandidateScorer
+    void set_slot(const PositionId& pos, const Recipe& recipe) override;
+    void begin_position(const PositionId& pos) override;
+    ScoreResult score(int dataset, ScoreSplit split) override;
+
+private:
+    MergeConfig m_config;
+    MergePool m_pool;
+    Tokenizer m_tok;
+    std::vector<EvalDataset> m_datasets;
+    std::unique_ptr<Transformer> m_model;
+    std::unique_ptr<Evaluator> m_eval;
+};
+
+}  // namespace olm
