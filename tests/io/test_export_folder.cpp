@@ -5,6 +5,7 @@
 #include "core/io/export_folder.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
+#include "tests/support/test_files.h"
 #include "tests/support/tiny_model.h"
 
 #include <QTemporaryDir>
@@ -14,20 +15,11 @@
 #include <set>
 
 using namespace olm;
+using olm::testing::error_of;
+using olm::testing::write_text;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 class CancelAfter : public ProgressSink {
 public:

@@ -4,6 +4,7 @@
 #include "core/io/model_folder.h"
 #include "core/io/safetensors_writer.h"
 #include "core/util/error.h"
+#include "tests/support/test_files.h"
 #include "tests/support/tiny_model.h"
 
 #include <QTemporaryDir>
@@ -12,25 +13,9 @@
 #include <fstream>
 
 using namespace olm;
+using olm::testing::error_of;
+using olm::testing::write_text;
 namespace fs = std::filesystem;
-
-namespace {
-
-void write_text(const fs::path& p, const std::string& s) {
-    std::ofstream out(p, std::ios::binary);
-    out << s;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-}  // namespace
 
 class TestModelFolder : public QObject {
     Q_OBJECT

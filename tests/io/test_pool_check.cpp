@@ -2,6 +2,7 @@
 // different architecture, an unreadable member, and tokenizer differences
 // reported as warnings.
 #include "core/io/pool_check.h"
+#include "tests/support/test_files.h"
 #include "tests/support/tiny_model.h"
 
 #include <QTemporaryDir>
@@ -12,11 +13,10 @@
 #include <fstream>
 
 using namespace olm;
+using olm::testing::write_text;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 // A minimal tokenizer.json (the pool check compares model + added_tokens).
 std::string tokenizer_json(const std::vector<std::string>& merges, int ab_id = 3) {

@@ -5,6 +5,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
+#include "tests/support/test_files.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -16,13 +17,6 @@ using namespace olm;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Random bytes reinterpreted as the dtype: round trips must keep every bit,
 // NaN payloads included.
@@ -95,7 +89,7 @@ void TestSafetensorsWriter::exact_bytes() {
     expected[0] = static_cast<char>(padded);
     expected.append(json).append(padded - json.size(), ' ');
     expected.append("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8);
-    QCOMPARE(slurp(file), expected);
+    QCOMPARE(testing::read_text(file), expected);
 }
 
 void TestSafetensorsWriter::sharding() {
