@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git xz-utils
+  time                    # /usr/bin/time -v: peak-memory figures in docs/bench-*.md
   # merge core
   libtorch-dev            # Debian's CPU libtorch (1.13)
   libopenblas0-pthread    # without it libtorch uses reference BLAS: fp32 matmul ~30x slower

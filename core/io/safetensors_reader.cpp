@@ -110,7 +110,11 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     }
     f->m_mapping = std::make_shared<FileMapping>();
     f->m_mapping->length = size;
-    f->m_mapping->addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.get(), 0);
+    // MAP_NORESERVE: a writable private mapping of a 15 GB model must not be
+    // charged as committed memory; pages are only copied if someone writes.
+    f->m_mapping->addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd.get(), 0);
+    if (f->m_mapping->addr == MAP_FAILED && errno == ENOMEM)  // strict overcommit: fall back to read-only
+        f->m_mapping->addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
     if (f->m_mapping->addr == MAP_FAILED) {
         f->m_mapping->addr = nullptr;
         throw Error(label + ": mmap failed: " + errno_text());
