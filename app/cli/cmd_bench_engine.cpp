@@ -95,7 +95,8 @@ Transformer build(const BenchModel& m, const EngineOptions& o) {
     return t;
 }
 
-// Multiply-adds ×2 of one forward over B sequences of T tokens (causal attention).
+// Multiply-adds ×2 of the layers over B sequences of T tokens (causal
+// attention) plus the head at one position per sequence.
 double forward_flops(const ModelSpec& s, int64_t B, int64_t T, int64_t past = 0) {
     const double h = s.hidden_size, im = s.intermediate_size, hd = s.head_dim;
     const double nh = s.num_attention_heads, nkv = s.num_key_value_heads;
@@ -103,7 +104,7 @@ double forward_flops(const ModelSpec& s, int64_t B, int64_t T, int64_t past = 0)
     // Scores and weighted sum: each query sees on average past + (T+1)/2 keys.
     const double keys = past + (T + 1) / 2.0;
     const double per_token_attn = 2 * 2 * nh * hd * keys;
-    return double(B * T) * (s.num_hidden_layers * (per_token_linear + per_token_attn) + 2 * h * s.vocab_size);
+    return double(B * T) * s.num_hidden_layers * (per_token_linear + per_token_attn) + double(B) * 2 * h * s.vocab_size;
 }
 
 double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps) {
@@ -113,21 +114,25 @@ double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int 
     return 2.0 * m * k * n / t / 1e9;
 }
 
-// Per set_layer of a layer the slot did not hold in this round (upload or
-// conversion when one is needed), timed until a forward has consumed it.
-double fresh_candidate_us(Transformer& model, const BenchModel& bm) {
-    const int m = 10;
-    const Batch one = make_batch({{1}});
-    const double forward_s = best_time(2, [&] { model.forward(one).to(at::kCPU); });
-    const auto t0 = Clock::now();
-    for (int i = 0; i < m; ++i) {
-        model.set_layer(i % 2, bm.spare);
-        model.commit();
-        model.set_layer(i % 2, bm.layers[i % 2]);
-        model.commit();
+// Slot swap timing: layer 1 to another model's layer (a candidate the slot
+// does not hold: upload / conversion when one is needed) and back to the
+// working model's layer (free: kept from before the round). Microseconds per call.
+struct SwapCost {
+    double to_candidate_us = 0, back_us = 0;
+};
+
+SwapCost swap_cost(Transformer& model, const BenchModel& bm, int n) {
+    SwapCost c;
+    for (int i = 0; i < n; ++i) {
+        const auto t0 = Clock::now();
+        model.set_layer(1, bm.spare);
+        if (model.options().device.is_cuda()) model.head(at::zeros({1, bm.spec.hidden_size})).to(at::kCPU);  // sync
+        c.to_candidate_us += seconds_since(t0) * 1e6 / n;
+        const auto t1 = Clock::now();
+        model.set_layer(1, bm.layers[1]);
+        c.back_us += seconds_since(t1) * 1e6 / n;
     }
-    model.forward(one).to(at::kCPU);  // on a GPU: waits for the uploads
-    return std::max(0.0, seconds_since(t0) - forward_s) / (2 * m) * 1e6;
+    return c;
 }
 
 struct Run {
@@ -225,27 +230,22 @@ int run_bench(const std::vector<std::string>& argv) {
     }
 
     // --- slot swap ------------------------------------------------------------
-    std::printf("\nslot swap (layer 1 to another model's layer and back), per set_layer call:\n");
+    std::printf("\nslot swap (layer 1 to another model's layer, then back), per set_layer call:\n");
     for (at::ScalarType dt : dtypes) {
         EngineOptions o;
         o.dtype = dt;
         Transformer model = build(bm, o);
-        const int n = 200;
-        const auto t0 = Clock::now();
-        for (int i = 0; i < n; ++i) {
-            model.set_layer(1, bm.spare);
-            model.set_layer(1, bm.layers[1]);  // back: free (kept from before the round)
-        }
-        const double us = seconds_since(t0) / (2 * n) * 1e6;
-        // A new candidate each time (commit ends the round): the full cost.
-        const double new_us = fresh_candidate_us(model, bm);
-        std::printf("  cpu %-5s: swap/back %.1f us; fresh candidate %.1f us (%s)\n", dtype_name(dt).c_str(), us,
-                    new_us, dt == at::kFloat ? "no copy: tensors used in place" : "one dtype conversion per layer");
+        const SwapCost c = swap_cost(model, bm, dt == at::kFloat ? 1000 : 5);
+        std::printf("  cpu %-5s: to candidate %.1f us, back %.1f us (%s)\n", dtype_name(dt).c_str(),
+                    c.to_candidate_us, c.back_us,
+                    dt == at::kFloat ? "no copy: the tensors are used in place"
+                                     : "candidate converted from fp32 once; back is free");
     }
     if (at::hasCUDA()) {
-        EngineOptions o = make_engine_options("cuda:0", "bf16");
-        Transformer model = build(bm, o);
-        std::printf("  cuda bf16: host-to-device upload per layer %.1f us\n", fresh_candidate_us(model, bm));
+        Transformer model = build(bm, make_engine_options("cuda:0", "bf16"));
+        const SwapCost c = swap_cost(model, bm, 10);
+        std::printf("  cuda bf16: to candidate (host-to-device upload of one layer) %.1f us, back %.1f us\n",
+                    c.to_candidate_us, c.back_us);
     }
 
     // --- threads --------------------------------------------------------------

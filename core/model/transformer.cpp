@@ -237,9 +237,10 @@ at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tens
     // Grouped-query attention without repeating K/V: the rep query heads that
     // share a KV head are stacked along the row axis. [B, nkv, rep*T, hd]
     at::Tensor qg = q.reshape({B, nkv, rep * T, hd});
-    at::Tensor scores = at::matmul(qg, k.transpose(2, 3));  // [B, nkv, rep*T, S]
-    scores = (scores * (1.0 / std::sqrt(static_cast<double>(hd)))).to(at::kFloat);
-    scores = scores.view({B, nkv, rep, T, S}).masked_fill(blocked, -std::numeric_limits<float>::infinity());
+    at::Tensor scores = at::matmul(qg, k.transpose(2, 3));  // [B, nkv, rep*T, S], a fresh tensor
+    scores.mul_(1.0 / std::sqrt(static_cast<double>(hd)));  // × head_dim^-0.5 in the compute dtype (HF)
+    scores = scores.to(at::kFloat).view({B, nkv, rep, T, S});
+    scores.masked_fill_(blocked, -std::numeric_limits<float>::infinity());
     at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type()).view({B, nkv, rep * T, S});
     at::Tensor out = at::matmul(probs, v);  // [B, nkv, rep*T, hd]
     out = out.view({B, nh, T, hd}).transpose(1, 2).reshape({B, T, nh * hd});
