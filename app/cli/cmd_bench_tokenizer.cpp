@@ -7,8 +7,8 @@
 #include "core/util/error.h"
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -39,9 +39,11 @@ std::vector<std::string> paragraphs(const std::string& text) {
 }
 
 #define OLM_LICENSES "/usr/share/common-licenses/"
-const char* kDefaultText = OLM_LICENSES "GPL-1," OLM_LICENSES "GPL-2," OLM_LICENSES "GPL-3," OLM_LICENSES "LGPL-2," OLM_LICENSES
-    "LGPL-2.1," OLM_LICENSES "LGPL-3," OLM_LICENSES "GFDL-1.2," OLM_LICENSES "GFDL-1.3," OLM_LICENSES "Apache-2.0," OLM_LICENSES
-    "Artistic," OLM_LICENSES "MPL-1.1," OLM_LICENSES "MPL-2.0," OLM_LICENSES "CC0-1.0," OLM_LICENSES "BSD";
+const char* kDefaultText =
+    OLM_LICENSES "GPL-1," OLM_LICENSES "GPL-2," OLM_LICENSES "GPL-3," OLM_LICENSES "LGPL-2," OLM_LICENSES
+                 "LGPL-2.1," OLM_LICENSES "LGPL-3," OLM_LICENSES "GFDL-1.2," OLM_LICENSES
+                 "GFDL-1.3," OLM_LICENSES "Apache-2.0," OLM_LICENSES "Artistic," OLM_LICENSES
+                 "MPL-1.1," OLM_LICENSES "MPL-2.0," OLM_LICENSES "CC0-1.0," OLM_LICENSES "BSD";
 #undef OLM_LICENSES
 
 }  // namespace
@@ -106,13 +108,16 @@ OLM_BENCHMARK("tokenizer", "tokenizer encode/decode MB/s on English prose (one t
                   double dec_s = since(t0) / dpasses, dec_cpu = (cpu_now() - c0) / dpasses;
 
                   const double mb = bytes / 1e6;
-                  std::printf("text: %s\n  (%zu paragraphs, %.3f MB, %zu tokens, %.2f bytes/token)\n", path.c_str(),
-                              paras.size(), mb, tokens, double(bytes) / std::max<size_t>(tokens, 1));
+                  std::printf("text: %s\n  (%zu paragraphs, %.3f MB, %zu tokens, %.2f bytes/token)\n",
+                              path.c_str(), paras.size(), mb, tokens,
+                              double(bytes) / std::max<size_t>(tokens, 1));
                   std::printf("load tokenizer: %.3f s\n", load_s);
                   std::printf("MB/s per wall second | per CPU second (one thread)\n");
-                  std::printf("encode, first pass (cold word cache): %.2f | %.2f MB/s\n", mb / cold_s, mb / cold_cpu);
-                  std::printf("encode, steady (%d passes): %.2f | %.2f MB/s, %.0f tokens per CPU second\n", passes,
-                              mb / warm_s, mb / warm_cpu, tokens / warm_cpu);
-                  std::printf("decode (%d passes): %.2f | %.2f MB/s of text out\n", dpasses, mb / dec_s, mb / dec_cpu);
+                  std::printf("encode, first pass (cold word cache): %.2f | %.2f MB/s\n", mb / cold_s,
+                              mb / cold_cpu);
+                  std::printf("encode, steady (%d passes): %.2f | %.2f MB/s, %.0f tokens per CPU second\n",
+                              passes, mb / warm_s, mb / warm_cpu, tokens / warm_cpu);
+                  std::printf("decode (%d passes): %.2f | %.2f MB/s of text out\n", dpasses, mb / dec_s,
+                              mb / dec_cpu);
                   return 0;
               });

@@ -30,8 +30,8 @@ std::string join_ids(const std::vector<int32_t>& ids) {
 void print_tokens(const olm::Tokenizer& tok, const std::vector<int32_t>& ids) {
     std::cout << "ids (" << ids.size() << "): " << join_ids(ids) << "\n";
     for (size_t i = 0; i < ids.size(); ++i)
-        std::cout << i << "\t" << ids[i] << "\t" << dump(tok.id_to_token(ids[i])) << (tok.is_special(ids[i]) ? "\tspecial" : "")
-                  << "\n";
+        std::cout << i << "\t" << ids[i] << "\t" << dump(tok.id_to_token(ids[i]))
+                  << (tok.is_special(ids[i]) ? "\tspecial" : "") << "\n";
 }
 
 int run_jsonl(const olm::Tokenizer& tok, std::istream& in) {
@@ -46,7 +46,8 @@ int run_jsonl(const olm::Tokenizer& tok, std::istream& in) {
         } catch (const json::exception& e) {
             throw olm::Error("--jsonl input line " + std::to_string(n) + ": " + e.what());
         }
-        if (!j.is_string()) throw olm::Error("--jsonl input line " + std::to_string(n) + ": expected a JSON string");
+        if (!j.is_string())
+            throw olm::Error("--jsonl input line " + std::to_string(n) + ": expected a JSON string");
         std::string text = j.get<std::string>();
         std::vector<int32_t> ids, with_special;
         try {
@@ -95,7 +96,9 @@ int run_chat(const olm::Tokenizer& tok, const std::string& path, const std::stri
         choice = olm::choose_chat_family(tok);
     } else {
         auto f = olm::parse_chat_family(family_name);
-        if (!f) throw olm::Error("unknown chat family '" + family_name + "' (chatml, llama3, mistral, gemma, plain, auto)");
+        if (!f)
+            throw olm::Error("unknown chat family '" + family_name +
+                             "' (chatml, llama3, mistral, gemma, plain, auto)");
         choice = {*f, family_name + ": given with --family"};
     }
     auto prompt = olm::build_eval_prompt(tok, choice.family, turns);
@@ -115,7 +118,8 @@ OLM_COMMAND("tokenize", "tokenize text with a model's tokenizer.json (ids, piece
             "MODEL_DIR \"text\" [--no-special]\n"
             "       olm tokenize MODEL_DIR --decode 1,2,3 [--skip-special]\n"
             "       olm tokenize MODEL_DIR --jsonl [--input FILE]\n"
-            "       olm tokenize MODEL_DIR --chat CONVERSATION.json [--family auto|chatml|llama3|mistral|gemma|plain]\n\n"
+            "       olm tokenize MODEL_DIR --chat CONVERSATION.json [--family "
+            "auto|chatml|llama3|mistral|gemma|plain]\n\n"
             "MODEL_DIR is a model folder or a folder holding only tokenizer files\n"
             "(tokenizer.json, optional tokenizer_config.json).\n"
             "  \"text\"         prints the ids (post-processor applied unless --no-special) and one\n"
@@ -140,14 +144,16 @@ OLM_COMMAND("tokenize", "tokenize text with a model's tokenizer.json (ids, piece
                     }
                     return run_jsonl(tok, std::cin);
                 }
-                if (auto chat = args.value("chat")) return run_chat(tok, *chat, args.value_or("family", "auto"));
+                if (auto chat = args.value("chat"))
+                    return run_chat(tok, *chat, args.value_or("family", "auto"));
                 if (auto d = args.value("decode")) {
                     std::vector<int32_t> ids;
                     for (long long v : olm::cli::parse_int_list(*d)) {
-                        if (v < 0 || v > INT32_MAX) throw olm::Error("--decode: id " + std::to_string(v) + " out of range");
+                        if (v < 0 || v > INT32_MAX)
+                            throw olm::Error("--decode: id " + std::to_string(v) + " out of range");
                         if (v >= tok.vocab_size())
-                            std::cerr << "warning: id " << v << " is outside the vocabulary (" << tok.vocab_size()
-                                      << "); skipped as the reference library does\n";
+                            std::cerr << "warning: id " << v << " is outside the vocabulary ("
+                                      << tok.vocab_size() << "); skipped as the reference library does\n";
                         ids.push_back(static_cast<int32_t>(v));
                     }
                     std::cout << tok.decode(ids, args.flag("skip-special")) << "\n";

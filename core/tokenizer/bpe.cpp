@@ -24,7 +24,9 @@ void MergeTable::put(int32_t a, int32_t b, std::pair<int32_t, int32_t> value) {
         std::vector<std::pair<int32_t, int32_t>> values = std::move(m_values);
         reserve(keys.size());
         for (size_t i = 0; i < keys.size(); ++i)
-            if (keys[i] != kEmpty) put(static_cast<int32_t>(keys[i] >> 32), static_cast<int32_t>(keys[i] & 0xFFFFFFFF), values[i]);
+            if (keys[i] != kEmpty)
+                put(static_cast<int32_t>(keys[i] >> 32), static_cast<int32_t>(keys[i] & 0xFFFFFFFF),
+                    values[i]);
     }
     const uint64_t key = pack(a, b);
     uint64_t i = mix(key) & m_mask;
@@ -45,7 +47,8 @@ std::string opt_string(const nlohmann::json& j, const char* key) {
 
 Bpe::Bpe(const nlohmann::json& model) {
     if (model.value("type", std::string("BPE")) != "BPE")
-        throw Error("unsupported model type \"" + model.value("type", std::string()) + "\" (only BPE is supported)");
+        throw Error("unsupported model type \"" + model.value("type", std::string()) +
+                    "\" (only BPE is supported)");
     const auto& vocab = model.at("vocab");
     m_vocab.reserve(vocab.size());
     int32_t max_id = -1;
@@ -92,7 +95,8 @@ Bpe::Bpe(const nlohmann::json& model) {
             const std::string& s = m.get_ref<const std::string&>();
             size_t sp = s.find(' ');
             if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-                throw Error("merge #" + std::to_string(rank) + " \"" + s + "\" is not two tokens separated by a space");
+                throw Error("merge #" + std::to_string(rank) + " \"" + s +
+                            "\" is not two tokens separated by a space");
             a.assign(s, 0, sp);
             b.assign(s, sp + 1);
         } else if (m.is_array() && m.size() == 2) {
@@ -102,10 +106,12 @@ Bpe::Bpe(const nlohmann::json& model) {
             throw Error("merge #" + std::to_string(rank) + " is neither \"a b\" nor [a, b]");
         }
         auto ia = token_to_id(a), ib = token_to_id(b);
-        std::string merged = a + (b.compare(0, m_prefix.size(), m_prefix) == 0 ? b.substr(m_prefix.size()) : b);
+        std::string merged =
+            a + (b.compare(0, m_prefix.size(), m_prefix) == 0 ? b.substr(m_prefix.size()) : b);
         auto im = token_to_id(merged);
         if (!ia || !ib || !im)
-            throw Error("merge #" + std::to_string(rank) + " (\"" + a + "\", \"" + b + "\") uses a token missing from the vocabulary");
+            throw Error("merge #" + std::to_string(rank) + " (\"" + a + "\", \"" + b +
+                        "\") uses a token missing from the vocabulary");
         m_merges.put(*ia, *ib, {rank, *im});
         ++rank;
     }
@@ -144,7 +150,8 @@ void Bpe::tokenize(std::string_view word, std::vector<int32_t>& out) const {
     merge_word(word, out);
     if (cacheable) {
         std::unique_lock lock(m_cache_mutex);
-        if (m_cache.size() < kCacheCapacity) m_cache.emplace(std::string(word), std::vector<int32_t>(out.begin() + mark, out.end()));
+        if (m_cache.size() < kCacheCapacity)
+            m_cache.emplace(std::string(word), std::vector<int32_t>(out.begin() + mark, out.end()));
     }
 }
 

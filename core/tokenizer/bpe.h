@@ -66,10 +66,10 @@ private:
     void merge_word(std::string_view word, std::vector<int32_t>& out) const;
 
     StringIdMap m_vocab;
-    std::vector<std::string> m_tokens;     // id -> token ("" for holes)
-    std::vector<bool> m_has_token;         // id has a token
-    MergeTable m_merges;                   // (a,b) -> (rank, new id)
-    std::vector<int32_t> m_ascii_ids;      // single ASCII char -> id (-1: not in the vocabulary)
+    std::vector<std::string> m_tokens;  // id -> token ("" for holes)
+    std::vector<bool> m_has_token;      // id has a token
+    MergeTable m_merges;                // (a,b) -> (rank, new id)
+    std::vector<int32_t> m_ascii_ids;   // single ASCII char -> id (-1: not in the vocabulary)
     std::optional<int32_t> m_unk;
     std::string m_prefix, m_suffix;  // continuing_subword_prefix, end_of_word_suffix
     bool m_byte_fallback = false, m_fuse_unk = false, m_ignore_merges = false;

@@ -19,7 +19,9 @@ constexpr Marker kMarkers[] = {
 };
 
 std::string trim(std::string_view s) {
-    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+    auto ws = [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    };
     size_t b = 0, e = s.size();
     while (b < e && ws(s[b])) ++b;
     while (e > b && ws(s[e - 1])) --e;
@@ -40,7 +42,8 @@ std::vector<ChatTurn> canonical_turns(const std::vector<ChatTurn>& turns) {
     return out;
 }
 
-std::string token_or(const Tokenizer& tok, const std::optional<std::string>& configured, const char* fallback) {
+std::string token_or(const Tokenizer& tok, const std::optional<std::string>& configured,
+                     const char* fallback) {
     if (configured && tok.token_to_id(*configured)) return *configured;
     return fallback;
 }
@@ -64,8 +67,8 @@ std::vector<ChatTurn> fold_system(const std::vector<ChatTurn>& turns) {
 }
 
 struct Format {
-    std::string text;        // all turns rendered
-    std::string header;      // assistant header to append
+    std::string text;    // all turns rendered
+    std::string header;  // assistant header to append
     std::string end_of_turn;
     bool wants_bos = false;
 };
@@ -81,7 +84,8 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
             break;
         case ChatFamily::llama3:
             for (const auto& t : turns)
-                f.text += "<|start_header_id|>" + t.role + "<|end_header_id|>\n\n" + trim(t.content) + "<|eot_id|>";
+                f.text +=
+                    "<|start_header_id|>" + t.role + "<|end_header_id|>\n\n" + trim(t.content) + "<|eot_id|>";
             f.header = "<|start_header_id|>assistant<|end_header_id|>\n\n";
             f.end_of_turn = "<|eot_id|>";
             f.wants_bos = true;
@@ -125,17 +129,23 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
 
 std::string chat_family_name(ChatFamily family) {
     switch (family) {
-        case ChatFamily::chatml: return "chatml";
-        case ChatFamily::llama3: return "llama3";
-        case ChatFamily::mistral: return "mistral";
-        case ChatFamily::gemma: return "gemma";
-        case ChatFamily::plain: return "plain";
+        case ChatFamily::chatml:
+            return "chatml";
+        case ChatFamily::llama3:
+            return "llama3";
+        case ChatFamily::mistral:
+            return "mistral";
+        case ChatFamily::gemma:
+            return "gemma";
+        case ChatFamily::plain:
+            return "plain";
     }
     return "plain";
 }
 
 std::optional<ChatFamily> parse_chat_family(std::string_view name) {
-    for (auto f : {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma, ChatFamily::plain})
+    for (auto f :
+         {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma, ChatFamily::plain})
         if (name == chat_family_name(f)) return f;
     return std::nullopt;
 }
@@ -158,7 +168,8 @@ ChatFamily detect_chat_family(const Tokenizer& tok) { return choose_chat_family(
 ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& given) {
     const std::vector<ChatTurn> turns = canonical_turns(given);
     if (turns.empty() || turns.back().role != "assistant")
-        throw Error("the conversation must end with an assistant turn (" + std::to_string(turns.size()) + " turns given)");
+        throw Error("the conversation must end with an assistant turn (" + std::to_string(turns.size()) +
+                    " turns given)");
     std::vector<ChatTurn> before(turns.begin(), turns.end() - 1);
     Format f = render(tok, family, before);
     ChatText out;
@@ -200,12 +211,13 @@ EvalPrompt build_eval_prompt(const Tokenizer& tok, ChatFamily family, const std:
     if (!text.end_of_turn.empty()) {
         auto eot = tok.token_to_id(text.end_of_turn);
         if (!eot)
-            throw Error("chat family " + chat_family_name(family) + " needs the end-of-turn token " + text.end_of_turn +
-                        ", which the tokenizer does not have");
+            throw Error("chat family " + chat_family_name(family) + " needs the end-of-turn token " +
+                        text.end_of_turn + ", which the tokenizer does not have");
         p.response_ids.push_back(*eot);
     }
     auto detected = choose_chat_family(tok);
-    p.family_reason = detected.family == family ? detected.reason : chat_family_name(family) + ": chosen explicitly";
+    p.family_reason =
+        detected.family == family ? detected.reason : chat_family_name(family) + ": chosen explicitly";
     return p;
 }
 

@@ -41,8 +41,8 @@ ChatFamily detect_chat_family(const Tokenizer& tok);
 // The formatted text pieces (before tokenisation). Throws olm::Error when the
 // turns do not end with an assistant turn or a role is unknown.
 struct ChatText {
-    std::string context;   // includes the assistant header, without BOS
-    std::string response;  // final assistant text, without the end-of-turn token
+    std::string context;      // includes the assistant header, without BOS
+    std::string response;     // final assistant text, without the end-of-turn token
     std::string end_of_turn;  // the family's end-of-turn token text ("" if none)
     bool wants_bos = false;   // the family's template starts with BOS
 };

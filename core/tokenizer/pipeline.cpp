@@ -111,7 +111,8 @@ private:
 
 class ReplaceNorm : public Normalizer {
 public:
-    ReplaceNorm(const json& pattern, std::string content) : m_pattern(pattern), m_content(std::move(content)) {}
+    ReplaceNorm(const json& pattern, std::string content)
+        : m_pattern(pattern), m_content(std::move(content)) {}
     void apply(std::string& s) const override { s = m_pattern.replace_all(s, m_content); }
 
 private:
@@ -160,7 +161,8 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j) {
     if (type == "NFKD") return std::make_unique<NormalizeForm>(unicode::NormForm::nfkd);
     if (type == "Lowercase") return std::make_unique<Lowercase>();
     if (type == "Prepend") return std::make_unique<Prepend>(j.at("prepend").get<std::string>());
-    if (type == "Replace") return std::make_unique<ReplaceNorm>(j.at("pattern"), j.at("content").get<std::string>());
+    if (type == "Replace")
+        return std::make_unique<ReplaceNorm>(j.at("pattern"), j.at("content").get<std::string>());
     if (type == "Strip")
         return std::make_unique<StripNorm>(get_or(j, "strip_left", true), get_or(j, "strip_right", true));
     if (type == "Sequence") {
@@ -286,13 +288,15 @@ constexpr const char* kGpt2Pattern =
 class ByteLevelPre : public PreTokenizer {
 public:
     ByteLevelPre(bool add_prefix_space, bool use_regex)
-        : m_add_prefix_space(add_prefix_space), m_regex(use_regex ? std::make_unique<Regex>(kGpt2Pattern) : nullptr) {}
+        : m_add_prefix_space(add_prefix_space),
+          m_regex(use_regex ? std::make_unique<Regex>(kGpt2Pattern) : nullptr) {}
     void apply(std::vector<Piece>& pieces) const override {
         if (m_add_prefix_space)
             for (auto& p : pieces)
                 if (p.text.empty() || p.text[0] != ' ') p.text.insert(p.text.begin(), ' ');
         if (m_regex)
-            split_all(pieces, [&](std::string_view s) { return m_regex->find_all(s); }, Behavior::isolated, false);
+            split_all(
+                pieces, [&](std::string_view s) { return m_regex->find_all(s); }, Behavior::isolated, false);
         for (auto& p : pieces) p.text = unicode::bytes_to_bytelevel(p.text);
     }
 
@@ -303,9 +307,11 @@ private:
 
 class SplitPre : public PreTokenizer {
 public:
-    SplitPre(const json& pattern, Behavior b, bool invert) : m_pattern(pattern), m_behavior(b), m_invert(invert) {}
+    SplitPre(const json& pattern, Behavior b, bool invert)
+        : m_pattern(pattern), m_behavior(b), m_invert(invert) {}
     void apply(std::vector<Piece>& pieces) const override {
-        split_all(pieces, [&](std::string_view s) { return m_pattern.find_all(s); }, m_behavior, m_invert);
+        split_all(
+            pieces, [&](std::string_view s) { return m_pattern.find_all(s); }, m_behavior, m_invert);
     }
 
 private:
@@ -316,9 +322,11 @@ private:
 
 class RegexPre : public PreTokenizer {
 public:
-    RegexPre(const std::string& pattern, Behavior b, bool invert) : m_regex(pattern), m_behavior(b), m_invert(invert) {}
+    RegexPre(const std::string& pattern, Behavior b, bool invert)
+        : m_regex(pattern), m_behavior(b), m_invert(invert) {}
     void apply(std::vector<Piece>& pieces) const override {
-        split_all(pieces, [&](std::string_view s) { return m_regex.find_all(s); }, m_behavior, m_invert);
+        split_all(
+            pieces, [&](std::string_view s) { return m_regex.find_all(s); }, m_behavior, m_invert);
     }
 
 private:
@@ -332,7 +340,8 @@ class CharPre : public PreTokenizer {
 public:
     CharPre(Pred pred, Behavior b) : m_pred(pred), m_behavior(b) {}
     void apply(std::vector<Piece>& pieces) const override {
-        split_all(pieces, [&](std::string_view s) { return char_matches(s, m_pred); }, m_behavior, false);
+        split_all(
+            pieces, [&](std::string_view s) { return char_matches(s, m_pred); }, m_behavior, false);
     }
 
 private:
@@ -367,12 +376,15 @@ std::string replacement_of(const json& j) {
 class MetaspacePre : public PreTokenizer {
 public:
     explicit MetaspacePre(const json& j)
-        : m_replacement(replacement_of(j)), m_scheme(parse_prepend_scheme(j)), m_split(get_or(j, "split", true)) {}
+        : m_replacement(replacement_of(j)),
+          m_scheme(parse_prepend_scheme(j)),
+          m_split(get_or(j, "split", true)) {}
     void apply(std::vector<Piece>& pieces) const override {
         for (auto& p : pieces) {
             p.text = replace_literal(p.text, " ", m_replacement);
             bool starts = p.text.compare(0, m_replacement.size(), m_replacement) == 0;
-            if (!starts && (m_scheme == PrependScheme::always || (m_scheme == PrependScheme::first && p.at_start)))
+            if (!starts &&
+                (m_scheme == PrependScheme::always || (m_scheme == PrependScheme::first && p.at_start)))
                 p.text.insert(0, m_replacement);
         }
         if (m_split) {
@@ -411,10 +423,11 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j) {
     if (j.is_null()) return nullptr;
     std::string type = type_of(j, "pre_tokenizer");
     if (type == "ByteLevel")
-        return std::make_unique<ByteLevelPre>(get_or(j, "add_prefix_space", true), get_or(j, "use_regex", true));
+        return std::make_unique<ByteLevelPre>(get_or(j, "add_prefix_space", true),
+                                              get_or(j, "use_regex", true));
     if (type == "Split")
-        return std::make_unique<SplitPre>(j.at("pattern"), parse_behavior(j.at("behavior").get<std::string>()),
-                                          get_or(j, "invert", false));
+        return std::make_unique<SplitPre>(
+            j.at("pattern"), parse_behavior(j.at("behavior").get<std::string>()), get_or(j, "invert", false));
     if (type == "Digits") {
         bool individual = get_or(j, "individual_digits", false);
         return make_char_pre([](char32_t c) { return unicode::is_numeric(c); },
@@ -473,7 +486,8 @@ public:
 
 class MetaspaceDec : public Decoder {
 public:
-    explicit MetaspaceDec(const json& j) : m_replacement(replacement_of(j)), m_scheme(parse_prepend_scheme(j)) {}
+    explicit MetaspaceDec(const json& j)
+        : m_replacement(replacement_of(j)), m_scheme(parse_prepend_scheme(j)) {}
     void apply(std::vector<std::string>& tokens) const override {
         for (size_t k = 0; k < tokens.size(); ++k) {
             bool drop = k == 0 && m_scheme != PrependScheme::never;
@@ -575,7 +589,8 @@ private:
 
 class ReplaceDec : public Decoder {
 public:
-    ReplaceDec(const json& pattern, std::string content) : m_pattern(pattern), m_content(std::move(content)) {}
+    ReplaceDec(const json& pattern, std::string content)
+        : m_pattern(pattern), m_content(std::move(content)) {}
     void apply(std::vector<std::string>& tokens) const override {
         for (auto& t : tokens) t = m_pattern.replace_all(t, m_content);
     }
@@ -603,7 +618,8 @@ std::unique_ptr<Decoder> make_decoder(const json& j) {
     if (type == "ByteFallback") return std::make_unique<ByteFallbackDec>();
     if (type == "Fuse") return std::make_unique<FuseDec>();
     if (type == "Strip") return std::make_unique<StripDec>(j);
-    if (type == "Replace") return std::make_unique<ReplaceDec>(j.at("pattern"), j.at("content").get<std::string>());
+    if (type == "Replace")
+        return std::make_unique<ReplaceDec>(j.at("pattern"), j.at("content").get<std::string>());
     if (type == "Sequence") {
         auto seq = std::make_unique<DecSequence>();
         for (const auto& d : j.at("decoders"))
@@ -628,7 +644,8 @@ public:
             } else if (item.contains("SpecialToken")) {
                 std::string id = item["SpecialToken"].at("id").get<std::string>();
                 if (!specials.contains(id))
-                    throw Error("TemplateProcessing uses special token \"" + id + "\" missing from special_tokens");
+                    throw Error("TemplateProcessing uses special token \"" + id +
+                                "\" missing from special_tokens");
                 m_items.push_back({false, specials[id].at("ids").get<std::vector<int32_t>>()});
             } else {
                 throw Error("TemplateProcessing: unknown template item " + item.dump());
@@ -658,7 +675,8 @@ private:
 // Bert/Roberta: cls + A + sep, ids given inline as ["[CLS]", 101].
 class ClsSepPost : public PostProcessor {
 public:
-    explicit ClsSepPost(const json& j) : m_cls(j.at("cls").at(1).get<int32_t>()), m_sep(j.at("sep").at(1).get<int32_t>()) {}
+    explicit ClsSepPost(const json& j)
+        : m_cls(j.at("cls").at(1).get<int32_t>()), m_sep(j.at("sep").at(1).get<int32_t>()) {}
     void apply(std::vector<int32_t>& ids) const override {
         ids.insert(ids.begin(), m_cls);
         ids.push_back(m_sep);

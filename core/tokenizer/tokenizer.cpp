@@ -70,7 +70,8 @@ void apply_config(Tokenizer::Impl& impl, const json& cfg, bool overwrite) {
     set(impl.pad, "pad_token");
     set(impl.unk, "unk_token");
     if (!overwrite) return;  // special_tokens_map.json carries only the tokens
-    if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) impl.add_bos = cfg["add_bos_token"].get<bool>();
+    if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
+        impl.add_bos = cfg["add_bos_token"].get<bool>();
     if (cfg.contains("clean_up_tokenization_spaces") && cfg["clean_up_tokenization_spaces"].is_boolean())
         impl.clean_up_spaces = cfg["clean_up_tokenization_spaces"].get<bool>();
     if (cfg.contains("chat_template")) {
@@ -92,18 +93,20 @@ void check_utf8(std::string_view text) {
     if (bad != std::string_view::npos) {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
-        throw Error("tokenizer input is not valid UTF-8: byte " + std::string(hex) + " at offset " + std::to_string(bad));
+        throw Error("tokenizer input is not valid UTF-8: byte " + std::string(hex) + " at offset " +
+                    std::to_string(bad));
     }
 }
 
 }  // namespace
 
-Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json, const std::string& origin) {
+Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json,
+                               const std::string& origin) {
     return build(tokenizer_json, config_json, {}, origin);
 }
 
-Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view config_json, std::string_view special_map_json,
-                           const std::string& origin) {
+Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view config_json,
+                           std::string_view special_map_json, const std::string& origin) {
     auto impl = std::make_shared<Impl>();
     impl->origin = origin;
     try {
@@ -139,7 +142,7 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view con
                 if (auto mid = impl->model->token_to_id(t.content)) {
                     t.id = *mid;
                 } else {
-                    int64_t next = !max_added ? model_size
+                    int64_t next = !max_added                                      ? model_size
                                    : (*max_added >= model_size || model_size == 0) ? *max_added + 1
                                                                                    : model_size;
                     t.id = static_cast<int32_t>(next);
@@ -275,7 +278,7 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
 
 std::string Tokenizer::clean_up_tokenization(std::string s) {
     static const std::pair<const char*, const char*> kRules[] = {
-        {" .", "."},    {" ?", "?"},    {" !", "!"},    {" ,", ","},    {" ' ", "'"},
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
         {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (const auto& [from, to] : kRules) {
         std::string_view f(from);

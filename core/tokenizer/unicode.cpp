@@ -153,7 +153,8 @@ bool is_alphanumeric(char32_t c) {
 }
 
 bool is_punctuation(char32_t c) {
-    if (c < 0x80) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+    if (c < 0x80)
+        return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
     auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
     return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
@@ -169,14 +170,23 @@ std::string normalize(std::string_view s, NormForm form) {
     if (ascii) return std::string(s);  // ASCII is invariant under every form
     int options = UTF8PROC_STABLE;
     switch (form) {
-        case NormForm::nfc: options |= UTF8PROC_COMPOSE; break;
-        case NormForm::nfd: options |= UTF8PROC_DECOMPOSE; break;
-        case NormForm::nfkc: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-        case NormForm::nfkd: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+        case NormForm::nfc:
+            options |= UTF8PROC_COMPOSE;
+            break;
+        case NormForm::nfd:
+            options |= UTF8PROC_DECOMPOSE;
+            break;
+        case NormForm::nfkc:
+            options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+            break;
+        case NormForm::nfkd:
+            options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+            break;
     }
     utf8proc_uint8_t* out = nullptr;
-    auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
-                          &out, static_cast<utf8proc_option_t>(options));
+    auto n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                     static_cast<utf8proc_ssize_t>(s.size()), &out, static_cast<utf8proc_option_t>(options));
     if (n < 0) throw Error(std::string("unicode normalisation failed: ") + utf8proc_errmsg(n));
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> guard(out, &std::free);
     return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));

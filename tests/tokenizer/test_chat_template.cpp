@@ -22,8 +22,11 @@ const olm::Tokenizer& load(const std::string& name) {
     return it->second;
 }
 
-const std::vector<olm::ChatTurn> kChat = {
-    {"system", "You are terse."}, {"user", "What is 2+2?"}, {"assistant", "4."}, {"user", "And 3+3?"}, {"assistant", "6."}};
+const std::vector<olm::ChatTurn> kChat = {{"system", "You are terse."},
+                                          {"user", "What is 2+2?"},
+                                          {"assistant", "4."},
+                                          {"user", "And 3+3?"},
+                                          {"assistant", "6."}};
 
 std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
     a.insert(a.end(), b.begin(), b.end());
@@ -39,11 +42,21 @@ private slots:
         QTest::addColumn<QString>("name");
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("reason");
-        QTest::newRow("qwen3") << "qwen3" << "chatml" << "chat_template contains <|im_start|>";
-        QTest::newRow("llama3") << "llama3" << "llama3" << "chat_template contains <|start_header_id|>";
-        QTest::newRow("gemma3") << "gemma3" << "gemma" << "chat_template contains <start_of_turn>";
-        QTest::newRow("llama2 (no template)") << "llama2" << "plain" << "no chat_template";
-        QTest::newRow("tiny-bytelevel") << "tiny-bytelevel" << "chatml" << "chat_template contains <|im_start|>";
+        QTest::newRow("qwen3") << "qwen3"
+                               << "chatml"
+                               << "chat_template contains <|im_start|>";
+        QTest::newRow("llama3") << "llama3"
+                                << "llama3"
+                                << "chat_template contains <|start_header_id|>";
+        QTest::newRow("gemma3") << "gemma3"
+                                << "gemma"
+                                << "chat_template contains <start_of_turn>";
+        QTest::newRow("llama2 (no template)") << "llama2"
+                                              << "plain"
+                                              << "no chat_template";
+        QTest::newRow("tiny-bytelevel") << "tiny-bytelevel"
+                                        << "chatml"
+                                        << "chat_template contains <|im_start|>";
     }
     void auto_family() {
         QFETCH(QString, name);
@@ -60,26 +73,38 @@ private slots:
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("context");   // documented prompt text, BOS written out
         QTest::addColumn<QString>("response");  // final reply + end-of-turn token
-        QTest::newRow("chatml qwen3") << "qwen3" << "chatml"
+        QTest::newRow("chatml qwen3")
+            << "qwen3"
+            << "chatml"
             << "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
-               "<|im_start|>assistant\n4.<|im_end|>\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n"
+               "<|im_start|>assistant\n4.<|im_end|>\n<|im_start|>user\nAnd "
+               "3+3?<|im_end|>\n<|im_start|>assistant\n"
             << "6.<|im_end|>";
-        QTest::newRow("chatml tiny") << "tiny-bytelevel" << "chatml"
+        QTest::newRow("chatml tiny")
+            << "tiny-bytelevel"
+            << "chatml"
             << "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
-               "<|im_start|>assistant\n4.<|im_end|>\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n"
+               "<|im_start|>assistant\n4.<|im_end|>\n<|im_start|>user\nAnd "
+               "3+3?<|im_end|>\n<|im_start|>assistant\n"
             << "6.<|im_end|>";
-        QTest::newRow("llama3") << "llama3" << "llama3"
+        QTest::newRow("llama3")
+            << "llama3"
+            << "llama3"
             << "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
                "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
                "<|start_header_id|>assistant<|end_header_id|>\n\n4.<|eot_id|>"
                "<|start_header_id|>user<|end_header_id|>\n\nAnd 3+3?<|eot_id|>"
                "<|start_header_id|>assistant<|end_header_id|>\n\n"
             << "6.<|eot_id|>";
-        QTest::newRow("gemma") << "gemma3" << "gemma"
-            << "<bos><start_of_turn>user\nYou are terse.\n\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n4.<end_of_turn>\n"
-               "<start_of_turn>user\nAnd 3+3?<end_of_turn>\n<start_of_turn>model\n"
-            << "6.<end_of_turn>";
-        QTest::newRow("mistral") << "llama2" << "mistral"
+        QTest::newRow("gemma") << "gemma3"
+                               << "gemma"
+                               << "<bos><start_of_turn>user\nYou are terse.\n\nWhat is "
+                                  "2+2?<end_of_turn>\n<start_of_turn>model\n4.<end_of_turn>\n"
+                                  "<start_of_turn>user\nAnd 3+3?<end_of_turn>\n<start_of_turn>model\n"
+                               << "6.<end_of_turn>";
+        QTest::newRow("mistral")
+            << "llama2"
+            << "mistral"
             << "<s>[INST] You are terse.\n\nWhat is 2+2? [/INST]4.</s>[INST] And 3+3? [/INST]"
             << "6.</s>";
     }
@@ -106,7 +131,9 @@ private slots:
     void plain_family() {
         const auto& tok = load("llama2");
         auto text = olm::format_chat(tok, olm::ChatFamily::plain, kChat);
-        QCOMPARE(text.context, std::string("You are terse.\n\nUser: What is 2+2?\nAssistant: 4.\nUser: And 3+3?\nAssistant:"));
+        QCOMPARE(
+            text.context,
+            std::string("You are terse.\n\nUser: What is 2+2?\nAssistant: 4.\nUser: And 3+3?\nAssistant:"));
         QCOMPARE(text.response, std::string(" 6."));
         QCOMPARE(text.end_of_turn, std::string("</s>"));
         auto p = olm::build_eval_prompt(tok, olm::ChatFamily::plain, kChat);
@@ -128,7 +155,8 @@ private slots:
         std::vector<olm::ChatTurn> turns = {{"user", "hi"}};
         QCOMPARE(olm::render_chat(tok, olm::ChatFamily::chatml, turns, true),
                  std::string("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"));
-        QCOMPARE(olm::render_chat(tok, olm::ChatFamily::chatml, turns, false), std::string("<|im_start|>user\nhi<|im_end|>\n"));
+        QCOMPARE(olm::render_chat(tok, olm::ChatFamily::chatml, turns, false),
+                 std::string("<|im_start|>user\nhi<|im_end|>\n"));
     }
 
     void parse_family_data() {
@@ -157,13 +185,15 @@ private slots:
         QFETCH(int, which);
         std::vector<std::vector<olm::ChatTurn>> cases = {
             {}, {{"user", "hi"}}, {{"user", "hi"}, {"robot", "x"}, {"assistant", "y"}}};
-        QVERIFY_EXCEPTION_THROWN(olm::build_eval_prompt(load("tiny-bytelevel"), olm::ChatFamily::chatml, cases[which]),
-                                 olm::Error);
+        QVERIFY_EXCEPTION_THROWN(
+            olm::build_eval_prompt(load("tiny-bytelevel"), olm::ChatFamily::chatml, cases[which]),
+            olm::Error);
     }
 
     void missing_end_of_turn_token_is_an_error() {
         // tiny-bytelevel has no <|eot_id|>
-        QVERIFY_EXCEPTION_THROWN(olm::build_eval_prompt(load("tiny-bytelevel"), olm::ChatFamily::llama3, kChat), olm::Error);
+        QVERIFY_EXCEPTION_THROWN(
+            olm::build_eval_prompt(load("tiny-bytelevel"), olm::ChatFamily::llama3, kChat), olm::Error);
     }
 };
 

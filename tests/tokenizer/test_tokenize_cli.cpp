@@ -51,7 +51,8 @@ private slots:
         QCOMPARE(static_cast<size_t>(lines.size()), want.size());
         for (size_t i = 0; i < want.size(); ++i) {
             auto got = json::parse(lines[static_cast<int>(i)].toStdString());
-            if (got != want[i]) QFAIL(("row " + std::to_string(i) + ": " + got.dump() + " != " + want[i].dump()).c_str());
+            if (got != want[i])
+                QFAIL(("row " + std::to_string(i) + ": " + got.dump() + " != " + want[i].dump()).c_str());
         }
     }
 
@@ -89,7 +90,8 @@ private slots:
         QCOMPARE(r.code, 0);
         auto j = json::parse(r.out.toStdString());
         QCOMPARE(j["family"].get<std::string>(), std::string("chatml"));
-        QCOMPARE(j["context"].get<std::string>(), std::string("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"));
+        QCOMPARE(j["context"].get<std::string>(),
+                 std::string("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"));
         QCOMPARE(j["response"].get<std::string>(), std::string("Hello.<|im_end|>"));
     }
 
@@ -97,13 +99,18 @@ private slots:
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QByteArray>("input");
         QTest::addColumn<QString>("needle");
-        QTest::newRow("no folder") << QStringList{"tokenize", "/nonexistent/dir", "x"} << QByteArray() << "no tokenizer.json";
+        QTest::newRow("no folder") << QStringList{"tokenize", "/nonexistent/dir", "x"} << QByteArray()
+                                   << "no tokenizer.json";
         QTest::newRow("no model dir") << QStringList{"tokenize"} << QByteArray() << "MODEL_DIR";
-        QTest::newRow("bad jsonl") << QStringList{"tokenize", kTiny, "--jsonl"} << QByteArray("\"ok\"\n{oops\n") << "line 2";
-        QTest::newRow("jsonl not string") << QStringList{"tokenize", kTiny, "--jsonl"} << QByteArray("[1]\n") << "JSON string";
-        QTest::newRow("bad id list") << QStringList{"tokenize", kTiny, "--decode", "1,x"} << QByteArray() << "x";
-        QTest::newRow("bad family") << QStringList{"tokenize", kTiny, "--chat", "/dev/null", "--family", "klingon"} << QByteArray()
-                                    << "";
+        QTest::newRow("bad jsonl") << QStringList{"tokenize", kTiny, "--jsonl"}
+                                   << QByteArray("\"ok\"\n{oops\n") << "line 2";
+        QTest::newRow("jsonl not string")
+            << QStringList{"tokenize", kTiny, "--jsonl"} << QByteArray("[1]\n") << "JSON string";
+        QTest::newRow("bad id list") << QStringList{"tokenize", kTiny, "--decode", "1,x"} << QByteArray()
+                                     << "x";
+        QTest::newRow("bad family") << QStringList{"tokenize",  kTiny,      "--chat",
+                                                   "/dev/null", "--family", "klingon"}
+                                    << QByteArray() << "";
     }
     void errors() {
         QFETCH(QStringList, args);

@@ -28,7 +28,8 @@ const olm::Tokenizer& load(const std::string& name) {
     if (it == cache.end()) {
         auto t0 = std::chrono::steady_clock::now();
         it = cache.emplace(name, olm::Tokenizer::from_folder(tokenizer_dir(name))).first;
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+                      .count();
         qInfo("%s loaded in %lld ms", name.c_str(), static_cast<long long>(ms));
     }
     return it->second;
@@ -80,10 +81,12 @@ int check_encode_rows(const olm::Tokenizer& tok, const std::vector<json>& rows, 
             ++*round_trips;
         }
         if (!ok && ++bad <= 5) {
-            qWarning("row %zu text=%s\n  ids  got %s\n       want %s\n  ids+ got %s\n       want %s\n  dec got %s\n      want %s\n  skip got %s\n       want %s",
-                     r, json(text).dump().c_str(), show(ids).c_str(), show(want).c_str(), show(ids_sp).c_str(),
-                     show(want_sp).c_str(), json(dec).dump().c_str(), row["decoded"].dump().c_str(),
-                     json(dec_skip).dump().c_str(), row["decoded_skip"].dump().c_str());
+            qWarning(
+                "row %zu text=%s\n  ids  got %s\n       want %s\n  ids+ got %s\n       want %s\n  dec got "
+                "%s\n      want %s\n  skip got %s\n       want %s",
+                r, json(text).dump().c_str(), show(ids).c_str(), show(want).c_str(), show(ids_sp).c_str(),
+                show(want_sp).c_str(), json(dec).dump().c_str(), row["decoded"].dump().c_str(),
+                json(dec_skip).dump().c_str(), row["decoded_skip"].dump().c_str());
         }
     }
     return bad;
@@ -94,7 +97,8 @@ int check_decode_rows(const olm::Tokenizer& tok, const std::vector<json>& rows) 
     for (size_t r = 0; r < rows.size(); ++r) {
         auto ids = rows[r]["ids"].get<std::vector<int32_t>>();
         std::string dec = tok.decode(ids, false), skip = tok.decode(ids, true);
-        if ((dec != rows[r]["decoded"].get<std::string>() || skip != rows[r]["decoded_skip"].get<std::string>()) &&
+        if ((dec != rows[r]["decoded"].get<std::string>() ||
+             skip != rows[r]["decoded_skip"].get<std::string>()) &&
             ++bad <= 5)
             qWarning("decode row %zu ids=%s\n  got  %s / %s\n  want %s / %s", r, show(ids).c_str(),
                      json(dec).dump().c_str(), json(skip).dump().c_str(), rows[r]["decoded"].dump().c_str(),
@@ -131,7 +135,8 @@ private slots:
         QVERIFY2(rows.size() >= 200, "golden.jsonl missing or short");
         int round_trips = 0;
         int bad = check_encode_rows(tok, rows, &round_trips);
-        qInfo("%s: %zu rows, %d round trips checked, %d mismatches", name.toUtf8().constData(), rows.size(), round_trips, bad);
+        qInfo("%s: %zu rows, %d round trips checked, %d mismatches", name.toUtf8().constData(), rows.size(),
+              round_trips, bad);
         QCOMPARE(bad, 0);
         QVERIFY(round_trips > 50);
     }

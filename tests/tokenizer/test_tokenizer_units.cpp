@@ -19,7 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::filesystem::path kTiny = std::filesystem::path(OLM_TEST_DATA_DIR) / "tokenizers" / "tiny-bytelevel";
+const std::filesystem::path kTiny =
+    std::filesystem::path(OLM_TEST_DATA_DIR) / "tokenizers" / "tiny-bytelevel";
 
 std::string read_all(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -32,7 +33,8 @@ std::string read_all(const std::filesystem::path& p) {
 json tiny_json() { return json::parse(read_all(kTiny / "tokenizer.json")); }
 
 // Naive BPE: repeatedly merge the lowest-ranked adjacent pair (leftmost first).
-std::vector<std::string> naive_bpe(const std::string& word, const std::map<std::pair<std::string, std::string>, int>& ranks) {
+std::vector<std::string> naive_bpe(const std::string& word,
+                                   const std::map<std::pair<std::string, std::string>, int>& ranks) {
     std::vector<std::string> syms;
     size_t i = 0;
     while (i < word.size()) {
@@ -65,7 +67,11 @@ private slots:
     // Unicode 15, section 3.9, "U+FFFD Substitution of Maximal Subparts" (Table 3-8).
     void lossy_utf8_matches_unicode_example() {
         std::string in = "\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64";
-        std::string want = "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD" "d";
+        std::string want =
+            "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD\xEF\xBF\xBD"
+            "d";
         QCOMPARE(olm::unicode::from_utf8_lossy(in), want);
         QCOMPARE(olm::unicode::from_utf8_lossy("h\xC3\xA9llo"), std::string("h\xC3\xA9llo"));
     }
@@ -88,7 +94,8 @@ private slots:
             tok.encode(std::string_view(text.constData(), static_cast<size_t>(text.size())), false);
             QFAIL("no error");
         } catch (const olm::Error& e) {
-            QVERIFY2(std::string(e.what()).find("offset " + std::to_string(offset)) != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("offset " + std::to_string(offset)) != std::string::npos,
+                     e.what());
         }
     }
 
@@ -138,10 +145,14 @@ private slots:
     // Added tokens: matched before pre-tokenisation, leftmost-longest, lstrip/rstrip.
     void added_tokens_planted() {
         json j = tiny_json();
-        j["added_tokens"].push_back({{"id", 512}, {"content", "<a>"}, {"special", true}, {"normalized", false}});
-        j["added_tokens"].push_back({{"id", 513}, {"content", "<a>b"}, {"special", false}, {"normalized", false}});
-        j["added_tokens"].push_back({{"id", 514}, {"content", "[L]"}, {"special", true}, {"normalized", false}, {"lstrip", true}});
-        j["added_tokens"].push_back({{"id", 515}, {"content", "[R]"}, {"special", true}, {"normalized", false}, {"rstrip", true}});
+        j["added_tokens"].push_back(
+            {{"id", 512}, {"content", "<a>"}, {"special", true}, {"normalized", false}});
+        j["added_tokens"].push_back(
+            {{"id", 513}, {"content", "<a>b"}, {"special", false}, {"normalized", false}});
+        j["added_tokens"].push_back(
+            {{"id", 514}, {"content", "[L]"}, {"special", true}, {"normalized", false}, {"lstrip", true}});
+        j["added_tokens"].push_back(
+            {{"id", 515}, {"content", "[R]"}, {"special", true}, {"normalized", false}, {"rstrip", true}});
         auto tok = olm::Tokenizer::from_json(j.dump());
         auto x = [&](const char* s) { return tok.encode(s, false); };
         auto cat = [](std::vector<int32_t> a, const std::vector<int32_t>& b) {
@@ -151,8 +162,8 @@ private slots:
         QCOMPARE(x("<|im_start|>user"), cat({510}, x("user")));
         QCOMPARE(x("<a>bc"), cat({513}, x("c")));  // longest wins
         QCOMPARE(x("<a>c"), cat({512}, x("c")));
-        QCOMPARE(x("hi   [L]x"), cat(cat(x("hi"), {514}), x("x")));  // spaces before [L] absorbed
-        QCOMPARE(x("y[R]   z"), cat(cat(x("y"), {515}), x("z")));  // spaces after [R] absorbed
+        QCOMPARE(x("hi   [L]x"), cat(cat(x("hi"), {514}), x("x")));   // spaces before [L] absorbed
+        QCOMPARE(x("y[R]   z"), cat(cat(x("y"), {515}), x("z")));     // spaces after [R] absorbed
         QCOMPARE(tok.decode({512, 513}, true), std::string("<a>b"));  // only specials skipped
         QCOMPARE(tok.vocab_size(), int64_t(516));
     }
@@ -176,10 +187,14 @@ private slots:
     void clean_up_tokenization_data() {
         QTest::addColumn<QString>("in");
         QTest::addColumn<QString>("out");
-        QTest::newRow("punct") << "Hello , world ! Yes ? No ." << "Hello, world! Yes? No.";
-        QTest::newRow("contractions") << "I do n't know , I 'm sure it 's you 're we 've" << "I don't know, I'm sure it's you're we've";
-        QTest::newRow("quote") << "a ' b" << "a'b";
-        QTest::newRow("untouched") << "plain text" << "plain text";
+        QTest::newRow("punct") << "Hello , world ! Yes ? No ."
+                               << "Hello, world! Yes? No.";
+        QTest::newRow("contractions") << "I do n't know , I 'm sure it 's you 're we 've"
+                                      << "I don't know, I'm sure it's you're we've";
+        QTest::newRow("quote") << "a ' b"
+                               << "a'b";
+        QTest::newRow("untouched") << "plain text"
+                                   << "plain text";
     }
     void clean_up_tokenization() {
         QFETCH(QString, in);
@@ -190,18 +205,28 @@ private slots:
     void load_errors_data() {
         QTest::addColumn<QString>("json");
         QTest::addColumn<QString>("needle");
-        QTest::newRow("not json") << "{oops" << "parse";
-        QTest::newRow("no model") << "{}" << "no \"model\"";
-        QTest::newRow("unigram") << "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}" << "Unigram";
-        QTest::newRow("bad merge") << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}}" << "merge #0";
-        QTest::newRow("bad merge form") << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}}" << "merge #0";
-        QTest::newRow("unknown pre_tokenizer")
-            << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Magic\"}}" << "Magic";
+        QTest::newRow("not json") << "{oops"
+                                  << "parse";
+        QTest::newRow("no model") << "{}"
+                                  << "no \"model\"";
+        QTest::newRow("unigram") << "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}"
+                                 << "Unigram";
+        QTest::newRow("bad merge")
+            << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}}"
+            << "merge #0";
+        QTest::newRow("bad merge form")
+            << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}}"
+            << "merge #0";
+        QTest::newRow("unknown pre_tokenizer") << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+                                                  "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"Magic\"}}"
+                                               << "Magic";
         QTest::newRow("bad regex")
-            << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"([\"}, \"behavior\": \"Isolated\"}}"
+            << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": "
+               "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"([\"}, \"behavior\": \"Isolated\"}}"
             << "bad regex";
-        QTest::newRow("unknown unk")
-            << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], \"unk_token\": \"<unk>\"}}" << "unk_token";
+        QTest::newRow("unknown unk") << "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": "
+                                        "[], \"unk_token\": \"<unk>\"}}"
+                                     << "unk_token";
     }
     void load_errors() {
         QFETCH(QString, json);
@@ -211,8 +236,35 @@ private slots:
             QFAIL("no error");
         } catch (const olm::Error& e) {
             std::string msg = e.what();
-            QVERIFY2(msg.find(needle.toStdString()) != std::string::npos && msg.find("test.json") != std::string::npos, e.what());
+            QVERIFY2(msg.find(needle.toStdString()) != std::string::npos &&
+                         msg.find("test.json") != std::string::npos,
+                     e.what());
         }
+    }
+
+    // special_tokens_map.json fills tokens tokenizer_config.json does not name.
+    void special_tokens_map_fallback() {
+        QTemporaryDir dir;
+        std::filesystem::path d = dir.path().toStdString();
+        std::filesystem::copy_file(kTiny / "tokenizer.json", d / "tokenizer.json");
+        std::ofstream(d / "special_tokens_map.json") << "{\"bos_token\": {\"content\": \"<|endoftext|>\"}, \"eos_token\": \"<|im_end|>\"}";
+        auto tok = olm::Tokenizer::from_folder(d);
+        QCOMPARE(tok.bos_id().value(), 509);
+        QCOMPARE(tok.eos_id().value(), 511);
+        QVERIFY(!tok.chat_template());
+        std::ofstream(d / "tokenizer_config.json") << "{\"eos_token\": \"<|endoftext|>\", \"clean_up_tokenization_spaces\": true}";
+        auto tok2 = olm::Tokenizer::from_folder(d);
+        QCOMPARE(tok2.eos_id().value(), 509);  // tokenizer_config.json wins
+        QCOMPARE(tok2.bos_id().value(), 509);  // from the map
+        QVERIFY(tok2.clean_up_tokenization_spaces());
+        auto ids = tok2.encode("Hello , world", false);
+        QCOMPARE(tok2.decode(ids, false), std::string("Hello , world"));
+        QCOMPARE(tok2.decode_for_display(ids, false), std::string("Hello, world"));
+    }
+
+    void default_constructed_is_an_error() {
+        olm::Tokenizer empty;
+        QVERIFY_EXCEPTION_THROWN(empty.encode("x", false), olm::Error);
     }
 
     void missing_folder_is_an_error() {
@@ -233,13 +285,18 @@ private slots:
     void concurrent_encode() {
         auto tok = olm::Tokenizer::from_folder(kTiny);
         std::vector<std::string> texts;
-        for (int i = 0; i < 200; ++i) texts.push_back("word" + std::to_string(i * 7919) + " and more text number " + std::to_string(i));
+        for (int i = 0; i < 200; ++i)
+            texts.push_back("word" + std::to_string(i * 7919) + " and more text number " + std::to_string(i));
         std::vector<std::vector<int32_t>> want;
         auto fresh = olm::Tokenizer::from_folder(kTiny);  // its own word cache
         for (const auto& t : texts) want.push_back(fresh.encode(t, false));
         std::vector<std::vector<int32_t>> a(texts.size()), b(texts.size());
-        std::thread t1([&] { for (size_t i = 0; i < texts.size(); ++i) a[i] = tok.encode(texts[i], false); });
-        std::thread t2([&] { for (size_t i = texts.size(); i-- > 0;) b[i] = tok.encode(texts[i], false); });
+        std::thread t1([&] {
+            for (size_t i = 0; i < texts.size(); ++i) a[i] = tok.encode(texts[i], false);
+        });
+        std::thread t2([&] {
+            for (size_t i = texts.size(); i-- > 0;) b[i] = tok.encode(texts[i], false);
+        });
         t1.join();
         t2.join();
         QCOMPARE(a, want);
