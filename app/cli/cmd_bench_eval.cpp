@@ -64,27 +64,42 @@ Tokenizer make_tokenizer() {
     nlohmann::json added = nlohmann::json::array();
     const char* specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
     for (int i = 0; i < 3; ++i)
-        added.push_back({{"id", 256 + i}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false},
-                         {"rstrip", false}, {"normalized", false}, {"special", true}});
+        added.push_back({{"id", 256 + i},
+                         {"content", specials[i]},
+                         {"single_word", false},
+                         {"lstrip", false},
+                         {"rstrip", false},
+                         {"normalized", false},
+                         {"special", true}});
     const nlohmann::json tok = {
         {"version", "1.0"},
         {"truncation", nullptr},
         {"padding", nullptr},
         {"added_tokens", added},
         {"normalizer", nullptr},
-        {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+        {"pre_tokenizer",
+         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
         {"post_processor", nullptr},
-        {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+        {"decoder",
+         {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
         {"model",
-         {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
-          {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+         {{"type", "BPE"},
+          {"dropout", nullptr},
+          {"unk_token", nullptr},
+          {"continuing_subword_prefix", nullptr},
+          {"end_of_word_suffix", nullptr},
+          {"fuse_unk", false},
+          {"byte_fallback", false},
+          {"vocab", vocab},
           {"merges", nlohmann::json::array()}}}};
-    const nlohmann::json config = {{"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"}, {"bos_token", nullptr}};
+    const nlohmann::json config = {
+        {"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"}, {"bos_token", nullptr}};
     return Tokenizer::from_json(tok.dump(), config.dump(), "bench tokenizer.json");
 }
 
-const char* kWords[] = {"the", "model", "layer", "merge", "river", "stone", "light", "quickly", "because", "seven",
-                        "answer", "question", "green", "under", "small", "market", "winter", "reason", "data", "blue"};
+const char* kWords[] = {"the",     "model",   "layer",  "merge",  "river",    "stone", "light",
+                        "quickly", "because", "seven",  "answer", "question", "green", "under",
+                        "small",   "market",  "winter", "reason", "data",     "blue"};
 
 std::string sentence(std::mt19937_64& rng, int words) {
     std::string s;
@@ -93,13 +108,15 @@ std::string sentence(std::mt19937_64& rng, int words) {
 }
 
 // Conversation JSON with n samples; prompts of 8-30 words, responses of 3-12 (empty for quality).
-fs::path write_dataset(const fs::path& dir, const std::string& name, int n, bool with_response, uint64_t seed) {
+fs::path write_dataset(const fs::path& dir, const std::string& name, int n, bool with_response,
+                       uint64_t seed) {
     std::mt19937_64 rng(seed);
     nlohmann::json arr = nlohmann::json::array();
     for (int i = 0; i < n; ++i) {
         const std::string q = sentence(rng, 8 + static_cast<int>(rng() % 23)) + "?";
         const std::string a = with_response ? sentence(rng, 3 + static_cast<int>(rng() % 10)) + "." : "";
-        arr.push_back({{"conversation", {{{"from", "human"}, {"value", q}}, {{"from", "gpt"}, {"value", a}}}}});
+        arr.push_back(
+            {{"conversation", {{{"from", "human"}, {"value", q}}, {{"from", "gpt"}, {"value", a}}}}});
     }
     const fs::path p = dir / (name + ".json");
     std::ofstream(p) << arr.dump();
@@ -109,7 +126,8 @@ fs::path write_dataset(const fs::path& dir, const std::string& name, int n, bool
 at::Tensor linear_weight(int64_t out, int64_t in) { return at::randn({out, in}) / std::sqrt(double(in)); }
 
 LayerWeights base_layer(const ModelSpec& s) {
-    const int64_t h = s.hidden_size, q = s.num_attention_heads * s.head_dim, kv = s.num_key_value_heads * s.head_dim;
+    const int64_t h = s.hidden_size, q = s.num_attention_heads * s.head_dim,
+                  kv = s.num_key_value_heads * s.head_dim;
     LayerWeights w;
     w[LayerUnit::input_layernorm].weight = at::ones({h});
     w[LayerUnit::post_attention_layernorm].weight = at::ones({h});
@@ -127,7 +145,8 @@ LayerWeights base_layer(const ModelSpec& s) {
 LayerWeights perturbed(const LayerWeights& base, double rel) {
     LayerWeights w = base;
     for (UnitTensors& u : w.units)
-        if (u.weight.defined()) u.weight = u.weight + rel * u.weight.abs().mean() * at::randn(u.weight.sizes());
+        if (u.weight.defined())
+            u.weight = u.weight + rel * u.weight.abs().mean() * at::randn(u.weight.sizes());
     return w;
 }
 
@@ -139,15 +158,16 @@ struct RunResult {
     std::vector<double> seconds;              // per dataset
 };
 
-RunResult run_search(const std::string& name, Transformer& model, const std::vector<std::vector<LayerWeights>>& pool,
-                     const Tokenizer& tok, const std::vector<EvalDataset>& datasets, EvalSettings settings,
-                     bool identical_reuse) {
+RunResult run_search(const std::string& name, Transformer& model,
+                     const std::vector<std::vector<LayerWeights>>& pool, const Tokenizer& tok,
+                     const std::vector<EvalDataset>& datasets, EvalSettings settings, bool identical_reuse) {
     const int64_t N = model.num_layers();
     const int M = static_cast<int>(pool.size());
     for (int64_t l = 0; l < N; ++l) model.set_layer(l, pool[0][l]);  // start from the base
     model.commit();
     std::vector<std::unique_ptr<Evaluator>> evs;
-    for (size_t d = 0; d < datasets.size(); ++d) evs.push_back(std::make_unique<Evaluator>(model, tok, settings));
+    for (size_t d = 0; d < datasets.size(); ++d)
+        evs.push_back(std::make_unique<Evaluator>(model, tok, settings));
     // Content key of the model = its per-layer recipe (which pool model sits where).
     std::vector<std::vector<uint64_t>> layer_hash(M, std::vector<uint64_t>(N));
     for (int m = 0; m < M; ++m)
@@ -198,9 +218,9 @@ int run_bench(const std::vector<std::string>& argv) {
     ThreadSettings threads;
     threads.intra_op = static_cast<int>(args.int_or("threads", 0));
     const int nthreads = apply_thread_settings(threads);
-    const int64_t layers = args.int_or("layers", 8), hidden = args.int_or("hidden", 128);
+    const int64_t layers = args.int_or("layers", 8), hidden = args.int_or("hidden", 64);
     const int models = static_cast<int>(args.int_or("models", 4));
-    const int samples = static_cast<int>(args.int_or("samples", 16));
+    const int samples = static_cast<int>(args.int_or("samples", 8));
     const double noise = args.double_or("noise", 0.05);
     if (layers < 1 || models < 2 || hidden < 8 || samples < 1) throw Error("bench eval: bad sizes");
 
@@ -240,22 +260,28 @@ int run_bench(const std::vector<std::string>& argv) {
     settings.batch_tokens = args.int_or("batch-tokens", 4096);
     settings.min_words = 5;
     std::vector<EvalDataset> datasets;
-    datasets.push_back(load_eval_dataset(write_dataset(dir, "exact", samples, true, 11), "exact", tok, settings));
-    datasets.push_back(load_eval_dataset(write_dataset(dir, "bigram", samples, true, 12), "bigram", tok, settings));
-    datasets.push_back(load_eval_dataset(write_dataset(dir, "quality", samples, false, 13), "quality", tok, settings));
+    datasets.push_back(
+        load_eval_dataset(write_dataset(dir, "exact", samples, true, 11), "exact", tok, settings));
+    datasets.push_back(
+        load_eval_dataset(write_dataset(dir, "bigram", samples, true, 12), "bigram", tok, settings));
+    datasets.push_back(
+        load_eval_dataset(write_dataset(dir, "quality", samples, false, 13), "quality", tok, settings));
     fs::remove_all(dir);
 
     int64_t tokens = 0;
     for (const auto& ds : datasets)
-        for (const auto& s : ds.selection) tokens += static_cast<int64_t>(s.context_ids.size() + s.response_ids.size());
-    std::printf("olm bench eval: forward layer search, %lld layers x %d models, hidden %lld, intermediate %lld, "
-                "vocab %lld\n",
-                static_cast<long long>(layers), models, static_cast<long long>(hidden),
-                static_cast<long long>(spec.intermediate_size), static_cast<long long>(spec.vocab_size));
-    std::printf("datasets: exact, bigram, quality; %d samples each, %lld prompt+response tokens in all; quality "
-                "max_new_tokens %lld; batch_tokens %lld; %d threads; libtorch CPU fp32\n\n",
-                samples, static_cast<long long>(tokens), static_cast<long long>(settings.quality_max_new_tokens),
-                static_cast<long long>(settings.batch_tokens), nthreads);
+        for (const auto& s : ds.selection)
+            tokens += static_cast<int64_t>(s.context_ids.size() + s.response_ids.size());
+    std::printf(
+        "olm bench eval: forward layer search, %lld layers x %d models, hidden %lld, intermediate %lld, "
+        "vocab %lld\n",
+        static_cast<long long>(layers), models, static_cast<long long>(hidden),
+        static_cast<long long>(spec.intermediate_size), static_cast<long long>(spec.vocab_size));
+    std::printf(
+        "datasets: exact, bigram, quality; %d samples each, %lld prompt+response tokens in all; quality "
+        "max_new_tokens %lld; batch_tokens %lld; %d threads; libtorch CPU fp32\n\n",
+        samples, static_cast<long long>(tokens), static_cast<long long>(settings.quality_max_new_tokens),
+        static_cast<long long>(settings.batch_tokens), nthreads);
 
     EvalSettings off = settings;
     off.prefix_cache = false;
@@ -275,8 +301,8 @@ int run_bench(const std::vector<std::string>& argv) {
         return t;
     };
     const RunResult& base = runs[0];
-    std::printf("%-26s %16s %7s %9s %7s %6s %7s\n", "run", "work (l*rows)", "ratio", "time s", "ratio", "evals",
-                "reused");
+    std::printf("%-26s %16s %7s %9s %7s %6s %7s\n", "run", "work (l*rows)", "ratio", "time s", "ratio",
+                "evals", "reused");
     for (const RunResult& r : runs) {
         int64_t evals = 0, reused = 0;
         for (const auto& s : r.stats) evals += s.evaluations, reused += s.reused;
@@ -313,7 +339,8 @@ int run_bench(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-OLM_BENCHMARK("eval", "evaluation work of a forward layer search: prefix cache and identical candidates vs none",
-              "[--layers 8] [--models 4] [--hidden 128] [--intermediate 3*hidden] [--samples 16]\n"
+OLM_BENCHMARK("eval",
+              "evaluation work of a forward layer search: prefix cache and identical candidates vs none",
+              "[--layers 8] [--models 4] [--hidden 64] [--intermediate 3*hidden] [--samples 8]\n"
               "       [--max-new-tokens 64] [--batch-tokens 4096] [--noise 0.05] [--seed 1] [--threads N]",
               run_bench);

@@ -30,7 +30,8 @@ std::vector<std::string> split_commas(const std::string& text) {
     size_t start = 0;
     while (start <= text.size()) {
         const size_t comma = text.find(',', start);
-        const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const std::string item =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (!item.empty()) out.push_back(item);
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -50,7 +51,8 @@ EvalSettings settings_from(const cli::Args& args) {
     s.max_length = args.int_or("max-length", s.max_length);
     s.chat_family = args.value_or("chat-family", "");
     if (auto f = args.value("forbidden-scripts"))
-        s.forbidden_scripts = *f == "none" ? std::vector<CodepointRange>{} : parse_script_ranges(split_commas(*f));
+        s.forbidden_scripts =
+            *f == "none" ? std::vector<CodepointRange>{} : parse_script_ranges(split_commas(*f));
     return s;
 }
 
@@ -87,14 +89,16 @@ void print_json(const EvalDataset& ds, const DatasetScore& sc, EvalSplit split) 
 }
 
 void print_text(const EvalDataset& ds, const DatasetScore& sc, EvalSplit split, int previews) {
-    std::printf("dataset   %s (%s, %s split)\n", ds.path.string().c_str(), ds.mode.c_str(), split_name(split));
+    std::printf("dataset   %s (%s, %s split)\n", ds.path.string().c_str(), ds.mode.c_str(),
+                split_name(split));
     std::printf("samples   %zu scored, %lld skipped, %lld in the file\n", sc.samples.size(),
                 static_cast<long long>(ds.skipped), static_cast<long long>(ds.records));
     for (size_t i = 0; i < ds.skip_reasons.size() && i < 5; ++i)
         std::printf("  skipped %s\n", ds.skip_reasons[i].c_str());
     std::printf("score     %.6f   (lower is better)\n", sc.score);
     const bool quality = find_mode(ds.mode).kind == ModeKind::generation;
-    std::printf("accuracy  %.4f   (%s)\n", sc.accuracy, quality ? "share without a penalty" : "exact-match share");
+    std::printf("accuracy  %.4f   (%s)\n", sc.accuracy,
+                quality ? "share without a penalty" : "exact-match share");
     std::printf("time      %.2f s\n", sc.seconds);
     if (!quality) return;
     for (int i = 0; i < previews && i < static_cast<int>(sc.samples.size()); ++i) {
@@ -112,11 +116,14 @@ OLM_COMMAND(
     "eval", "score a model on one dataset (exact, bigram or quality mode)",
     "MODEL_DIR --dataset FILE --mode MODE [--samples N] [--holdout F --seed S] [--split selection|holdout]\n"
     "       [--device cpu|cuda:N] [--dtype fp32|bf16] [--threads N] [--batch-tokens N]\n"
-    "       [--max-new-tokens N] [--min-words N] [--max-length L] [--forbidden-scripts cjk,U+0400-U+04FF|none]\n"
-    "       [--chat-family auto|chatml|llama3|mistral|gemma|plain] [--max-sequence-tokens N] [--previews N] [--json]\n"
+    "       [--max-new-tokens N] [--min-words N] [--max-length L] [--forbidden-scripts "
+    "cjk,U+0400-U+04FF|none]\n"
+    "       [--chat-family auto|chatml|llama3|mistral|gemma|plain] [--max-sequence-tokens N] [--previews N] "
+    "[--json]\n"
     "Modes: exact (alias exact_match), bigram (bigram_loss), quality (diversity); lower is better.\n"
     "Prints the score, the accuracy and, for quality, the first --previews (3) generations.\n"
-    "--json prints {\"score\", \"accuracy\", \"samples\": [{\"index\", \"score\", \"context_ids\", \"response_ids\",\n"
+    "--json prints {\"score\", \"accuracy\", \"samples\": [{\"index\", \"score\", \"context_ids\", "
+    "\"response_ids\",\n"
     "\"generated_text\", \"penalty\" (quality)}]} so every number can be re-computed from the ids.",
     [](const std::vector<std::string>& argv) -> int {
         auto value_options = cli::kEngineValueOptions;

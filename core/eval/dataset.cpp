@@ -16,7 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void fail(const std::filesystem::path& file, const std::string& where, const std::string& problem) {
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& where,
+                       const std::string& problem) {
     throw Error("dataset " + file.string() + (where.empty() ? "" : ", " + where) + ": " + problem);
 }
 
@@ -36,8 +37,9 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
                            bool require_response) {
     const std::string where = sample_where(index);
     if (!sample.is_object())
-        fail(file, where, std::string("expected an object with \"conversation\" or \"messages\", found ") +
-                              type_name(sample));
+        fail(file, where,
+             std::string("expected an object with \"conversation\" or \"messages\", found ") +
+                 type_name(sample));
     const json* turns = nullptr;
     for (const char* key : {"conversation", "conversations", "messages"}) {
         auto it = sample.find(key);
@@ -47,7 +49,8 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
         }
     }
     if (!turns) fail(file, where, "no \"conversation\" or \"messages\" key");
-    if (!turns->is_array()) fail(file, where, std::string("the turns must be an array, found ") + type_name(*turns));
+    if (!turns->is_array())
+        fail(file, where, std::string("the turns must be an array, found ") + type_name(*turns));
     if (turns->empty()) fail(file, where, "the conversation has no turns");
 
     DatasetRecord rec;
@@ -55,7 +58,8 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
     for (size_t t = 0; t < turns->size(); ++t) {
         const json& turn = (*turns)[t];
         const std::string twhere = where + ", turn " + std::to_string(t);
-        if (!turn.is_object()) fail(file, twhere, std::string("expected an object, found ") + type_name(turn));
+        if (!turn.is_object())
+            fail(file, twhere, std::string("expected an object, found ") + type_name(turn));
         const bool from_form = turn.contains("from");
         const char* role_key = from_form ? "from" : "role";
         const char* text_key = from_form ? "value" : "content";
@@ -64,8 +68,9 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
         if (role_it == turn.end()) fail(file, twhere, "no \"from\" or \"role\" key");
         if (!role_it->is_string()) fail(file, twhere, std::string("the role must be a string"));
         if (text_it == turn.end()) fail(file, twhere, std::string("no \"") + text_key + "\" key");
-        if (!text_it->is_string()) fail(file, twhere, std::string("\"") + text_key + "\" must be a string, found " +
-                                                          type_name(*text_it));
+        if (!text_it->is_string())
+            fail(file, twhere,
+                 std::string("\"") + text_key + "\" must be a string, found " + type_name(*text_it));
         const std::string role = normalise_role(role_it->get<std::string>());
         if (role.empty())
             fail(file, twhere,
@@ -74,8 +79,9 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
         rec.turns.push_back({role, text_it->get<std::string>()});
     }
     if (rec.turns.back().role != "assistant")
-        fail(file, where, "the last turn must be the assistant's (the expected response), found \"" +
-                              rec.turns.back().role + "\"");
+        fail(file, where,
+             "the last turn must be the assistant's (the expected response), found \"" +
+                 rec.turns.back().role + "\"");
     if (require_response && rec.turns.back().content.empty())
         fail(file, where, "the expected response (last assistant turn) is empty");
     return rec;

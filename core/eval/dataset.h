@@ -76,7 +76,8 @@ struct EvalDataset {
 // Reads, validates, tokenises (chat template of settings.chat_family, or the one
 // detected from the tokenizer) and splits a dataset. mode may be an alias.
 // Throws olm::Error when the file is invalid or no sample is usable.
-EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::string& mode, const Tokenizer& tok,
-                              const EvalSettings& settings, const std::string& name = {});
+EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::string& mode,
+                              const Tokenizer& tok, const EvalSettings& settings,
+                              const std::string& name = {});
 
 }  // namespace olm

@@ -8,8 +8,8 @@
 
 namespace olm {
 
-EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::string& mode, const Tokenizer& tok,
-                              const EvalSettings& settings, const std::string& name) {
+EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::string& mode,
+                              const Tokenizer& tok, const EvalSettings& settings, const std::string& name) {
     const EvalMode& m = find_mode(mode);
     const std::vector<DatasetRecord> records = read_dataset_file(file, m.requires_response);
 
@@ -43,12 +43,14 @@ EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::stri
         try {
             prompt = build_eval_prompt(tok, family, turns);
         } catch (const Error& e) {
-            throw Error("dataset " + file.string() + ", sample " + std::to_string(rec.index) + ": " + e.what());
+            throw Error("dataset " + file.string() + ", sample " + std::to_string(rec.index) + ": " +
+                        e.what());
         }
         EvalSample s;
         s.index = rec.index;
         s.context_ids.assign(prompt.context_ids.begin(), prompt.context_ids.end());
-        if (m.kind == ModeKind::teacher_forced) s.response_ids.assign(prompt.response_ids.begin(), prompt.response_ids.end());
+        if (m.kind == ModeKind::teacher_forced)
+            s.response_ids.assign(prompt.response_ids.begin(), prompt.response_ids.end());
         const auto length = static_cast<int64_t>(s.context_ids.size() + s.response_ids.size());
         std::string reason;
         if (s.context_ids.empty())

@@ -79,7 +79,8 @@ std::vector<int64_t> stop_ids(const Transformer& model, const Tokenizer& tok) {
 std::vector<std::vector<int64_t>> plan_batches(const std::vector<int64_t>& lengths, int64_t budget) {
     std::vector<int64_t> order(lengths.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
     std::vector<std::vector<int64_t>> batches;
     std::vector<int64_t> current;
     for (int64_t i : order) {
@@ -177,7 +178,8 @@ void Evaluator::sync_prefix() {
             for (GenBatch& g : plan->gen) {
                 if (!g.prefix) continue;
                 check_cancel();
-                g.prefix->hidden = m_model.run_layers(g.prefix->hidden, g.prefix->batch, from, L, &g.prefix->cache);
+                g.prefix->hidden =
+                    m_model.run_layers(g.prefix->hidden, g.prefix->batch, from, L, &g.prefix->cache);
                 g.prefix->layer = L;
                 m_stats.layer_token_rows += (L - from) * g.prefix->batch.size() * g.prefix->batch.width();
                 m_stats.forward_layers += L - from;
@@ -248,9 +250,10 @@ Evaluator::Plan& Evaluator::plan_for(const EvalDataset& dataset, EvalSplit split
     return ref;
 }
 
-DatasetScore Evaluator::score(const EvalDataset& dataset, EvalSplit split, std::optional<uint64_t> content_key) {
-    const auto memo_key = std::make_tuple(content_key.value_or(0), dataset.name + '\n' + dataset.path.string(),
-                                          static_cast<int>(split));
+DatasetScore Evaluator::score(const EvalDataset& dataset, EvalSplit split,
+                              std::optional<uint64_t> content_key) {
+    const auto memo_key = std::make_tuple(
+        content_key.value_or(0), dataset.name + '\n' + dataset.path.string(), static_cast<int>(split));
     if (content_key) {
         auto it = m_memo.find(memo_key);
         if (it != m_memo.end()) {
@@ -315,7 +318,8 @@ DatasetScore Evaluator::score_teacher_forced(const EvalMode& mode, const EvalDat
         m_stats.head_rows += logits.size(0);
         const std::vector<TokenStats> stats = token_stats(logits, b.targets);
         for (size_t m = 0; m < b.members.size(); ++m) {
-            const std::vector<TokenStats> mine(stats.begin() + b.offsets[m], stats.begin() + b.offsets[m + 1]);
+            const std::vector<TokenStats> mine(stats.begin() + b.offsets[m],
+                                               stats.begin() + b.offsets[m + 1]);
             const SampleScore s = mode.score_tokens(mine);
             const int64_t pos = b.members[m];
             out.per_sample[pos] = s.score;
@@ -365,7 +369,8 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
         for (size_t m = 0; m < g.members.size(); ++m) {
             const std::vector<int64_t>& ids = gen.tokens[m];
             // Every generated token but the last is fed back through all layers.
-            const int64_t fed = static_cast<int64_t>(ids.size()) + (gen.stop[m] == StopReason::eos ? 1 : 0) - 1;
+            const int64_t fed =
+                static_cast<int64_t>(ids.size()) + (gen.stop[m] == StopReason::eos ? 1 : 0) - 1;
             m_stats.layer_token_rows += N * std::max<int64_t>(fed, 0);
             steps = std::max(steps, fed);
             m_stats.generated_tokens += static_cast<int64_t>(ids.size());

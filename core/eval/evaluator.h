@@ -53,30 +53,31 @@ struct SampleResult {
 };
 
 struct DatasetScore {
-    double score = 0.0;     // mean of per_sample; lower is better
-    double accuracy = 0.0;  // share of samples with correct = true
-    std::vector<double> per_sample;    // in sample order of the split
-    std::vector<SampleResult> samples; // same order, with generations and penalties
+    double score = 0.0;                 // mean of per_sample; lower is better
+    double accuracy = 0.0;              // share of samples with correct = true
+    std::vector<double> per_sample;     // in sample order of the split
+    std::vector<SampleResult> samples;  // same order, with generations and penalties
     EvalSplit split = EvalSplit::selection;
-    bool reused = false;      // taken from an identical earlier candidate, not evaluated
-    bool from_prefix = false; // layers [0, L) came from the prefix cache
+    bool reused = false;       // taken from an identical earlier candidate, not evaluated
+    bool from_prefix = false;  // layers [0, L) came from the prefix cache
     double seconds = 0.0;
 };
 
 // Work counters (for the benchmark): layer applications to token rows.
 struct EvalStats {
-    int64_t evaluations = 0;          // score() calls that evaluated
-    int64_t reused = 0;               // score() calls answered from the identical-candidate memo
-    int64_t layer_token_rows = 0;     // sum over layer runs of layers x batch rows x tokens
-    int64_t forward_layers = 0;       // sum over layer runs of layers x batches (calls of one layer)
-    int64_t head_rows = 0;            // logits rows computed
+    int64_t evaluations = 0;       // score() calls that evaluated
+    int64_t reused = 0;            // score() calls answered from the identical-candidate memo
+    int64_t layer_token_rows = 0;  // sum over layer runs of layers x batch rows x tokens
+    int64_t forward_layers = 0;    // sum over layer runs of layers x batches (calls of one layer)
+    int64_t head_rows = 0;         // logits rows computed
     int64_t generated_tokens = 0;
 };
 
 class Evaluator {
 public:
     // tok decodes generations (the quality mode); model and tok must outlive the evaluator.
-    Evaluator(Transformer& model, const Tokenizer& tok, EvalSettings settings = {}, ProgressSink* sink = nullptr);
+    Evaluator(Transformer& model, const Tokenizer& tok, EvalSettings settings = {},
+              ProgressSink* sink = nullptr);
     ~Evaluator();
     Evaluator(const Evaluator&) = delete;
     Evaluator& operator=(const Evaluator&) = delete;
@@ -101,14 +102,14 @@ public:
     void reset_stats() { m_stats = {}; }
 
 private:
-    struct TfBatch;      // a teacher-forced batch plan (and its cached hidden states)
-    struct GenBatch;     // a generation batch plan (and its cached prefix state)
-    struct Plan;         // all batches of one dataset split
+    struct TfBatch;   // a teacher-forced batch plan (and its cached hidden states)
+    struct GenBatch;  // a generation batch plan (and its cached prefix state)
+    struct Plan;      // all batches of one dataset split
     Plan& plan_for(const EvalDataset& dataset, EvalSplit split);
     DatasetScore score_teacher_forced(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
     DatasetScore score_generation(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
     void check_cancel() const;
-    void sync_prefix();   // validates / advances the kept states to m_prefix_layer
+    void sync_prefix();  // validates / advances the kept states to m_prefix_layer
     void drop_caches();
     std::vector<at::Tensor> fixed_tensors(int64_t end_layer) const;  // embeddings + slots of [0, end_layer)
 
@@ -117,7 +118,7 @@ private:
     EvalSettings m_settings;
     ProgressSink* m_sink = nullptr;
     std::optional<int64_t> m_prefix_layer;
-    int64_t m_cache_layer = -1;          // the layer the kept states enter; -1 = none kept
+    int64_t m_cache_layer = -1;             // the layer the kept states enter; -1 = none kept
     std::vector<at::Tensor> m_cache_fixed;  // what the kept states were computed with (held)
     std::map<std::tuple<const EvalDataset*, int>, std::unique_ptr<Plan>> m_plans;
     std::map<std::tuple<uint64_t, std::string, int>, DatasetScore> m_memo;

@@ -14,9 +14,9 @@ namespace olm {
 std::vector<TokenStats> token_stats(const at::Tensor& logits, const at::Tensor& targets) {
     TORCH_CHECK(logits.dim() == 2 && targets.dim() == 1 && logits.size(0) == targets.size(0),
                 "token_stats: logits [T, vocab] and targets [T] expected");
-    const at::Tensor x = logits.to(at::kFloat);                                // [T, V]
-    const at::Tensor lse = at::logsumexp(x, /*dim=*/{-1});                     // [T]
-    auto [mx, arg] = at::max(x, /*dim=*/-1);                                   // [T], [T]
+    const at::Tensor x = logits.to(at::kFloat);             // [T, V]
+    const at::Tensor lse = at::logsumexp(x, /*dim=*/{-1});  // [T]
+    auto [mx, arg] = at::max(x, /*dim=*/-1);                // [T], [T]
     const at::Tensor tgt = x.gather(1, targets.to(x.device(), at::kLong).unsqueeze(1)).squeeze(1);  // [T]
     const at::Tensor packed =
         at::stack({(mx - lse).exp(), tgt - lse, (tgt >= mx).to(at::kFloat), arg.to(at::kFloat)}, 1)
@@ -51,7 +51,8 @@ SampleScore exact_score(const std::vector<TokenStats>& tokens) {
 SampleScore bigram_score(const std::vector<TokenStats>& tokens) {
     if (tokens.empty()) throw Error("bigram: a sample has no response tokens");
     SampleScore s;
-    s.correct = std::all_of(tokens.begin(), tokens.end(), [](const TokenStats& t) { return t.target_is_argmax; });
+    s.correct =
+        std::all_of(tokens.begin(), tokens.end(), [](const TokenStats& t) { return t.target_is_argmax; });
     if (tokens.size() == 1) {
         s.score = std::exp(-tokens[0].logp_target);
         return s;
@@ -162,8 +163,9 @@ SampleScore quality_score(const std::string& text, const EvalSettings& settings)
         for (const CodepointRange& r : settings.forbidden_scripts) {
             if (c >= r.first && c <= r.last) {
                 s.score = L;
-                s.penalty = "forbidden script: " + hex_codepoint(c) + " '" + encode_utf8(std::u32string(1, c)) +
-                            "' in " + hex_codepoint(r.first) + ".." + hex_codepoint(r.last);
+                s.penalty = "forbidden script: " + hex_codepoint(c) + " '" +
+                            encode_utf8(std::u32string(1, c)) + "' in " + hex_codepoint(r.first) + ".." +
+                            hex_codepoint(r.last);
                 return s;
             }
         }
@@ -202,12 +204,13 @@ namespace {
 
 struct Registry {
     std::mutex mutex;
-    std::vector<EvalMode> modes;                        // canonical, registration order
-    std::map<std::string, size_t> by_name;              // names and aliases
+    std::vector<EvalMode> modes;            // canonical, registration order
+    std::map<std::string, size_t> by_name;  // names and aliases
     std::vector<std::pair<std::string, std::string>> aliases;
 
     void add(EvalMode mode, const std::vector<std::string>& alias_list) {
-        if (by_name.count(mode.name)) throw Error("evaluation mode \"" + mode.name + "\" is already registered");
+        if (by_name.count(mode.name))
+            throw Error("evaluation mode \"" + mode.name + "\" is already registered");
         for (const std::string& a : alias_list)
             if (by_name.count(a)) throw Error("evaluation mode alias \"" + a + "\" is already registered");
         const size_t idx = modes.size();
@@ -223,14 +226,26 @@ struct Registry {
 Registry& registry() {
     static Registry* reg = [] {
         auto* r = new Registry;
-        r->add({"exact", "teacher-forced: 1 - p(argmax) per correct token, 1 + p(argmax) per wrong one",
-                ModeKind::teacher_forced, true, exact_score, {}},
+        r->add({"exact",
+                "teacher-forced: 1 - p(argmax) per correct token, 1 + p(argmax) per wrong one",
+                ModeKind::teacher_forced,
+                true,
+                exact_score,
+                {}},
                {"exact_match"});
-        r->add({"bigram", "teacher-forced: exp(mean of CE(t) + CE(t+1)) over the response",
-                ModeKind::teacher_forced, true, bigram_score, {}},
+        r->add({"bigram",
+                "teacher-forced: exp(mean of CE(t) + CE(t+1)) over the response",
+                ModeKind::teacher_forced,
+                true,
+                bigram_score,
+                {}},
                {"bigram_loss"});
-        r->add({"quality", "greedy generation: length and word diversity, penalties for scripts and junk",
-                ModeKind::generation, false, {}, quality_score},
+        r->add({"quality",
+                "greedy generation: length and word diversity, penalties for scripts and junk",
+                ModeKind::generation,
+                false,
+                {},
+                quality_score},
                {"diversity"});
         return r;
     }();

@@ -29,9 +29,9 @@ namespace olm {
 
 // What the teacher-forced modes need from one logits row and its expected token.
 struct TokenStats {
-    int64_t argmax = 0;           // first index of the largest logit
-    double p_max = 0.0;           // softmax probability of the largest logit
-    double logp_target = 0.0;     // log-softmax of the expected token (-CE)
+    int64_t argmax = 0;             // first index of the largest logit
+    double p_max = 0.0;             // softmax probability of the largest logit
+    double logp_target = 0.0;       // log-softmax of the expected token (-CE)
     bool target_is_argmax = false;  // the expected token has the largest logit (ties count)
 };
 
@@ -41,8 +41,8 @@ std::vector<TokenStats> token_stats(const at::Tensor& logits, const at::Tensor& 
 // One sample's result in any mode.
 struct SampleScore {
     double score = 0.0;
-    bool correct = false;        // exact match (teacher-forced) / no penalty (quality)
-    std::string penalty;         // quality: why the score is L, "" if none
+    bool correct = false;  // exact match (teacher-forced) / no penalty (quality)
+    std::string penalty;   // quality: why the score is L, "" if none
 };
 
 SampleScore exact_score(const std::vector<TokenStats>& tokens);
@@ -50,8 +50,9 @@ SampleScore bigram_score(const std::vector<TokenStats>& tokens);
 SampleScore quality_score(const std::string& text, const EvalSettings& settings);
 
 // Helpers of the quality formula, public for tests and previews.
-std::vector<std::string> split_words(const std::string& utf8);  // Unicode whitespace, like Python's str.split()
-std::u32string decode_utf8(const std::string& utf8);             // invalid bytes -> U+FFFD
+std::vector<std::string> split_words(
+    const std::string& utf8);                         // Unicode whitespace, like Python's str.split()
+std::u32string decode_utf8(const std::string& utf8);  // invalid bytes -> U+FFFD
 
 enum class ModeKind { teacher_forced, generation };
 
@@ -60,7 +61,7 @@ struct EvalMode {
     std::string summary;  // one line for help and the UI
     ModeKind kind = ModeKind::teacher_forced;
     bool requires_response = true;  // an empty expected response is a dataset error
-    std::function<SampleScore(const std::vector<TokenStats>&)> score_tokens;           // teacher_forced
+    std::function<SampleScore(const std::vector<TokenStats>&)> score_tokens;         // teacher_forced
     std::function<SampleScore(const std::string&, const EvalSettings&)> score_text;  // generation
 };
 

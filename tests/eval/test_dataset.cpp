@@ -38,11 +38,12 @@ private slots:
         QCOMPARE(recs[1].turns[0].role, std::string("user"));
     }
     void messagesFormAndJsonLines() {
-        const auto p = write("msgs.jsonl",
-                             "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", "
-                             "\"content\": \"b\"}]}\n\n"
-                             "{\"conversation\": [{\"from\": \"human\", \"value\": \"c\"}, {\"from\": \"gpt\", "
-                             "\"value\": \"d\"}]}\n");
+        const auto p =
+            write("msgs.jsonl",
+                  "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", "
+                  "\"content\": \"b\"}]}\n\n"
+                  "{\"conversation\": [{\"from\": \"human\", \"value\": \"c\"}, {\"from\": \"gpt\", "
+                  "\"value\": \"d\"}]}\n");
         const auto recs = olm::read_dataset_file(p, true);
         QCOMPARE(recs.size(), size_t(2));
         QCOMPARE(recs[0].turns[1].content, std::string("b"));
@@ -52,8 +53,9 @@ private slots:
         QCOMPARE(olm::read_dataset_file(arr, true)[0].turns.size(), size_t(3));
     }
     void qualityAllowsAnEmptyFinalTurn() {
-        const auto p = write("quality.json",
-                             R"([{"conversation": [{"from": "human", "value": "Write a story."}, {"from": "gpt", "value": ""}]}])");
+        const auto p = write(
+            "quality.json",
+            R"([{"conversation": [{"from": "human", "value": "Write a story."}, {"from": "gpt", "value": ""}]}])");
         QCOMPARE(olm::read_dataset_file(p, false).size(), size_t(1));
         QVERIFY_THROWS_EXCEPTION(olm::Error, olm::read_dataset_file(p, true));
     }
@@ -63,30 +65,51 @@ private slots:
         QTest::addColumn<bool>("requireResponse");
         QTest::addColumn<QString>("where");
         QTest::addColumn<QString>("problem");
-        const QString ok = R"({"conversation": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "r"}]})";
-        QTest::newRow("empty file") << "  \n" << true << "" << "empty";
-        QTest::newRow("not json") << "[{\"conversation\": [}" << true << "" << "not JSON";
-        QTest::newRow("plain text") << "hello" << true << "" << "not JSON";
-        QTest::newRow("empty array") << "[]" << true << "" << "no samples";
-        QTest::newRow("sample not object") << "[" + ok + ", 3]" << true << "sample 1" << "expected an object";
+        const QString ok =
+            R"({"conversation": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "r"}]})";
+        QTest::newRow("empty file") << "  \n"
+                                    << true << ""
+                                    << "empty";
+        QTest::newRow("not json") << "[{\"conversation\": [}" << true << ""
+                                  << "not JSON";
+        QTest::newRow("plain text") << "hello" << true << ""
+                                    << "not JSON";
+        QTest::newRow("empty array") << "[]" << true << ""
+                                     << "no samples";
+        QTest::newRow("sample not object") << "[" + ok + ", 3]" << true << "sample 1"
+                                           << "expected an object";
         QTest::newRow("no conversation key") << "[" + ok + ", {\"text\": \"x\"}]" << true << "sample 1"
                                              << "no \"conversation\" or \"messages\"";
-        QTest::newRow("turns not array") << R"([{"conversation": "q"}])" << true << "sample 0" << "must be an array";
-        QTest::newRow("no turns") << R"([{"conversation": []}])" << true << "sample 0" << "no turns";
+        QTest::newRow("turns not array") << R"([{"conversation": "q"}])" << true << "sample 0"
+                                         << "must be an array";
+        QTest::newRow("no turns") << R"([{"conversation": []}])" << true << "sample 0"
+                                  << "no turns";
         QTest::newRow("turn not object") << R"([{"conversation": ["q", "r"]}])" << true << "sample 0, turn 0"
                                          << "expected an object";
-        QTest::newRow("unknown role") << R"([{"conversation": [{"from": "robot", "value": "q"}, {"from": "gpt", "value": "r"}]}])"
-                                      << true << "sample 0, turn 0" << "unknown role \"robot\"";
+        QTest::newRow("unknown role")
+            << R"([{"conversation": [{"from": "robot", "value": "q"}, {"from": "gpt", "value": "r"}]}])"
+            << true << "sample 0, turn 0"
+            << "unknown role \"robot\"";
         QTest::newRow("last not assistant")
-            << "[" + ok + R"(, {"conversation": [{"from": "gpt", "value": "r"}, {"from": "human", "value": "q"}]}])"
-            << true << "sample 1" << "last turn must be the assistant";
-        QTest::newRow("empty response") << R"([{"conversation": [{"from": "human", "value": "q"}, {"from": "gpt", "value": ""}]}])"
-                                        << true << "sample 0" << "expected response";
-        QTest::newRow("value not string") << R"([{"conversation": [{"from": "human", "value": 3}, {"from": "gpt", "value": "r"}]}])"
-                                          << true << "sample 0, turn 0" << "must be a string";
-        QTest::newRow("missing value") << R"([{"messages": [{"role": "user"}, {"role": "assistant", "content": "r"}]}])"
-                                       << true << "sample 0, turn 0" << "no \"content\"";
-        QTest::newRow("jsonl bad line") << ok + "\n" + ok + "\n{oops\n" << true << "sample 2 (line 3)" << "not JSON";
+            << "[" + ok +
+                   R"(, {"conversation": [{"from": "gpt", "value": "r"}, {"from": "human", "value": "q"}]}])"
+            << true << "sample 1"
+            << "last turn must be the assistant";
+        QTest::newRow("empty response")
+            << R"([{"conversation": [{"from": "human", "value": "q"}, {"from": "gpt", "value": ""}]}])"
+            << true << "sample 0"
+            << "expected response";
+        QTest::newRow("value not string")
+            << R"([{"conversation": [{"from": "human", "value": 3}, {"from": "gpt", "value": "r"}]}])" << true
+            << "sample 0, turn 0"
+            << "must be a string";
+        QTest::newRow("missing value")
+            << R"([{"messages": [{"role": "user"}, {"role": "assistant", "content": "r"}]}])" << true
+            << "sample 0, turn 0"
+            << "no \"content\"";
+        QTest::newRow("jsonl bad line") << ok + "\n" + ok + "\n{oops\n"
+                                        << true << "sample 2 (line 3)"
+                                        << "not JSON";
     }
     void errors() {
         QFETCH(QString, text);

@@ -30,7 +30,8 @@ class TestEvalCli : public QObject {
         QProcess p;
         p.start(QStringLiteral(OLM_CLI_PATH), args);
         p.waitForFinished(120000);
-        return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+        return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()),
+                QString::fromUtf8(p.readAllStandardError())};
     }
     static QString q(const fs::path& p) { return QString::fromStdString(p.string()); }
 
@@ -46,12 +47,14 @@ private slots:
         m_model = root / "model";
         olm::testing::write_tiny_model(m_model, o);
         m_data = root / "data.jsonl";
-        std::ofstream(m_data) << R"({"conversation": [{"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"}]})"
-                              << "\n"
-                              << R"({"messages": [{"role": "user", "content": "Name a color"}, {"role": "assistant", "content": "Blue, like the sea"}]})"
-                              << "\n";
+        std::ofstream(m_data)
+            << R"({"conversation": [{"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"}]})"
+            << "\n"
+            << R"({"messages": [{"role": "user", "content": "Name a color"}, {"role": "assistant", "content": "Blue, like the sea"}]})"
+            << "\n";
         m_quality = root / "quality.json";
-        std::ofstream(m_quality) << R"([{"conversation": [{"from": "human", "value": "Tell me a story"}, {"from": "gpt", "value": ""}]}])";
+        std::ofstream(m_quality)
+            << R"([{"conversation": [{"from": "human", "value": "Tell me a story"}, {"from": "gpt", "value": ""}]}])";
     }
 
     void jsonIsRecomputableFromTheIds() {
@@ -85,8 +88,8 @@ private slots:
     }
 
     void qualityPrintsGenerations() {
-        const Result r = run({"eval", q(m_model), "--dataset", q(m_quality), "--mode", "quality", "--max-new-tokens",
-                              "6", "--min-words", "1", "--json"});
+        const Result r = run({"eval", q(m_model), "--dataset", q(m_quality), "--mode", "quality",
+                              "--max-new-tokens", "6", "--min-words", "1", "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const auto j = nlohmann::json::parse(r.out.toStdString());
         const auto& s = j["samples"][0];
@@ -96,8 +99,8 @@ private slots:
         settings.min_words = 1;
         const auto want = olm::quality_score(s["generated_text"].get<std::string>(), settings);
         QCOMPARE(s["score"].get<double>(), want.score);
-        const Result text = run({"eval", q(m_model), "--dataset", q(m_quality), "--mode", "diversity",
-                                 "--max-new-tokens", "6"});
+        const Result text = run(
+            {"eval", q(m_model), "--dataset", q(m_quality), "--mode", "diversity", "--max-new-tokens", "6"});
         QVERIFY2(text.code == 0, qPrintable(text.err));
         QVERIFY2(text.out.contains("score") && text.out.contains("--- sample 0"), qPrintable(text.out));
         QVERIFY2(text.out.contains("penalty: too few words"), qPrintable(text.out));
@@ -106,15 +109,19 @@ private slots:
     void errors_data() {
         QTest::addColumn<QStringList>("extra");
         QTest::addColumn<QString>("message");
-        QTest::newRow("unknown mode") << QStringList{"--dataset", "DATA", "--mode", "rouge"} << "known modes: exact";
+        QTest::newRow("unknown mode")
+            << QStringList{"--dataset", "DATA", "--mode", "rouge"} << "known modes: exact";
         QTest::newRow("no dataset") << QStringList{"--mode", "exact"} << "--dataset";
         QTest::newRow("no mode") << QStringList{"--dataset", "DATA"} << "--mode";
-        QTest::newRow("missing file") << QStringList{"--dataset", "/no/such.json", "--mode", "exact"} << "/no/such.json";
-        QTest::newRow("bad split") << QStringList{"--dataset", "DATA", "--mode", "exact", "--split", "x"} << "--split";
-        QTest::newRow("bad script") << QStringList{"--dataset", "DATA", "--mode", "quality", "--forbidden-scripts", "elvish"}
+        QTest::newRow("missing file")
+            << QStringList{"--dataset", "/no/such.json", "--mode", "exact"} << "/no/such.json";
+        QTest::newRow("bad split") << QStringList{"--dataset", "DATA", "--mode", "exact", "--split", "x"}
+                                   << "--split";
+        QTest::newRow("bad script") << QStringList{"--dataset",           "DATA",  "--mode", "quality",
+                                                   "--forbidden-scripts", "elvish"}
                                     << "elvish";
-        QTest::newRow("empty holdout") << QStringList{"--dataset", "DATA", "--mode", "exact", "--split", "holdout"}
-                                       << "holdout";
+        QTest::newRow("empty holdout")
+            << QStringList{"--dataset", "DATA", "--mode", "exact", "--split", "holdout"} << "holdout";
     }
     void errors() {
         QFETCH(QStringList, extra);

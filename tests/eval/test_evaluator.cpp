@@ -31,7 +31,8 @@ double naive_score(const std::string& mode, const ModelFolder& folder, const Eva
                    const std::vector<const ModelFolder*>& layer_source = {}) {
     std::vector<int64_t> seq = s.context_ids;
     seq.insert(seq.end(), s.response_ids.begin(), s.response_ids.end() - 1);
-    const at::Tensor lg = reference::logits(folder, seq, layer_source).to(at::kDouble).contiguous();  // [S, V]
+    const at::Tensor lg =
+        reference::logits(folder, seq, layer_source).to(at::kDouble).contiguous();  // [S, V]
     const int64_t V = lg.size(1);
     const auto C = static_cast<int64_t>(s.context_ids.size());
     std::vector<double> cost, ce;
@@ -241,7 +242,11 @@ private slots:
                 for (size_t i = 0; i < a.per_sample.size(); ++i) {
                     QVERIFY2(close(a.per_sample[i], b.per_sample[i], 1e-5),
                              qPrintable(QString("layer %1 candidate %2 sample %3: %4 vs %5")
-                                            .arg(layer).arg(c).arg(i).arg(a.per_sample[i]).arg(b.per_sample[i])));
+                                            .arg(layer)
+                                            .arg(c)
+                                            .arg(i)
+                                            .arg(a.per_sample[i])
+                                            .arg(b.per_sample[i])));
                     QCOMPARE(a.samples[i].generated_ids, b.samples[i].generated_ids);
                 }
                 if (b.score < best) best = b.score, winner = c;
@@ -251,7 +256,9 @@ private slots:
             model.commit();
         }
         QVERIFY2(cached.stats().layer_token_rows < plain.stats().layer_token_rows,
-                 qPrintable(QString("%1 vs %2").arg(cached.stats().layer_token_rows).arg(plain.stats().layer_token_rows)));
+                 qPrintable(QString("%1 vs %2")
+                                .arg(cached.stats().layer_token_rows)
+                                .arg(plain.stats().layer_token_rows)));
         cached.end_position();
         QVERIFY(!cached.cached_layer().has_value());
     }
@@ -269,7 +276,8 @@ private slots:
         (void)cached.score(ds);
         model.set_layer(1, load_layer_weights(ft, 1));
         const DatasetScore a = cached.score(ds), b = plain.score(ds);
-        for (size_t i = 0; i < a.per_sample.size(); ++i) QVERIFY(close(a.per_sample[i], b.per_sample[i], 1e-5));
+        for (size_t i = 0; i < a.per_sample.size(); ++i)
+            QVERIFY(close(a.per_sample[i], b.per_sample[i], 1e-5));
     }
 
     void cachedScoreFollowsTheCandidate() {
@@ -287,7 +295,8 @@ private slots:
         bool ok = false;
         const std::vector<const ModelFolder*> source = {nullptr, nullptr, &ft};
         for (size_t i = 0; i < 2; ++i)
-            QVERIFY(close(after.per_sample[i], naive_score("bigram", base, ds.selection[i], &ok, source), 1e-4));
+            QVERIFY(
+                close(after.per_sample[i], naive_score("bigram", base, ds.selection[i], &ok, source), 1e-4));
     }
 
     void identicalCandidateIsReused() {
@@ -295,7 +304,8 @@ private slots:
         const ModelFolder base = ModelFolder::open(m_base), ft = ModelFolder::open(m_ft);
         Transformer model = Transformer::from_folder(base);
         Evaluator ev(model, *m_tok, settings());
-        const LayerWeights l0 = load_layer_weights(base, 0), copy0 = load_layer_weights(ft, 0);  // layer 0 unperturbed
+        const LayerWeights l0 = load_layer_weights(base, 0),
+                           copy0 = load_layer_weights(ft, 0);  // layer 0 unperturbed
         const LayerWeights l1 = load_layer_weights(base, 1), ft1 = load_layer_weights(ft, 1);
         QCOMPARE(layer_content_hash(l0), layer_content_hash(copy0));
         QVERIFY(layer_content_hash(l1) != layer_content_hash(ft1));
@@ -334,7 +344,8 @@ private slots:
         QCOMPARE(held.split, EvalSplit::holdout);
         QCOMPARE(held.samples.size(), size_t(3));
         for (size_t i = 0; i < 3; ++i) QCOMPARE(held.samples[i].index, ds.holdout[i].index);
-        QVERIFY(sel.samples[0].index != held.samples[0].index || sel.samples[1].index != held.samples[1].index);
+        QVERIFY(sel.samples[0].index != held.samples[0].index ||
+                sel.samples[1].index != held.samples[1].index);
     }
 
     void samplesLimitAndSkippedCount() {
@@ -357,10 +368,12 @@ private slots:
 
     void tokenisedWithTheChatTemplate() {
         const auto ds = load_eval_dataset(m_data_tf, "exact", *m_tok, settings());
-        const std::string ctx = m_tok->decode(std::vector<int32_t>(ds.selection[0].context_ids.begin(),
-                                                                   ds.selection[0].context_ids.end()), false);
-        const std::string resp = m_tok->decode(std::vector<int32_t>(ds.selection[0].response_ids.begin(),
-                                                                    ds.selection[0].response_ids.end()), false);
+        const std::string ctx = m_tok->decode(
+            std::vector<int32_t>(ds.selection[0].context_ids.begin(), ds.selection[0].context_ids.end()),
+            false);
+        const std::string resp = m_tok->decode(
+            std::vector<int32_t>(ds.selection[0].response_ids.begin(), ds.selection[0].response_ids.end()),
+            false);
         QCOMPARE(ctx, std::string("<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"));
         QVERIFY2(resp.rfind("4", 0) == 0, resp.c_str());
     }

@@ -53,7 +53,8 @@ private slots:
             const double lse = mx + std::log(sum);
             QCOMPARE(stats[t].argmax, arg);
             QVERIFY(std::abs(stats[t].p_max - std::exp(mx - lse)) < 1e-6);
-            QVERIFY(std::abs(stats[t].logp_target - (d[t][targets[t].item<int64_t>()].item<double>() - lse)) < 1e-5);
+            QVERIFY(std::abs(stats[t].logp_target - (d[t][targets[t].item<int64_t>()].item<double>() - lse)) <
+                    1e-5);
             QCOMPARE(stats[t].target_is_argmax, targets[t].item<int64_t>() == arg);
         }
     }
@@ -117,10 +118,12 @@ private slots:
         QTest::newRow("cjk edge first") << ok + QStringLiteral(" \u4E00") << 10 << true << "U+4E00";
         QTest::newRow("cjk edge last") << ok + QStringLiteral(" \u9FFF") << 10 << true << "U+9FFF";
         QTest::newRow("outside block") << ok + QStringLiteral(" \u3400") << 10 << true << "";
-        QTest::newRow("too few words") << QString::fromStdString(repeat_words(9)) << 10 << true << "too few words: 9";
+        QTest::newRow("too few words")
+            << QString::fromStdString(repeat_words(9)) << 10 << true << "too few words: 9";
         QTest::newRow("word of 20 chars") << ok + " " + QString(20, 'x') << 10 << true << "";
         QTest::newRow("word of 21 chars") << ok + " " + QString(21, 'x') << 10 << true << "longer than 20";
-        QTest::newRow("21 two-byte chars") << ok + " " + QString(21, QChar(0xE9)) << 10 << true << "longer than 20";
+        QTest::newRow("21 two-byte chars")
+            << ok + " " + QString(21, QChar(0xE9)) << 10 << true << "longer than 20";
         QTest::newRow("20 two-byte chars") << ok + " " + QString(20, QChar(0xE9)) << 10 << true << "";
         QTest::newRow("empty") << QString() << 1 << true << "too few words: 0";
     }
@@ -160,7 +163,8 @@ private slots:
         QFETCH(uint, outside);
         const auto ranges = olm::parse_script_ranges(entry.toStdString());
         auto hit = [&](char32_t c) {
-            return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return c >= r.first && c <= r.last; });
+            return std::any_of(ranges.begin(), ranges.end(),
+                               [&](const auto& r) { return c >= r.first && c <= r.last; });
         };
         QVERIFY(hit(inside));
         QVERIFY(!hit(outside));
@@ -187,8 +191,13 @@ private slots:
         const auto w = olm::split_words("a\u3000b\u00A0c\td\ne\u2003f  ");
         QCOMPARE(w.size(), size_t(6));
         QCOMPARE(QString::fromStdString(w[5]), QStringLiteral("f"));
-        QCOMPARE(olm::decode_utf8("\xFF" "a").size(), size_t(2));
-        QCOMPARE(olm::decode_utf8("\xFF" "a")[0], char32_t(0xFFFD));
+        QCOMPARE(olm::decode_utf8("\xFF"
+                                  "a")
+                     .size(),
+                 size_t(2));
+        QCOMPARE(olm::decode_utf8("\xFF"
+                                  "a")[0],
+                 char32_t(0xFFFD));
     }
 
     void registryNamesAndAliases() {
