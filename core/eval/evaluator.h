@@ -16,9 +16,10 @@
 // check) and recomputes when anything changed, so a stale cache is never used.
 // settings.prefix_cache = false turns it off; cached == uncached within 1e-5 relative.
 //
-// Identical candidates: score() with a content key (e.g. model_content_hash of the
-// slots, see core/eval/content_hash.h) returns the recorded result for the same key,
-// dataset and split without evaluating, marked reused.
+// Identical candidates: score() with a content key identifying the whole model
+// (e.g. hash_combine over boundary_content_hash and every layer_content_hash, see
+// core/eval/content_hash.h) returns the recorded result for the same key, dataset
+// and split without evaluating, marked reused.
 //
 // Progress goes to the ProgressSink; cancelled() is polled between batches and
 // throws olm::Cancelled.
