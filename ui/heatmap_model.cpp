@@ -275,7 +275,15 @@ QVariant HeatmapModel::data(const QModelIndex& index, int role) const {
 QVariant HeatmapModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation == Qt::Horizontal) {
         if (section < 0 || section >= m_candidates.size()) return {};
-        if (role == Qt::DisplayRole || role == Qt::ToolTipRole) return m_candidates[section];
+        if (role == Qt::ToolTipRole) return m_candidates[section];
+        if (role == Qt::DisplayRole) {
+            // Blends ("0.5*(current+ft_1)", "current+(ft_1-base)") wrap before
+            // the second operand so columns stay narrow.
+            QString name = m_candidates[section];
+            const int plus = static_cast<int>(name.indexOf(QLatin1Char('+')));
+            if (plus > 0 && name.size() > 12) name.insert(plus, QLatin1Char('\n'));
+            return name;
+        }
         return {};
     }
     if (section < 0 || section >= m_rows.size()) return {};

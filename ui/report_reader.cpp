@@ -151,11 +151,13 @@ bool readMergeReport(const QString& path, ReportContents& out, QString* error) {
             std::sort(passes.begin(), passes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             for (const auto& p : passes) readPass(*p.second, backward, out);
         }
+        // references {name: {metrics {dataset: score}, recipe, ...}}: every pool model and the soup.
         if (const auto r = root.find("references"); r != root.end() && r->is_object()) {
-            if (const auto c = r->find("candidates"); c != r->end() && c->is_object())
-                for (auto it = c->begin(); it != c->end(); ++it)
-                    out.references << ReferenceScores{QString::fromStdString(it.key()), false,
-                                                      scoreMap(it->value("scores", Json::object()))};
+            for (auto it = r->begin(); it != r->end(); ++it) {
+                if (!it->is_object()) continue;
+                const auto metrics = scoreMap(it->value("metrics", Json::object()));
+                if (!metrics.isEmpty()) out.references << ReferenceScores{QString::fromStdString(it.key()), false, metrics};
+            }
         }
         if (const auto s = root.find("status"); s != root.end() && s->is_string())
             out.status = QString::fromStdString(s->get<std::string>());

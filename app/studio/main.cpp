@@ -1,13 +1,90 @@
 // olm-studio: the OLM Studio desktop application.
+//
+//   olm-studio                       an empty project
+//   olm-studio CONFIG.yaml           opens a merge config (and its report, if any)
+//   olm-studio --demo                opens resources/demo/olm_config.yaml
+//   --run                            starts the merge at once (--resume: continues the report)
+//   --screenshot FILE [--tab N]      saves the window as FILE after the run (or at once) and quits;
+//                                    "{tab}" in FILE saves every result tab
+#include "core/util/threads.h"
 #include "ui/main_window.h"
 
 #include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QPixmap>
+#include <QTabWidget>
+#include <QTimer>
+
+namespace {
+
+QString demoConfigPath() {
+    // Installed builds may point OLM_RESOURCES at their resources folder.
+    const QByteArray env = qgetenv("OLM_RESOURCES");
+    const QString root = env.isEmpty() ? QStringLiteral(OLM_RESOURCES_DIR) : QString::fromLocal8Bit(env);
+    return QDir(root).filePath(QStringLiteral("demo/olm_config.yaml"));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("OLM Studio"));
     QApplication::setOrganizationName(QStringLiteral("OLM Studio"));
+    olm::apply_thread_settings();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Optimized Layer Merging for Hugging Face language models"));
+    parser.addHelpOption();
+    parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("merge config YAML to open"), QStringLiteral("[CONFIG.yaml]"));
+    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the demo project (resources/demo/olm_config.yaml)."));
+    const QCommandLineOption run(QStringLiteral("run"), QStringLiteral("Start the merge at once."));
+    const QCommandLineOption resume(QStringLiteral("resume"), QStringLiteral("With --run: continue from merge_report.json."));
+    const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save the window to FILE (after --run finishes) and quit."),
+                                  QStringLiteral("FILE"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("With --screenshot: the result tab to show (0 heatmap, 1 scores, 2 previews)."),
+                                 QStringLiteral("N"), QStringLiteral("0"));
+    parser.addOptions({demo, run, resume, shot, tab});
+    parser.process(app);
+
     olm::ui::MainWindow window;
     window.show();
+
+    if (parser.isSet(demo)) {
+        const QString path = demoConfigPath();
+        if (QFileInfo::exists(path)) window.openProject(path);
+        else window.appendLog(QStringLiteral("demo project not found: %1 (run `olm demo` to create it)").arg(path));
+    } else if (!parser.positionalArguments().isEmpty()) {
+        window.openProject(parser.positionalArguments().first());
+    }
+
+    const QString screenshot = parser.value(shot);
+    // FILE with "{tab}" saves every result tab (0 heatmap, 1 scores, 2 previews).
+    auto grabAndQuit = [&window, &screenshot, &parser, &tab] {
+        QTimer::singleShot(300, &window, [&window, &screenshot, &parser, &tab] {
+            bool ok = true;
+            const bool all = screenshot.contains(QStringLiteral("{tab}"));
+            for (int t = 0; t < (all ? window.tabs()->count() : 1); ++t) {
+                window.tabs()->setCurrentIndex(all ? t : parser.value(tab).toInt());
+                QCoreApplication::processEvents();
+                QString file = screenshot;
+                ok = window.grab().save(file.replace(QStringLiteral("{tab}"), QString::number(t))) && ok;
+            }
+            QApplication::exit(ok ? 0 : 1);
+        });
+    };
+    if (parser.isSet(run)) {
+        QTimer::singleShot(0, &window, [&] {
+            if (!window.startMerge(parser.isSet(resume))) {
+                if (!screenshot.isEmpty()) grabAndQuit();
+                return;
+            }
+            if (!screenshot.isEmpty())
+                QObject::connect(window.controller(), &olm::ui::MergeController::finished, &window, [&] { grabAndQuit(); });
+        });
+    } else if (!screenshot.isEmpty()) {
+        QTimer::singleShot(500, &window, grabAndQuit);
+    }
     return QApplication::exec();
 }
