@@ -170,7 +170,7 @@ void Bpe::merge_word(std::string_view w, std::vector<int32_t>& out) const {
         if (idx > 0) symbols[idx - 1].next = idx;
     };
 
-    std::optional<int32_t> unk;  // pending unknown (fused when fuse_unk)
+    int32_t unk = -1;  // pending unknown id, -1 for none (fused when fuse_unk)
     std::string buf;
     size_t i = 0;
     while (i < w.size()) {
@@ -193,9 +193,9 @@ void Bpe::merge_word(std::string_view w, std::vector<int32_t>& out) const {
             id = token_to_id(buf);
         }
         if (id) {
-            if (unk) {
-                add(*unk);
-                unk.reset();
+            if (unk >= 0) {
+                add(unk);
+                unk = -1;
             }
             add(*id);
             continue;
@@ -210,11 +210,11 @@ void Bpe::merge_word(std::string_view w, std::vector<int32_t>& out) const {
             }
         }
         if (m_unk) {
-            if (unk && !m_fuse_unk) add(*unk);
+            if (unk >= 0 && !m_fuse_unk) add(unk);
             unk = *m_unk;
         }
     }
-    if (unk) add(*unk);
+    if (unk >= 0) add(unk);
 
     // Merge by rank (then leftmost position) until no known pair remains.
     struct Merge {

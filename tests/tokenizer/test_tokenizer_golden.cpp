@@ -169,6 +169,9 @@ private slots:
         for (auto it = v["override"].begin(); it != v["override"].end(); ++it) base[it.key()] = it.value();
         if (v.contains("extra_added_tokens"))
             for (const auto& t : v["extra_added_tokens"]) base["added_tokens"].push_back(t);
+        if (v.contains("model_override"))
+            for (auto it = v["model_override"].begin(); it != v["model_override"].end(); ++it)
+                base["model"][it.key()] = it.value();
         auto tok = olm::Tokenizer::from_json(base.dump(), {}, name);
         int round_trips = 0;
         auto rows = read_jsonl(kVariants / (name + ".golden.jsonl"));

@@ -133,6 +133,7 @@ for (const v of variants) {
   const base = JSON.parse(fs.readFileSync(path.join(extracted[v.base], 'tokenizer.json'), 'utf8'));
   Object.assign(base, v.override);
   if (v.extra_added_tokens) base.added_tokens = [...base.added_tokens, ...v.extra_added_tokens];
+  if (v.model_override) Object.assign(base.model, v.model_override);
   const tok = Tokenizer.fromString(JSON.stringify(base));
   await writeGoldens(tok, variantDir, `${v.name}.`, 4321 + v.name.length, 60, 60);
 }
