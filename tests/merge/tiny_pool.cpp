@@ -77,7 +77,7 @@ void write_truth_dataset(const fs::path& truth, const fs::path& file, int count,
     std::ofstream(file) << rows.dump(1);
 }
 
-PlantedPool make_planted_pool(const fs::path& dir, int layers, double noise) {
+PlantedPool make_planted_pool(const fs::path& dir, int layers, double noise, int samples) {
     PlantedPool p;
     p.dir = dir;
     const fs::path models = dir / "models";
@@ -97,7 +97,7 @@ PlantedPool make_planted_pool(const fs::path& dir, int layers, double noise) {
         });
         p.models.push_back(name);
     }
-    write_truth_dataset(p.truth, dir / "datasets" / p.dataset, 12, 10);
+    write_truth_dataset(p.truth, dir / "datasets" / p.dataset, samples, 10);
     return p;
 }
 
