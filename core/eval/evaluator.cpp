@@ -27,11 +27,21 @@ struct Evaluator::TfBatch {
     at::Tensor hidden;             // prefix cache: [B, T, H] entering the cached layer
 };
 
+// The first candidate's greedy run at a position, kept so that later candidates
+// skip layers [0, L) for generated tokens while their generation coincides with it
+// (those layers and the tokens fed so far being the same, so are the states).
+struct DecodeRecord {
+    int64_t layer = -1;                           // -1 = nothing recorded
+    std::vector<std::vector<int64_t>> fed;        // per prompt: the tokens fed back, in order
+    std::vector<std::vector<at::Tensor>> hidden;  // per prompt: [H] entering `layer` for each fed token
+};
+
 // Generation batch: prompts = contexts; the prefix cache keeps the prompt state.
 struct Evaluator::GenBatch {
     std::vector<int64_t> members;
     std::vector<std::vector<int64_t>> prompts;
     std::unique_ptr<PrefixState> prefix;
+    DecodeRecord record;
 };
 
 struct Evaluator::Plan {
@@ -74,6 +84,147 @@ std::vector<int64_t> stop_ids(const Transformer& model, const Tokenizer& tok) {
     return {ids.begin(), ids.end()};
 }
 
+// Decode work of the engine's generate: every generated token but the last is fed
+// back through all N layers (a token is not fed when it is EOS or the last allowed).
+void count_decode(const GenerateResult& gen, int64_t N, EvalStats& stats) {
+    int64_t steps = 0;
+    for (size_t m = 0; m < gen.tokens.size(); ++m) {
+        const int64_t fed =
+            static_cast<int64_t>(gen.tokens[m].size()) + (gen.stop[m] == StopReason::eos ? 1 : 0) - 1;
+        stats.layer_token_rows += N * std::max<int64_t>(fed, 0);
+        steps = std::max(steps, fed);
+    }
+    stats.forward_layers += N * steps;
+}
+
+// Greedy decoding from a prefix at layer L > 0, as olm::generate (same steps, same
+// stop rules), sharing layers [0, L) of generated tokens with the recorded run.
+// While every active row has fed exactly the recorded tokens, the states entering
+// L are taken from the record and layers [0, L) are skipped; their K/V are caught
+// up in one chunk when a row first diverges (never, when none does). The first
+// run at a position (record.layer != L) computes everything and records.
+GenerateResult generate_shared(Transformer& model, const PrefixState& prefix, const GenerateOptions& options,
+                               DecodeRecord& record, EvalStats& stats) {
+    c10::InferenceMode guard;
+    const int64_t B = prefix.batch.size(), L = prefix.layer, N = model.num_layers();
+    const at::Device dev = model.options().device;
+    GenerateResult result;
+    result.tokens.resize(B);
+    result.stop.assign(B, StopReason::max_new_tokens);
+    if (options.max_new_tokens <= 0) return result;
+    const bool recording = record.layer != L;
+    if (recording) {
+        record = DecodeRecord();
+        record.layer = L;
+        record.fed.resize(B);
+        record.hidden.resize(B);
+    }
+    std::vector<bool> on_record(B, !recording);
+
+    KvCache cache = prefix.cache.clone(L);
+    cache.reserve_hint(prefix.batch.width() + options.max_new_tokens);
+    at::Tensor h = model.run_layers(prefix.hidden, prefix.batch, L, N, &cache);
+    stats.layer_token_rows += (N - L) * B * prefix.batch.width();
+    stats.forward_layers += N - L;
+    at::Tensor logits = model.head(h.select(1, h.size(1) - 1));  // [B, V]
+
+    std::vector<int64_t> active(B);  // batch row -> prompt index
+    for (int64_t b = 0; b < B; ++b) active[b] = b;
+    std::vector<int64_t> next_pos(prefix.batch.lengths.begin(), prefix.batch.lengths.end());
+    std::vector<std::vector<int64_t>> owed(
+        B);  // per prompt: fed tokens whose [0, L) K/V are not in the cache
+    int64_t owed_count = 0;
+
+    while (true) {
+        at::Tensor tok = logits.argmax(-1).to(at::kCPU);  // [n] first maximum on ties
+        const int64_t* t = tok.data_ptr<int64_t>();
+        std::vector<int64_t> keep, keep_tokens;
+        for (size_t r = 0; r < active.size(); ++r) {
+            const int64_t idx = active[r];
+            if (std::find(options.eos_ids.begin(), options.eos_ids.end(), t[r]) != options.eos_ids.end()) {
+                result.stop[idx] = StopReason::eos;
+                continue;
+            }
+            result.tokens[idx].push_back(t[r]);
+            if (static_cast<int64_t>(result.tokens[idx].size()) >= options.max_new_tokens) continue;
+            keep.push_back(static_cast<int64_t>(r));
+            keep_tokens.push_back(t[r]);
+        }
+        if (keep.empty()) break;
+        if (keep.size() != active.size()) {  // drop finished rows from the cache
+            cache.select_rows(at::tensor(keep, at::kLong).to(dev));
+            std::vector<int64_t> na, np;
+            for (int64_t r : keep) {
+                na.push_back(active[r]);
+                np.push_back(next_pos[r]);
+            }
+            active = std::move(na);
+            next_pos = std::move(np);
+        }
+        const auto n = static_cast<int64_t>(active.size());
+        bool all_on = !recording;
+        for (int64_t r = 0; r < n; ++r) {
+            const int64_t idx = active[r];
+            const size_t j = result.tokens[idx].size() - 1;  // index of the token fed now
+            on_record[idx] =
+                on_record[idx] && j < record.fed[idx].size() && record.fed[idx][j] == keep_tokens[r];
+            all_on = all_on && on_record[idx];
+        }
+        Batch step;
+        step.ids = at::tensor(keep_tokens, at::kLong).view({n, 1});
+        step.mask = at::ones({n, 1}, at::kBool);
+        step.positions = at::tensor(next_pos, at::kLong).view({n, 1});
+        step.lengths.assign(n, 1);
+        at::Tensor x;  // [n, 1, H] entering L
+        if (all_on) {
+            std::vector<at::Tensor> rows;
+            for (int64_t r = 0; r < n; ++r) {
+                const int64_t idx = active[r];
+                rows.push_back(record.hidden[idx][result.tokens[idx].size() - 1]);
+                owed[idx].push_back(keep_tokens[r]);
+            }
+            x = at::stack(rows).unsqueeze(1);
+            ++owed_count;
+        } else {
+            if (owed_count > 0) {  // catch up layers [0, L) for the tokens fed on the record
+                std::vector<int64_t> ids, pos;
+                for (int64_t r = 0; r < n; ++r) {
+                    const int64_t idx = active[r];
+                    for (int64_t k = 0; k < owed_count; ++k) {
+                        ids.push_back(owed[idx][k]);
+                        pos.push_back(next_pos[r] - owed_count + k);
+                    }
+                    owed[idx].clear();
+                }
+                Batch chunk;
+                chunk.ids = at::tensor(ids, at::kLong).view({n, owed_count});
+                chunk.mask = at::ones({n, owed_count}, at::kBool);
+                chunk.positions = at::tensor(pos, at::kLong).view({n, owed_count});
+                chunk.lengths.assign(n, owed_count);
+                model.run_layers(model.embed(chunk), chunk, 0, L, &cache);
+                stats.layer_token_rows += L * n * owed_count;
+                stats.forward_layers += L;
+                owed_count = 0;
+            }
+            x = model.run_layers(model.embed(step), step, 0, L, &cache);
+            stats.layer_token_rows += L * n;
+            stats.forward_layers += L;
+            if (recording) {
+                for (int64_t r = 0; r < n; ++r) {
+                    const int64_t idx = active[r];
+                    record.fed[idx].push_back(keep_tokens[r]);
+                    record.hidden[idx].push_back(x[r][0].clone());
+                }
+            }
+        }
+        for (auto& p : next_pos) ++p;
+        x = model.run_layers(x, step, L, N, &cache);
+        stats.layer_token_rows += (N - L) * n;
+        stats.forward_layers += N - L;
+        logits = model.head(x.select(1, 0));  // [n, V]
+    }
+    return result;
+}
 }  // namespace
 
 std::vector<std::vector<int64_t>> plan_batches(const std::vector<int64_t>& lengths, int64_t budget) {
@@ -123,7 +274,10 @@ void Evaluator::end_position() {
 void Evaluator::drop_caches() {
     for (auto& [key, plan] : m_plans) {
         for (TfBatch& b : plan->tf) b.hidden = at::Tensor();
-        for (GenBatch& g : plan->gen) g.prefix.reset();
+        for (GenBatch& g : plan->gen) {
+            g.prefix.reset();
+            g.record = DecodeRecord();
+        }
     }
     m_cache_layer = -1;
     m_cache_fixed.clear();
@@ -354,9 +508,14 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
                 m_stats.layer_token_rows += L * g.prefix->batch.size() * g.prefix->batch.width();
                 m_stats.forward_layers += L;
             }
-            gen = generate(m_model, *g.prefix, options);
-            m_stats.layer_token_rows += (N - L) * g.prefix->batch.size() * g.prefix->batch.width();
-            m_stats.forward_layers += N - L;
+            if (L > 0) {
+                gen = generate_shared(m_model, *g.prefix, options, g.record, m_stats);
+            } else {
+                gen = generate(m_model, *g.prefix, options);
+                m_stats.layer_token_rows += N * g.prefix->batch.size() * g.prefix->batch.width();
+                m_stats.forward_layers += N;
+                count_decode(gen, N, m_stats);
+            }
         } else {
             gen = generate(m_model, g.prompts, options);
             // Counted as the left-padded prompt batch the engine runs.
@@ -364,15 +523,10 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
             for (const auto& p : g.prompts) width = std::max<int64_t>(width, static_cast<int64_t>(p.size()));
             m_stats.layer_token_rows += N * static_cast<int64_t>(g.prompts.size()) * width;
             m_stats.forward_layers += N;
+            count_decode(gen, N, m_stats);
         }
-        int64_t steps = 0;
         for (size_t m = 0; m < g.members.size(); ++m) {
             const std::vector<int64_t>& ids = gen.tokens[m];
-            // Every generated token but the last is fed back through all layers.
-            const int64_t fed =
-                static_cast<int64_t>(ids.size()) + (gen.stop[m] == StopReason::eos ? 1 : 0) - 1;
-            m_stats.layer_token_rows += N * std::max<int64_t>(fed, 0);
-            steps = std::max(steps, fed);
             m_stats.generated_tokens += static_cast<int64_t>(ids.size());
             const std::string text =
                 m_tok.decode_for_display(std::vector<int32_t>(ids.begin(), ids.end()), /*skip_special=*/true);
@@ -386,7 +540,6 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
             r.generated_ids = ids;
             out.per_sample[pos] = s.score;
         }
-        m_stats.forward_layers += N * steps;
         done += static_cast<long long>(g.members.size());
         if (m_sink) m_sink->progress("evaluate " + dataset.name, done, static_cast<long long>(total));
     }

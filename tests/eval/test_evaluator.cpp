@@ -263,6 +263,35 @@ private slots:
         QVERIFY(!cached.cached_layer().has_value());
     }
 
+    void qualitySharesGeneratedTokensWithTheRecordedRun() {
+        // At layer 2: the first candidate's generation is recorded; a candidate that
+        // generates the same tokens skips layers [0, 2) for them, one that diverges
+        // catches up; both equal the uncached generations.
+        const auto ds = load_eval_dataset(m_data_q, "quality", *m_tok, settings());
+        const ModelFolder base = ModelFolder::open(m_base), ft = ModelFolder::open(m_ft);
+        Transformer model = Transformer::from_folder(base);
+        EvalSettings off = settings();
+        off.prefix_cache = false;
+        Evaluator cached(model, *m_tok, settings()), plain(model, *m_tok, off);
+        cached.begin_position(2);
+        const DatasetScore first = cached.score(ds);
+        const int64_t w1 = cached.stats().layer_token_rows;
+        const DatasetScore same = cached.score(ds);
+        const int64_t w2 = cached.stats().layer_token_rows - w1;
+        int64_t fed = 0;
+        for (const auto& r : first.samples) fed += static_cast<int64_t>(r.generated_ids.size()) - 1;
+        QVERIFY2(w2 <= w1 - 2 * fed, qPrintable(QString("%1 %2 %3").arg(w1).arg(w2).arg(fed)));
+        const DatasetScore want = plain.score(ds);
+        for (size_t i = 0; i < first.samples.size(); ++i) {
+            QCOMPARE(same.samples[i].generated_ids, want.samples[i].generated_ids);
+            QCOMPARE(first.samples[i].generated_ids, want.samples[i].generated_ids);
+        }
+        model.set_layer(2, load_layer_weights(ft, 2));
+        const DatasetScore other = cached.score(ds), other_plain = plain.score(ds);
+        for (size_t i = 0; i < other.samples.size(); ++i)
+            QCOMPARE(other.samples[i].generated_ids, other_plain.samples[i].generated_ids);
+    }
+
     void changedFixedLayerIsNoticed() {
         // The contract is broken on purpose: layer 0 changes while the position is 2.
         // The evaluator sees the slot change and recomputes instead of using stale states.
