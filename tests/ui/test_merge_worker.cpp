@@ -148,6 +148,7 @@ private slots:
         t.start();
         w.cancelMerge();
         QVERIFY(waitFinished(finished, 5000));
+        qInfo("cancel during a run: finished() after %lld ms", static_cast<long long>(t.elapsed()));
         QVERIFY2(t.elapsed() < 1000, qPrintable(QStringLiteral("cancel took %1 ms").arg(t.elapsed())));
         const auto outcome = finished.first().at(0).value<MergeWorker::Outcome>();
         QVERIFY(outcome == MergeWorker::Outcome::cancelled || outcome == MergeWorker::Outcome::finished);
@@ -187,6 +188,7 @@ private slots:
         t.start();
         c->cancel();
         QVERIFY(waitFinished(finished, 5000));
+        qInfo("cancel while paused: finished() after %lld ms", static_cast<long long>(t.elapsed()));
         QVERIFY2(t.elapsed() < 1000, qPrintable(QStringLiteral("cancel took %1 ms").arg(t.elapsed())));
         QCOMPARE(finished.first().at(0).value<MergeWorker::Outcome>(), MergeWorker::Outcome::cancelled);
     }
