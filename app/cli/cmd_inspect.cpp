@@ -27,18 +27,20 @@ int run_inspect(const std::vector<std::string>& argv) {
             std::cout << dir << "\n  cannot be opened (see the pool check below)\n";
             continue;
         }
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const uint64_t rss_after = olm::resident_bytes();
         std::cout << olm::describe_model(m);
         if (args.flag("timing"))
-            std::cout << "  opened in      " << ms << " ms; resident memory " << olm::human_bytes(rss_before) << " before, "
-                      << olm::human_bytes(rss_after) << " after (tensor data " << olm::human_bytes(m.tensor_bytes())
-                      << ")\n";
+            std::cout << "  opened in      " << ms << " ms; resident memory " << olm::human_bytes(rss_before)
+                      << " before, " << olm::human_bytes(rss_after) << " after (tensor data "
+                      << olm::human_bytes(m.tensor_bytes()) << ")\n";
         if (args.flag("verify")) {
             const auto r = olm::verify_tensors(m);
-            std::cout << "  verify         " << r.tensors << " tensors, " << r.elements << " values: " << r.nan << " NaN, "
-                      << r.inf << " Inf\n";
-            for (const auto& b : r.bad) std::cout << "    " << b.name << ": " << b.nan << " NaN, " << b.inf << " Inf\n";
+            std::cout << "  verify         " << r.tensors << " tensors, " << r.elements
+                      << " values: " << r.nan << " NaN, " << r.inf << " Inf\n";
+            for (const auto& b : r.bad)
+                std::cout << "    " << b.name << ": " << b.nan << " NaN, " << b.inf << " Inf\n";
             if (r.nan || r.inf) status = 3;
         }
         opened.push_back(m);

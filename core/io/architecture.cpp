@@ -19,9 +19,12 @@ const TensorTemplate* find_template(const Architecture& arch, TensorRole role) {
 bool present(const TensorTemplate& t, const ModelSpec& spec, bool* required) {
     *required = true;
     switch (t.presence) {
-        case Presence::required: return true;
-        case Presence::if_attention_bias: return spec.attention_bias;
-        case Presence::if_qk_norm: return spec.qk_norm;
+        case Presence::required:
+            return true;
+        case Presence::if_attention_bias:
+            return spec.attention_bias;
+        case Presence::if_qk_norm:
+            return spec.qk_norm;
         case Presence::if_untied:
             *required = !spec.tie_word_embeddings;
             return true;
@@ -40,24 +43,42 @@ std::string substitute(const std::string& pattern, int layer) {
 
 std::string_view role_name(TensorRole role) {
     switch (role) {
-        case TensorRole::embed_tokens: return "embed_tokens";
-        case TensorRole::final_norm: return "final_norm";
-        case TensorRole::lm_head: return "lm_head";
-        case TensorRole::attn_q: return "attn_q";
-        case TensorRole::attn_k: return "attn_k";
-        case TensorRole::attn_v: return "attn_v";
-        case TensorRole::attn_o: return "attn_o";
-        case TensorRole::attn_q_bias: return "attn_q_bias";
-        case TensorRole::attn_k_bias: return "attn_k_bias";
-        case TensorRole::attn_v_bias: return "attn_v_bias";
-        case TensorRole::attn_o_bias: return "attn_o_bias";
-        case TensorRole::attn_q_norm: return "attn_q_norm";
-        case TensorRole::attn_k_norm: return "attn_k_norm";
-        case TensorRole::input_norm: return "input_norm";
-        case TensorRole::post_attention_norm: return "post_attention_norm";
-        case TensorRole::mlp_gate: return "mlp_gate";
-        case TensorRole::mlp_up: return "mlp_up";
-        case TensorRole::mlp_down: return "mlp_down";
+        case TensorRole::embed_tokens:
+            return "embed_tokens";
+        case TensorRole::final_norm:
+            return "final_norm";
+        case TensorRole::lm_head:
+            return "lm_head";
+        case TensorRole::attn_q:
+            return "attn_q";
+        case TensorRole::attn_k:
+            return "attn_k";
+        case TensorRole::attn_v:
+            return "attn_v";
+        case TensorRole::attn_o:
+            return "attn_o";
+        case TensorRole::attn_q_bias:
+            return "attn_q_bias";
+        case TensorRole::attn_k_bias:
+            return "attn_k_bias";
+        case TensorRole::attn_v_bias:
+            return "attn_v_bias";
+        case TensorRole::attn_o_bias:
+            return "attn_o_bias";
+        case TensorRole::attn_q_norm:
+            return "attn_q_norm";
+        case TensorRole::attn_k_norm:
+            return "attn_k_norm";
+        case TensorRole::input_norm:
+            return "input_norm";
+        case TensorRole::post_attention_norm:
+            return "post_attention_norm";
+        case TensorRole::mlp_gate:
+            return "mlp_gate";
+        case TensorRole::mlp_up:
+            return "mlp_up";
+        case TensorRole::mlp_down:
+            return "mlp_down";
     }
     return "?";
 }
@@ -95,23 +116,33 @@ std::vector<int64_t> expected_shape(const ModelSpec& s, TensorRole role) {
     const int64_t kv = s.num_key_value_heads * s.head_dim;
     switch (role) {
         case TensorRole::embed_tokens:
-        case TensorRole::lm_head: return {s.vocab_size, s.hidden_size};
+        case TensorRole::lm_head:
+            return {s.vocab_size, s.hidden_size};
         case TensorRole::final_norm:
         case TensorRole::input_norm:
         case TensorRole::post_attention_norm:
-        case TensorRole::attn_o_bias: return {s.hidden_size};
-        case TensorRole::attn_q: return {q, s.hidden_size};
+        case TensorRole::attn_o_bias:
+            return {s.hidden_size};
+        case TensorRole::attn_q:
+            return {q, s.hidden_size};
         case TensorRole::attn_k:
-        case TensorRole::attn_v: return {kv, s.hidden_size};
-        case TensorRole::attn_o: return {s.hidden_size, q};
-        case TensorRole::attn_q_bias: return {q};
+        case TensorRole::attn_v:
+            return {kv, s.hidden_size};
+        case TensorRole::attn_o:
+            return {s.hidden_size, q};
+        case TensorRole::attn_q_bias:
+            return {q};
         case TensorRole::attn_k_bias:
-        case TensorRole::attn_v_bias: return {kv};
+        case TensorRole::attn_v_bias:
+            return {kv};
         case TensorRole::attn_q_norm:
-        case TensorRole::attn_k_norm: return {s.head_dim};
+        case TensorRole::attn_k_norm:
+            return {s.head_dim};
         case TensorRole::mlp_gate:
-        case TensorRole::mlp_up: return {s.intermediate_size, s.hidden_size};
-        case TensorRole::mlp_down: return {s.hidden_size, s.intermediate_size};
+        case TensorRole::mlp_up:
+            return {s.intermediate_size, s.hidden_size};
+        case TensorRole::mlp_down:
+            return {s.hidden_size, s.intermediate_size};
     }
     return {};
 }

@@ -88,7 +88,7 @@ std::vector<int64_t> expected_shape(const ModelSpec& spec, TensorRole role);
 struct ExpectedTensor {
     TensorRole role;
     std::string name;
-    std::string unit;  // "" for boundary tensors
+    std::string unit;      // "" for boundary tensors
     bool required = true;  // false: may be absent (lm_head of a tied model)
     std::vector<int64_t> shape;
 };

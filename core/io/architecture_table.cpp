@@ -50,12 +50,28 @@ const std::vector<std::string> k_units = {"attention", "mlp", "norms"};
 const std::vector<Architecture>& architectures() {
     static const std::vector<Architecture> k_table = {
         // q/k/v/o biases when config.attention_bias (HF LlamaAttention)
-        {"LlamaForCausalLM", {"llama"}, llama_boundary(), decoder_layer(P::if_attention_bias, true, false), k_units},
-        {"MistralForCausalLM", {"mistral"}, llama_boundary(), decoder_layer(P::if_attention_bias, true, false), k_units},
+        {"LlamaForCausalLM",
+         {"llama"},
+         llama_boundary(),
+         decoder_layer(P::if_attention_bias, true, false),
+         k_units},
+        {"MistralForCausalLM",
+         {"mistral"},
+         llama_boundary(),
+         decoder_layer(P::if_attention_bias, true, false),
+         k_units},
         // q/k/v biases always (parse_model_spec sets attention_bias for qwen2), no o_proj bias
-        {"Qwen2ForCausalLM", {"qwen2"}, llama_boundary(), decoder_layer(P::if_attention_bias, false, false), k_units},
+        {"Qwen2ForCausalLM",
+         {"qwen2"},
+         llama_boundary(),
+         decoder_layer(P::if_attention_bias, false, false),
+         k_units},
         // per-head q_norm/k_norm; biases when config.attention_bias
-        {"Qwen3ForCausalLM", {"qwen3"}, llama_boundary(), decoder_layer(P::if_attention_bias, true, true), k_units},
+        {"Qwen3ForCausalLM",
+         {"qwen3"},
+         llama_boundary(),
+         decoder_layer(P::if_attention_bias, true, true),
+         k_units},
     };
     return k_table;
 }

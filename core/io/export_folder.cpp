@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <unistd.h>
 
 namespace olm {
 
@@ -37,7 +37,9 @@ std::string read_text(const fs::path& p) {
     return ss.str();
 }
 
-bool is_floating(DType d) { return d == DType::BF16 || d == DType::F16 || d == DType::F32 || d == DType::F64; }
+bool is_floating(DType d) {
+    return d == DType::BF16 || d == DType::F16 || d == DType::F32 || d == DType::F64;
+}
 
 // The floating dtype holding most output bytes ("" if none).
 std::string output_dtype_name(const std::vector<TensorSource>& tensors) {
@@ -82,7 +84,8 @@ ExportResult export_model_folder(const ModelFolder& base, const std::vector<Tens
     check_export_target(target, protect);
     const fs::path final_path = normal(target);
     if (fs::exists(final_path) && !options.overwrite)
-        throw Error("export: " + target.string() + " already exists (choose another folder or allow overwriting)");
+        throw Error("export: " + target.string() +
+                    " already exists (choose another folder or allow overwriting)");
     if (fs::exists(final_path) && !fs::is_directory(final_path))
         throw Error("export: " + target.string() + " exists and is not a folder");
     const fs::path parent = final_path.parent_path();
@@ -90,8 +93,8 @@ ExportResult export_model_folder(const ModelFolder& base, const std::vector<Tens
 
     std::random_device rd;
     TempFolder tmp;
-    tmp.path = parent / ("." + final_path.filename().string() + ".partial-" + std::to_string(::getpid()) + "-" +
-                         std::to_string(rd() % 1000000));
+    tmp.path = parent / ("." + final_path.filename().string() + ".partial-" + std::to_string(::getpid()) +
+                         "-" + std::to_string(rd() % 1000000));
     fs::create_directory(tmp.path);
 
     ExportResult result;

@@ -23,10 +23,11 @@ namespace olm {
 struct ExportOptions {
     uint64_t max_shard_bytes = 5'000'000'000ull;
     size_t shard_count = 0;  // > 0: exactly this many shards
-    std::vector<std::filesystem::path> protected_folders;  // pool models: never written, replaced or contained
+    std::vector<std::filesystem::path>
+        protected_folders;   // pool models: never written, replaced or contained
     bool overwrite = false;  // replace an existing target folder (never a protected one)
-    std::map<std::string, std::string> extra_files;       // file name -> contents (README.md, ...)
-    std::map<std::string, std::string> metadata;          // safetensors __metadata__ additions
+    std::map<std::string, std::string> extra_files;  // file name -> contents (README.md, ...)
+    std::map<std::string, std::string> metadata;     // safetensors __metadata__ additions
 };
 
 struct ExportResult {
@@ -43,10 +44,12 @@ ExportResult export_model_folder(const ModelFolder& base, const std::vector<Tens
 
 // Sources that copy every tensor of model unchanged (dtype given: floating
 // tensors are converted). Each releases its source pages once written.
-std::vector<TensorSource> passthrough_sources(const ModelFolder& model, std::optional<DType> dtype = std::nullopt);
+std::vector<TensorSource> passthrough_sources(const ModelFolder& model,
+                                              std::optional<DType> dtype = std::nullopt);
 
 // Throws if writing target would touch one of the protected folders (target is
 // one of them or contains one).
-void check_export_target(const std::filesystem::path& target, const std::vector<std::filesystem::path>& protected_folders);
+void check_export_target(const std::filesystem::path& target,
+                         const std::vector<std::filesystem::path>& protected_folders);
 
 }  // namespace olm

@@ -14,17 +14,23 @@ std::string human_bytes(uint64_t bytes) {
     int u = 0;
     while (v >= 1000.0 && u < 4) v /= 1000.0, ++u;
     char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-    else std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+    if (u == 0)
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    else
+        std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
     return buf;
 }
 
 std::string human_count(int64_t count) {
     char buf[32];
-    if (count >= 1'000'000'000) std::snprintf(buf, sizeof buf, "%.2f B", count / 1e9);
-    else if (count >= 1'000'000) std::snprintf(buf, sizeof buf, "%.2f M", count / 1e6);
-    else if (count >= 1'000) std::snprintf(buf, sizeof buf, "%.1f K", count / 1e3);
-    else std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(count));
+    if (count >= 1'000'000'000)
+        std::snprintf(buf, sizeof buf, "%.2f B", count / 1e9);
+    else if (count >= 1'000'000)
+        std::snprintf(buf, sizeof buf, "%.2f M", count / 1e6);
+    else if (count >= 1'000)
+        std::snprintf(buf, sizeof buf, "%.1f K", count / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(count));
     return buf;
 }
 
@@ -43,8 +49,8 @@ std::string describe_model(const ModelFolder& m) {
     o << "  architecture   " << s.architecture << " (" << s.model_type << ")\n";
     o << "  layers         " << s.num_hidden_layers << "\n";
     o << "  hidden size    " << s.hidden_size << " (intermediate " << s.intermediate_size << ")\n";
-    o << "  heads          " << s.num_attention_heads << " (kv heads " << s.num_key_value_heads << ", head_dim "
-      << s.head_dim << ")\n";
+    o << "  heads          " << s.num_attention_heads << " (kv heads " << s.num_key_value_heads
+      << ", head_dim " << s.head_dim << ")\n";
     o << "  vocabulary     " << s.vocab_size << (s.tie_word_embeddings ? " (tied embeddings)" : "") << "\n";
     o << "  parameters     " << human_count(m.parameter_count()) << " (" << m.parameter_count() << ")\n";
     o << "  dtype          " << dtype_name(m.main_dtype());
@@ -64,8 +70,10 @@ std::string describe_pool(const PoolVerdict& v) {
     for (size_t i = 0; i < v.members.size(); ++i) {
         const auto& m = v.members[i];
         o << "  " << m.path.string() << ": ";
-        if (!m.ok) o << "INCOMPATIBLE: " << m.reason;
-        else o << (i == 0 ? "base" : "OK");
+        if (!m.ok)
+            o << "INCOMPATIBLE: " << m.reason;
+        else
+            o << (i == 0 ? "base" : "OK");
         o << "\n";
         for (const auto& w : m.warnings) o << "    warning: " << w << "\n";
     }

@@ -13,12 +13,15 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void fail(const std::string& label, const std::string& what) { throw Error(label + ": " + what); }
+[[noreturn]] void fail(const std::string& label, const std::string& what) {
+    throw Error(label + ": " + what);
+}
 
 int64_t get_int(const json& j, const char* key, const std::string& label) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) fail(label, std::string("missing required key '") + key + "'");
-    if (!it->is_number_integer() && !(it->is_number_float() && it->get<double>() == std::floor(it->get<double>())))
+    if (!it->is_number_integer() &&
+        !(it->is_number_float() && it->get<double>() == std::floor(it->get<double>())))
         fail(label, std::string("key '") + key + "' should be an integer, found " + it->dump());
     return it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
 }
@@ -38,7 +41,8 @@ std::optional<int64_t> opt_int(const json& j, const char* key, const std::string
 std::optional<double> opt_number(const json& j, const char* key, const std::string& label) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number()) fail(label, std::string("key '") + key + "' should be a number, found " + it->dump());
+    if (!it->is_number())
+        fail(label, std::string("key '") + key + "' should be a number, found " + it->dump());
     return it->get<double>();
 }
 
@@ -49,7 +53,8 @@ std::vector<int64_t> id_list(const json& j, const char* key, const std::string& 
     if (it == j.end() || it->is_null()) return out;
     auto one = [&](const json& v) {
         if (!v.is_number_integer())
-            fail(label, std::string("key '") + key + "' should be an integer or a list of integers, found " + it->dump());
+            fail(label, std::string("key '") + key + "' should be an integer or a list of integers, found " +
+                            it->dump());
         out.push_back(v.get<int64_t>());
     };
     if (it->is_array())
@@ -67,8 +72,10 @@ void add_unique(std::vector<int64_t>& to, const std::vector<int64_t>& from) {
 void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
     if (!r.is_object()) fail(label, "rope_scaling should be an object, found " + r.dump());
     std::string type;
-    if (auto t = r.find("rope_type"); t != r.end() && t->is_string()) type = t->get<std::string>();
-    else if (auto t2 = r.find("type"); t2 != r.end() && t2->is_string()) type = t2->get<std::string>();
+    if (auto t = r.find("rope_type"); t != r.end() && t->is_string())
+        type = t->get<std::string>();
+    else if (auto t2 = r.find("type"); t2 != r.end() && t2->is_string())
+        type = t2->get<std::string>();
     const std::string where = "rope_scaling: ";
     if (type.empty() || type == "default") {
         spec.rope_scaling = RopeScaling{};
@@ -87,7 +94,9 @@ void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
         auto hi = opt_number(r, "high_freq_factor", label);
         auto orig = opt_int(r, "original_max_position_embeddings", label);
         if (!lo || !hi || !orig)
-            fail(label, where + "type 'llama3' needs low_freq_factor, high_freq_factor and original_max_position_embeddings");
+            fail(label, where +
+                            "type 'llama3' needs low_freq_factor, high_freq_factor and "
+                            "original_max_position_embeddings");
         s.low_freq_factor = *lo;
         s.high_freq_factor = *hi;
         s.original_max_position_embeddings = *orig;
@@ -120,8 +129,10 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     if (arch == c.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
         fail(label, "missing required key 'architectures' (a list like [\"LlamaForCausalLM\"])");
     s.architecture = (*arch)[0].get<std::string>();
-    if (auto mt = c.find("model_type"); mt != c.end() && mt->is_string()) s.model_type = mt->get<std::string>();
-    else fail(label, "missing required key 'model_type'");
+    if (auto mt = c.find("model_type"); mt != c.end() && mt->is_string())
+        s.model_type = mt->get<std::string>();
+    else
+        fail(label, "missing required key 'model_type'");
 
     s.hidden_size = get_positive(c, "hidden_size", label);
     s.intermediate_size = get_positive(c, "intermediate_size", label);
@@ -130,12 +141,14 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     s.num_key_value_heads = opt_int(c, "num_key_value_heads", label).value_or(s.num_attention_heads);
     if (s.num_key_value_heads <= 0 || s.num_attention_heads % s.num_key_value_heads != 0)
         fail(label, "num_attention_heads (" + std::to_string(s.num_attention_heads) +
-                        ") must be a positive multiple of num_key_value_heads (" + std::to_string(s.num_key_value_heads) + ")");
+                        ") must be a positive multiple of num_key_value_heads (" +
+                        std::to_string(s.num_key_value_heads) + ")");
     if (auto hd = opt_int(c, "head_dim", label)) {
         s.head_dim = *hd;
     } else {
         if (s.hidden_size % s.num_attention_heads != 0)
-            fail(label, "hidden_size " + std::to_string(s.hidden_size) + " is not divisible by num_attention_heads " +
+            fail(label, "hidden_size " + std::to_string(s.hidden_size) +
+                            " is not divisible by num_attention_heads " +
                             std::to_string(s.num_attention_heads) + " and no head_dim is given");
         s.head_dim = s.hidden_size / s.num_attention_heads;
     }
@@ -144,7 +157,8 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     s.vocab_size = get_positive(c, "vocab_size", label);
     s.rms_norm_eps = opt_number(c, "rms_norm_eps", label).value_or(1e-6);
     s.max_position_embeddings = opt_int(c, "max_position_embeddings", label).value_or(0);
-    if (auto t = c.find("tie_word_embeddings"); t != c.end() && t->is_boolean()) s.tie_word_embeddings = t->get<bool>();
+    if (auto t = c.find("tie_word_embeddings"); t != c.end() && t->is_boolean())
+        s.tie_word_embeddings = t->get<bool>();
 
     // Qwen2 always has q/k/v biases (its config has no attention_bias key).
     s.attention_bias = s.model_type == "qwen2" || s.architecture == "Qwen2ForCausalLM";
@@ -184,7 +198,8 @@ void merge_generation_config(ModelSpec& spec, const json& g) {
 
 ModelSpec load_model_spec(const std::filesystem::path& folder) {
     const auto config = folder / "config.json";
-    if (!std::filesystem::exists(config)) throw Error(folder.string() + ": no config.json (not a Hugging Face model folder?)");
+    if (!std::filesystem::exists(config))
+        throw Error(folder.string() + ": no config.json (not a Hugging Face model folder?)");
     ModelSpec s = parse_model_spec(read_json_file(config), config.string());
     const auto gen = folder / "generation_config.json";
     if (std::filesystem::exists(gen)) merge_generation_config(s, read_json_file(gen));

@@ -22,8 +22,8 @@ struct ModelFolder::State {
 
 const std::vector<std::string>& tokenizer_file_names() {
     static const std::vector<std::string> k = {
-        "tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-        "merges.txt",       "tokenizer.model",       "added_tokens.json",       "chat_template.jinja",
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+        "merges.txt",     "tokenizer.model",       "added_tokens.json",       "chat_template.jinja",
     };
     return k;
 }
@@ -63,7 +63,8 @@ void refuse_pickle(const fs::path& path) {
 ModelFolder ModelFolder::open(const fs::path& folder) {
     if (!fs::exists(folder)) throw Error(folder.string() + ": no such folder");
     refuse_pickle(folder);
-    if (!fs::is_directory(folder)) throw Error(folder.string() + ": not a folder (expected a Hugging Face model folder)");
+    if (!fs::is_directory(folder))
+        throw Error(folder.string() + ": not a folder (expected a Hugging Face model folder)");
 
     auto st = std::make_shared<State>();
     st->path = folder;
@@ -80,7 +81,8 @@ ModelFolder ModelFolder::open(const fs::path& folder) {
             throw Error(label + ": missing object 'weight_map'");
         std::map<std::string, size_t> shard_of_file;
         for (auto it = wm->begin(); it != wm->end(); ++it) {
-            if (!it.value().is_string()) throw Error(label + ": weight_map entry '" + it.key() + "' is not a file name");
+            if (!it.value().is_string())
+                throw Error(label + ": weight_map entry '" + it.key() + "' is not a file name");
             const std::string file = it.value().get<std::string>();
             if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
                 throw Error(label + ": weight_map entry '" + it.key() + "' names '" + file +
@@ -112,7 +114,8 @@ ModelFolder ModelFolder::open(const fs::path& folder) {
         auto it = st->tensors.find(e.name);
         if (it == st->tensors.end()) {
             if (!e.required) continue;
-            throw Error(folder.string() + ": " + st->spec.architecture + " tensor '" + e.name + "' is missing");
+            throw Error(folder.string() + ": " + st->spec.architecture + " tensor '" + e.name +
+                        "' is missing");
         }
         const TensorInfo& info = *it->second.second;
         if (info.shape != e.shape)

@@ -37,7 +37,7 @@ struct ModelSpec {
     int64_t max_position_embeddings = 0;
     std::string torch_dtype;  // "bfloat16", "float16", "float32" (or "" if absent)
     std::vector<int64_t> bos_token_ids;
-    std::vector<int64_t> eos_token_ids;  // config + generation_config.json, deduplicated
+    std::vector<int64_t> eos_token_ids;     // config + generation_config.json, deduplicated
     std::optional<int64_t> sliding_window;  // recorded; not applied by the engine
 };
 

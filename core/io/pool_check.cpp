@@ -21,7 +21,8 @@ std::string short_name(const Architecture& arch, const std::string& name) {
         if (s.rfind(prefix, 0) == 0) s = "layer " + std::to_string(layer) + " " + s.substr(prefix.size());
     }
     const std::string w = ".weight";
-    if (s.size() > w.size() && s.compare(s.size() - w.size(), w.size(), w) == 0) s.resize(s.size() - w.size());
+    if (s.size() > w.size() && s.compare(s.size() - w.size(), w.size(), w) == 0)
+        s.resize(s.size() - w.size());
     return s;
 }
 
@@ -45,7 +46,8 @@ std::string incompatibility(const ModelFolder& base, const ModelFolder& other) {
     const ModelSpec& b = base.spec();
     const ModelSpec& o = other.spec();
     if (b.architecture != o.architecture) return differs("architecture", b.architecture, o.architecture);
-    if (b.num_hidden_layers != o.num_hidden_layers) return differs("num_hidden_layers", b.num_hidden_layers, o.num_hidden_layers);
+    if (b.num_hidden_layers != o.num_hidden_layers)
+        return differs("num_hidden_layers", b.num_hidden_layers, o.num_hidden_layers);
     if (b.vocab_size != o.vocab_size) return differs("vocab_size", b.vocab_size, o.vocab_size);
     if (b.hidden_size != o.hidden_size) return differs("hidden_size", b.hidden_size, o.hidden_size);
     if (b.num_attention_heads != o.num_attention_heads)
@@ -59,14 +61,16 @@ std::string incompatibility(const ModelFolder& base, const ModelFolder& other) {
         const bool in_o = other.has(e.name);
         if (!in_b && !in_o) continue;
         if (in_b != in_o)
-            return short_name(arch, e.name) + (in_o ? " is present, base has none" : " is missing, base has it");
+            return short_name(arch, e.name) +
+                   (in_o ? " is present, base has none" : " is missing, base has it");
         const auto& sb = base.info(e.name).shape;
         const auto& so = other.info(e.name).shape;
-        if (sb != so) return short_name(arch, e.name) + " is " + shape_text(so) + ", base has " + shape_text(sb);
+        if (sb != so)
+            return short_name(arch, e.name) + " is " + shape_text(so) + ", base has " + shape_text(sb);
     }
     if (b.tie_word_embeddings != o.tie_word_embeddings)
-        return std::string("tie_word_embeddings is ") + (o.tie_word_embeddings ? "true" : "false") + ", base has " +
-               (b.tie_word_embeddings ? "true" : "false");
+        return std::string("tie_word_embeddings is ") + (o.tie_word_embeddings ? "true" : "false") +
+               ", base has " + (b.tie_word_embeddings ? "true" : "false");
     return "";
 }
 
@@ -76,9 +80,11 @@ std::vector<std::string> config_warnings(const ModelFolder& base, const ModelFol
     const ModelSpec& o = other.spec();
     if (b.rope_theta != o.rope_theta) w.push_back(differs("rope_theta", b.rope_theta, o.rope_theta));
     if (b.rope_scaling.type != o.rope_scaling.type || b.rope_scaling.factor != o.rope_scaling.factor)
-        w.push_back("rope_scaling is '" + o.rope_scaling.type + "' x" + std::to_string(o.rope_scaling.factor) +
-                    ", base has '" + b.rope_scaling.type + "' x" + std::to_string(b.rope_scaling.factor));
-    if (b.rms_norm_eps != o.rms_norm_eps) w.push_back(differs("rms_norm_eps", b.rms_norm_eps, o.rms_norm_eps));
+        w.push_back("rope_scaling is '" + o.rope_scaling.type + "' x" +
+                    std::to_string(o.rope_scaling.factor) + ", base has '" + b.rope_scaling.type + "' x" +
+                    std::to_string(b.rope_scaling.factor));
+    if (b.rms_norm_eps != o.rms_norm_eps)
+        w.push_back(differs("rms_norm_eps", b.rms_norm_eps, o.rms_norm_eps));
     if (base.main_dtype() != other.main_dtype())
         w.push_back("weights are " + std::string(dtype_name(other.main_dtype())) + ", base has " +
                     std::string(dtype_name(base.main_dtype())));
@@ -89,22 +95,28 @@ std::optional<std::string> tokenizer_difference(const fs::path& base, const fs::
     // tokenizer.json: compare the model (vocab, merges) and the added tokens.
     const fs::path bj = base / "tokenizer.json", oj = other / "tokenizer.json";
     if (fs::exists(bj) != fs::exists(oj))
-        return std::string("tokenizer.json ") + (fs::exists(oj) ? "present, base has none" : "missing, base has one");
+        return std::string("tokenizer.json ") +
+               (fs::exists(oj) ? "present, base has none" : "missing, base has one");
     if (fs::exists(bj)) {
         const auto b = read_json_file(bj);
         const auto o = read_json_file(oj);
-        auto part = [](const nlohmann::json& j, const char* k) { return j.contains(k) ? j.at(k) : nlohmann::json(); };
+        auto part = [](const nlohmann::json& j, const char* k) {
+            return j.contains(k) ? j.at(k) : nlohmann::json();
+        };
         const auto bm = part(b, "model"), om = part(o, "model");
         if (part(bm, "vocab") != part(om, "vocab")) return "tokenizer vocabulary differs from the base";
         if (part(bm, "merges") != part(om, "merges")) return "tokenizer merges differ from the base";
         if (bm != om) return "tokenizer model settings differ from the base";
-        if (part(b, "added_tokens") != part(o, "added_tokens")) return "added/special tokens differ from the base";
+        if (part(b, "added_tokens") != part(o, "added_tokens"))
+            return "added/special tokens differ from the base";
     }
     for (const char* name : {"vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json"}) {
         const fs::path bf = base / name, of = other / name;
         if (fs::exists(bf) != fs::exists(of))
-            return std::string(name) + (fs::exists(of) ? " present, base has none" : " missing, base has one");
-        if (fs::exists(bf) && bytes_of(bf) != bytes_of(of)) return std::string(name) + " differs from the base";
+            return std::string(name) +
+                   (fs::exists(of) ? " present, base has none" : " missing, base has one");
+        if (fs::exists(bf) && bytes_of(bf) != bytes_of(of))
+            return std::string(name) + " differs from the base";
     }
     return std::nullopt;
 }
@@ -121,7 +133,8 @@ PoolVerdict check_pool(const std::vector<ModelFolder>& models) {
             m.ok = m.reason.empty();
             if (m.ok) m.warnings = config_warnings(models[0], models[i]);
             try {
-                if (auto t = tokenizer_difference(models[0].path(), models[i].path())) m.warnings.push_back(*t);
+                if (auto t = tokenizer_difference(models[0].path(), models[i].path()))
+                    m.warnings.push_back(*t);
             } catch (const Error& e) {
                 m.warnings.push_back(std::string("tokenizer not compared: ") + e.what());
             }
@@ -149,7 +162,8 @@ PoolVerdict check_pool(const std::vector<fs::path>& folders) {
     if (!folders.empty() && errors[0]) {
         // Without a base nothing can be compared.
         for (size_t i = 0; i < folders.size(); ++i)
-            v.members.push_back({folders[i], false, errors[i] ? *errors[i] : "base model could not be opened", {}});
+            v.members.push_back(
+                {folders[i], false, errors[i] ? *errors[i] : "base model could not be opened", {}});
         v.ok = false;
         return v;
     }
@@ -159,8 +173,10 @@ PoolVerdict check_pool(const std::vector<fs::path>& folders) {
     PoolVerdict inner = check_pool(good);
     size_t g = 0;
     for (size_t i = 0; i < folders.size(); ++i) {
-        if (errors[i]) v.members.push_back({folders[i], false, *errors[i], {}});
-        else v.members.push_back(inner.members[g++]);
+        if (errors[i])
+            v.members.push_back({folders[i], false, *errors[i], {}});
+        else
+            v.members.push_back(inner.members[g++]);
         v.ok = v.ok && v.members.back().ok;
     }
     return v;

@@ -15,12 +15,12 @@ namespace olm {
 struct PoolMember {
     std::filesystem::path path;
     bool ok = false;
-    std::string reason;                 // why not, e.g. "layer 3 mlp.up_proj is [11008, 4096], base has [13824, 5120]"
+    std::string reason;  // why not, e.g. "layer 3 mlp.up_proj is [11008, 4096], base has [13824, 5120]"
     std::vector<std::string> warnings;  // e.g. tokenizer differs from the base
 };
 
 struct PoolVerdict {
-    bool ok = false;  // every member ok
+    bool ok = false;                  // every member ok
     std::vector<PoolMember> members;  // in the order given; members[0] is the base
 };
 
@@ -32,6 +32,7 @@ std::string incompatibility(const ModelFolder& base, const ModelFolder& other);
 // Non-blocking differences: rope/norm parameters that differ.
 std::vector<std::string> config_warnings(const ModelFolder& base, const ModelFolder& other);
 // Why other's tokenizer differs from base's, or nullopt if they agree.
-std::optional<std::string> tokenizer_difference(const std::filesystem::path& base, const std::filesystem::path& other);
+std::optional<std::string> tokenizer_difference(const std::filesystem::path& base,
+                                                const std::filesystem::path& other);
 
 }  // namespace olm

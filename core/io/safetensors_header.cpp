@@ -17,8 +17,8 @@ struct DTypeRow {
     size_t size;
 };
 constexpr DTypeRow k_dtypes[] = {
-    {DType::BF16, "BF16", 2}, {DType::F16, "F16", 2}, {DType::F32, "F32", 4}, {DType::F64, "F64", 8},
-    {DType::I64, "I64", 8},   {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
+    {DType::BF16, "BF16", 2}, {DType::F16, "F16", 2},   {DType::F32, "F32", 4}, {DType::F64, "F64", 8},
+    {DType::I64, "I64", 8},   {DType::I32, "I32", 4},   {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
     {DType::U8, "U8", 1},     {DType::BOOL, "BOOL", 1},
 };
 
@@ -68,16 +68,26 @@ std::optional<DType> dtype_from_torch_name(std::string_view name) {
 
 std::string_view dtype_torch_name(DType dtype) {
     switch (dtype) {
-        case DType::BF16: return "bfloat16";
-        case DType::F16: return "float16";
-        case DType::F32: return "float32";
-        case DType::F64: return "float64";
-        case DType::I64: return "int64";
-        case DType::I32: return "int32";
-        case DType::I16: return "int16";
-        case DType::I8: return "int8";
-        case DType::U8: return "uint8";
-        case DType::BOOL: return "bool";
+        case DType::BF16:
+            return "bfloat16";
+        case DType::F16:
+            return "float16";
+        case DType::F32:
+            return "float32";
+        case DType::F64:
+            return "float64";
+        case DType::I64:
+            return "int64";
+        case DType::I32:
+            return "int32";
+        case DType::I16:
+            return "int16";
+        case DType::I8:
+            return "int8";
+        case DType::U8:
+            return "uint8";
+        case DType::BOOL:
+            return "bool";
     }
     return "";
 }
@@ -125,19 +135,19 @@ SafetensorsHeader parse_safetensors_header(std::string_view json_text, uint64_t 
     std::string duplicate;
     json doc;
     try {
-        doc = json::parse(
-            json_text.begin(), json_text.end(),
-            [&](int depth, json::parse_event_t event, json& parsed) {
-                if (event == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
-                    if (!seen.insert(parsed.get<std::string>()).second && duplicate.empty())
-                        duplicate = parsed.get<std::string>();
-                }
-                return true;
-            });
+        doc = json::parse(json_text.begin(), json_text.end(),
+                          [&](int depth, json::parse_event_t event, json& parsed) {
+                              if (event == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+                                  if (!seen.insert(parsed.get<std::string>()).second && duplicate.empty())
+                                      duplicate = parsed.get<std::string>();
+                              }
+                              return true;
+                          });
     } catch (const json::exception& e) {
         fail(label, std::string("header is not valid JSON: ") + e.what());
     }
-    if (!doc.is_object()) fail(label, std::string("header is not a JSON object (found ") + doc.type_name() + ")");
+    if (!doc.is_object())
+        fail(label, std::string("header is not a JSON object (found ") + doc.type_name() + ")");
     if (!duplicate.empty()) fail(label, "duplicate tensor name '" + duplicate + "' in header");
 
     for (auto it = doc.begin(); it != doc.end(); ++it) {
@@ -156,7 +166,9 @@ SafetensorsHeader parse_safetensors_header(std::string_view json_text, uint64_t 
         TensorInfo t;
         t.name = name;
         const auto d = dtype_from_name(dt->get<std::string>());
-        if (!d) fail(label, where + "unknown dtype '" + dt->get<std::string>() + "' (supported: " + supported_dtypes() + ")");
+        if (!d)
+            fail(label, where + "unknown dtype '" + dt->get<std::string>() +
+                            "' (supported: " + supported_dtypes() + ")");
         t.dtype = *d;
 
         auto sh = v.find("shape");
@@ -184,8 +196,9 @@ SafetensorsHeader parse_safetensors_header(std::string_view json_text, uint64_t 
         t.begin = *b;
         t.end = *e;
         if (t.end - t.begin != need)
-            fail(label, where + "shape " + shape_text(t.shape) + " x " + std::string(dtype_name(t.dtype)) + " needs " +
-                            std::to_string(need) + " bytes but data_offsets span " + std::to_string(t.end - t.begin));
+            fail(label, where + "shape " + shape_text(t.shape) + " x " + std::string(dtype_name(t.dtype)) +
+                            " needs " + std::to_string(need) + " bytes but data_offsets span " +
+                            std::to_string(t.end - t.begin));
         if (t.end > h.data_size)
             fail(label, where + "data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
                             "] lie outside the data region of " + std::to_string(h.data_size) + " bytes");
@@ -199,9 +212,9 @@ SafetensorsHeader parse_safetensors_header(std::string_view json_text, uint64_t 
     for (const auto& t : h.tensors) {
         if (t.begin == t.end) continue;  // empty tensors occupy no bytes
         if (prev && t.begin < prev->end)
-            fail(label, "tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " + std::to_string(prev->end) +
-                            ") and '" + t.name + "' [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
-                            ") overlap");
+            fail(label, "tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
+                            std::to_string(prev->end) + ") and '" + t.name + "' [" + std::to_string(t.begin) +
+                            ", " + std::to_string(t.end) + ") overlap");
         prev = &t;
     }
     return h;

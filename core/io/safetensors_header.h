@@ -17,12 +17,12 @@ namespace olm {
 
 enum class DType { BF16, F16, F32, F64, I64, I32, I16, I8, U8, BOOL };
 
-std::string_view dtype_name(DType dtype);                      // "BF16"
-std::optional<DType> dtype_from_name(std::string_view name);   // safetensors spelling
-size_t dtype_size(DType dtype);                                // bytes per element
+std::string_view dtype_name(DType dtype);                     // "BF16"
+std::optional<DType> dtype_from_name(std::string_view name);  // safetensors spelling
+size_t dtype_size(DType dtype);                               // bytes per element
 // transformers' config spelling: "bfloat16", "float16", "float32"; nullopt otherwise.
 std::optional<DType> dtype_from_torch_name(std::string_view name);
-std::string_view dtype_torch_name(DType dtype);                // "bfloat16", ...
+std::string_view dtype_torch_name(DType dtype);  // "bfloat16", ...
 
 // One tensor as the header describes it.
 struct TensorInfo {
@@ -38,10 +38,10 @@ struct TensorInfo {
 };
 
 struct SafetensorsHeader {
-    uint64_t header_size = 0;  // N
-    uint64_t data_offset = 0;  // 8 + N: where the data region starts in the file
-    uint64_t data_size = 0;    // file size - data_offset
-    std::vector<TensorInfo> tensors;  // in data-offset order
+    uint64_t header_size = 0;                     // N
+    uint64_t data_offset = 0;                     // 8 + N: where the data region starts in the file
+    uint64_t data_size = 0;                       // file size - data_offset
+    std::vector<TensorInfo> tensors;              // in data-offset order
     std::map<std::string, std::string> metadata;  // __metadata__ (non-strings are dumped as JSON)
 };
 

@@ -2,12 +2,12 @@
 
 #include "core/util/error.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace olm {
 
@@ -54,33 +54,54 @@ void read_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string&
 
 at::ScalarType to_scalar_type(DType dtype) {
     switch (dtype) {
-        case DType::BF16: return at::kBFloat16;
-        case DType::F16: return at::kHalf;
-        case DType::F32: return at::kFloat;
-        case DType::F64: return at::kDouble;
-        case DType::I64: return at::kLong;
-        case DType::I32: return at::kInt;
-        case DType::I16: return at::kShort;
-        case DType::I8: return at::kChar;
-        case DType::U8: return at::kByte;
-        case DType::BOOL: return at::kBool;
+        case DType::BF16:
+            return at::kBFloat16;
+        case DType::F16:
+            return at::kHalf;
+        case DType::F32:
+            return at::kFloat;
+        case DType::F64:
+            return at::kDouble;
+        case DType::I64:
+            return at::kLong;
+        case DType::I32:
+            return at::kInt;
+        case DType::I16:
+            return at::kShort;
+        case DType::I8:
+            return at::kChar;
+        case DType::U8:
+            return at::kByte;
+        case DType::BOOL:
+            return at::kBool;
     }
     throw Error("internal: unknown dtype");
 }
 
 DType from_scalar_type(at::ScalarType type) {
     switch (type) {
-        case at::kBFloat16: return DType::BF16;
-        case at::kHalf: return DType::F16;
-        case at::kFloat: return DType::F32;
-        case at::kDouble: return DType::F64;
-        case at::kLong: return DType::I64;
-        case at::kInt: return DType::I32;
-        case at::kShort: return DType::I16;
-        case at::kChar: return DType::I8;
-        case at::kByte: return DType::U8;
-        case at::kBool: return DType::BOOL;
-        default: break;
+        case at::kBFloat16:
+            return DType::BF16;
+        case at::kHalf:
+            return DType::F16;
+        case at::kFloat:
+            return DType::F32;
+        case at::kDouble:
+            return DType::F64;
+        case at::kLong:
+            return DType::I64;
+        case at::kInt:
+            return DType::I32;
+        case at::kShort:
+            return DType::I16;
+        case at::kChar:
+            return DType::I8;
+        case at::kByte:
+            return DType::U8;
+        case at::kBool:
+            return DType::BOOL;
+        default:
+            break;
     }
     throw Error(std::string("tensor type ") + c10::toString(type) + " cannot be stored in safetensors");
 }
@@ -112,7 +133,8 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     f->m_mapping->length = size;
     // MAP_NORESERVE: a writable private mapping of a 15 GB model must not be
     // charged as committed memory; pages are only copied if someone writes.
-    f->m_mapping->addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd.get(), 0);
+    f->m_mapping->addr =
+        ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd.get(), 0);
     if (f->m_mapping->addr == MAP_FAILED && errno == ENOMEM)  // strict overcommit: fall back to read-only
         f->m_mapping->addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
     if (f->m_mapping->addr == MAP_FAILED) {
@@ -149,7 +171,8 @@ at::Tensor SafetensorsFile::tensor(const TensorInfo& info) const {
         return t;
     }
     std::shared_ptr<FileMapping> keep = m_mapping;
-    return at::from_blob(p, info.shape, [keep](void*) mutable { keep.reset(); }, options);
+    return at::from_blob(
+        p, info.shape, [keep](void*) mutable { keep.reset(); }, options);
 }
 
 void SafetensorsFile::release(const TensorInfo& info) const {

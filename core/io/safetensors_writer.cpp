@@ -6,12 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace olm {
 
@@ -71,8 +71,8 @@ void write_tensor(OutFile& out, const TensorSource& src, const std::filesystem::
     at::Tensor t = src.produce();
     if (!t.defined()) throw Error(file.string() + ": producer of '" + src.name + "' returned no tensor");
     if (t.sizes().vec() != src.shape)
-        throw Error(file.string() + ": producer of '" + src.name + "' returned shape " + shape_text(t.sizes().vec()) +
-                    ", expected " + shape_text(src.shape));
+        throw Error(file.string() + ": producer of '" + src.name + "' returned shape " +
+                    shape_text(t.sizes().vec()) + ", expected " + shape_text(src.shape));
     const auto want = to_scalar_type(src.dtype);
     if (t.device().type() != at::kCPU) t = t.to(at::kCPU);
     if (t.scalar_type() != want) t = t.to(want);
@@ -94,11 +94,15 @@ std::vector<std::vector<const TensorSource*>> plan_shards(const std::vector<Tens
         uint64_t before = 0;
         for (const auto& t : tensors) {
             const uint64_t mid2 = 2 * before + t.bytes();  // twice the tensor's midpoint
-            size_t s = total == 0 ? 0 : static_cast<size_t>((static_cast<long double>(mid2) * options.shard_count) / (2.0L * total));
+            size_t s = total == 0
+                           ? 0
+                           : static_cast<size_t>((static_cast<long double>(mid2) * options.shard_count) /
+                                                 (2.0L * total));
             plan[std::min(s, options.shard_count - 1)].push_back(&t);
             before += t.bytes();
         }
-        plan.erase(std::remove_if(plan.begin(), plan.end(), [](const auto& v) { return v.empty(); }), plan.end());
+        plan.erase(std::remove_if(plan.begin(), plan.end(), [](const auto& v) { return v.empty(); }),
+                   plan.end());
         return plan;
     }
     plan.emplace_back();
@@ -142,14 +146,17 @@ std::string safetensors_header_json(const std::vector<TensorSource>& tensors,
     for (const auto& t : tensors) {
         if (h.contains(t.name)) throw Error("duplicate tensor name '" + t.name + "' in output");
         const uint64_t n = t.bytes();
-        h[t.name] = {{"dtype", std::string(dtype_name(t.dtype))}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
+        h[t.name] = {{"dtype", std::string(dtype_name(t.dtype))},
+                     {"shape", t.shape},
+                     {"data_offsets", {offset, offset + n}}};
         offset += n;
     }
     return h.dump();
 }
 
-WrittenModel write_safetensors_model(const std::filesystem::path& dir, const std::vector<TensorSource>& tensors,
-                                     const ShardOptions& options, ProgressSink& sink) {
+WrittenModel write_safetensors_model(const std::filesystem::path& dir,
+                                     const std::vector<TensorSource>& tensors, const ShardOptions& options,
+                                     ProgressSink& sink) {
     if (tensors.empty()) throw Error(dir.string() + ": nothing to write (no tensors)");
     std::vector<std::vector<const TensorSource*>> plan = plan_shards(tensors, options);
     std::map<std::string, std::string> metadata = options.metadata;
@@ -193,7 +200,8 @@ void write_safetensors_file(const std::filesystem::path& file,
                             const std::map<std::string, std::string>& metadata) {
     std::vector<TensorSource> layout;
     for (const auto& [name, t] : tensors)
-        layout.push_back({name, from_scalar_type(t.scalar_type()), t.sizes().vec(), [t = t] { return t; }, {}});
+        layout.push_back(
+            {name, from_scalar_type(t.scalar_type()), t.sizes().vec(), [t = t] { return t; }, {}});
     OutFile out(file);
     const std::string header = framed_header(safetensors_header_json(layout, metadata));
     out.write(header.data(), header.size());

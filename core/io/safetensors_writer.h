@@ -40,9 +40,10 @@ struct TensorSource {
 };
 
 struct ShardOptions {
-    uint64_t max_shard_bytes = 5'000'000'000ull;  // tensor bytes per shard (a bigger tensor gets its own shard)
-    size_t shard_count = 0;  // > 0: exactly this many shards (balanced by bytes) instead of the size limit
-    bool always_index = false;                    // write an index even for a single shard
+    uint64_t max_shard_bytes =
+        5'000'000'000ull;       // tensor bytes per shard (a bigger tensor gets its own shard)
+    size_t shard_count = 0;     // > 0: exactly this many shards (balanced by bytes) instead of the size limit
+    bool always_index = false;  // write an index even for a single shard
     std::map<std::string, std::string> metadata;  // added to __metadata__ next to format=pt
 };
 
@@ -55,7 +56,8 @@ struct WrittenModel {
 // Writes the shards (and index) into the existing folder dir. Polls
 // sink.cancelled() between tensors (throws olm::Cancelled) and reports
 // progress in tensors under stage "write".
-WrittenModel write_safetensors_model(const std::filesystem::path& dir, const std::vector<TensorSource>& tensors,
+WrittenModel write_safetensors_model(const std::filesystem::path& dir,
+                                     const std::vector<TensorSource>& tensors,
                                      const ShardOptions& options = {}, ProgressSink& sink = null_sink());
 
 // One file from in-memory tensors (kept in the order given; dtype as stored).

@@ -37,8 +37,9 @@ int make_model(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     testing::write_tiny_model(argv[2], o);
     const auto m = ModelFolder::open(argv[2]);
-    std::cout << "wrote " << argv[2] << ": " << human_bytes(m.disk_bytes()) << " in " << m.shard_count() << " shards, "
-              << human_count(m.parameter_count()) << " parameters, " << seconds_since(t0) << " s\n";
+    std::cout << "wrote " << argv[2] << ": " << human_bytes(m.disk_bytes()) << " in " << m.shard_count()
+              << " shards, " << human_count(m.parameter_count()) << " parameters, " << seconds_since(t0)
+              << " s\n";
     return 0;
 }
 
@@ -52,8 +53,9 @@ int export_model(char** argv) {
     eo.shard_count = src.shard_count();
     const auto r = export_model_folder(src, passthrough_sources(src), argv[3], eo);
     const double secs = seconds_since(t0);
-    std::cout << "exported " << r.model.files.size() << " shards, " << human_bytes(r.model.total_size) << " in " << secs
-              << " s; largest tensor " << human_bytes(largest) << "; RSS at start " << human_bytes(rss0) << "\n";
+    std::cout << "exported " << r.model.files.size() << " shards, " << human_bytes(r.model.total_size)
+              << " in " << secs << " s; largest tensor " << human_bytes(largest) << "; RSS at start "
+              << human_bytes(rss0) << "\n";
     return 0;
 }
 
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
         std::cerr << "bench_io: " << e.what() << "\n";
         return 1;
     }
-    std::cerr << "usage: bench_io make-model DIR [layers hidden intermediate vocab shards] | bench_io export SRC DST | bench_io compare A B\n";
+    std::cerr << "usage: bench_io make-model DIR [layers hidden intermediate vocab shards] | bench_io export "
+                 "SRC DST | bench_io compare A B\n";
     return 2;
 }

@@ -33,18 +33,43 @@ std::vector<std::string> seeds() {
         frame(R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
               R"("b":{"dtype":"BF16","shape":[3],"data_offsets":[16,22]}})",
               std::string(22, '\x11')),
-        frame(R"({"x":{"dtype":"U8","shape":[],"data_offsets":[0,1]},"y":{"dtype":"I64","shape":[0],"data_offsets":[1,1]}})",
-              "z"),
-        frame(R"({"w":{"dtype":"F16","shape":[1,1,1,4],"data_offsets":[8,16]},"v":{"dtype":"BOOL","shape":[8],"data_offsets":[0,8]}})",
-              std::string(16, '\x01')),
+        frame(
+            R"({"x":{"dtype":"U8","shape":[],"data_offsets":[0,1]},"y":{"dtype":"I64","shape":[0],"data_offsets":[1,1]}})",
+            "z"),
+        frame(
+            R"({"w":{"dtype":"F16","shape":[1,1,1,4],"data_offsets":[8,16]},"v":{"dtype":"BOOL","shape":[8],"data_offsets":[0,8]}})",
+            std::string(16, '\x01')),
         frame("{}", ""),
     };
 }
 
 const std::vector<std::string> k_tokens = {
-    "{", "}", "[", "]", "\"", ",", ":", "0", "-1", "18446744073709551615", "9223372036854775807", "1e999",
-    "\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"__metadata__\"", "\"F32\"", "\"BF16\"", "\"BOOL\"", "\"F8\"",
-    "null", "true", "\\u0000", "\\ud800", "[[[[[[[[", "\"a\":{}",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    ",",
+    ":",
+    "0",
+    "-1",
+    "18446744073709551615",
+    "9223372036854775807",
+    "1e999",
+    "\"dtype\"",
+    "\"shape\"",
+    "\"data_offsets\"",
+    "\"__metadata__\"",
+    "\"F32\"",
+    "\"BF16\"",
+    "\"BOOL\"",
+    "\"F8\"",
+    "null",
+    "true",
+    "\\u0000",
+    "\\ud800",
+    "[[[[[[[[",
+    "\"a\":{}",
 };
 
 std::string mutate(std::string s, std::mt19937_64& rng) {
@@ -84,7 +109,8 @@ std::string mutate(std::string s, std::mt19937_64& rng) {
                 break;
             case 7:  // digit change inside numbers
                 for (size_t k = 8; k < s.size(); ++k)
-                    if (s[k] >= '0' && s[k] <= '9' && rng() % 8 == 0) s[k] = static_cast<char>('0' + rng() % 10);
+                    if (s[k] >= '0' && s[k] <= '9' && rng() % 8 == 0)
+                        s[k] = static_cast<char>('0' + rng() % 10);
                 break;
         }
     }
@@ -119,7 +145,8 @@ int main(int argc, char** argv) {
                     std::fprintf(stderr, "accepted tensor '%s' outside the buffer\n", t.name.c_str());
                     return 1;
                 }
-                for (uint64_t b = t.begin; b < t.end; ++b) sink = sink + static_cast<unsigned char>(view[h.data_offset + b]);
+                for (uint64_t b = t.begin; b < t.end; ++b)
+                    sink = sink + static_cast<unsigned char>(view[h.data_offset + b]);
             }
             ++ok;
         } catch (const olm::Error&) {
@@ -129,7 +156,8 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    std::printf("fuzz_safetensors_header: %ld inputs (%ld accepted, %ld rejected with olm::Error), seed %llu\n", it, ok,
-                rejected, static_cast<unsigned long long>(seed));
+    std::printf(
+        "fuzz_safetensors_header: %ld inputs (%ld accepted, %ld rejected with olm::Error), seed %llu\n", it,
+        ok, rejected, static_cast<unsigned long long>(seed));
     return it > 0 ? 0 : 1;
 }

@@ -54,7 +54,8 @@ void TestArchitecture::layer_names_data() {
                                                          "self_attn.v_proj.bias", "self_attn.o_proj.bias"};
     QTest::newRow("mistral") << "MistralForCausalLM" << false << false << QStringList{};
     QTest::newRow("qwen2") << "Qwen2ForCausalLM" << true << false
-                           << QStringList{"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"};
+                           << QStringList{"self_attn.q_proj.bias", "self_attn.k_proj.bias",
+                                          "self_attn.v_proj.bias"};
     QTest::newRow("qwen3") << "Qwen3ForCausalLM" << false << true
                            << QStringList{"self_attn.q_norm.weight", "self_attn.k_norm.weight"};
 }
@@ -67,9 +68,10 @@ void TestArchitecture::layer_names() {
     const ModelSpec s = spec_for(arch.toStdString(), bias, qk_norm, false);
     const Architecture& a = architecture_for(s);
     std::set<std::string> expected;
-    for (const char* n : {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-                          "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
-                          "mlp.down_proj.weight", "input_layernorm.weight", "post_attention_layernorm.weight"})
+    for (const char* n :
+         {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+          "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight",
+          "input_layernorm.weight", "post_attention_layernorm.weight"})
         expected.insert(std::string("model.layers.1.") + n);
     for (const auto& e : extra) expected.insert("model.layers.1." + e.toStdString());
     std::set<std::string> got;
@@ -93,8 +95,8 @@ void TestArchitecture::boundary_and_tying() {
     QCOMPARE(tied.size(), size_t(3));
     QVERIFY(untied[2].required);
     QVERIFY(!tied[2].required);  // a tied checkpoint may omit lm_head
-    QVERIFY_EXCEPTION_THROWN(tensor_name(a, TensorRole::attn_q), Error);         // needs a layer
-    QVERIFY_EXCEPTION_THROWN(tensor_name(a, TensorRole::lm_head, 0), Error);     // not a layer tensor
+    QVERIFY_EXCEPTION_THROWN(tensor_name(a, TensorRole::attn_q), Error);      // needs a layer
+    QVERIFY_EXCEPTION_THROWN(tensor_name(a, TensorRole::lm_head, 0), Error);  // not a layer tensor
     QVERIFY_EXCEPTION_THROWN(layer_tensors(a, spec_for("LlamaForCausalLM", 0, 0, 0), 2), Error);  // 2 layers
     const Architecture& q2 = architecture_named("Qwen2ForCausalLM");
     QVERIFY_EXCEPTION_THROWN(tensor_name(q2, TensorRole::attn_o_bias, 0), Error);  // Qwen2 has none
@@ -126,17 +128,19 @@ void TestArchitecture::units() {
         for (const auto& t : unit_tensors(a, s, 0, unit)) n.push_back(t.name);
         return n;
     };
-    QCOMPARE(names("attention"), (std::vector<std::string>{
-                                     "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
-                                     "model.layers.0.self_attn.v_proj.weight", "model.layers.0.self_attn.o_proj.weight",
-                                     "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight"}));
+    QCOMPARE(names("attention"),
+             (std::vector<std::string>{
+                 "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
+                 "model.layers.0.self_attn.v_proj.weight", "model.layers.0.self_attn.o_proj.weight",
+                 "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight"}));
     QCOMPARE(names("mlp"), (std::vector<std::string>{"model.layers.0.mlp.gate_proj.weight",
                                                      "model.layers.0.mlp.up_proj.weight",
                                                      "model.layers.0.mlp.down_proj.weight"}));
     QCOMPARE(names("norms"), (std::vector<std::string>{"model.layers.0.input_layernorm.weight",
                                                        "model.layers.0.post_attention_layernorm.weight"}));
     // Units partition the layer.
-    QCOMPARE(names("attention").size() + names("mlp").size() + names("norms").size(), layer_tensors(a, s, 0).size());
+    QCOMPARE(names("attention").size() + names("mlp").size() + names("norms").size(),
+             layer_tensors(a, s, 0).size());
     QVERIFY_EXCEPTION_THROWN(unit_tensors(a, s, 0, "experts"), Error);
     QCOMPARE(all_tensors(a, s).size(), size_t(3 + 2 * 11));
 }

@@ -95,7 +95,7 @@ void TestExportFolder::passthrough_is_bit_exact() {
         QVERIFY2(fs::exists(root / "out" / "merged" / f), f);
     const auto cfg = read_json_file(root / "out" / "merged" / "config.json");
     QCOMPARE(cfg == read_json_file(root / "base" / "config.json"), true);  // same dtype: config unchanged
-    QVERIFY(only_dotfiles_besides(root / "out", {"merged"}));             // no temp folder left
+    QVERIFY(only_dotfiles_besides(root / "out", {"merged"}));              // no temp folder left
 }
 
 void TestExportFolder::blend_matches_float64_reference() {
@@ -110,9 +110,12 @@ void TestExportFolder::blend_matches_float64_reference() {
     std::vector<TensorSource> src;
     for (const auto& n : a.names()) {
         const auto& info = a.info(n);
-        src.push_back({n, DType::BF16, info.shape, [a, b, n] {
-                           return 0.25f * a.tensor(n).to(at::kFloat) + 0.75f * b.tensor(n).to(at::kFloat);
-                       }, {}});
+        src.push_back(
+            {n,
+             DType::BF16,
+             info.shape,
+             [a, b, n] { return 0.25f * a.tensor(n).to(at::kFloat) + 0.75f * b.tensor(n).to(at::kFloat); },
+             {}});
     }
     ExportOptions eo;
     eo.protected_folders = {root / "b"};
@@ -151,11 +154,16 @@ void TestExportFolder::converts_dtype_and_updates_config() {
 void TestExportFolder::refuses_pool_folders_data() {
     QTest::addColumn<QString>("target");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("the base itself") << "base" << "is the pool model folder";
-    QTest::newRow("a protected pool model") << "ft" << "is the pool model folder";
-    QTest::newRow("a folder containing the pool") << "." << "contains the pool model folder";
-    QTest::newRow("existing folder without overwrite") << "other" << "already exists";
-    QTest::newRow("pool model through a dotted path") << "x/../ft" << "is the pool model folder";
+    QTest::newRow("the base itself") << "base"
+                                     << "is the pool model folder";
+    QTest::newRow("a protected pool model") << "ft"
+                                            << "is the pool model folder";
+    QTest::newRow("a folder containing the pool") << "."
+                                                  << "contains the pool model folder";
+    QTest::newRow("existing folder without overwrite") << "other"
+                                                       << "already exists";
+    QTest::newRow("pool model through a dotted path") << "x/../ft"
+                                                      << "is the pool model folder";
 }
 
 void TestExportFolder::refuses_pool_folders() {
@@ -170,15 +178,16 @@ void TestExportFolder::refuses_pool_folders() {
     const auto base = ModelFolder::open(root / "base");
     ExportOptions eo;
     eo.protected_folders = {root / "ft"};
-    const std::string err =
-        error_of([&] { export_model_folder(base, passthrough_sources(base), root / target.toStdString(), eo); });
+    const std::string err = error_of(
+        [&] { export_model_folder(base, passthrough_sources(base), root / target.toStdString(), eo); });
     QVERIFY2(err.find(expected.toStdString()) != std::string::npos, err.c_str());
     // The pool is untouched.
     QVERIFY(ModelFolder::open(root / "ft").has("model.norm.weight"));
     eo.overwrite = true;  // even when overwriting is allowed
     if (target != "other")
-        QVERIFY(!error_of([&] { export_model_folder(base, passthrough_sources(base), root / target.toStdString(), eo); })
-                     .empty());
+        QVERIFY(!error_of([&] {
+                     export_model_folder(base, passthrough_sources(base), root / target.toStdString(), eo);
+                 }).empty());
 }
 
 void TestExportFolder::cancelled_export_leaves_nothing() {
@@ -187,7 +196,8 @@ void TestExportFolder::cancelled_export_leaves_nothing() {
     testing::write_tiny_model(root / "m" / "base");
     const auto base = ModelFolder::open(root / "m" / "base");
     CancelAfter sink(5);
-    QVERIFY_EXCEPTION_THROWN(export_model_folder(base, passthrough_sources(base), root / "m" / "out", {}, sink), Cancelled);
+    QVERIFY_EXCEPTION_THROWN(
+        export_model_folder(base, passthrough_sources(base), root / "m" / "out", {}, sink), Cancelled);
     QVERIFY(!fs::exists(root / "m" / "out"));
     QVERIFY(only_dotfiles_besides(root / "m", {"base"}));  // temp folder removed too
 }

@@ -26,7 +26,8 @@ CliResult run_cli(const QStringList& args) {
     QProcess p;
     p.start(QStringLiteral(OLM_CLI_PATH), args);
     p.waitForFinished(60000);
-    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
 }
 
 QString q(const fs::path& p) { return QString::fromStdString(p.string()); }
@@ -55,11 +56,13 @@ void TestInspect::describes_model() {
     testing::write_tiny_model(dir, o);
     const auto m = ModelFolder::open(dir);
     const std::string s = describe_model(m);
-    for (const char* want : {"architecture   Qwen3ForCausalLM (qwen3)", "layers         2", "hidden size    32 (intermediate 64)",
-                             "heads          4 (kv heads 2, head_dim 16)", "dtype          BF16 (config: bfloat16)",
-                             " in 2 shards", "linear x2", "vocabulary     128"})
+    for (const char* want :
+         {"architecture   Qwen3ForCausalLM (qwen3)", "layers         2",
+          "hidden size    32 (intermediate 64)", "heads          4 (kv heads 2, head_dim 16)",
+          "dtype          BF16 (config: bfloat16)", " in 2 shards", "linear x2", "vocabulary     128"})
         QVERIFY2(s.find(want) != std::string::npos, (std::string(want) + "\n" + s).c_str());
-    // parameters: embed + lm_head + norm + 2 layers of (q 64x32, k/v 32x32, o 32x64, mlp 3x64x32, norms 2x32, qk norms 2x16)
+    // parameters: embed + lm_head + norm + 2 layers of (q 64x32, k/v 32x32, o 32x64, mlp 3x64x32, norms 2x32,
+    // qk norms 2x16)
     const int64_t per_layer = 64 * 32 + 2 * 32 * 32 + 32 * 64 + 3 * 64 * 32 + 2 * 32 + 2 * 16;
     QCOMPARE(m.parameter_count(), 2 * 128 * 32 + 32 + 2 * per_layer);
     QVERIFY(s.find("(" + std::to_string(m.parameter_count()) + ")") != std::string::npos);
@@ -80,7 +83,8 @@ void TestInspect::verify_counts_planted_values() {
                 t[5] = std::numeric_limits<float>::quiet_NaN();
                 t[7] = std::numeric_limits<float>::infinity();
             }
-            if (name == "model.layers.0.self_attn.q_proj.weight") t[1][2] = -std::numeric_limits<float>::infinity();
+            if (name == "model.layers.0.self_attn.q_proj.weight")
+                t[1][2] = -std::numeric_limits<float>::infinity();
             ts.push_back({name, t});
         }
         write_safetensors_file(dir / "model.safetensors.new", ts);
@@ -126,7 +130,8 @@ void TestInspect::cli_single_and_pool() {
 
     auto bad = run_cli({"inspect", q(root / "base"), q(root / "ft"), q(root / "deep")});
     QCOMPARE(bad.code, 2);
-    QVERIFY2(bad.out.contains(q(root / "deep") + ": INCOMPATIBLE: num_hidden_layers is 3, base has 2"), qPrintable(bad.out));
+    QVERIFY2(bad.out.contains(q(root / "deep") + ": INCOMPATIBLE: num_hidden_layers is 3, base has 2"),
+             qPrintable(bad.out));
 }
 
 void TestInspect::cli_errors() {
@@ -136,7 +141,8 @@ void TestInspect::cli_errors() {
     std::ofstream(root / "pickled" / "pytorch_model.bin") << "x";
     auto r = run_cli({"inspect", q(root / "pickled")});
     QCOMPARE(r.code, 1);
-    QVERIFY2(r.err.contains("pickle checkpoint") && r.err.contains("safe_serialization=True"), qPrintable(r.err));
+    QVERIFY2(r.err.contains("pickle checkpoint") && r.err.contains("safe_serialization=True"),
+             qPrintable(r.err));
     r = run_cli({"inspect"});
     QCOMPARE(r.code, 1);
     r = run_cli({"inspect", q(root), "--bogus"});

@@ -101,7 +101,7 @@ void TestModelConfig::qwen2_defaults() {
     c.erase("rms_norm_eps");
     c["torch_dtype"] = "torch.float16";
     const ModelSpec s = parse_model_spec(c, "config.json");
-    QCOMPARE(s.attention_bias, true);  // Qwen2 always has q/k/v biases
+    QCOMPARE(s.attention_bias, true);     // Qwen2 always has q/k/v biases
     QCOMPARE(s.num_key_value_heads, 32);  // defaults to heads
     QCOMPARE(s.rope_theta, 10000.0);
     QCOMPARE(s.rms_norm_eps, 1e-6);
@@ -113,12 +113,14 @@ void TestModelConfig::rope_variants_data() {
     QTest::addColumn<bool>("v5");
     QTest::addColumn<QString>("type");
     QTest::addColumn<double>("factor");
-    QTest::newRow("linear with 'type' (4.x)") << R"({"type":"linear","factor":4.0})" << false << "linear" << 4.0;
-    QTest::newRow("linear with 'rope_type'") << R"({"rope_type":"linear","factor":2.0})" << false << "linear" << 2.0;
+    QTest::newRow("linear with 'type' (4.x)")
+        << R"({"type":"linear","factor":4.0})" << false << "linear" << 4.0;
+    QTest::newRow("linear with 'rope_type'")
+        << R"({"rope_type":"linear","factor":2.0})" << false << "linear" << 2.0;
     QTest::newRow("null") << "null" << false << "" << 1.0;
     QTest::newRow("default type") << R"({"rope_type":"default"})" << false << "" << 1.0;
-    QTest::newRow("v5 linear in rope_parameters") << R"({"rope_type":"linear","factor":3.0,"rope_theta":77.0})" << true
-                                                  << "linear" << 3.0;
+    QTest::newRow("v5 linear in rope_parameters")
+        << R"({"rope_type":"linear","factor":3.0,"rope_theta":77.0})" << true << "linear" << 3.0;
 }
 
 void TestModelConfig::rope_variants() {
@@ -141,7 +143,8 @@ void TestModelConfig::generation_config_merges_ids() {
     json c = llama3_config();
     c["eos_token_id"] = 128001;
     std::ofstream(dir / "config.json") << c.dump();
-    std::ofstream(dir / "generation_config.json") << R"({"bos_token_id":128000,"eos_token_id":[128001,128009]})";
+    std::ofstream(dir / "generation_config.json")
+        << R"({"bos_token_id":128000,"eos_token_id":[128001,128009]})";
     const ModelSpec s = load_model_spec(dir);
     QCOMPARE(s.eos_token_ids, (std::vector<int64_t>{128001, 128009}));
     QCOMPARE(s.bos_token_ids, std::vector<int64_t>{128000});
@@ -151,23 +154,51 @@ void TestModelConfig::errors_data() {
     QTest::addColumn<QString>("key");
     QTest::addColumn<QString>("value");  // JSON, or "-" to delete the key
     QTest::addColumn<QString>("expected");
-    QTest::newRow("no architectures") << "architectures" << "-" << "missing required key 'architectures'";
-    QTest::newRow("no model_type") << "model_type" << "-" << "missing required key 'model_type'";
-    QTest::newRow("no hidden_size") << "hidden_size" << "-" << "missing required key 'hidden_size'";
-    QTest::newRow("no intermediate_size") << "intermediate_size" << "-" << "missing required key 'intermediate_size'";
-    QTest::newRow("no num_hidden_layers") << "num_hidden_layers" << "-" << "missing required key 'num_hidden_layers'";
-    QTest::newRow("no num_attention_heads") << "num_attention_heads" << "-" << "missing required key 'num_attention_heads'";
-    QTest::newRow("no vocab_size") << "vocab_size" << "-" << "missing required key 'vocab_size'";
-    QTest::newRow("string hidden_size") << "hidden_size" << "\"4096\"" << "key 'hidden_size' should be an integer";
-    QTest::newRow("zero layers") << "num_hidden_layers" << "0" << "key 'num_hidden_layers' must be positive";
-    QTest::newRow("kv heads not dividing") << "num_key_value_heads" << "5" << "must be a positive multiple of num_key_value_heads (5)";
-    QTest::newRow("unknown rope type") << "rope_scaling" << R"({"rope_type":"yarn","factor":4})"
+    QTest::newRow("no architectures") << "architectures"
+                                      << "-"
+                                      << "missing required key 'architectures'";
+    QTest::newRow("no model_type") << "model_type"
+                                   << "-"
+                                   << "missing required key 'model_type'";
+    QTest::newRow("no hidden_size") << "hidden_size"
+                                    << "-"
+                                    << "missing required key 'hidden_size'";
+    QTest::newRow("no intermediate_size") << "intermediate_size"
+                                          << "-"
+                                          << "missing required key 'intermediate_size'";
+    QTest::newRow("no num_hidden_layers") << "num_hidden_layers"
+                                          << "-"
+                                          << "missing required key 'num_hidden_layers'";
+    QTest::newRow("no num_attention_heads") << "num_attention_heads"
+                                            << "-"
+                                            << "missing required key 'num_attention_heads'";
+    QTest::newRow("no vocab_size") << "vocab_size"
+                                   << "-"
+                                   << "missing required key 'vocab_size'";
+    QTest::newRow("string hidden_size") << "hidden_size"
+                                        << "\"4096\""
+                                        << "key 'hidden_size' should be an integer";
+    QTest::newRow("zero layers") << "num_hidden_layers"
+                                 << "0"
+                                 << "key 'num_hidden_layers' must be positive";
+    QTest::newRow("kv heads not dividing") << "num_key_value_heads"
+                                           << "5"
+                                           << "must be a positive multiple of num_key_value_heads (5)";
+    QTest::newRow("unknown rope type") << "rope_scaling"
+                                       << R"({"rope_type":"yarn","factor":4})"
                                        << "rope_scaling: unsupported type 'yarn' (supported: linear, llama3)";
-    QTest::newRow("linear without factor") << "rope_scaling" << R"({"type":"linear"})" << "type 'linear' needs 'factor'";
-    QTest::newRow("llama3 incomplete") << "rope_scaling" << R"({"rope_type":"llama3","factor":8})"
+    QTest::newRow("linear without factor") << "rope_scaling"
+                                           << R"({"type":"linear"})"
+                                           << "type 'linear' needs 'factor'";
+    QTest::newRow("llama3 incomplete") << "rope_scaling"
+                                       << R"({"rope_type":"llama3","factor":8})"
                                        << "type 'llama3' needs low_freq_factor";
-    QTest::newRow("eos not int") << "eos_token_id" << R"(["x"])" << "key 'eos_token_id' should be an integer or a list";
-    QTest::newRow("odd head_dim") << "head_dim" << "7" << "head_dim must be positive and even";
+    QTest::newRow("eos not int") << "eos_token_id"
+                                 << R"(["x"])"
+                                 << "key 'eos_token_id' should be an integer or a list";
+    QTest::newRow("odd head_dim") << "head_dim"
+                                  << "7"
+                                  << "head_dim must be positive and even";
 }
 
 void TestModelConfig::errors() {
@@ -175,8 +206,10 @@ void TestModelConfig::errors() {
     QFETCH(QString, value);
     QFETCH(QString, expected);
     json c = llama3_config();
-    if (value == "-") c.erase(key.toStdString());
-    else c[key.toStdString()] = json::parse(value.toStdString());
+    if (value == "-")
+        c.erase(key.toStdString());
+    else
+        c[key.toStdString()] = json::parse(value.toStdString());
     std::string err;
     try {
         parse_model_spec(c, "/m/config.json");

@@ -59,7 +59,8 @@ void TestModelFolder::architectures() {
     QCOMPARE(int(m.main_dtype()), dtype);
     // Parameter count from first principles: hidden 32, inter 64, heads 4x8, kv 2x8, vocab 128.
     const int64_t per_layer = 32 * 32 + 2 * 16 * 32 + 32 * 32 + 3 * 32 * 64 + 2 * 32 +
-                              (arch == "Qwen2ForCausalLM" ? 32 + 16 + 16 : 0) + (arch == "Qwen3ForCausalLM" ? 16 : 0);
+                              (arch == "Qwen2ForCausalLM" ? 32 + 16 + 16 : 0) +
+                              (arch == "Qwen3ForCausalLM" ? 16 : 0);
     QCOMPARE(m.parameter_count(), 2 * 128 * 32 + 32 + 3 * per_layer);
     const at::Tensor q = m.tensor(TensorRole::attn_q, 1);
     QCOMPARE(q.sizes().vec(), (std::vector<int64_t>{32, 32}));
@@ -144,15 +145,25 @@ void TestModelFolder::tensors_outlive_folder() {
 void TestModelFolder::errors_data() {
     QTest::addColumn<QString>("breakage");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("pickle only") << "pickle" << "pickle checkpoint";
-    QTest::newRow("no weights") << "no_weights" << "no model.safetensors";
-    QTest::newRow("index names a missing shard") << "missing_shard" << "shard 'model-00009-of-00009.safetensors'";
-    QTest::newRow("index names an absent tensor") << "absent_tensor" << "does not contain it";
-    QTest::newRow("index escapes the folder") << "escape" << "not a file inside the folder";
-    QTest::newRow("missing tensor") << "missing_tensor" << "tensor 'model.layers.1.mlp.down_proj.weight' is missing";
-    QTest::newRow("wrong shape") << "wrong_shape" << "tensor 'model.norm.weight' has shape [31], config.json implies [32]";
-    QTest::newRow("unknown architecture") << "unknown_arch" << "unsupported architecture 'GPT2LMHeadModel' (supported: LlamaForCausalLM";
-    QTest::newRow("missing config key") << "missing_key" << "missing required key 'hidden_size'";
+    QTest::newRow("pickle only") << "pickle"
+                                 << "pickle checkpoint";
+    QTest::newRow("no weights") << "no_weights"
+                                << "no model.safetensors";
+    QTest::newRow("index names a missing shard") << "missing_shard"
+                                                 << "shard 'model-00009-of-00009.safetensors'";
+    QTest::newRow("index names an absent tensor") << "absent_tensor"
+                                                  << "does not contain it";
+    QTest::newRow("index escapes the folder") << "escape"
+                                              << "not a file inside the folder";
+    QTest::newRow("missing tensor") << "missing_tensor"
+                                    << "tensor 'model.layers.1.mlp.down_proj.weight' is missing";
+    QTest::newRow("wrong shape") << "wrong_shape"
+                                 << "tensor 'model.norm.weight' has shape [31], config.json implies [32]";
+    QTest::newRow("unknown architecture")
+        << "unknown_arch"
+        << "unsupported architecture 'GPT2LMHeadModel' (supported: LlamaForCausalLM";
+    QTest::newRow("missing config key") << "missing_key"
+                                        << "missing required key 'hidden_size'";
 }
 
 void TestModelFolder::errors() {
@@ -173,12 +184,14 @@ void TestModelFolder::errors() {
     };
     if (b == "pickle") {
         for (auto& e : fs::directory_iterator(dir))
-            if (e.path().extension() == ".safetensors" || e.path().extension() == ".json") fs::remove(e.path());
+            if (e.path().extension() == ".safetensors" || e.path().extension() == ".json")
+                fs::remove(e.path());
         write_text(dir / "pytorch_model.bin", "not really a pickle");
     } else if (b == "no_weights") {
         fs::remove(index);
     } else if (b == "missing_shard") {
-        edit_index([](auto& j) { j["weight_map"]["model.norm.weight"] = "model-00009-of-00009.safetensors"; });
+        edit_index(
+            [](auto& j) { j["weight_map"]["model.norm.weight"] = "model-00009-of-00009.safetensors"; });
     } else if (b == "absent_tensor") {
         edit_index([](auto& j) { j["weight_map"]["extra.weight"] = "model-00001-of-00002.safetensors"; });
     } else if (b == "escape") {
@@ -198,8 +211,10 @@ void TestModelFolder::errors() {
     } else if (b == "unknown_arch" || b == "missing_key") {
         std::ifstream in(dir / "config.json");
         auto j = nlohmann::json::parse(in);
-        if (b == "unknown_arch") j["architectures"] = {"GPT2LMHeadModel"};
-        else j.erase("hidden_size");
+        if (b == "unknown_arch")
+            j["architectures"] = {"GPT2LMHeadModel"};
+        else
+            j.erase("hidden_size");
         write_text(dir / "config.json", j.dump());
     }
     const std::string err = error_of([&] { ModelFolder::open(dir); });

@@ -45,9 +45,10 @@ void TestPoolCheck::rows_data() {
     QTest::newRow("compatible (derived fine-tune)") << "derived" << true << "";
     QTest::newRow("compatible (other seed, sharded)") << "sharded" << true << "";
     QTest::newRow("wrong layer count") << "layers" << false << "num_hidden_layers is 3, base has 2";
-    QTest::newRow("wrong shape") << "intermediate" << false << "layer 0 mlp.gate_proj is [80, 32], base has [64, 32]";
-    QTest::newRow("different architecture") << "arch" << false
-                                            << "architecture is MistralForCausalLM, base has LlamaForCausalLM";
+    QTest::newRow("wrong shape") << "intermediate" << false
+                                 << "layer 0 mlp.gate_proj is [80, 32], base has [64, 32]";
+    QTest::newRow("different architecture")
+        << "arch" << false << "architecture is MistralForCausalLM, base has LlamaForCausalLM";
     QTest::newRow("different vocabulary size") << "vocab" << false << "vocab_size is 130, base has 128";
     QTest::newRow("different kv heads") << "kv" << false << "num_key_value_heads is 4, base has 2";
     QTest::newRow("tied vs untied") << "tied" << false << "lm_head is missing, base has it";
@@ -95,12 +96,13 @@ void TestPoolCheck::tokenizer_difference_warns() {
     write_text(root / "same" / "tokenizer.json", tokenizer_json({"a b"}));
     write_text(root / "merges" / "tokenizer.json", tokenizer_json({"a b", "ab ab"}));
     write_text(root / "vocab" / "tokenizer.json", tokenizer_json({"a b"}, 4));
-    const auto verdict =
-        check_pool(std::vector<fs::path>{root / "base", root / "same", root / "merges", root / "vocab", root / "base"});
+    const auto verdict = check_pool(
+        std::vector<fs::path>{root / "base", root / "same", root / "merges", root / "vocab", root / "base"});
     QVERIFY(verdict.ok);  // tokenizer differences warn, they do not block
     QVERIFY(verdict.members[1].warnings.empty());
     QCOMPARE(verdict.members[2].warnings, std::vector<std::string>{"tokenizer merges differ from the base"});
-    QCOMPARE(verdict.members[3].warnings, std::vector<std::string>{"tokenizer vocabulary differs from the base"});
+    QCOMPARE(verdict.members[3].warnings,
+             std::vector<std::string>{"tokenizer vocabulary differs from the base"});
     fs::remove(root / "same" / "tokenizer.json");
     QCOMPARE(tokenizer_difference(root / "base", root / "same").value_or(""),
              std::string("tokenizer.json missing, base has one"));
@@ -114,7 +116,8 @@ void TestPoolCheck::unreadable_member() {
     const auto verdict = check_pool(std::vector<fs::path>{root / "base", root / "empty"});
     QVERIFY(!verdict.ok);
     QVERIFY(verdict.members[0].ok);
-    QVERIFY2(verdict.members[1].reason.find("no config.json") != std::string::npos, verdict.members[1].reason.c_str());
+    QVERIFY2(verdict.members[1].reason.find("no config.json") != std::string::npos,
+             verdict.members[1].reason.c_str());
 }
 
 QTEST_GUILESS_MAIN(TestPoolCheck)

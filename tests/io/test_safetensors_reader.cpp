@@ -110,8 +110,9 @@ void TestSafetensorsReader::golden_every_dtype() {
 }
 
 void TestSafetensorsReader::metadata_and_order() {
-    const std::string header = R"({"__metadata__":{"format":"pt","n":3},"z":{"dtype":"U8","shape":[1],"data_offsets":[1,2]},)"
-                               R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
+    const std::string header =
+        R"({"__metadata__":{"format":"pt","n":3},"z":{"dtype":"U8","shape":[1],"data_offsets":[1,2]},)"
+        R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
     QTemporaryDir tmp;
     const auto f = SafetensorsFile::open(write_file(tmp, "m.safetensors", frame(header, bytes({7, 9}))));
     QCOMPARE(f->metadata().at("format"), std::string("pt"));
@@ -125,7 +126,8 @@ void TestSafetensorsReader::misaligned_tensor_is_copied() {
     // Header of 41 bytes: data starts at 49, so the F32 at offset 1 is misaligned.
     std::string header = R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})";
     QTemporaryDir tmp;
-    const auto f = SafetensorsFile::open(write_file(tmp, "m.safetensors", frame(header, bytes({0, 0, 0, 0x80, 0x3f}))));
+    const auto f =
+        SafetensorsFile::open(write_file(tmp, "m.safetensors", frame(header, bytes({0, 0, 0, 0x80, 0x3f}))));
     QCOMPARE(f->tensor("x").item<float>(), 1.0f);
 }
 
@@ -138,7 +140,8 @@ void TestSafetensorsReader::malformed_data() {
     const std::string ok_entry = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
     const std::string eight(8, '\0');
     row("shorter than 8 bytes", "abc", "too small to be safetensors");
-    row("header length past end of file", frame("{}", "", 1000), "header length 1000 is larger than the file (10 bytes)");
+    row("header length past end of file", frame("{}", "", 1000),
+        "header length 1000 is larger than the file (10 bytes)");
     row("absurd header length", frame("{}", "", 200ll * 1024 * 1024), "is absurd");
     row("header not JSON", frame("{\"a\": ", ""), "header is not valid JSON");
     row("header not an object", frame("[1,2]", ""), "header is not a JSON object (found array)");
@@ -148,14 +151,16 @@ void TestSafetensorsReader::malformed_data() {
         "tensor 'a': shape [3] x F32 needs 12 bytes but data_offsets span 8");
     row("offsets outside data", frame(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", eight),
         "tensor 'a': data_offsets [4, 12] lie outside the data region of 8 bytes");
-    row("end before begin", frame(R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[4,2]}})", eight), "end before they begin");
+    row("end before begin", frame(R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[4,2]}})", eight),
+        "end before they begin");
     row("overlapping tensors",
         frame("{" + ok_entry + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight),
         "tensors 'a' [0, 8) and 'b' [4, 8) overlap");
     row("duplicate names", frame("{" + ok_entry + "," + ok_entry + "}", eight), "duplicate tensor name 'a'");
     row("negative dim", frame(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight),
         "shape entry -2 is not a non-negative integer");
-    row("shape overflow", frame(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", eight),
+    row("shape overflow",
+        frame(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", eight),
         "is too large");
     row("missing offsets", frame(R"({"a":{"dtype":"F32","shape":[2]}})", eight), "missing 'data_offsets'");
     row("entry not object", frame(R"({"a":3})", eight), "tensor 'a': entry is not an object");
@@ -193,7 +198,8 @@ void TestSafetensorsReader::release_drops_resident_pages() {
     const fs::path p = fs::path(tmp.path().toStdString()) / "big.safetensors";
     {
         std::vector<std::pair<std::string, at::Tensor>> ts;
-        for (int i = 0; i < 6; ++i) ts.push_back({"t" + std::to_string(i), at::full({4 << 20}, float(i + 1))});
+        for (int i = 0; i < 6; ++i)
+            ts.push_back({"t" + std::to_string(i), at::full({4 << 20}, float(i + 1))});
         write_safetensors_file(p, ts);
     }
     const auto f = SafetensorsFile::open(p);

@@ -1,9 +1,9 @@
 // The streaming writer: bit-exact round trip for every dtype, the exact bytes
 // of a small file (length, padded header, data), shard filling and index
 // format, producer checks and cancel.
+#include "core/io/model_config.h"
 #include "core/io/safetensors_reader.h"
 #include "core/io/safetensors_writer.h"
-#include "core/io/model_config.h"
 #include "core/util/error.h"
 #include "tests/support/test_files.h"
 
@@ -21,8 +21,9 @@ namespace {
 // Random bytes reinterpreted as the dtype: round trips must keep every bit,
 // NaN payloads included.
 at::Tensor random_bits(DType d, std::vector<int64_t> shape) {
-    at::Tensor raw = at::randint(0, 256, {static_cast<int64_t>(dtype_size(d)) * c10::multiply_integers(shape)},
-                                 at::TensorOptions().dtype(at::kByte).device(at::kCPU));
+    at::Tensor raw =
+        at::randint(0, 256, {static_cast<int64_t>(dtype_size(d)) * c10::multiply_integers(shape)},
+                    at::TensorOptions().dtype(at::kByte).device(at::kCPU));
     if (d == DType::BOOL) raw = raw.remainder(2);
     return raw.view(to_scalar_type(d)).view(shape);
 }
@@ -51,8 +52,8 @@ private slots:
 
 void TestSafetensorsWriter::round_trip_data() {
     QTest::addColumn<int>("dtype");
-    for (DType d : {DType::BF16, DType::F16, DType::F32, DType::F64, DType::I64, DType::I32, DType::I16, DType::I8,
-                    DType::U8, DType::BOOL})
+    for (DType d : {DType::BF16, DType::F16, DType::F32, DType::F64, DType::I64, DType::I32, DType::I16,
+                    DType::I8, DType::U8, DType::BOOL})
         QTest::newRow(std::string(dtype_name(d)).c_str()) << int(d);
 }
 
@@ -67,7 +68,8 @@ void TestSafetensorsWriter::round_trip() {
     const at::Tensor s = random_bits(d, {});  // scalar
     write_safetensors_file(file, {{"a", a}, {"b", b}, {"scalar", s}});
     const auto f = SafetensorsFile::open(file);
-    for (const auto& [name, t] : std::vector<std::pair<std::string, at::Tensor>>{{"a", a}, {"b", b}, {"scalar", s}}) {
+    for (const auto& [name, t] :
+         std::vector<std::pair<std::string, at::Tensor>>{{"a", a}, {"b", b}, {"scalar", s}}) {
         const at::Tensor r = f->tensor(name);
         QCOMPARE(r.scalar_type(), t.scalar_type());
         QCOMPARE(r.sizes().vec(), t.sizes().vec());
@@ -83,7 +85,8 @@ void TestSafetensorsWriter::exact_bytes() {
     const fs::path file = fs::path(tmp.path().toStdString()) / "t.safetensors";
     const float v[2] = {1.0f, -2.0f};
     write_safetensors_file(file, {{"w", at::from_blob(const_cast<float*>(v), {2}, at::kFloat)}});
-    const std::string json = R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+    const std::string json =
+        R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
     const size_t padded = json.size() + (8 - json.size() % 8) % 8;  // 8 + padded is a multiple of 8
     std::string expected(8, '\0');
     expected[0] = static_cast<char>(padded);
@@ -104,8 +107,9 @@ void TestSafetensorsWriter::sharding() {
     ShardOptions o;
     o.max_shard_bytes = 1000;
     const WrittenModel w = write_safetensors_model(dir, src, o);
-    QCOMPARE(w.files, (std::vector<std::string>{"model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-                                                "model-00003-of-00003.safetensors"}));
+    QCOMPARE(w.files,
+             (std::vector<std::string>{"model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                                       "model-00003-of-00003.safetensors"}));
     QCOMPARE(w.total_size, uint64_t(2000));
     const auto index = read_json_file(dir / "model.safetensors.index.json");
     QCOMPARE(index["metadata"]["total_size"].get<uint64_t>(), uint64_t(2000));
@@ -127,7 +131,8 @@ void TestSafetensorsWriter::exact_shard_count() {
     const fs::path dir = tmp.path().toStdString();
     std::vector<TensorSource> src;
     for (int i = 0; i < 9; ++i)
-        src.push_back({"t" + std::to_string(i), DType::F32, {10 + i}, [i] { return at::zeros({10 + i}); }, {}});
+        src.push_back(
+            {"t" + std::to_string(i), DType::F32, {10 + i}, [i] { return at::zeros({10 + i}); }, {}});
     ShardOptions o;
     o.shard_count = 4;
     QCOMPARE(write_safetensors_model(dir, src, o).files.size(), size_t(4));
@@ -161,7 +166,14 @@ void TestSafetensorsWriter::cancel_stops() {
     std::vector<TensorSource> src;
     int produced = 0;
     for (int i = 0; i < 5; ++i)
-        src.push_back({"t" + std::to_string(i), DType::F32, {4}, [&] { ++produced; return at::zeros({4}); }, {}});
+        src.push_back({"t" + std::to_string(i),
+                       DType::F32,
+                       {4},
+                       [&] {
+                           ++produced;
+                           return at::zeros({4});
+                       },
+                       {}});
     Cancelling sink;
     QVERIFY_EXCEPTION_THROWN(write_safetensors_model(dir, src, {}, sink), Cancelled);
     QCOMPARE(produced, 2);

@@ -31,7 +31,8 @@ std::string model_type_of(const std::string& arch) {
     if (arch == "MistralForCausalLM") return "mistral";
     if (arch == "Qwen2ForCausalLM") return "qwen2";
     if (arch == "Qwen3ForCausalLM") return "qwen3";
-    throw Error("write_tiny_model: unsupported architecture '" + arch + "' (supported: " + supported_architectures() + ")");
+    throw Error("write_tiny_model: unsupported architecture '" + arch +
+                "' (supported: " + supported_architectures() + ")");
 }
 
 nlohmann::json ids_json(const std::vector<int64_t>& ids) {
@@ -136,14 +137,18 @@ ModelSpec write_tiny_model(const fs::path& dir, const TinyModelOptions& o) {
         const auto shape = e.shape;
         const uint64_t seed = o.seed;
         const double scale = o.weight_scale;
-        sources.push_back({name, o.dtype, shape, [=] {
+        sources.push_back({name,
+                           o.dtype,
+                           shape,
+                           [=] {
                                int64_t n = 1;
                                for (int64_t d : shape) n *= d;
                                at::Tensor t = from_floats(gaussian(seed, name, n), shape);
                                // norms near 1, biases and weights small
                                if (norm) return 1.0 + 0.1 * t;
                                return (bias ? 0.5 * scale : scale) * t;
-                           }, {}});
+                           },
+                           {}});
     }
     ShardOptions so;
     so.shard_count = static_cast<size_t>(std::max(1, o.shards));
@@ -189,8 +194,8 @@ void derive_model(const fs::path& src, const fs::path& dst, const DeriveOptions&
     export_model_folder(base, sources, dst, eo);
 }
 
-void derive_model(const fs::path& src, const fs::path& dst, uint64_t seed, const std::vector<int>& layers, double scale,
-                  bool boundary) {
+void derive_model(const fs::path& src, const fs::path& dst, uint64_t seed, const std::vector<int>& layers,
+                  double scale, bool boundary) {
     DeriveOptions d;
     d.seed = seed;
     d.layers = layers;

@@ -18,7 +18,8 @@
 namespace olm::testing {
 
 struct TinyModelOptions {
-    std::string architecture = "LlamaForCausalLM";  // | MistralForCausalLM | Qwen2ForCausalLM | Qwen3ForCausalLM
+    std::string architecture =
+        "LlamaForCausalLM";  // | MistralForCausalLM | Qwen2ForCausalLM | Qwen3ForCausalLM
     int64_t hidden = 32;
     int64_t intermediate = 64;
     int64_t layers = 2;
@@ -27,19 +28,19 @@ struct TinyModelOptions {
     int64_t head_dim = 0;  // 0 = hidden / heads
     int64_t vocab = 128;
     bool tied = false;
-    bool attention_bias = false;     // Llama/Mistral/Qwen3; Qwen2 always has q/k/v biases
-    std::string rope_scaling;        // "" | "linear" | "llama3"
-    double rope_factor = 2.0;        // for rope_scaling
+    bool attention_bias = false;  // Llama/Mistral/Qwen3; Qwen2 always has q/k/v biases
+    std::string rope_scaling;     // "" | "linear" | "llama3"
+    double rope_factor = 2.0;     // for rope_scaling
     double rope_theta = 10000.0;
     double rms_norm_eps = 1e-6;
     int64_t max_position = 512;
-    DType dtype = DType::F32;        // F32 | BF16 | F16
+    DType dtype = DType::F32;  // F32 | BF16 | F16
     uint64_t seed = 1;
-    int shards = 1;                  // 1 = model.safetensors; N = exactly N indexed shards
+    int shards = 1;  // 1 = model.safetensors; N = exactly N indexed shards
     int64_t bos_id = 1;
     std::vector<int64_t> eos_ids = {2};
-    double weight_scale = 0.02;      // std of the projection/embedding weights
-    bool transformers5 = false;      // write rope_parameters/dtype (transformers 5 spelling)
+    double weight_scale = 0.02;            // std of the projection/embedding weights
+    bool transformers5 = false;            // write rope_parameters/dtype (transformers 5 spelling)
     std::filesystem::path tokenizer_from;  // copy tokenizer files from here when set
 };
 
@@ -52,16 +53,17 @@ std::string tiny_config_json(const TinyModelOptions& options);
 
 struct DeriveOptions {
     uint64_t seed = 1;
-    double scale = 0.01;           // std of the added perturbation (relative to nothing: absolute)
-    std::vector<int> layers;       // layers to perturb; empty = none
-    bool boundary = false;         // also perturb embed_tokens, final norm, lm_head
+    double scale = 0.01;             // std of the added perturbation (relative to nothing: absolute)
+    std::vector<int> layers;         // layers to perturb; empty = none
+    bool boundary = false;           // also perturb embed_tokens, final norm, lm_head
     std::vector<std::string> units;  // restrict to these units ("attention", "mlp", "norms"); empty = all
 };
 
 // A "fine-tune" of src: every tensor copied, the chosen ones plus seeded
 // Gaussian noise (computed in float32, stored in the source dtype). Config,
 // generation config and tokenizer files are copied; shard count kept.
-void derive_model(const std::filesystem::path& src, const std::filesystem::path& dst, const DeriveOptions& options);
+void derive_model(const std::filesystem::path& src, const std::filesystem::path& dst,
+                  const DeriveOptions& options);
 // Shorthand: perturb whole layers.
 void derive_model(const std::filesystem::path& src, const std::filesystem::path& dst, uint64_t seed,
                   const std::vector<int>& layers, double scale = 0.01, bool boundary = false);
