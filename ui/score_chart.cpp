@@ -119,6 +119,7 @@ void ScoreChart::rebuild() {
     axisX->setTickInterval(std::max(1.0, std::ceil(xMax / 10.0)));
     auto* axisY = new QValueAxis;
     axisY->setTitleText(tr("score"));
+    axisY->setLabelFormat(QStringLiteral("%.5g"));
     m_chart->addAxis(axisX, Qt::AlignBottom);
     m_chart->addAxis(axisY, Qt::AlignLeft);
 
