@@ -130,6 +130,7 @@ void MergeRun::run() {
     RunSink sink(*this, m_events);
     std::vector<std::string> warnings;
     MergeSession session(m_config, m_options.device, &sink, &warnings);
+    session.set_events(&m_events);
     for (const auto& w : warnings) m_events.log(LogLevel::warning, w);
     {
         Json ds = Json::object();
@@ -170,17 +171,26 @@ void MergeRun::run() {
         for (const auto& m : session.pool().names()) soup[m] = w;
         refs.emplace_back("soup", soup);
     }
-    for (const auto& [name, recipe] : refs) {
-        if (j.contains("references") && j["references"].contains(name)) continue;
-        checkpoint();
+    for (size_t i = 0; i < refs.size(); ++i) {
+        const auto& [name, recipe] = refs[i];
         PositionId pos;
         pos.kind = PositionId::Kind::reference;
-        session.set_slot(pos, recipe);
-        Json e = score_model(session);
-        e["recipe"] = recipe_to_json(recipe);
-        j["references"][name] = e;
-        report.save();
-        m_events.log(LogLevel::info, "reference " + name + " scored");
+        const CandidateEvent ev{pos, name, recipe, static_cast<int>(i), static_cast<int>(refs.size())};
+        m_events.candidate_started(ev);
+        if (!j.contains("references") || !j["references"].contains(name)) {
+            checkpoint();
+            session.set_slot(pos, recipe);
+            Json e = score_model(session);
+            e["recipe"] = recipe_to_json(recipe);
+            j["references"][name] = e;
+            report.save();
+        }
+        // The reference point as a candidate result (the GUI shows it next to the merge).
+        CandidateResult res;
+        const Json& e = j["references"][name];
+        for (auto it = e["metrics"].begin(); it != e["metrics"].end(); ++it) res.scores[it.key()] = it.value();
+        for (auto it = e["accuracy"].begin(); it != e["accuracy"].end(); ++it) res.accuracy[it.key()] = it.value();
+        m_events.candidate_finished(ev, res);
     }
 
     // --- safeguard -------------------------------------------------------------

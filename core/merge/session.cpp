@@ -126,6 +126,15 @@ void MergeSession::begin_position(const PositionId& pos) {
 ScoreResult MergeSession::score(int dataset, ScoreSplit split) {
     const DatasetScore s = m_eval->score(m_datasets.at(static_cast<size_t>(dataset)),
                                          split == ScoreSplit::selection ? EvalSplit::selection : EvalSplit::holdout);
+    if (m_events) {
+        const EvalDataset& ds = m_datasets.at(static_cast<size_t>(dataset));
+        const auto& samples = ds.samples(s.split);
+        for (size_t i = 0; i < s.samples.size() && i < samples.size() && i < 2; ++i) {
+            if (s.samples[i].generated_text.empty()) continue;
+            const std::vector<int32_t> ctx(samples[i].context_ids.begin(), samples[i].context_ids.end());
+            m_events->preview(ds.name, m_tok.decode(ctx, /*skip_special_tokens=*/true), s.samples[i].generated_text);
+        }
+    }
     ScoreResult r;
     r.score = s.score;
     r.accuracy = s.accuracy;

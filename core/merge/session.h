@@ -40,6 +40,9 @@ public:
 
     SearchOptions search_options() const;
 
+    // Receives preview texts (quality-mode generations, first samples) from score().
+    void set_events(MergeEvents* events) { m_events = events; }
+
     // The working model holds `state` (every slot).
     void apply(const MergeState& state);
     // Every dataset on one split (no prefix cache).
@@ -57,6 +60,7 @@ private:
     std::vector<EvalDataset> m_datasets;
     std::unique_ptr<Transformer> m_model;
     std::unique_ptr<Evaluator> m_eval;
+    MergeEvents* m_events = nullptr;
 };
 
 }  // namespace olm

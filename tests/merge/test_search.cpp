@@ -5,6 +5,9 @@
 
 #include "core/merge/report.h"
 #include "core/merge/search.h"
+#include "core/util/error.h"
+
+#include <cmath>
 #include "merge/fake_scorer.h"
 
 using namespace olm;
@@ -289,6 +292,26 @@ private slots:
             QVERIFY(second.calls <= full_scorer.calls - k + 2);
             QVERIFY(second.calls >= full_scorer.calls - k);
         }
+    }
+
+    // A candidate whose scoring throws (out of memory) or gives NaN is recorded
+    // failed with its error and skipped; the search goes on.
+    void failedCandidatesAreSkipped() {
+        FakeScorer scorer(2, [&](const MergeState& s, int) -> double {
+            const std::string l0 = single_model_name(s.layers[0]);
+            if (l0 == "b") throw Error("CUDA out of memory (simulated)");
+            if (l0 == "c") return std::nan("");
+            return l0 == "a" ? 1.0 : 2.0;
+        });
+        SearchOptions o = options({"base", "a", "b", "c"}, 2, 1);
+        MergeReport report;
+        const SearchResult res = run_search(o, scorer, report, {});
+        QCOMPARE(recipe_text(res.state.layers[0]), std::string("a"));
+        const auto& c = report.json()["layers"]["0"]["candidates"];
+        QCOMPARE(c["b"]["status"].get<std::string>(), std::string("failed"));
+        QVERIFY(c["b"]["reason"].get<std::string>().find("out of memory") != std::string::npos);
+        QCOMPARE(c["c"]["status"].get<std::string>(), std::string("failed"));
+        QVERIFY(c["c"]["reason"].get<std::string>().find("non-finite") != std::string::npos);
     }
 
     void plannedEvaluationsCountsCandidates() {
