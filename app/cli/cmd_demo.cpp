@@ -2,6 +2,8 @@
 #include "app/cli/args.h"
 #include "app/cli/command.h"
 #include "core/demo/demo_project.h"
+#include "core/demo/demo_run.h"
+#include "core/util/threads.h"
 #include "core/util/error.h"
 
 #include <iomanip>
@@ -45,9 +47,59 @@ int run_generate(const std::vector<std::string>& argv) {
     return 0;
 }
 
+// Merge log lines on stderr, so stdout holds the table.
+class DemoMergeEvents : public olm::MergeEvents {
+public:
+    void log(olm::LogLevel level, std::string_view message) override {
+        if (level != olm::LogLevel::debug) std::cerr << message << "\n";
+    }
+    void position_decided(const olm::PositionDecision& d) override {
+        std::cerr << "  decided " << d.position.key() << ": " << d.best_name << "\n";
+    }
+};
+
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text + ",") {
+        if (c == ',') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    return out;
+}
+
+int run_merge_demo(const std::vector<std::string>& argv) {
+    olm::cli::Args args(argv, {"project", "out", "search", "threads"}, {"fresh"});
+    olm::demo::DemoRunOptions o;
+    if (auto p = args.value("project")) o.project = *p;
+    o.out = args.value_or("out", "olm-demo-output");
+    if (auto s = args.value("search")) o.presets = split_commas(*s);
+    o.resume = !args.flag("fresh");
+    olm::ThreadSettings ts;
+    ts.intra_op = static_cast<int>(args.int_or("threads", 1));
+    const int threads = olm::apply_thread_settings(ts);
+    std::cerr << "olm demo: project " << (o.project.empty() ? olm::demo::bundled_demo_dir() : o.project).string()
+              << ", outputs in " << o.out.string() << ", " << threads << " thread(s)\n";
+    DemoMergeEvents events;
+    const auto result = olm::demo::run_demo(o, events);
+    std::cout << olm::demo::format_demo_table(result);
+    return 0;
+}
+
 }  // namespace
 
 OLM_COMMAND("demo", "generate or run the bundled demo project (a trained tiny model pool)",
+            "usage: olm demo [--project DIR] [--out DIR] [--search original,better] [--threads N] [--fresh]\n"
+            "  Merges the demo pool (default: the bundled resources/demo) headless with each\n"
+            "  search preset and prints every pool model and each merge on every dataset\n"
+            "  (selection and held-out accuracy) with the merged recipe. Outputs (report,\n"
+            "  merged model) go to DIR/<preset> (default ./olm-demo-output); a finished run\n"
+            "  there is reused unless --fresh. --threads: libtorch threads (default 1).\n"
+            "\n"
             "usage: olm demo generate --out DIR [--quick] [--seed N] [--threads N]\n"
             "                         [--base-steps N] [--specialist-steps N]\n"
             "  Trains the demo pool (a tiny Llama base and three specialists), writes it as\n"
@@ -57,5 +109,5 @@ OLM_COMMAND("demo", "generate or run the bundled demo project (a trained tiny mo
             [](const std::vector<std::string>& args) -> int {
                 if (!args.empty() && args[0] == "generate")
                     return run_generate(std::vector<std::string>(args.begin() + 1, args.end()));
-                throw olm::Error("olm demo: expected `olm demo generate --out DIR` (see olm demo --help)");
+                return run_merge_demo(args);
             });

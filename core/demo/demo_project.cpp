@@ -238,7 +238,8 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
                    {{"own_share", o.specialist.own_share},
                     {"other_lm_weight", o.specialist.other_lm_weight},
                     {"swap_dropout", o.specialist.swap_dropout},
-                    {"locality_weight", o.specialist.locality_weight}}},
+                    {"locality_weight", o.specialist.locality_weight},
+                    {"per_sample_mean", o.specialist.per_sample_mean}}},
                   {"train_seconds", train_seconds},
                   {"base", loss_summary(base_log)},
                   {"diagnostics_teacher_forced", diag}};

@@ -1,6 +1,8 @@
 #include "core/demo/tiny_llama.h"
 
 #include "core/io/architecture.h"
+#include "core/io/model_folder.h"
+#include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +58,29 @@ TinyLlama TinyLlama::init(const TinyLlamaShape& s, uint64_t seed) {
     }
     m.norm = ones(s.hidden_size);
     m.lm_head = normal({s.vocab_size, s.hidden_size});
+    return m;
+}
+
+TinyLlama TinyLlama::from_folder(const ModelFolder& folder) {
+    const ModelSpec& spec = folder.spec();
+    if (spec.architecture != "LlamaForCausalLM" || spec.tie_word_embeddings || spec.attention_bias)
+        throw Error("demo: " + folder.path().string() + " is not an untied LlamaForCausalLM without biases");
+    TinyLlamaShape s;
+    s.vocab_size = spec.vocab_size;
+    s.hidden_size = spec.hidden_size;
+    s.intermediate_size = spec.intermediate_size;
+    s.num_layers = spec.num_hidden_layers;
+    s.num_heads = spec.num_attention_heads;
+    s.num_kv_heads = spec.num_key_value_heads;
+    s.max_position_embeddings = spec.max_position_embeddings;
+    s.rope_theta = spec.rope_theta;
+    s.rms_norm_eps = spec.rms_norm_eps;
+    if (spec.head_dim != s.head_dim()) throw Error("demo: head_dim other than hidden/heads is not supported");
+    TinyLlama m = init(s, 0);
+    for (auto& [name, t] : m.named_tensors()) {
+        at::NoGradGuard no_grad;
+        t.copy_(folder.tensor(name).to(at::kFloat));
+    }
     return m;
 }
 

@@ -14,6 +14,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+namespace olm {
+class ModelFolder;
+}
+
 namespace olm::demo {
 
 struct TinyLlamaShape {
@@ -50,6 +54,8 @@ struct TinyLlama {
 
     // Random initialisation (normal(0, 0.02), norms at 1) from a seed.
     static TinyLlama init(const TinyLlamaShape& shape, uint64_t seed);
+    // The weights of a written LlamaForCausalLM folder, as float32 (for checks).
+    static TinyLlama from_folder(const ModelFolder& folder);
     TinyLlama clone() const;
     // Every tensor with its Hugging Face name, in a fixed order.
     std::vector<std::pair<std::string, at::Tensor>> named_tensors() const;

@@ -69,6 +69,15 @@ at::Tensor token_ce(const at::Tensor& logits, const at::Tensor& targets) {
     return -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
 }
 
+// Mean CE over the masked tokens: per token, or per sample first (see TrainSettings).
+at::Tensor masked_mean(const at::Tensor& ce, const at::Tensor& mask, bool per_sample) {
+    if (!per_sample) return (ce * mask).sum() / mask.sum().clamp_min(1.f);
+    auto n = mask.sum(1);                                   // [b]
+    auto rows = (ce * mask).sum(1) / n.clamp_min(1.f);      // [b]
+    auto used = (n > 0).to(at::kFloat);
+    return (rows * used).sum() / used.sum().clamp_min(1.f);
+}
+
 double cosine_lr(const TrainSettings& s, int step) {
     const double progress = static_cast<double>(step) / std::max(1, s.steps);
     const double warm = std::min(1.0, (step + 1) / 20.0);
@@ -118,7 +127,7 @@ TrainLog train_base(TinyLlama& model, const std::vector<std::vector<TokenizedSam
         Batch b = make_batch(rows);
         auto out = forward(model, b.ids);
         auto ce = token_ce(out.logits, b.targets);
-        return (ce * b.answer_mask).sum() / b.answer_mask.sum();
+        return masked_mean(ce, b.answer_mask, s.per_sample_mean);
     });
 }
 
@@ -166,9 +175,9 @@ TrainLog train_specialist(TinyLlama& spec, const TinyLlama& base,
         auto row_other = 1.f - row_own;
         auto own_mask = b.answer_mask * row_own;
         auto other_mask = b.answer_mask * row_other;
-        auto loss = (ce * own_mask).sum() / own_mask.sum().clamp_min(1.f);
+        auto loss = masked_mean(ce, own_mask, s.per_sample_mean);
         if (s.other_lm_weight > 0 && other_mask.sum().item<float>() > 0)
-            loss = loss + s.other_lm_weight * (ce * other_mask).sum() / other_mask.sum();
+            loss = loss + s.other_lm_weight * masked_mean(ce, other_mask, s.per_sample_mean);
         if (s.locality_weight > 0) {
             at::Tensor ref;
             {

@@ -37,6 +37,10 @@ struct TrainSettings {
     double weight_decay = 0.01;
     double grad_clip = 1.0;
     uint64_t seed = 1;
+    // Loss weighting: true = every sample counts the same (mean over its answer
+    // tokens, then over samples); false = every answer token counts the same, so
+    // long answers (the stories) dominate.
+    bool per_sample_mean = false;
     // Specialists only.
     std::vector<int64_t> own_layers;  // layers the specialist trains (empty = all: the base)
     int own_task = -1;                // task index the specialist is for
