@@ -18,6 +18,6 @@ struct BenchmarkRegistrar {
 
 }  // namespace olm::cli
 
-#define OLM_BENCHMARK(...)                                                              \
-    static ::olm::cli::BenchmarkRegistrar OLM_CLI_CONCAT(olm_bench_registrar_, __LINE__)( \
-        ::olm::cli::Benchmark{__VA_ARGS__})
+#define OLM_BENCHMARK(...)                                                     \
+    static ::olm::cli::BenchmarkRegistrar OLM_CLI_CONCAT(olm_bench_registrar_, \
+                                                         __LINE__)(::olm::cli::Benchmark{__VA_ARGS__})

@@ -17,7 +17,8 @@ namespace {
 
 std::string bench_list() {
     auto list = benchmarks();
-    std::sort(list.begin(), list.end(), [](const Benchmark& a, const Benchmark& b) { return a.name < b.name; });
+    std::sort(list.begin(), list.end(),
+              [](const Benchmark& a, const Benchmark& b) { return a.name < b.name; });
     std::string s;
     for (const auto& b : list) s += "  " + b.name + "  " + b.summary + "\n";
     return s;
@@ -27,8 +28,8 @@ std::string bench_list() {
 
 }  // namespace olm::cli
 
-OLM_COMMAND("bench", "run a benchmark (olm bench NAME; see olm bench --list)", "NAME [OPTIONS]   (olm bench --list)",
-            [](const std::vector<std::string>& args) -> int {
+OLM_COMMAND("bench", "run a benchmark (olm bench NAME; see olm bench --list)",
+            "NAME [OPTIONS]   (olm bench --list)", [](const std::vector<std::string>& args) -> int {
                 using namespace olm::cli;
                 if (args.empty() || args[0] == "--list") {
                     std::cout << "Benchmarks:\n" << bench_list();

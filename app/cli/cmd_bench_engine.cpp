@@ -104,7 +104,8 @@ double forward_flops(const ModelSpec& s, int64_t B, int64_t T, int64_t past = 0)
     // Scores and weighted sum: each query sees on average past + (T+1)/2 keys.
     const double keys = past + (T + 1) / 2.0;
     const double per_token_attn = 2 * 2 * nh * hd * keys;
-    return double(B * T) * s.num_hidden_layers * (per_token_linear + per_token_attn) + double(B) * 2 * h * s.vocab_size;
+    return double(B * T) * s.num_hidden_layers * (per_token_linear + per_token_attn) +
+           double(B) * 2 * h * s.vocab_size;
 }
 
 double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps) {
@@ -126,7 +127,8 @@ SwapCost swap_cost(Transformer& model, const BenchModel& bm, int n) {
     for (int i = 0; i < n; ++i) {
         const auto t0 = Clock::now();
         model.set_layer(1, bm.spare);
-        if (model.options().device.is_cuda()) model.head(at::zeros({1, bm.spec.hidden_size})).to(at::kCPU);  // sync
+        if (model.options().device.is_cuda())
+            model.head(at::zeros({1, bm.spec.hidden_size})).to(at::kCPU);  // sync
         c.to_candidate_us += seconds_since(t0) * 1e6 / n;
         const auto t1 = Clock::now();
         model.set_layer(1, bm.layers[1]);
@@ -207,10 +209,11 @@ int run_bench(const std::vector<std::string>& argv) {
     std::printf("olm bench engine\n");
     std::printf("machine: %d cores; libtorch %s; intra-op threads %d, BLAS threads %d; CUDA %s\n", cores,
                 TORCH_VERSION, intra, blas_threads(), at::hasCUDA() ? "available" : "not available");
-    std::printf("model: hidden %lld, heads %lld, kv heads %lld, layers %lld, intermediate %lld, vocab %lld; "
-                "prefill %lld tokens/sequence, decode %lld steps\n\n",
-                (long long)hidden, (long long)heads, (long long)kvh, (long long)layers, (long long)inter,
-                (long long)vocab, (long long)seq, (long long)steps);
+    std::printf(
+        "model: hidden %lld, heads %lld, kv heads %lld, layers %lld, intermediate %lld, vocab %lld; "
+        "prefill %lld tokens/sequence, decode %lld steps\n\n",
+        (long long)hidden, (long long)heads, (long long)kvh, (long long)layers, (long long)inter,
+        (long long)vocab, (long long)seq, (long long)steps);
     const BenchModel bm = make_model(hidden, heads, kvh, layers, inter, vocab);
 
     // --- throughput ---------------------------------------------------------
@@ -223,8 +226,9 @@ int run_bench(const std::vector<std::string>& argv) {
         for (int64_t B : batches) {
             const double mm = matmul_gflops(dt, B * seq, hidden, inter, reps);
             const Run r = run_model(model, B, seq, steps, reps, true);
-            std::printf("%-6s %-6lld %12.1f %14.1f %12.1f %11.0f%% %10.1f\n", dtype_name(dt).c_str(), (long long)B,
-                        r.prefill_tps, r.prefill_gflops, mm, 100 * r.prefill_gflops / mm, r.decode_tps);
+            std::printf("%-6s %-6lld %12.1f %14.1f %12.1f %11.0f%% %10.1f\n", dtype_name(dt).c_str(),
+                        (long long)B, r.prefill_tps, r.prefill_gflops, mm, 100 * r.prefill_gflops / mm,
+                        r.decode_tps);
             std::fflush(stdout);
         }
     }
@@ -250,8 +254,10 @@ int run_bench(const std::vector<std::string>& argv) {
 
     // --- threads --------------------------------------------------------------
     if (!args.flag("no-thread-sweep")) {
-        std::printf("\nthread settings (fp32, batch %lld prefill, batch 1 decode):\n", (long long)batches.back());
-        std::printf("%-10s %-10s %12s %12s %10s\n", "intra-op", "BLAS", "matmul GF/s", "prefill t/s", "decode t/s");
+        std::printf("\nthread settings (fp32, batch %lld prefill, batch 1 decode):\n",
+                    (long long)batches.back());
+        std::printf("%-10s %-10s %12s %12s %10s\n", "intra-op", "BLAS", "matmul GF/s", "prefill t/s",
+                    "decode t/s");
         EngineOptions o;
         Transformer model = build(bm, o);
         std::vector<std::pair<int, int>> combos = {{1, 1}, {cores, 1}, {1, cores}, {cores, cores}};
@@ -271,8 +277,9 @@ int run_bench(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-OLM_BENCHMARK("engine", "transformer prefill/decode tokens/s, matmul GFLOP/s, slot swap cost, thread settings",
-              "[--quick] [--hidden 1024 --heads 16 --kv-heads 8 --layers 8 --intermediate 2816 --vocab 32000]\n"
-              "       [--seq 128] [--steps 16] [--reps 2] [--batches 1,16] [--dtypes fp32,bf16]\n"
-              "       [--threads N] [--blas-threads N] [--no-thread-sweep]",
-              run_bench);
+OLM_BENCHMARK(
+    "engine", "transformer prefill/decode tokens/s, matmul GFLOP/s, slot swap cost, thread settings",
+    "[--quick] [--hidden 1024 --heads 16 --kv-heads 8 --layers 8 --intermediate 2816 --vocab 32000]\n"
+    "       [--seq 128] [--steps 16] [--reps 2] [--batches 1,16] [--dtypes fp32,bf16]\n"
+    "       [--threads N] [--blas-threads N] [--no-thread-sweep]",
+    run_bench);

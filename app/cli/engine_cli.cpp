@@ -21,7 +21,8 @@ std::optional<Tokenizer> tokenizer_if_present(const std::filesystem::path& model
 std::vector<int64_t> input_ids_from(const Args& args, const std::filesystem::path& model_dir) {
     const auto ids = args.value("ids");
     const auto prompt = args.value("prompt");
-    if (ids.has_value() == prompt.has_value()) throw Error("give exactly one of --ids 1,2,3 or --prompt TEXT");
+    if (ids.has_value() == prompt.has_value())
+        throw Error("give exactly one of --ids 1,2,3 or --prompt TEXT");
     std::vector<int64_t> out;
     if (ids) {
         for (long long v : parse_int_list(*ids)) out.push_back(v);

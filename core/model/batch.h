@@ -11,9 +11,9 @@ namespace olm {
 enum class PadSide { right, left };
 
 struct Batch {
-    at::Tensor ids;        // [B, T] int64; pads hold pad_id
-    at::Tensor mask;       // [B, T] bool, true = real token
-    at::Tensor positions;  // [B, T] int64 position ids (pads: 0)
+    at::Tensor ids;                // [B, T] int64; pads hold pad_id
+    at::Tensor mask;               // [B, T] bool, true = real token
+    at::Tensor positions;          // [B, T] int64 position ids (pads: 0)
     std::vector<int64_t> lengths;  // real tokens per sequence
     PadSide side = PadSide::right;
 

@@ -51,11 +51,16 @@ at::ScalarType parse_dtype(const std::string& text) {
 
 std::string dtype_name(at::ScalarType dtype) {
     switch (dtype) {
-        case at::kFloat: return "fp32";
-        case at::kBFloat16: return "bf16";
-        case at::kHalf: return "fp16";
-        case at::kDouble: return "fp64";
-        default: return std::string(c10::toString(dtype));
+        case at::kFloat:
+            return "fp32";
+        case at::kBFloat16:
+            return "bf16";
+        case at::kHalf:
+            return "fp16";
+        case at::kDouble:
+            return "fp64";
+        default:
+            return std::string(c10::toString(dtype));
     }
 }
 
@@ -65,7 +70,7 @@ EngineOptions make_engine_options(const std::string& device, const std::string& 
     EngineOptions o;
     if (device.empty()) {
         o.device = (at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0) ? at::Device(at::kCUDA, 0)
-                                                                                   : at::Device(at::kCPU);
+                                                                                  : at::Device(at::kCPU);
     } else {
         o.device = parse_device(device);
     }

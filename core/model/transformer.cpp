@@ -80,13 +80,15 @@ Transformer::Transformer(ModelSpec spec, EngineOptions options)
     const ModelSpec& s = m_spec;
     if (s.hidden_size <= 0 || s.num_hidden_layers <= 0 || s.num_attention_heads <= 0 || s.vocab_size <= 0 ||
         s.intermediate_size <= 0)
-        throw Error("model spec: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and "
-                    "vocab_size must be positive");
+        throw Error(
+            "model spec: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and "
+            "vocab_size must be positive");
     if (m_spec.num_key_value_heads <= 0) m_spec.num_key_value_heads = m_spec.num_attention_heads;
     if (m_spec.head_dim <= 0) m_spec.head_dim = m_spec.hidden_size / m_spec.num_attention_heads;
     if (m_spec.num_attention_heads % m_spec.num_key_value_heads != 0)
         throw Error("model spec: num_attention_heads " + std::to_string(m_spec.num_attention_heads) +
-                    " is not a multiple of num_key_value_heads " + std::to_string(m_spec.num_key_value_heads));
+                    " is not a multiple of num_key_value_heads " +
+                    std::to_string(m_spec.num_key_value_heads));
     if (m_options.device.is_cuda() && !at::hasCUDA())
         throw Error("device " + m_options.device.str() + ": this libtorch has no CUDA support");
     m_inv_freq = rope_inv_freq(m_spec).to(m_options.device);
@@ -107,7 +109,7 @@ void Transformer::assign(int slot, size_t index, const at::Tensor& source) {
     Slot& s = m_slots.at(slot);
     if (m_round_slot != slot) {
         if (m_round_slot >= 0) m_slots[m_round_slot].earlier.clear();  // release the old round
-        s.earlier = s.current;  // shares tensors: no copy
+        s.earlier = s.current;                                         // shares tensors: no copy
         m_round_slot = slot;
     }
     Entry& e = s.current.at(index);
@@ -211,8 +213,8 @@ at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
 }
 
 // x [B, T, H]; cos/sin [B, 1, T, hd]; blocked [B, 1, 1, T, S] = keys a query may not see.
-at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tensor& blocked, const at::Tensor& cos,
-                                  const at::Tensor& sin, KvCache* cache) {
+at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tensor& blocked,
+                                  const at::Tensor& cos, const at::Tensor& sin, KvCache* cache) {
     const int64_t B = x.size(0), T = x.size(1);
     const int64_t nh = m_spec.num_attention_heads, nkv = m_spec.num_key_value_heads, hd = m_spec.head_dim;
     const int64_t rep = nh / nkv;
@@ -251,7 +253,8 @@ at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tens
 
 at::Tensor Transformer::embed(const Batch& batch) {
     c10::InferenceMode guard;
-    const at::Tensor& table = m_slots[num_layers() + static_cast<int>(BoundaryPart::embed_tokens)].current[0].compute;
+    const at::Tensor& table =
+        m_slots[num_layers() + static_cast<int>(BoundaryPart::embed_tokens)].current[0].compute;
     if (!table.defined()) throw Error("embed: the embed_tokens slot is empty (set_boundary first)");
     at::Tensor ids = batch.ids.to(m_options.device);
     // [B, T, H]
@@ -274,8 +277,8 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
 
     // Rotary tables, HF: freqs = inv_freq ⊗ positions in float32, emb = cat(freqs, freqs).
     at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * m_inv_freq.view({1, 1, -1});  // [B, T, hd/2]
-    at::Tensor emb = at::cat({freqs, freqs}, -1);                                            // [B, T, hd]
-    at::Tensor cos = emb.cos().to(m_options.dtype).unsqueeze(1);                            // [B, 1, T, hd]
+    at::Tensor emb = at::cat({freqs, freqs}, -1);                                             // [B, T, hd]
+    at::Tensor cos = emb.cos().to(m_options.dtype).unsqueeze(1);                              // [B, 1, T, hd]
     at::Tensor sin = emb.sin().to(m_options.dtype).unsqueeze(1);
 
     // Which keys each query may see: real, not in the future; a query always sees

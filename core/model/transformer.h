@@ -100,7 +100,7 @@ private:
 
     ModelSpec m_spec;
     EngineOptions m_options;
-    at::Tensor m_inv_freq;     // [head_dim / 2] float32 on device
+    at::Tensor m_inv_freq;      // [head_dim / 2] float32 on device
     std::vector<Slot> m_slots;  // layers 0..N-1, then boundary parts
     int m_round_slot = -1;      // the slot changed in the current round
 };

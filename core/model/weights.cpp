@@ -10,9 +10,9 @@ namespace olm {
 namespace {
 
 constexpr const char* kUnitNames[kNumLayerUnits] = {
-    "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+    "input_layernorm",  "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
     "self_attn.o_proj", "self_attn.q_norm", "self_attn.k_norm", "post_attention_layernorm",
-    "mlp.gate_proj",   "mlp.up_proj",      "mlp.down_proj",
+    "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj",
 };
 
 std::string shape_str(at::IntArrayRef s) {
@@ -28,7 +28,8 @@ void expect_shape(const at::Tensor& t, std::vector<int64_t> want, const std::str
     if (t.sizes() != at::IntArrayRef(want))
         throw Error(what + ": shape " + shape_str(t.sizes()) + ", expected " + shape_str(want));
     if (!at::isFloatingType(t.scalar_type()))
-        throw Error(what + ": dtype " + std::string(c10::toString(t.scalar_type())) + " is not floating point");
+        throw Error(what + ": dtype " + std::string(c10::toString(t.scalar_type())) +
+                    " is not floating point");
 }
 
 }  // namespace
@@ -45,18 +46,24 @@ LayerUnit layer_unit_from_name(const std::string& name) {
 
 const char* boundary_part_name(BoundaryPart part) {
     switch (part) {
-        case BoundaryPart::embed_tokens: return "embed_tokens";
-        case BoundaryPart::norm: return "norm";
-        case BoundaryPart::lm_head: return "lm_head";
+        case BoundaryPart::embed_tokens:
+            return "embed_tokens";
+        case BoundaryPart::norm:
+            return "norm";
+        case BoundaryPart::lm_head:
+            return "lm_head";
     }
     return "?";
 }
 
 at::Tensor& BoundaryWeights::operator[](BoundaryPart p) {
     switch (p) {
-        case BoundaryPart::embed_tokens: return embed_tokens;
-        case BoundaryPart::norm: return norm;
-        case BoundaryPart::lm_head: return lm_head;
+        case BoundaryPart::embed_tokens:
+            return embed_tokens;
+        case BoundaryPart::norm:
+            return norm;
+        case BoundaryPart::lm_head:
+            return lm_head;
     }
     throw Error("bad boundary part");
 }
@@ -89,15 +96,18 @@ void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t l
     unit(LayerUnit::down_proj, {h, im});
     if (spec.attention_bias) {
         for (LayerUnit u : {LayerUnit::q_proj, LayerUnit::k_proj, LayerUnit::v_proj})
-            if (!w[u].bias.defined()) throw Error(where + layer_unit_name(u) + ".bias: missing (attention_bias)");
+            if (!w[u].bias.defined())
+                throw Error(where + layer_unit_name(u) + ".bias: missing (attention_bias)");
     }
 }
 
 void check_boundary_weights(const ModelSpec& spec, const BoundaryWeights& w) {
     expect_shape(w.embed_tokens, {spec.vocab_size, spec.hidden_size}, "embed_tokens");
     expect_shape(w.norm, {spec.hidden_size}, "norm");
-    if (w.lm_head.defined()) expect_shape(w.lm_head, {spec.vocab_size, spec.hidden_size}, "lm_head");
-    else if (!spec.tie_word_embeddings) throw Error("lm_head: missing and tie_word_embeddings is false");
+    if (w.lm_head.defined())
+        expect_shape(w.lm_head, {spec.vocab_size, spec.hidden_size}, "lm_head");
+    else if (!spec.tie_word_embeddings)
+        throw Error("lm_head: missing and tie_word_embeddings is false");
 }
 
 }  // namespace olm

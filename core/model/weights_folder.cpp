@@ -11,32 +11,52 @@ LayerTensorRef layer_tensor_ref(TensorRole role) {
     using R = TensorRole;
     using U = LayerUnit;
     switch (role) {
-        case R::attn_q: return {U::q_proj, false};
-        case R::attn_k: return {U::k_proj, false};
-        case R::attn_v: return {U::v_proj, false};
-        case R::attn_o: return {U::o_proj, false};
-        case R::attn_q_bias: return {U::q_proj, true};
-        case R::attn_k_bias: return {U::k_proj, true};
-        case R::attn_v_bias: return {U::v_proj, true};
-        case R::attn_o_bias: return {U::o_proj, true};
-        case R::attn_q_norm: return {U::q_norm, false};
-        case R::attn_k_norm: return {U::k_norm, false};
-        case R::input_norm: return {U::input_layernorm, false};
-        case R::post_attention_norm: return {U::post_attention_layernorm, false};
-        case R::mlp_gate: return {U::gate_proj, false};
-        case R::mlp_up: return {U::up_proj, false};
-        case R::mlp_down: return {U::down_proj, false};
-        default: break;
+        case R::attn_q:
+            return {U::q_proj, false};
+        case R::attn_k:
+            return {U::k_proj, false};
+        case R::attn_v:
+            return {U::v_proj, false};
+        case R::attn_o:
+            return {U::o_proj, false};
+        case R::attn_q_bias:
+            return {U::q_proj, true};
+        case R::attn_k_bias:
+            return {U::k_proj, true};
+        case R::attn_v_bias:
+            return {U::v_proj, true};
+        case R::attn_o_bias:
+            return {U::o_proj, true};
+        case R::attn_q_norm:
+            return {U::q_norm, false};
+        case R::attn_k_norm:
+            return {U::k_norm, false};
+        case R::input_norm:
+            return {U::input_layernorm, false};
+        case R::post_attention_norm:
+            return {U::post_attention_layernorm, false};
+        case R::mlp_gate:
+            return {U::gate_proj, false};
+        case R::mlp_up:
+            return {U::up_proj, false};
+        case R::mlp_down:
+            return {U::down_proj, false};
+        default:
+            break;
     }
     throw Error("tensor role '" + std::string(role_name(role)) + "' is not a layer tensor");
 }
 
 BoundaryPart boundary_part_of(TensorRole role) {
     switch (role) {
-        case TensorRole::embed_tokens: return BoundaryPart::embed_tokens;
-        case TensorRole::final_norm: return BoundaryPart::norm;
-        case TensorRole::lm_head: return BoundaryPart::lm_head;
-        default: break;
+        case TensorRole::embed_tokens:
+            return BoundaryPart::embed_tokens;
+        case TensorRole::final_norm:
+            return BoundaryPart::norm;
+        case TensorRole::lm_head:
+            return BoundaryPart::lm_head;
+        default:
+            break;
     }
     throw Error("tensor role '" + std::string(role_name(role)) + "' is not a boundary tensor");
 }

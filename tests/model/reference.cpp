@@ -107,8 +107,10 @@ at::Tensor logits(const ModelFolder& folder, const std::vector<int64_t>& ids,
         at::Tensor v = proj(x, f, R::attn_v, R::attn_v_bias, l).view({T, nkv, hd});
         if (s.qk_norm) {
             at::Tensor qn = d(f.tensor(R::attn_q_norm, l)), kn = d(f.tensor(R::attn_k_norm, l));
-            for (int64_t hh = 0; hh < nh; ++hh) q.select(1, hh).copy_(rms(q.select(1, hh), qn, s.rms_norm_eps));
-            for (int64_t hh = 0; hh < nkv; ++hh) k.select(1, hh).copy_(rms(k.select(1, hh), kn, s.rms_norm_eps));
+            for (int64_t hh = 0; hh < nh; ++hh)
+                q.select(1, hh).copy_(rms(q.select(1, hh), qn, s.rms_norm_eps));
+            for (int64_t hh = 0; hh < nkv; ++hh)
+                k.select(1, hh).copy_(rms(k.select(1, hh), kn, s.rms_norm_eps));
         }
         for (int64_t t = 0; t < T; ++t) {
             for (int64_t hh = 0; hh < nh; ++hh) q[t][hh].copy_(rope(q[t][hh], t));
@@ -144,7 +146,8 @@ at::Tensor logits(const ModelFolder& folder, const std::vector<int64_t>& ids,
 }
 
 std::vector<int64_t> greedy(const ModelFolder& folder, std::vector<int64_t> ids, int64_t max_new,
-                            const std::vector<int64_t>& eos, const std::vector<const ModelFolder*>& layer_source) {
+                            const std::vector<int64_t>& eos,
+                            const std::vector<const ModelFolder*>& layer_source) {
     std::vector<int64_t> out;
     for (int64_t i = 0; i < max_new; ++i) {
         at::Tensor lg = logits(folder, ids, layer_source);

@@ -49,7 +49,8 @@ private slots:
         const auto j = nlohmann::json::parse(r.out.toStdString());
         const auto& rows = j.at("logits");
         QCOMPARE(rows.size(), size_t{5});
-        const at::Tensor want = reference::logits(ModelFolder::open(m_model.toStdString()), {1, 5, 9, 33, 12});
+        const at::Tensor want =
+            reference::logits(ModelFolder::open(m_model.toStdString()), {1, 5, 9, 33, 12});
         double diff = 0;
         for (size_t t = 0; t < 5; ++t) {
             QCOMPARE(rows[t].size(), size_t{80});
@@ -82,14 +83,16 @@ private slots:
     void errors_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("expect");
-        QTest::newRow("no model") << QStringList{"logits", "/nonexistent/model", "--ids", "1"} << "nonexistent";
-        QTest::newRow("ids and prompt") << QStringList{"generate", "MODEL", "--ids", "1", "--prompt", "x"}
-                                        << "exactly one";
-        QTest::newRow("prompt without tokenizer") << QStringList{"generate", "MODEL", "--prompt", "x"}
-                                                  << "no tokenizer.json";
+        QTest::newRow("no model") << QStringList{"logits", "/nonexistent/model", "--ids", "1"}
+                                  << "nonexistent";
+        QTest::newRow("ids and prompt")
+            << QStringList{"generate", "MODEL", "--ids", "1", "--prompt", "x"} << "exactly one";
+        QTest::newRow("prompt without tokenizer")
+            << QStringList{"generate", "MODEL", "--prompt", "x"} << "no tokenizer.json";
         QTest::newRow("bad device") << QStringList{"logits", "MODEL", "--ids", "1", "--device", "tpu"}
                                     << "expected cpu, cuda or cuda:N";
-        QTest::newRow("id out of vocab") << QStringList{"logits", "MODEL", "--ids", "1,80"} << "outside the vocabulary";
+        QTest::newRow("id out of vocab")
+            << QStringList{"logits", "MODEL", "--ids", "1,80"} << "outside the vocabulary";
         QTest::newRow("unknown benchmark") << QStringList{"bench", "nothing"} << "unknown benchmark";
     }
 

@@ -20,7 +20,8 @@ olm::testing::TinyModelOptions opts(const std::string& arch) {
     return o;
 }
 
-const std::vector<std::vector<int64_t>> kPrompts = {{1, 17, 5, 40, 12}, {1, 9}, {1, 33, 34, 35, 36, 37, 38, 39}};
+const std::vector<std::vector<int64_t>> kPrompts = {
+    {1, 17, 5, 40, 12}, {1, 9}, {1, 33, 34, 35, 36, 37, 38, 39}};
 
 }  // namespace
 

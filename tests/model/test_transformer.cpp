@@ -34,7 +34,8 @@ class TestTransformer : public QObject {
     int m_count = 0;
 
     ModelFolder write(const TinyModelOptions& o) {
-        const auto path = std::filesystem::path(m_dir.path().toStdString()) / ("m" + std::to_string(m_count++));
+        const auto path =
+            std::filesystem::path(m_dir.path().toStdString()) / ("m" + std::to_string(m_count++));
         olm::testing::write_tiny_model(path, o);
         return ModelFolder::open(path);
     }
@@ -106,7 +107,8 @@ private slots:
         QFETCH(int, side);
         ModelFolder folder = write(opts("Qwen2ForCausalLM"));
         Transformer model = Transformer::from_folder(folder);
-        const std::vector<std::vector<int64_t>> seqs = {{5, 6, 7, 8, 9}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {40, 41}};
+        const std::vector<std::vector<int64_t>> seqs = {
+            {5, 6, 7, 8, 9}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {40, 41}};
         Batch batch = make_batch(seqs, static_cast<PadSide>(side));
         at::Tensor all = model.forward(batch);
         for (size_t b = 0; b < seqs.size(); ++b) {
@@ -133,7 +135,8 @@ private slots:
     void kv_cache_incremental_equals_full() {
         ModelFolder folder = write(opts("Qwen3ForCausalLM"));
         Transformer model = Transformer::from_folder(folder);
-        const std::vector<std::vector<int64_t>> seqs = {{3, 4, 5, 6, 7, 8, 9, 10, 11}, {20, 21, 22, 23, 24, 25, 26}};
+        const std::vector<std::vector<int64_t>> seqs = {{3, 4, 5, 6, 7, 8, 9, 10, 11},
+                                                        {20, 21, 22, 23, 24, 25, 26}};
         // Prompt: first 4 tokens of each, left-padded the same way as generation does.
         KvCache cache(model.num_layers());
         std::vector<std::vector<int64_t>> prompt = {{3, 4, 5, 6}, {20, 21, 22, 23}};
@@ -205,7 +208,8 @@ private slots:
         auto o = opts("Qwen2ForCausalLM");
         o.layers = 3;
         olm::testing::write_tiny_model(root / "swap_a", o);
-        olm::testing::derive_model(root / "swap_a", root / "swap_b", {.seed = 9, .scale = 0.05, .layers = {1}});
+        olm::testing::derive_model(root / "swap_a", root / "swap_b",
+                                   {.seed = 9, .scale = 0.05, .layers = {1}});
         ModelFolder a = ModelFolder::open(root / "swap_a"), b = ModelFolder::open(root / "swap_b");
         Transformer model = Transformer::from_folder(a);
         Batch batch = make_batch({kIds});
@@ -226,7 +230,8 @@ private slots:
         // Tensor-unit granularity: only mlp.down_proj of layer 1 from B, then back.
         model.set_tensor(TensorRole::mlp_down, 1, b.tensor(TensorRole::mlp_down, 1));
         QVERIFY(!at::equal(model.forward(batch), base));
-        QCOMPARE(model.layer(1)[LayerUnit::up_proj].weight.data_ptr(), a.tensor(TensorRole::mlp_up, 1).data_ptr());
+        QCOMPARE(model.layer(1)[LayerUnit::up_proj].weight.data_ptr(),
+                 a.tensor(TensorRole::mlp_up, 1).data_ptr());
         model.set_tensor(TensorRole::mlp_down, 1, a.tensor(TensorRole::mlp_down, 1));
         QVERIFY(at::equal(model.forward(batch), base));
 
@@ -259,12 +264,14 @@ private slots:
         // The merge puts computed tensors (Σ coeff × tensor) in slots.
         const auto root = std::filesystem::path(m_dir.path().toStdString());
         olm::testing::write_tiny_model(root / "blend_a", opts("MistralForCausalLM"));
-        olm::testing::derive_model(root / "blend_a", root / "blend_b", {.seed = 5, .scale = 0.05, .layers = {1}});
+        olm::testing::derive_model(root / "blend_a", root / "blend_b",
+                                   {.seed = 5, .scale = 0.05, .layers = {1}});
         ModelFolder a = ModelFolder::open(root / "blend_a"), b = ModelFolder::open(root / "blend_b");
         Transformer model = Transformer::from_folder(a);
         LayerWeights wa = load_layer_weights(a, 1), wb = load_layer_weights(b, 1), mix;
         for (int u = 0; u < kNumLayerUnits; ++u)
-            if (wa.units[u].weight.defined()) mix.units[u].weight = wa.units[u].weight * 0.0 + wb.units[u].weight * 1.0;
+            if (wa.units[u].weight.defined())
+                mix.units[u].weight = wa.units[u].weight * 0.0 + wb.units[u].weight * 1.0;
         model.set_layer(1, mix);
         at::Tensor want = reference::logits(a, kIds, {nullptr, &b});
         QVERIFY(max_abs_diff(model.forward(make_batch({kIds}))[0], want) <= 1e-4);
@@ -309,9 +316,15 @@ private slots:
         ModelFolder folder = write(opts("LlamaForCausalLM"));
         try {
             switch (which) {
-                case 0: parse_device("gpu0"); break;
-                case 1: parse_dtype("int8"); break;
-                case 2: make_engine_options("cpu", "fp16"); break;
+                case 0:
+                    parse_device("gpu0");
+                    break;
+                case 1:
+                    parse_dtype("int8");
+                    break;
+                case 2:
+                    make_engine_options("cpu", "fp16");
+                    break;
                 case 3: {
                     Transformer m = Transformer::from_folder(folder);
                     LayerWeights w = load_layer_weights(folder, 1);
@@ -330,9 +343,15 @@ private slots:
                     Transformer m(s);
                     break;
                 }
-                case 6: Transformer::from_folder(folder).set_layer(7, load_layer_weights(folder, 0)); break;
-                case 7: layer_unit_from_name("mlp.fc1"); break;
-                case 8: parse_device("cuda:0"); break;
+                case 6:
+                    Transformer::from_folder(folder).set_layer(7, load_layer_weights(folder, 0));
+                    break;
+                case 7:
+                    layer_unit_from_name("mlp.fc1");
+                    break;
+                case 8:
+                    parse_device("cuda:0");
+                    break;
             }
             QFAIL("no error thrown");
         } catch (const olm::Error& e) {
