@@ -12,7 +12,8 @@
 #include <iostream>
 
 OLM_COMMAND(
-    "export", "write the merged model of a merge_report.json (weights, config, tokenizer, model card, mergekit YAML)",
+    "export",
+    "write the merged model of a merge_report.json (weights, config, tokenizer, model card, mergekit YAML)",
     "--report merge_report.json --out DIR [--config CONFIG.yaml] [--device D] [--no-verify]\n\n"
     "  The pool and datasets are taken from the report's resolved config (or from --config).\n"
     "  Unless --no-verify, the written model is scored from disk and compared with the report's scores.",
@@ -48,8 +49,9 @@ OLM_COMMAND(
         const auto names = report.json().at("pool").get<std::vector<std::string>>();
         std::vector<std::string> warnings;
         if (config.models.size() != names.size())
-            throw olm::Error("the report's pool has " + std::to_string(names.size()) + " models, the config " +
-                             std::to_string(config.models.size()) + "; pass the merge's --config");
+            throw olm::Error("the report's pool has " + std::to_string(names.size()) +
+                             " models, the config " + std::to_string(config.models.size()) +
+                             "; pass the merge's --config");
         olm::MergeSession session(config, args.value_or("device", ""), nullptr, &warnings, &names);
         for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
         const olm::MergeState state = report.state(session.pool().num_layers());
@@ -58,7 +60,8 @@ OLM_COMMAND(
         if (!args.flag("no-verify") && report.json().contains("final") &&
             report.json()["final"].value("recipe", nlohmann::json()) == report.json()["recipe"]) {
             std::map<std::string, double> expected;
-            for (auto it = report.json()["final"]["metrics"].begin(); it != report.json()["final"]["metrics"].end(); ++it)
+            for (auto it = report.json()["final"]["metrics"].begin();
+                 it != report.json()["final"]["metrics"].end(); ++it)
                 expected[it.key()] = it.value();
             olm::verify_export(session, res.folder, expected);
             std::cout << "verified: the written model scores as the report says\n";

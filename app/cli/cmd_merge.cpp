@@ -6,13 +6,13 @@
 #include "core/util/error.h"
 #include "core/util/threads.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <thread>
-#include <unistd.h>
 
 namespace {
 
@@ -22,8 +22,10 @@ void on_sigint(int) { g_interrupted = 1; }
 std::string clock_text(double s) {
     char buf[32];
     const long t = static_cast<long>(s + 0.5);
-    if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-    else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+    if (t >= 3600)
+        std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
     return buf;
 }
 
@@ -33,27 +35,33 @@ public:
     explicit TerminalEvents(bool tty) : m_tty(tty) {}
     void log(olm::LogLevel level, std::string_view message) override {
         clear_line();
-        const char* tag = level == olm::LogLevel::warning ? "warning: " : level == olm::LogLevel::error ? "error: " : "";
+        const char* tag = level == olm::LogLevel::warning ? "warning: "
+                          : level == olm::LogLevel::error ? "error: "
+                                                          : "";
         std::cout << tag << message << std::endl;
     }
     void stage_changed(olm::MergeStage s, std::string_view) override { m_stage = olm::stage_name(s); }
     void candidate_finished(const olm::CandidateEvent& c, const olm::CandidateResult& r) override {
         if (m_tty) return;
-        std::cout << "candidate " << c.position.key() << (c.position.pass > 1 ? " pass " + std::to_string(c.position.pass) : "")
-                  << " [" << c.index + 1 << "/" << c.count << "] " << c.name << ": " << olm::candidate_status_name(r.status);
+        std::cout << "candidate " << c.position.key()
+                  << (c.position.pass > 1 ? " pass " + std::to_string(c.position.pass) : "") << " ["
+                  << c.index + 1 << "/" << c.count << "] " << c.name << ": "
+                  << olm::candidate_status_name(r.status);
         for (const auto& [d, s] : r.scores) std::cout << " " << d << "=" << s;
         if (!r.reason.empty()) std::cout << " (" << r.reason << ")";
         std::cout << std::endl;
     }
     void position_decided(const olm::PositionDecision& d) override {
         clear_line();
-        std::cout << "decided " << d.position.key() << (d.position.pass > 1 ? " pass " + std::to_string(d.position.pass) : "")
-                  << ": " << d.best_name << " (" << olm::recipe_text(d.recipe) << ")" << (d.changed ? "" : " unchanged")
-                  << std::endl;
+        std::cout << "decided " << d.position.key()
+                  << (d.position.pass > 1 ? " pass " + std::to_string(d.position.pass) : "") << ": "
+                  << d.best_name << " (" << olm::recipe_text(d.recipe) << ")"
+                  << (d.changed ? "" : " unchanged") << std::endl;
     }
     void merge_progress(const olm::MergeProgress& p) override {
         if (!m_tty) return;
-        std::string line = "[" + m_stage + "] " + p.detail + "  " + std::to_string(p.done) + "/" + std::to_string(p.total);
+        std::string line =
+            "[" + m_stage + "] " + p.detail + "  " + std::to_string(p.done) + "/" + std::to_string(p.total);
         if (p.eta_s) line += "  ETA " + clock_text(*p.eta_s);
         if (line.size() > 150) line = line.substr(0, 150);
         std::cout << "\r" << line << "\033[K" << std::flush;
@@ -72,70 +80,71 @@ private:
 
 }  // namespace
 
-OLM_COMMAND(
-    "merge", "run an OLM merge from a YAML config (search, merge_report.json, export)",
-    "CONFIG.yaml [--resume] [--force] [--device cpu|cuda[:N]] [--dry-run] [--no-export] [--search original|better|thorough]\n\n"
-    "  --resume      continue from output_dir/merge_report.json (also: load_merge_report: true)\n"
-    "  --force       resume even when the config changed since the report was written\n"
-    "  --device D    override the config's device\n"
-    "  --dry-run     check config, pool and datasets, print the plan and an estimated time\n"
-    "  --no-export   search only; export later with `olm export --report ...`\n"
-    "  --search P    preset: original (default) | better | thorough (explicit keys override it)\n\n"
-    "Ctrl-C saves the state and exits with 130; `--resume` continues where it stopped.\n"
-    "The merged model is written to output_dir/merged.",
-    [](const std::vector<std::string>& argv) -> int {
-        olm::cli::Args args(argv, {"device", "search"}, {"resume", "force", "dry-run", "no-export"});
-        if (args.positional().size() != 1) throw olm::Error("expected one CONFIG.yaml (see olm merge --help)");
-        olm::apply_thread_settings();
-        olm::MergeConfig config = olm::load_merge_config(args.positional()[0]);
-        if (auto s = args.value("search")) {
-            if (*s != "original" && *s != "better" && *s != "thorough")
-                throw olm::Error("--search: '" + *s + "' is not one of original, better, thorough");
-            config.search = *s;
-        }
-        olm::MergeRunOptions opt;
-        opt.resume = args.flag("resume");
-        opt.force = args.flag("force");
-        opt.device = args.value_or("device", "");
-        opt.export_model = !args.flag("no-export");
-        TerminalEvents events(::isatty(1) != 0);
-        olm::MergeRun run(config, events, opt);
-        if (args.flag("dry-run")) {
-            const olm::MergePlan plan = run.dry_run(true);
-            std::cout << plan.text;
-            return 0;
-        }
-        g_interrupted = 0;
-        auto previous = std::signal(SIGINT, on_sigint);
-        std::atomic<bool> done{false};
-        std::thread watcher([&] {
-            while (!done.load()) {
-                if (g_interrupted) {
-                    run.cancel();
-                    break;
+OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.json, export)",
+            "CONFIG.yaml [--resume] [--force] [--device cpu|cuda[:N]] [--dry-run] [--no-export] [--search "
+            "original|better|thorough]\n\n"
+            "  --resume      continue from output_dir/merge_report.json (also: load_merge_report: true)\n"
+            "  --force       resume even when the config changed since the report was written\n"
+            "  --device D    override the config's device\n"
+            "  --dry-run     check config, pool and datasets, print the plan and an estimated time\n"
+            "  --no-export   search only; export later with `olm export --report ...`\n"
+            "  --search P    preset: original (default) | better | thorough (explicit keys override it)\n\n"
+            "Ctrl-C saves the state and exits with 130; `--resume` continues where it stopped.\n"
+            "The merged model is written to output_dir/merged.",
+            [](const std::vector<std::string>& argv) -> int {
+                olm::cli::Args args(argv, {"device", "search"}, {"resume", "force", "dry-run", "no-export"});
+                if (args.positional().size() != 1)
+                    throw olm::Error("expected one CONFIG.yaml (see olm merge --help)");
+                olm::apply_thread_settings();
+                olm::MergeConfig config = olm::load_merge_config(args.positional()[0]);
+                if (auto s = args.value("search")) {
+                    if (*s != "original" && *s != "better" && *s != "thorough")
+                        throw olm::Error("--search: '" + *s + "' is not one of original, better, thorough");
+                    config.search = *s;
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            }
-        });
-        int rc = 0;
-        try {
-            run.run();
-        } catch (const olm::Cancelled&) {
-            events.clear_line();
-            std::cerr << "olm merge: interrupted; the state is saved in " << run.report_path().string()
-                      << " (continue with --resume)\n";
-            rc = 130;
-        } catch (...) {
-            done.store(true);
-            watcher.join();
-            std::signal(SIGINT, previous);
-            events.clear_line();
-            throw;
-        }
-        done.store(true);
-        watcher.join();
-        std::signal(SIGINT, previous);
-        events.clear_line();
-        if (rc == 0) std::cout << "merge complete: " << run.report_path().string() << "\n";
-        return rc;
-    });
+                olm::MergeRunOptions opt;
+                opt.resume = args.flag("resume");
+                opt.force = args.flag("force");
+                opt.device = args.value_or("device", "");
+                opt.export_model = !args.flag("no-export");
+                TerminalEvents events(::isatty(1) != 0);
+                olm::MergeRun run(config, events, opt);
+                if (args.flag("dry-run")) {
+                    const olm::MergePlan plan = run.dry_run(true);
+                    std::cout << plan.text;
+                    return 0;
+                }
+                g_interrupted = 0;
+                auto previous = std::signal(SIGINT, on_sigint);
+                std::atomic<bool> done{false};
+                std::thread watcher([&] {
+                    while (!done.load()) {
+                        if (g_interrupted) {
+                            run.cancel();
+                            break;
+                        }
+                        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                    }
+                });
+                int rc = 0;
+                try {
+                    run.run();
+                } catch (const olm::Cancelled&) {
+                    events.clear_line();
+                    std::cerr << "olm merge: interrupted; the state is saved in "
+                              << run.report_path().string() << " (continue with --resume)\n";
+                    rc = 130;
+                } catch (...) {
+                    done.store(true);
+                    watcher.join();
+                    std::signal(SIGINT, previous);
+                    events.clear_line();
+                    throw;
+                }
+                done.store(true);
+                watcher.join();
+                std::signal(SIGINT, previous);
+                events.clear_line();
+                if (rc == 0) std::cout << "merge complete: " << run.report_path().string() << "\n";
+                return rc;
+            });

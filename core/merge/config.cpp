@@ -23,8 +23,8 @@ const std::vector<std::string>& merge_config_keys() {
         "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
         "selection", "load_merge_report",
         // new
-        "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts", "holdout",
-        "chat_template", "prefix_cache", "seed",
+        "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
+        "holdout", "chat_template", "prefix_cache", "seed",
         // search options
         "search", "interpolate", "task_arithmetic", "sweeps", "safeguard", "references", "bootstrap_samples"};
     return keys;
@@ -102,12 +102,14 @@ struct Reader {
         if (s.empty() || pos != s.size()) fail(n, key, "expected a number, found '" + s + "'");
         return v;
     }
-    std::string choice(const YAML::Node& n, const std::string& key, const std::vector<std::string>& allowed) const {
+    std::string choice(const YAML::Node& n, const std::string& key,
+                       const std::vector<std::string>& allowed) const {
         const std::string s = scalar(n, key);
         for (const auto& a : allowed)
             if (s == a) return s;
         std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + (a.empty() ? std::string("(empty)") : a);
+        for (const auto& a : allowed)
+            list += (list.empty() ? "" : ", ") + (a.empty() ? std::string("(empty)") : a);
         fail(n, key, "'" + s + "' is not one of: " + list);
     }
     std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
@@ -161,8 +163,10 @@ std::vector<fs::path> MergeConfig::model_paths() const {
         for (auto& c : flat)
             if (c == '/') c = '_';
         const fs::path under = models_dir / flat;
-        if (!fs::exists(under) && fs::exists(models_dir / m)) out.push_back(models_dir / m);
-        else out.push_back(under);
+        if (!fs::exists(under) && fs::exists(models_dir / m))
+            out.push_back(models_dir / m);
+        else
+            out.push_back(under);
     }
     return out;
 }
@@ -172,15 +176,17 @@ std::vector<std::string> MergeConfig::model_names() const {
     for (const auto& m : models) {
         fs::path p(m);
         if (p.is_absolute() || m.rfind("./", 0) == 0 || m.rfind("../", 0) == 0)
-            out.push_back(p.lexically_normal().filename().string().empty() ? p.lexically_normal().parent_path().filename().string()
-                                                                            : p.lexically_normal().filename().string());
+            out.push_back(p.lexically_normal().filename().string().empty()
+                              ? p.lexically_normal().parent_path().filename().string()
+                              : p.lexically_normal().filename().string());
         else
             out.push_back(m);
     }
     return out;
 }
 
-MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& base_dir, const std::string& name) {
+MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& base_dir,
+                               const std::string& name) {
     YAML::Node root;
     try {
         root = YAML::Load(yaml_text);
@@ -208,31 +214,51 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
                                  "' ignored (did you mean '" + nearest(key, keys) + "'?)");
             continue;
         }
-        if (key == "models_dir") c.models_dir = rd.path(v, key);
+        if (key == "models_dir")
+            c.models_dir = rd.path(v, key);
         else if (key == "models") {
             c.models = rd.strings(v, key);
             if (c.models.empty()) rd.fail(v, key, "the pool is empty");
-        } else if (key == "output_dir") c.output_dir = rd.path(v, key);
-        else if (key == "dataset_dir") c.dataset_dir = rd.path(v, key);
-        else if (key == "dataset") dataset_node = v;
-        else if (key == "direction") c.direction = rd.choice(v, key, {"forward", "backward"});
-        else if (key == "base_model_name") c.base_model_name = rd.scalar(v, key);
-        else if (key == "base_select") c.base_select = rd.boolean(v, key);
-        else if (key == "boundary_select") c.boundary_select = rd.boolean(v, key);
-        else if (key == "layer_swap") c.layer_swap = rd.boolean(v, key);
-        else if (key == "tensor_swap") c.tensor_swap = rd.boolean(v, key);
-        else if (key == "skip_norm") c.skip_norm = rd.boolean(v, key);
+        } else if (key == "output_dir")
+            c.output_dir = rd.path(v, key);
+        else if (key == "dataset_dir")
+            c.dataset_dir = rd.path(v, key);
+        else if (key == "dataset")
+            dataset_node = v;
+        else if (key == "direction")
+            c.direction = rd.choice(v, key, {"forward", "backward"});
+        else if (key == "base_model_name")
+            c.base_model_name = rd.scalar(v, key);
+        else if (key == "base_select")
+            c.base_select = rd.boolean(v, key);
+        else if (key == "boundary_select")
+            c.boundary_select = rd.boolean(v, key);
+        else if (key == "layer_swap")
+            c.layer_swap = rd.boolean(v, key);
+        else if (key == "tensor_swap")
+            c.tensor_swap = rd.boolean(v, key);
+        else if (key == "skip_norm")
+            c.skip_norm = rd.boolean(v, key);
         else if (key == "improve_all") {
             c.improve_all = rd.scalar(v, key);
-            if (c.improve_all == "false" || c.improve_all == "none" || c.improve_all == "off") c.improve_all = "";
-        } else if (key == "samples") c.samples = rd.integer(v, key, 0);
-        else if (key == "selection") c.selection = rd.choice(v, key, {"ranks", "copeland"});
-        else if (key == "load_merge_report") c.load_merge_report = rd.boolean(v, key);
-        else if (key == "device") c.device = rd.scalar(v, key);
-        else if (key == "dtype") c.dtype = rd.choice(v, key, {"float32", "bfloat16", "float16"});
-        else if (key == "batch_tokens") c.batch_tokens = rd.integer(v, key, 1);
-        else if (key == "quality_max_new_tokens") c.quality_max_new_tokens = rd.integer(v, key, 1);
-        else if (key == "min_words") c.min_words = rd.integer(v, key, 0);
+            if (c.improve_all == "false" || c.improve_all == "none" || c.improve_all == "off")
+                c.improve_all = "";
+        } else if (key == "samples")
+            c.samples = rd.integer(v, key, 0);
+        else if (key == "selection")
+            c.selection = rd.choice(v, key, {"ranks", "copeland"});
+        else if (key == "load_merge_report")
+            c.load_merge_report = rd.boolean(v, key);
+        else if (key == "device")
+            c.device = rd.scalar(v, key);
+        else if (key == "dtype")
+            c.dtype = rd.choice(v, key, {"float32", "bfloat16", "float16"});
+        else if (key == "batch_tokens")
+            c.batch_tokens = rd.integer(v, key, 1);
+        else if (key == "quality_max_new_tokens")
+            c.quality_max_new_tokens = rd.integer(v, key, 1);
+        else if (key == "min_words")
+            c.min_words = rd.integer(v, key, 0);
         else if (key == "forbidden_scripts") {
             c.forbidden_scripts = rd.strings(v, key);
             try {
@@ -240,31 +266,42 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
             } catch (const Error& e) {
                 rd.fail(v, key, e.what());
             }
-        }
-        else if (key == "holdout") {
+        } else if (key == "holdout") {
             c.holdout = rd.number(v, key);
             if (c.holdout < 0 || c.holdout >= 1) rd.fail(v, key, "must be a fraction in [0, 1)");
-        } else if (key == "chat_template") c.chat_template = rd.scalar(v, key).empty() ? "auto" : rd.scalar(v, key);
-        else if (key == "prefix_cache") c.prefix_cache = rd.boolean(v, key);
-        else if (key == "seed") c.seed = static_cast<uint64_t>(rd.integer(v, key, 0));
-        else if (key == "search") c.search = rd.choice(v, key, {"original", "better", "thorough"});
+        } else if (key == "chat_template")
+            c.chat_template = rd.scalar(v, key).empty() ? "auto" : rd.scalar(v, key);
+        else if (key == "prefix_cache")
+            c.prefix_cache = rd.boolean(v, key);
+        else if (key == "seed")
+            c.seed = static_cast<uint64_t>(rd.integer(v, key, 0));
+        else if (key == "search")
+            c.search = rd.choice(v, key, {"original", "better", "thorough"});
         else if (key == "interpolate") {
             std::vector<double> w;
-            if (v.IsScalar()) w.push_back(rd.number(v, key));
+            if (v.IsScalar())
+                w.push_back(rd.number(v, key));
             else if (v.IsSequence())
                 for (const auto& e : v) w.push_back(rd.number(e, key));
-            else if (!v.IsNull()) rd.fail(v, key, "expected a list of weights in (0, 1)");
+            else if (!v.IsNull())
+                rd.fail(v, key, "expected a list of weights in (0, 1)");
             for (double x : w)
                 if (!(x > 0 && x < 1)) rd.fail(v, key, "every weight must lie strictly between 0 and 1");
             c.interpolate = w;
-        } else if (key == "task_arithmetic") c.task_arithmetic = rd.boolean(v, key);
-        else if (key == "sweeps") c.sweeps = static_cast<int>(rd.integer(v, key, 1));
-        else if (key == "safeguard") c.safeguard = rd.choice(v, key, {"warn", "strict", "off"});
-        else if (key == "references") c.references = rd.boolean(v, key);
-        else if (key == "bootstrap_samples") c.bootstrap_samples = rd.integer(v, key, 100);
+        } else if (key == "task_arithmetic")
+            c.task_arithmetic = rd.boolean(v, key);
+        else if (key == "sweeps")
+            c.sweeps = static_cast<int>(rd.integer(v, key, 1));
+        else if (key == "safeguard")
+            c.safeguard = rd.choice(v, key, {"warn", "strict", "off"});
+        else if (key == "references")
+            c.references = rd.boolean(v, key);
+        else if (key == "bootstrap_samples")
+            c.bootstrap_samples = rd.integer(v, key, 100);
     }
     if (!seen.count("models")) throw Error(name + ": models: missing (the list of pool models)");
-    if (!seen.count("dataset")) throw Error(name + ": dataset: missing (map of dataset files to {mode: ...})");
+    if (!seen.count("dataset"))
+        throw Error(name + ": dataset: missing (map of dataset files to {mode: ...})");
     if (!dataset_node.IsMap() || dataset_node.size() == 0)
         rd.fail(dataset_node, "dataset", "expected a map {file.json: {mode: exact|bigram|quality}}");
     for (auto it = dataset_node.begin(); it != dataset_node.end(); ++it) {
@@ -276,10 +313,12 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         if (v.IsMap()) {
             for (auto f = v.begin(); f != v.end(); ++f) {
                 const std::string k = f->first.as<std::string>();
-                if (k == "mode") e.mode = rd.scalar(f->second, "dataset." + e.name + ".mode");
+                if (k == "mode")
+                    e.mode = rd.scalar(f->second, "dataset." + e.name + ".mode");
                 else
-                    c.warnings.push_back(name + ":" + std::to_string(f->first.Mark().line + 1) + ": unknown key '" + k +
-                                         "' in dataset " + e.name + " ignored (did you mean 'mode'?)");
+                    c.warnings.push_back(name + ":" + std::to_string(f->first.Mark().line + 1) +
+                                         ": unknown key '" + k + "' in dataset " + e.name +
+                                         " ignored (did you mean 'mode'?)");
             }
         } else if (v.IsScalar()) {
             e.mode = v.Scalar();
@@ -292,14 +331,18 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
     if (!c.improve_all.empty() && c.improve_all != "all" && c.improve_all != "base") {
         bool found = false;
         for (const auto& d : c.datasets) found = found || d.mode == c.improve_all;
-        if (!found) rd.fail(root["improve_all"], "improve_all",
-                            "'" + c.improve_all + "' is neither all, base nor the mode of a configured dataset");
+        if (!found)
+            rd.fail(root["improve_all"], "improve_all",
+                    "'" + c.improve_all + "' is neither all, base nor the mode of a configured dataset");
     }
     if (!c.base_model_name.empty()) {
         const auto names = c.model_names();
         bool found = false;
-        for (size_t i = 0; i < names.size(); ++i) found = found || names[i] == c.base_model_name || c.models[i] == c.base_model_name;
-        if (!found) rd.fail(root["base_model_name"], "base_model_name", "'" + c.base_model_name + "' is not in models");
+        for (size_t i = 0; i < names.size(); ++i)
+            found = found || names[i] == c.base_model_name || c.models[i] == c.base_model_name;
+        if (!found)
+            rd.fail(root["base_model_name"], "base_model_name",
+                    "'" + c.base_model_name + "' is not in models");
     }
     return c;
 }
@@ -337,8 +380,8 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "dataset_dir" << YAML::Value << rel(c.dataset_dir, base_dir);
     out << YAML::Key << "dataset" << YAML::Value << YAML::BeginMap;
     for (const auto& d : c.datasets)
-        out << YAML::Key << d.name << YAML::Value << YAML::BeginMap << YAML::Key << "mode" << YAML::Value << d.mode
-            << YAML::EndMap;
+        out << YAML::Key << d.name << YAML::Value << YAML::BeginMap << YAML::Key << "mode" << YAML::Value
+            << d.mode << YAML::EndMap;
     out << YAML::EndMap;
     out << YAML::Key << "direction" << YAML::Value << c.direction;
     out << YAML::Key << "base_model_name" << YAML::Value << c.base_model_name;
@@ -387,7 +430,8 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["output_dir"] = c.output_dir.string();
     j["dataset_dir"] = c.dataset_dir.string();
     nlohmann::json ds = nlohmann::json::array();
-    for (const auto& d : c.datasets) ds.push_back({{"name", d.name}, {"path", d.path.string()}, {"mode", d.mode}});
+    for (const auto& d : c.datasets)
+        ds.push_back({{"name", d.name}, {"path", d.path.string()}, {"mode", d.mode}});
     j["dataset"] = ds;
     j["direction"] = c.direction;
     j["base_model_name"] = c.base_model_name;

@@ -16,9 +16,9 @@
 namespace olm {
 
 struct MergeDatasetEntry {
-    std::string name;             // the key as written, e.g. "math.json"
-    std::filesystem::path path;   // resolved: dataset_dir / name (or absolute)
-    std::string mode = "exact";   // exact | bigram | quality (any registered mode)
+    std::string name;            // the key as written, e.g. "math.json"
+    std::filesystem::path path;  // resolved: dataset_dir / name (or absolute)
+    std::string mode = "exact";  // exact | bigram | quality (any registered mode)
 };
 
 struct MergeConfig {
@@ -26,44 +26,45 @@ struct MergeConfig {
     std::filesystem::path config_path;
 
     // --- keys of the original OLM config -----------------------------------
-    std::filesystem::path models_dir;          // resolved
-    std::vector<std::string> models;           // as written: names (resolved under models_dir, '/'->'_') or paths
-    std::filesystem::path output_dir;          // resolved
-    std::filesystem::path dataset_dir;         // resolved
-    std::vector<MergeDatasetEntry> datasets;   // `dataset:` map, in file order
-    std::string direction = "forward";         // forward | backward
-    std::string base_model_name;               // "" = first model (or base_select)
+    std::filesystem::path models_dir;   // resolved
+    std::vector<std::string> models;    // as written: names (resolved under models_dir, '/'->'_') or paths
+    std::filesystem::path output_dir;   // resolved
+    std::filesystem::path dataset_dir;  // resolved
+    std::vector<MergeDatasetEntry> datasets;  // `dataset:` map, in file order
+    std::string direction = "forward";        // forward | backward
+    std::string base_model_name;              // "" = first model (or base_select)
     bool base_select = false;
     bool boundary_select = false;
     bool layer_swap = true;
     bool tensor_swap = false;
     bool skip_norm = true;
-    std::string improve_all;                   // "" (off) | all | base | <mode name>
-    int64_t samples = 200;                     // first N usable samples per dataset, 0 = all
-    std::string selection = "ranks";           // ranks | copeland
-    bool load_merge_report = false;            // resume from output_dir/merge_report.json
+    std::string improve_all;          // "" (off) | all | base | <mode name>
+    int64_t samples = 200;            // first N usable samples per dataset, 0 = all
+    std::string selection = "ranks";  // ranks | copeland
+    bool load_merge_report = false;   // resume from output_dir/merge_report.json
 
     // --- new keys ----------------------------------------------------------
-    std::string device = "cpu";                // cpu | cuda | cuda:N
-    std::string dtype = "float32";             // float32 | bfloat16 | float16 (compute and export)
-    int64_t batch_tokens = 4096;               // padded tokens per evaluation batch
+    std::string device = "cpu";     // cpu | cuda | cuda:N
+    std::string dtype = "float32";  // float32 | bfloat16 | float16 (compute and export)
+    int64_t batch_tokens = 4096;    // padded tokens per evaluation batch
     int64_t quality_max_new_tokens = 512;
-    int64_t min_words = 100;                   // quality mode: shorter answers are penalised
-    std::vector<std::string> forbidden_scripts = {"cjk"};  // quality mode: script names or ranges (core/eval/scripts.h)
-    double holdout = 0.0;                      // share of the samples held out of selection (scored, reported)
-    std::string chat_template = "auto";        // auto | none | <template file>
+    int64_t min_words = 100;  // quality mode: shorter answers are penalised
+    std::vector<std::string> forbidden_scripts = {
+        "cjk"};                          // quality mode: script names or ranges (core/eval/scripts.h)
+    double holdout = 0.0;                // share of the samples held out of selection (scored, reported)
+    std::string chat_template = "auto";  // auto | none | <template file>
     bool prefix_cache = true;
     uint64_t seed = 0;
 
     // --- search options beyond the original (issue 8) -----------------------
-    std::string search = "original";           // preset: original | better | thorough
+    std::string search = "original";  // preset: original | better | thorough
     // Explicit keys override the preset; unset = the preset's value.
     std::optional<std::vector<double>> interpolate;  // blend weights w: w*current + (1-w)*candidate
     std::optional<bool> task_arithmetic;             // current + (candidate - base)
     std::optional<int> sweeps;                       // passes over all positions (>= 1)
-    std::string safeguard = "warn";            // warn | strict | off
-    bool references = true;                    // score the pool soup and every pool model
-    int64_t bootstrap_samples = 2000;          // paired bootstrap resamples (safeguard)
+    std::string safeguard = "warn";                  // warn | strict | off
+    bool references = true;                          // score the pool soup and every pool model
+    int64_t bootstrap_samples = 2000;                // paired bootstrap resamples (safeguard)
 
     // Warnings from loading (unknown keys with the nearest known key).
     std::vector<std::string> warnings;

@@ -32,9 +32,9 @@ const char* stage_name(MergeStage s);
 // One position of the search: "boundary", a layer "3", or a unit "3.q_proj".
 struct PositionId {
     enum class Kind { base, boundary, layer, tensor, reference } kind = Kind::layer;
-    int layer = -1;      // layer index for layer / tensor
-    std::string unit;    // tensor unit name for tensor (e.g. "q_proj"), else ""
-    int pass = 1;        // sweep pass (1 = first)
+    int layer = -1;           // layer index for layer / tensor
+    std::string unit;         // tensor unit name for tensor (e.g. "q_proj"), else ""
+    int pass = 1;             // sweep pass (1 = first)
     std::string key() const;  // report key: "boundary", "3", "3.q_proj", "base", "reference"
 };
 
@@ -43,30 +43,30 @@ const char* candidate_status_name(CandidateStatus s);
 
 struct CandidateEvent {
     PositionId position;
-    std::string name;    // stable readable name: "ft_1", "0.5*(current+ft_1)", "current+(ft_1-base)"
-    Recipe recipe;       // what the slot holds for this candidate
-    int index = 0;       // 0-based among the position's candidates
-    int count = 0;       // candidates at this position
+    std::string name;  // stable readable name: "ft_1", "0.5*(current+ft_1)", "current+(ft_1-base)"
+    Recipe recipe;     // what the slot holds for this candidate
+    int index = 0;     // 0-based among the position's candidates
+    int count = 0;     // candidates at this position
 };
 
 struct CandidateResult {
     CandidateStatus status = CandidateStatus::evaluated;
-    std::map<std::string, double> scores;      // dataset -> score (lower is better); may be partial
-    std::map<std::string, double> accuracy;    // dataset -> accuracy in [0,1] where the mode has one
-    std::string reason;                        // disqualified / failed: why
+    std::map<std::string, double> scores;    // dataset -> score (lower is better); may be partial
+    std::map<std::string, double> accuracy;  // dataset -> accuracy in [0,1] where the mode has one
+    std::string reason;                      // disqualified / failed: why
 };
 
 struct PositionDecision {
     PositionId position;
-    std::string best_name;                       // winning candidate's name
-    Recipe recipe;                               // what the slot holds from now on
-    std::map<std::string, double> scores;        // winner's scores per dataset
-    bool changed = false;                        // differs from what the slot held before
+    std::string best_name;                 // winning candidate's name
+    Recipe recipe;                         // what the slot holds from now on
+    std::map<std::string, double> scores;  // winner's scores per dataset
+    bool changed = false;                  // differs from what the slot held before
 };
 
 struct MergeProgress {
-    long long done = 0;    // evaluations (candidate x dataset) done, this run
-    long long total = 0;   // planned evaluations (upper bound when gating may skip some)
+    long long done = 0;   // evaluations (candidate x dataset) done, this run
+    long long total = 0;  // planned evaluations (upper bound when gating may skip some)
     double elapsed_s = 0;
     std::optional<double> eta_s;  // remaining time estimate, once a few units are measured
     std::string stage;            // stage name
@@ -75,13 +75,21 @@ struct MergeProgress {
 
 class MergeEvents : public ProgressSink {
 public:
-    virtual void stage_changed(MergeStage stage, std::string_view description) { (void)stage; (void)description; }
+    virtual void stage_changed(MergeStage stage, std::string_view description) {
+        (void)stage;
+        (void)description;
+    }
     virtual void candidate_started(const CandidateEvent& c) { (void)c; }
-    virtual void candidate_finished(const CandidateEvent& c, const CandidateResult& r) { (void)c; (void)r; }
+    virtual void candidate_finished(const CandidateEvent& c, const CandidateResult& r) {
+        (void)c;
+        (void)r;
+    }
     virtual void position_decided(const PositionDecision& d) { (void)d; }
     // One quality-mode generation: dataset, prompt, the model's text.
     virtual void preview(std::string_view dataset, std::string_view prompt, std::string_view text) {
-        (void)dataset; (void)prompt; (void)text;
+        (void)dataset;
+        (void)prompt;
+        (void)text;
     }
     virtual void merge_progress(const MergeProgress& p) { (void)p; }
     // ProgressSink::log carries log lines; ProgressSink::cancelled is answered by the run.

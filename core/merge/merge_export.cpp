@@ -64,7 +64,8 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     std::map<std::string, std::string> refs;
     if (report.contains("config") && report["config"].contains("models")) {
         const auto models = report["config"]["models"].get<std::vector<std::string>>();
-        for (size_t i = 0; i < models.size() && i < pool.names().size(); ++i) refs[pool.names()[i]] = models[i];
+        for (size_t i = 0; i < models.size() && i < pool.names().size(); ++i)
+            refs[pool.names()[i]] = models[i];
     }
     for (const auto& n : pool.names())
         if (!refs.count(n)) refs[n] = pool.folder(n).path().string();
@@ -77,8 +78,8 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     return MergeExportResult{res.folder, res.model.files};
 }
 
-std::string mergekit_yaml(const MergeState& st, int num_layers, const std::map<std::string, std::string>& refs,
-                          const std::string& dtype) {
+std::string mergekit_yaml(const MergeState& st, int num_layers,
+                          const std::map<std::string, std::string>& refs, const std::string& dtype) {
     auto ref = [&](const std::string& m) {
         auto it = refs.find(m);
         return it == refs.end() ? m : it->second;
@@ -103,7 +104,8 @@ std::string mergekit_yaml(const MergeState& st, int num_layers, const std::map<s
     int L = 0;
     while (L < num_layers) {
         int end = L + 1;
-        while (end < num_layers && same_recipe(st.layers[static_cast<size_t>(end)], st.layers[static_cast<size_t>(L)]) &&
+        while (end < num_layers &&
+               same_recipe(st.layers[static_cast<size_t>(end)], st.layers[static_cast<size_t>(L)]) &&
                units_of(end) == units_of(L) && units_of(L).empty())
             ++end;
         const Recipe& r = st.layers[static_cast<size_t>(L)];
@@ -127,8 +129,8 @@ std::string mergekit_yaml(const MergeState& st, int num_layers, const std::map<s
                 } else {
                     y << "          weight:\n";
                     for (const auto& [u, ur] : units)
-                        y << "            - filter: " << u << "\n              value: "
-                          << num(ur.count(m) ? ur.at(m) : 0.0, 12) << "\n";
+                        y << "            - filter: " << u
+                          << "\n              value: " << num(ur.count(m) ? ur.at(m) : 0.0, 12) << "\n";
                     y << "            - value: " << num(layer_c, 12) << "\n";
                 }
             }
@@ -137,7 +139,8 @@ std::string mergekit_yaml(const MergeState& st, int num_layers, const std::map<s
     }
     if (blended) {
         y << "merge_method: linear\nparameters:\n  normalize: false\n";
-        if (!single_model_name(st.boundary).empty()) y << "base_model: " << ref(single_model_name(st.boundary)) << "\n";
+        if (!single_model_name(st.boundary).empty())
+            y << "base_model: " << ref(single_model_name(st.boundary)) << "\n";
         else
             y << "# The embeddings / final norm / lm_head blend " << recipe_text(st.boundary)
               << "; mergekit takes them from the slice sources' weights.\n";
@@ -154,11 +157,14 @@ std::string model_card(const Json& report, const MergeState& st) {
     std::ostringstream md;
     const Json cfg = report.value("config", Json::object());
     std::vector<std::string> datasets;
-    for (const auto& d : cfg.value("dataset", Json::array())) datasets.push_back(d.value("name", std::string()));
+    for (const auto& d : cfg.value("dataset", Json::array()))
+        datasets.push_back(d.value("name", std::string()));
     md << "---\ntags:\n- merge\n- olm\nbase_model: " << st.base << "\n---\n\n";
     md << "# OLM merge of " << report.value("pool", Json::array()).size() << " models\n\n";
-    md << "Built with OLM Studio (Optimized Layer Merging): for each layer position the layer of each pool model"
-          " (and, with the better/thorough search, blends of them) was scored on the evaluation datasets and the"
+    md << "Built with OLM Studio (Optimized Layer Merging): for each layer position the layer of each pool "
+          "model"
+          " (and, with the better/thorough search, blends of them) was scored on the evaluation datasets and "
+          "the"
           " best by aggregate rank kept.\n\n";
     md << "- **Base model:** " << st.base << "\n";
     md << "- **Pool:** ";
@@ -168,17 +174,20 @@ std::string model_card(const Json& report, const MergeState& st) {
         first = false;
     }
     md << "\n- **Search:** " << cfg.value("search", std::string("original")) << " (selection "
-       << cfg.value("selection", std::string("ranks")) << ", direction " << cfg.value("direction", std::string())
-       << ", improve_all '" << cfg.value("improve_all", std::string()) << "', sweeps " << cfg.value("sweeps", 1) << ")\n";
+       << cfg.value("selection", std::string("ranks")) << ", direction "
+       << cfg.value("direction", std::string()) << ", improve_all '"
+       << cfg.value("improve_all", std::string()) << "', sweeps " << cfg.value("sweeps", 1) << ")\n";
     md << "- **Datasets:** ";
     first = true;
     for (const auto& d : cfg.value("dataset", Json::array())) {
-        md << (first ? "" : ", ") << d.value("name", std::string()) << " (" << d.value("mode", std::string()) << ")";
+        md << (first ? "" : ", ") << d.value("name", std::string()) << " (" << d.value("mode", std::string())
+           << ")";
         first = false;
     }
     md << "\n\n## Layer recipe\n\n| slot | recipe |\n|---|---|\n";
     md << "| embeddings, final norm, lm_head | " << recipe_text(st.boundary) << " |\n";
-    for (size_t L = 0; L < st.layers.size(); ++L) md << "| layer " << L << " | " << recipe_text(st.layers[L]) << " |\n";
+    for (size_t L = 0; L < st.layers.size(); ++L)
+        md << "| layer " << L << " | " << recipe_text(st.layers[L]) << " |\n";
     for (const auto& [k, r] : st.units) md << "| layer " << k << " | " << recipe_text(r) << " |\n";
 
     auto row = [&](const std::string& label, const Json& entry) {
@@ -187,7 +196,8 @@ std::string model_card(const Json& report, const MergeState& st) {
             const Json m = entry.value("metrics", Json::object());
             md << " | " << (m.contains(d) ? num(m[d].get<double>()) : "");
             const Json h = entry.value("heldout", Json::object()).value("metrics", Json::object());
-            if (report.value("has_heldout", false)) md << " | " << (h.contains(d) ? num(h[d].get<double>()) : "");
+            if (report.value("has_heldout", false))
+                md << " | " << (h.contains(d) ? num(h[d].get<double>()) : "");
         }
         md << " |\n";
     };
@@ -202,7 +212,8 @@ std::string model_card(const Json& report, const MergeState& st) {
     if (report.contains("final")) row("**this merge**", report["final"]);
     if (report.contains("base_model")) {
         Json b = report["base_model"];
-        if (report.contains("references") && report["references"].contains(st.base)) b = report["references"][st.base];
+        if (report.contains("references") && report["references"].contains(st.base))
+            b = report["references"][st.base];
         row("base (" + st.base + ")", b);
     }
     if (report.contains("references"))
@@ -210,24 +221,30 @@ std::string model_card(const Json& report, const MergeState& st) {
             if (it.key() != st.base) row(it.key(), it.value());
     if (report.contains("safeguard")) {
         const Json& s = report["safeguard"];
-        md << "\n## Safeguard\n\nCompared with the best single pool model (" << s.value("best_model", std::string())
-           << ") by a paired bootstrap over samples (95% interval of the mean scaled score difference; positive ="
+        md << "\n## Safeguard\n\nCompared with the best single pool model ("
+           << s.value("best_model", std::string())
+           << ") by a paired bootstrap over samples (95% interval of the mean scaled score difference; "
+              "positive ="
               " the merge is better):\n\n";
         for (const char* split : {"selection", "heldout"})
             if (s.contains(split))
-                md << "- " << split << ": **" << s[split].value("verdict", std::string()) << "** (" << num(s[split].value("mean", 0.0))
-                   << " [" << num(s[split].value("low", 0.0)) << ", " << num(s[split].value("high", 0.0)) << "])\n";
+                md << "- " << split << ": **" << s[split].value("verdict", std::string()) << "** ("
+                   << num(s[split].value("mean", 0.0)) << " [" << num(s[split].value("low", 0.0)) << ", "
+                   << num(s[split].value("high", 0.0)) << "])\n";
         if (s.value("exported", std::string()) != "merge")
-            md << "\nThe safeguard is strict and the merge was not better: this folder holds the best pool model ("
+            md << "\nThe safeguard is strict and the merge was not better: this folder holds the best pool "
+                  "model ("
                << s.value("exported", std::string()) << ") instead.\n";
     }
-    md << "\n## Reproduce\n\n`mergekit_config.yml` rebuilds the recipe with mergekit; `merge_report.json` holds every"
-          " candidate's scores and rebuilds the merge with `olm export --report merge_report.json --out DIR`.\n";
+    md << "\n## Reproduce\n\n`mergekit_config.yml` rebuilds the recipe with mergekit; `merge_report.json` "
+          "holds every"
+          " candidate's scores and rebuilds the merge with `olm export --report merge_report.json --out "
+          "DIR`.\n";
     return md.str();
 }
 
-Json verify_export(MergeSession& session, const std::filesystem::path& folder, const std::map<std::string, double>& expected,
-                   double tolerance) {
+Json verify_export(MergeSession& session, const std::filesystem::path& folder,
+                   const std::map<std::string, double>& expected, double tolerance) {
     const ModelFolder f = ModelFolder::open(folder);
     Transformer model = Transformer::from_folder(f, session.model().options());
     Evaluator ev(model, session.tokenizer(), eval_settings_from(session.config()));
@@ -239,7 +256,8 @@ Json verify_export(MergeSession& session, const std::filesystem::path& folder, c
         if (it == expected.end()) continue;
         const double rel = std::abs(got - it->second) / std::max(std::abs(it->second), 1e-12);
         out[d.name] = {{"exported", got}, {"expected", it->second}, {"rel_diff", rel}};
-        if (!(rel <= tolerance)) bad += " " + d.name + ": " + num(got, 10) + " vs " + num(it->second, 10) + ";";
+        if (!(rel <= tolerance))
+            bad += " " + d.name + ": " + num(got, 10) + " vs " + num(it->second, 10) + ";";
     }
     if (!bad.empty()) throw Error("the exported model does not score as the search did:" + bad);
     return out;

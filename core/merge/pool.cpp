@@ -22,7 +22,8 @@ at::Tensor blend_tensors(const std::vector<std::pair<double, at::Tensor>>& terms
     return acc.to(dtype);
 }
 
-MergePool MergePool::open(const std::vector<std::string>& names, const std::vector<std::filesystem::path>& folders,
+MergePool MergePool::open(const std::vector<std::string>& names,
+                          const std::vector<std::filesystem::path>& folders,
                           std::vector<std::string>* warnings) {
     if (names.size() != folders.size() || names.empty()) throw Error("merge pool: no models");
     for (size_t i = 0; i < names.size(); ++i)

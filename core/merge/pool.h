@@ -21,7 +21,8 @@ public:
     // Opens every folder, runs the pool check and throws olm::Error listing
     // every incompatible model with its reason, before any evaluation.
     // names: display names, same order as folders.
-    static MergePool open(const std::vector<std::string>& names, const std::vector<std::filesystem::path>& folders,
+    static MergePool open(const std::vector<std::string>& names,
+                          const std::vector<std::filesystem::path>& folders,
                           std::vector<std::string>* warnings = nullptr);
 
     const std::vector<std::string>& names() const { return m_names; }

@@ -39,8 +39,10 @@ std::string recipe_text(const Recipe& r) {
     for (const auto& [name, c] : r) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.6g", std::abs(c));
-        if (!out.empty()) out += c < 0 ? " - " : " + ";
-        else if (c < 0) out += "-";
+        if (!out.empty())
+            out += c < 0 ? " - " : " + ";
+        else if (c < 0)
+            out += "-";
         out += std::string(buf) + "*" + name;
     }
     return out.empty() ? "0" : out;

@@ -14,16 +14,23 @@ namespace {
 
 std::string section_name(PositionId::Kind k) {
     switch (k) {
-        case PositionId::Kind::base: return "base_model";
-        case PositionId::Kind::boundary: return "boundary_layers";
-        case PositionId::Kind::layer: return "layers";
-        case PositionId::Kind::tensor: return "tensors";
-        case PositionId::Kind::reference: return "references";
+        case PositionId::Kind::base:
+            return "base_model";
+        case PositionId::Kind::boundary:
+            return "boundary_layers";
+        case PositionId::Kind::layer:
+            return "layers";
+        case PositionId::Kind::tensor:
+            return "tensors";
+        case PositionId::Kind::reference:
+            return "references";
     }
     return "?";
 }
 
-bool whole_section(PositionId::Kind k) { return k == PositionId::Kind::base || k == PositionId::Kind::boundary; }
+bool whole_section(PositionId::Kind k) {
+    return k == PositionId::Kind::base || k == PositionId::Kind::boundary;
+}
 }  // namespace
 
 MergeReport::MergeReport() : m_json(Json::object()) { m_json["version"] = kMergeReportVersion; }
@@ -44,7 +51,9 @@ MergeReport MergeReport::load(const std::filesystem::path& path) {
     }
 }
 
-void MergeReport::save_to(const std::filesystem::path& path) const { write_file_atomic(path, m_json.dump(2) + "\n"); }
+void MergeReport::save_to(const std::filesystem::path& path) const {
+    write_file_atomic(path, m_json.dump(2) + "\n");
+}
 
 void MergeReport::save() const {
     if (!m_path.empty()) save_to(m_path);
@@ -85,18 +94,24 @@ std::optional<CandidateResult> MergeReport::find(const PositionId& pos, const st
     if (!same_recipe(recipe_from_json(c->at("recipe")), recipe)) return std::nullopt;
     CandidateResult r;
     const std::string st = c->at("status").get<std::string>();
-    if (st == "evaluated") r.status = CandidateStatus::evaluated;
-    else if (st == "reused-identical") r.status = CandidateStatus::reused_identical;
-    else if (st == "disqualified") r.status = CandidateStatus::disqualified;
-    else if (st == "failed") r.status = CandidateStatus::failed;
-    else throw Error("merge report: unknown candidate status '" + st + "' at " + pos.key());
+    if (st == "evaluated")
+        r.status = CandidateStatus::evaluated;
+    else if (st == "reused-identical")
+        r.status = CandidateStatus::reused_identical;
+    else if (st == "disqualified")
+        r.status = CandidateStatus::disqualified;
+    else if (st == "failed")
+        r.status = CandidateStatus::failed;
+    else
+        throw Error("merge report: unknown candidate status '" + st + "' at " + pos.key());
     r.scores = c->value("scores", Json::object()).get<std::map<std::string, double>>();
     r.accuracy = c->value("accuracy", Json::object()).get<std::map<std::string, double>>();
     r.reason = c->value("reason", std::string());
     return r;
 }
 
-void MergeReport::record(const PositionId& pos, const CandidateEvent& c, const CandidateResult& r, double seconds) {
+void MergeReport::record(const PositionId& pos, const CandidateEvent& c, const CandidateResult& r,
+                         double seconds) {
     Json& s = section(pos);
     Json e = Json::object();
     e["recipe"] = recipe_to_json(c.recipe);
@@ -142,16 +157,18 @@ void MergeReport::record_state(const MergeState& st) {
 
 MergeState MergeReport::state(int num_layers) const {
     auto it = m_json.find("recipe");
-    if (it == m_json.end()) throw Error("merge report has no recipe yet (the search has not decided the base)");
+    if (it == m_json.end())
+        throw Error("merge report has no recipe yet (the search has not decided the base)");
     MergeState st;
     try {
         st.base = it->at("base").get<std::string>();
         st.boundary = recipe_from_json(it->at("boundary"));
         const Json& layers = it->at("layers");
         if (static_cast<int>(layers.size()) != num_layers)
-            throw Error("merge report recipe has " + std::to_string(layers.size()) + " layers, the model has " +
-                        std::to_string(num_layers));
-        for (int i = 0; i < num_layers; ++i) st.layers.push_back(recipe_from_json(layers.at(std::to_string(i))));
+            throw Error("merge report recipe has " + std::to_string(layers.size()) +
+                        " layers, the model has " + std::to_string(num_layers));
+        for (int i = 0; i < num_layers; ++i)
+            st.layers.push_back(recipe_from_json(layers.at(std::to_string(i))));
         for (auto u = it->at("tensors").begin(); u != it->at("tensors").end(); ++u)
             st.units[u.key()] = recipe_from_json(u.value());
     } catch (const Json::exception& e) {

@@ -58,7 +58,8 @@ Json score_model(MergeSession& s) {
 
 std::vector<std::vector<double>> per_sample(const Json& entry, const std::vector<EvalDataset>& datasets) {
     std::vector<std::vector<double>> out;
-    for (const auto& d : datasets) out.push_back(entry.at("per_sample").at(d.name).get<std::vector<double>>());
+    for (const auto& d : datasets)
+        out.push_back(entry.at("per_sample").at(d.name).get<std::vector<double>>());
     return out;
 }
 
@@ -114,11 +115,13 @@ void MergeRun::run() {
         report = MergeReport::load(report_path);
         const std::string old = report.json().value("config_hash", std::string());
         if (old != hash && !m_options.force)
-            throw Error("cannot resume: " + report_path.string() + " was written with a different config (hash " + old +
-                        ", now " + hash + "); use --force to resume anyway, or another output_dir to start over");
+            throw Error("cannot resume: " + report_path.string() +
+                        " was written with a different config (hash " + old + ", now " + hash +
+                        "); use --force to resume anyway, or another output_dir to start over");
         m_events.log(LogLevel::info, "resuming from " + report_path.string());
     } else if (fs::exists(report_path)) {
-        m_events.log(LogLevel::warning, "starting over: " + report_path.string() + " is replaced (use --resume to continue it)");
+        m_events.log(LogLevel::warning,
+                     "starting over: " + report_path.string() + " is replaced (use --resume to continue it)");
     }
     report.json()["version"] = kMergeReportVersion;
     report.json()["config"] = merge_config_to_json(m_config);
@@ -135,7 +138,9 @@ void MergeRun::run() {
     {
         Json ds = Json::object();
         for (const auto& d : session.datasets())
-            ds[d.name] = {{"mode", d.mode}, {"selection", d.selection.size()}, {"holdout", d.holdout.size()},
+            ds[d.name] = {{"mode", d.mode},
+                          {"selection", d.selection.size()},
+                          {"holdout", d.holdout.size()},
                           {"skipped", d.skipped}};
         report.json()["pool"] = session.pool().names();
         report.json()["datasets"] = ds;
@@ -188,8 +193,10 @@ void MergeRun::run() {
         // The reference point as a candidate result (the GUI shows it next to the merge).
         CandidateResult res;
         const Json& e = j["references"][name];
-        for (auto it = e["metrics"].begin(); it != e["metrics"].end(); ++it) res.scores[it.key()] = it.value();
-        for (auto it = e["accuracy"].begin(); it != e["accuracy"].end(); ++it) res.accuracy[it.key()] = it.value();
+        for (auto it = e["metrics"].begin(); it != e["metrics"].end(); ++it)
+            res.scores[it.key()] = it.value();
+        for (auto it = e["accuracy"].begin(); it != e["accuracy"].end(); ++it)
+            res.accuracy[it.key()] = it.value();
         m_events.candidate_finished(ev, res);
     }
 
@@ -201,24 +208,27 @@ void MergeRun::run() {
         std::vector<std::vector<double>> table;
         for (const auto& m : names) {
             std::vector<double> row;
-            for (const auto& d : session.datasets()) row.push_back(j["references"][m]["metrics"][d.name].get<double>());
+            for (const auto& d : session.datasets())
+                row.push_back(j["references"][m]["metrics"][d.name].get<double>());
             table.push_back(row);
         }
-        const int best = select_best(table, std::vector<bool>(names.size(), true), m_config.selection == "copeland");
+        const int best =
+            select_best(table, std::vector<bool>(names.size(), true), m_config.selection == "copeland");
         const std::string best_name = names[static_cast<size_t>(best)];
         Json s;
         s["best_model"] = best_name;
         s["statistic"] = "mean over datasets of the scaled per-sample score difference (best model - merge)";
-        const BootstrapResult sel = paired_bootstrap(per_sample(j["final"], session.datasets()),
-                                                     per_sample(j["references"][best_name], session.datasets()),
-                                                     m_config.bootstrap_samples, m_config.seed);
+        const BootstrapResult sel =
+            paired_bootstrap(per_sample(j["final"], session.datasets()),
+                             per_sample(j["references"][best_name], session.datasets()),
+                             m_config.bootstrap_samples, m_config.seed);
         s["selection"] = bootstrap_to_json(sel);
         std::string verdict = sel.verdict;
         if (session.has_holdout()) {
-            const BootstrapResult ho = paired_bootstrap(
-                per_sample(j["final"]["heldout"], session.datasets()),
-                per_sample(j["references"][best_name]["heldout"], session.datasets()), m_config.bootstrap_samples,
-                m_config.seed + 1);
+            const BootstrapResult ho =
+                paired_bootstrap(per_sample(j["final"]["heldout"], session.datasets()),
+                                 per_sample(j["references"][best_name]["heldout"], session.datasets()),
+                                 m_config.bootstrap_samples, m_config.seed + 1);
             s["heldout"] = bootstrap_to_json(ho);
             verdict = ho.verdict;
         }
@@ -228,16 +238,17 @@ void MergeRun::run() {
         s["mode"] = m_config.safeguard;
         j["safeguard"] = s;
         report.save();
-        std::string line = "safeguard: the merge vs the best pool model " + best_name + ": " + verdict + " (selection " +
-                           fmt(sel.mean) + " [" + fmt(sel.low) + ", " + fmt(sel.high) + "]";
+        std::string line = "safeguard: the merge vs the best pool model " + best_name + ": " + verdict +
+                           " (selection " + fmt(sel.mean) + " [" + fmt(sel.low) + ", " + fmt(sel.high) + "]";
         if (s.contains("heldout"))
-            line += "; held-out " + fmt(s["heldout"]["mean"].get<double>()) + " [" + fmt(s["heldout"]["low"].get<double>()) +
-                    ", " + fmt(s["heldout"]["high"].get<double>()) + "]";
+            line += "; held-out " + fmt(s["heldout"]["mean"].get<double>()) + " [" +
+                    fmt(s["heldout"]["low"].get<double>()) + ", " + fmt(s["heldout"]["high"].get<double>()) +
+                    "]";
         line += ")";
         m_events.log(verdict == "worse" ? LogLevel::warning : LogLevel::info, line);
         if (exported != "merge")
-            m_events.log(LogLevel::warning, "safeguard is strict and the merge is not better: exporting " + exported +
-                                                " instead of the merge");
+            m_events.log(LogLevel::warning, "safeguard is strict and the merge is not better: exporting " +
+                                                exported + " instead of the merge");
     }
 
     // --- export ---------------------------------------------------------------
@@ -253,7 +264,8 @@ void MergeRun::run() {
             out.units.clear();
         }
         const Json& scored = exported == "merge" ? j["final"] : j["references"][exported];
-        for (auto it = scored["metrics"].begin(); it != scored["metrics"].end(); ++it) expected[it.key()] = it.value();
+        for (auto it = scored["metrics"].begin(); it != scored["metrics"].end(); ++it)
+            expected[it.key()] = it.value();
         const fs::path target = m_config.output_dir / "merged";
         j["export"] = {{"folder", target.string()}, {"model", exported}};
         report.save();
@@ -299,20 +311,23 @@ MergePlan MergeRun::dry_run(bool calibrate) {
     p.evaluations_original = with({}, false, 1);
     p.evaluations_better = with({0.5}, true, 1);
     p.evaluations_thorough = with({0.5}, true, 3);
-    const long long extra = (static_cast<long long>(p.pool_size) + 2) * p.datasets * (session.has_holdout() ? 2 : 1);
+    const long long extra =
+        (static_cast<long long>(p.pool_size) + 2) * p.datasets * (session.has_holdout() ? 2 : 1);
     std::ostringstream t;
     for (const auto& w : warnings) t << "warning: " << w << "\n";
-    t << "pool: " << p.pool_size << " models (compatible), " << p.layers << " layers, " << p.tensor_units_per_layer
-      << " tensor units per layer\n";
+    t << "pool: " << p.pool_size << " models (compatible), " << p.layers << " layers, "
+      << p.tensor_units_per_layer << " tensor units per layer\n";
     for (const auto& d : session.datasets())
-        t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, " << d.holdout.size()
-          << " held-out samples" << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
-    t << "search: " << m_config.search << " (interpolate " << o.interpolate.size() << " weight(s), task arithmetic "
-      << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ")\n";
+        t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, "
+          << d.holdout.size() << " held-out samples"
+          << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
+    t << "search: " << m_config.search << " (interpolate " << o.interpolate.size()
+      << " weight(s), task arithmetic " << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps
+      << ")\n";
     t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra
       << " for the merge, the reference points and the safeguard\n";
-    t << "by preset: original " << p.evaluations_original << ", better " << p.evaluations_better << ", thorough "
-      << p.evaluations_thorough << "\n";
+    t << "by preset: original " << p.evaluations_original << ", better " << p.evaluations_better
+      << ", thorough " << p.evaluations_thorough << "\n";
     if (calibrate) {
         PositionId pos;
         pos.kind = PositionId::Kind::base;
@@ -327,11 +342,13 @@ MergePlan MergeRun::dry_run(bool calibrate) {
             std::snprintf(buf, sizeof buf, "%.0f s (%.1f min)", s, s / 60);
             return std::string(buf);
         };
-        t << "calibration: " << fmt(p.seconds_per_evaluation) << " s per dataset evaluation of the whole model\n";
+        t << "calibration: " << fmt(p.seconds_per_evaluation)
+          << " s per dataset evaluation of the whole model\n";
         t << "estimated time (whole-model evaluations; the prefix cache makes layer candidates cheaper): "
           << est(p.evaluations + extra) << "\n";
-        t << "  original " << est(p.evaluations_original + extra) << ", better " << est(p.evaluations_better + extra)
-          << ", thorough " << est(p.evaluations_thorough + extra) << "\n";
+        t << "  original " << est(p.evaluations_original + extra) << ", better "
+          << est(p.evaluations_better + extra) << ", thorough " << est(p.evaluations_thorough + extra)
+          << "\n";
     }
     p.text = t.str();
     return p;

@@ -23,11 +23,11 @@
 namespace olm {
 
 struct MergeRunOptions {
-    bool resume = false;       // continue from output_dir/merge_report.json (also config load_merge_report)
-    bool force = false;        // resume even when the config hash differs
-    std::string device;        // overrides config.device when not empty
-    bool export_model = true;  // write the merged model to output_dir after the search
-    bool verify_export = true; // re-score the written model and compare with the search's scores
+    bool resume = false;        // continue from output_dir/merge_report.json (also config load_merge_report)
+    bool force = false;         // resume even when the config hash differs
+    std::string device;         // overrides config.device when not empty
+    bool export_model = true;   // write the merged model to output_dir after the search
+    bool verify_export = true;  // re-score the written model and compare with the search's scores
 };
 
 // What a dry run finds: the plan without evaluating candidates.
@@ -36,9 +36,9 @@ struct MergePlan {
     int layers = 0;
     int datasets = 0;
     int tensor_units_per_layer = 0;
-    long long evaluations = 0;             // candidate x dataset evaluations, upper bound
-    double seconds_per_evaluation = 0;     // from a short calibration (0 if not measured)
-    std::string text;                      // human-readable plan, one fact a line
+    long long evaluations = 0;          // candidate x dataset evaluations, upper bound
+    double seconds_per_evaluation = 0;  // from a short calibration (0 if not measured)
+    std::string text;                   // human-readable plan, one fact a line
     // evaluations for each preset, for comparison
     long long evaluations_original = 0, evaluations_better = 0, evaluations_thorough = 0;
 };

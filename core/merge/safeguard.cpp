@@ -10,14 +10,16 @@
 namespace olm {
 
 BootstrapResult paired_bootstrap(const std::vector<std::vector<double>>& merge,
-                                 const std::vector<std::vector<double>>& member, int64_t resamples, uint64_t seed) {
+                                 const std::vector<std::vector<double>>& member, int64_t resamples,
+                                 uint64_t seed) {
     if (merge.size() != member.size()) throw Error("paired bootstrap: dataset counts differ");
     std::vector<std::vector<double>> diffs;  // scaled, per dataset
     BootstrapResult r;
     for (size_t d = 0; d < merge.size(); ++d) {
         if (merge[d].size() != member[d].size())
-            throw Error("paired bootstrap: dataset " + std::to_string(d) + " has " + std::to_string(merge[d].size()) +
-                        " merge samples and " + std::to_string(member[d].size()) + " member samples");
+            throw Error("paired bootstrap: dataset " + std::to_string(d) + " has " +
+                        std::to_string(merge[d].size()) + " merge samples and " +
+                        std::to_string(member[d].size()) + " member samples");
         const size_t n = merge[d].size();
         if (n == 0) continue;
         double mean = 0;
@@ -25,7 +27,8 @@ BootstrapResult paired_bootstrap(const std::vector<std::vector<double>>& merge,
         mean /= static_cast<double>(2 * n);
         double var = 0;
         for (size_t i = 0; i < n; ++i)
-            var += (merge[d][i] - mean) * (merge[d][i] - mean) + (member[d][i] - mean) * (member[d][i] - mean);
+            var +=
+                (merge[d][i] - mean) * (merge[d][i] - mean) + (member[d][i] - mean) * (member[d][i] - mean);
         double sd = std::sqrt(var / static_cast<double>(2 * n));
         if (!(sd > 0)) sd = 1.0;
         std::vector<double> x(n);
@@ -72,7 +75,8 @@ BootstrapResult paired_bootstrap(const std::vector<std::vector<double>>& merge,
 }
 
 nlohmann::json bootstrap_to_json(const BootstrapResult& r) {
-    return {{"verdict", r.verdict}, {"mean", r.mean}, {"low", r.low}, {"high", r.high}, {"samples", r.samples}};
+    return {
+        {"verdict", r.verdict}, {"mean", r.mean}, {"low", r.low}, {"high", r.high}, {"samples", r.samples}};
 }
 
 }  // namespace olm

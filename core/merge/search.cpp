@@ -46,21 +46,29 @@ int select_best(const std::vector<std::vector<double>>& scores, const std::vecto
                 if (a == b || !eligible[b]) continue;
                 int better = 0, worse = 0;
                 for (size_t d = 0; d < scores[a].size(); ++d) {
-                    if (scores[a][d] < scores[b][d]) ++better;
-                    else if (scores[a][d] > scores[b][d]) ++worse;
+                    if (scores[a][d] < scores[b][d])
+                        ++better;
+                    else if (scores[a][d] > scores[b][d])
+                        ++worse;
                 }
-                if (better > worse) wins[a] += 1.0;
-                else if (better == worse) wins[a] += 0.5;
+                if (better > worse)
+                    wins[a] += 1.0;
+                else if (better == worse)
+                    wins[a] += 0.5;
             }
         }
     }
     int best = -1;
     for (size_t c = 0; c < n; ++c) {
         if (!eligible[c]) continue;
-        if (best < 0) { best = static_cast<int>(c); continue; }
+        if (best < 0) {
+            best = static_cast<int>(c);
+            continue;
+        }
         const auto b = static_cast<size_t>(best);
-        const bool better = copeland ? (wins[c] > wins[b] || (wins[c] == wins[b] && rank_sum[c] < rank_sum[b]))
-                                     : rank_sum[c] < rank_sum[b];
+        const bool better = copeland
+                                ? (wins[c] > wins[b] || (wins[c] == wins[b] && rank_sum[c] < rank_sum[b]))
+                                : rank_sum[c] < rank_sum[b];
         if (better) best = static_cast<int>(c);
     }
     return best;
@@ -82,13 +90,15 @@ std::vector<Candidate> position_candidates(const std::vector<std::string>& pool,
     std::vector<Candidate> all;
     // A blended current choice stays a candidate, first, so a slot never gets
     // worse than what it holds and ties keep it.
-    if (!current.empty() && single_model_name(current).empty()) all.push_back({"current", normalized(current)});
+    if (!current.empty() && single_model_name(current).empty())
+        all.push_back({"current", normalized(current)});
     for (const auto& m : pool) all.push_back({m, single_model(m)});
     if (!current.empty()) {
         for (double w : interpolate) {
             for (const auto& m : pool) {
-                const std::string name = w == 0.5 ? "0.5*(current+" + m + ")"
-                                                  : weight_text(w) + "*current+" + weight_text(1 - w) + "*" + m;
+                const std::string name = w == 0.5
+                                             ? "0.5*(current+" + m + ")"
+                                             : weight_text(w) + "*current+" + weight_text(1 - w) + "*" + m;
                 all.push_back({name, combine(current, w, single_model(m), 1 - w)});
             }
         }
@@ -112,13 +122,16 @@ std::vector<Candidate> position_candidates(const std::vector<std::string>& pool,
 
 long long planned_evaluations(const SearchOptions& o) {
     const long long m = static_cast<long long>(o.pool.size());
-    const long long per_pos = 1 + m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
-    const long long per_pos_first = m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
+    const long long per_pos =
+        1 + m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
+    const long long per_pos_first =
+        m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
     long long n = o.base_select ? m : 1;
     if (o.boundary_select) n += per_pos_first;
     long long positions = 0;
     if (o.layer_swap) positions += o.num_layers;
-    if (o.tensor_swap) positions += static_cast<long long>(o.num_layers) * static_cast<long long>(o.tensor_units.size());
+    if (o.tensor_swap)
+        positions += static_cast<long long>(o.num_layers) * static_cast<long long>(o.tensor_units.size());
     n += positions * per_pos_first;
     n += positions * per_pos * std::max(0, o.sweeps - 1);
     return n * static_cast<long long>(o.datasets.size());
@@ -143,9 +156,10 @@ private:
         bool changed = false;
     };
 
-    Decided decide(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current, bool gate);
-    CandidateResult evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current, bool gate,
-                             bool& begun);
+    Decided decide(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current,
+                   bool gate);
+    CandidateResult evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current,
+                             bool gate, bool& begun);
     bool gated(size_t d) const {
         if (o_.improve_all.empty()) return false;
         if (o_.improve_all == "all" || o_.improve_all == "base") return true;
@@ -164,8 +178,8 @@ private:
     Clock::time_point start_;
     long long total_ = 0, done_ = 0, evaluated_ = 0;
     MergeState state_;
-    std::vector<double> base_scores_;        // baseline, per dataset
-    std::vector<ScoreResult> current_;       // the working model's scores, per dataset (empty before baseline)
+    std::vector<double> base_scores_;   // baseline, per dataset
+    std::vector<ScoreResult> current_;  // the working model's scores, per dataset (empty before baseline)
 };
 
 std::optional<std::string> Search::gate_reason(size_t d, double s) const {
@@ -177,8 +191,8 @@ std::optional<std::string> Search::gate_reason(size_t d, double s) const {
         return std::string(buf);
     }
     if (o_.improve_all != "base" && s > current_[d].score) {
-        std::snprintf(buf, sizeof buf, "worse than the previous choice on %s (%.6g > %.6g)", o_.datasets[d].c_str(),
-                      s, current_[d].score);
+        std::snprintf(buf, sizeof buf, "worse than the previous choice on %s (%.6g > %.6g)",
+                      o_.datasets[d].c_str(), s, current_[d].score);
         return std::string(buf);
     }
     return std::nullopt;
@@ -190,14 +204,16 @@ void Search::progress(const std::string& detail) {
     p.done = done_;
     p.total = std::max(total_, done_);
     p.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
-    if (evaluated_ >= 2 && p.total > p.done) p.eta_s = p.elapsed_s / static_cast<double>(evaluated_) * static_cast<double>(p.total - p.done);
-    else if (p.total <= p.done) p.eta_s = 0.0;
+    if (evaluated_ >= 2 && p.total > p.done)
+        p.eta_s = p.elapsed_s / static_cast<double>(evaluated_) * static_cast<double>(p.total - p.done);
+    else if (p.total <= p.done)
+        p.eta_s = 0.0;
     p.detail = detail;
     hooks_.events->merge_progress(p);
 }
 
-CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current, bool gate,
-                                 bool& begun) {
+CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current,
+                                 bool gate, bool& begun) {
     const size_t nd = o_.datasets.size();
     CandidateResult r;
     // The current choice is the working model as it stands: its scores are known.
@@ -251,14 +267,15 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
     return r;
 }
 
-Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current,
-                               bool gate) {
+Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidate>& cands,
+                               const Recipe& current, bool gate) {
     const size_t nd = o_.datasets.size();
     const long long done_before = done_;
     std::vector<CandidateResult> results;
     bool begun = false;
     for (size_t j = 0; j < cands.size(); ++j) {
-        CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j), static_cast<int>(cands.size())};
+        CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
+                          static_cast<int>(cands.size())};
         if (hooks_.events) hooks_.events->candidate_started(ev);
         std::optional<CandidateResult> r = store_.find(pos, ev.name, ev.recipe);
         if (!r) {
@@ -279,8 +296,10 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical;
         for (size_t d = 0; d < nd && ok; ++d) {
             auto it = r.scores.find(o_.datasets[d]);
-            if (it == r.scores.end()) ok = false;
-            else table[j][d] = it->second;
+            if (it == r.scores.end())
+                ok = false;
+            else
+                table[j][d] = it->second;
         }
         eligible[j] = ok;
     }
@@ -292,7 +311,8 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     std::vector<std::string> order;
     for (const auto& c : cands) order.push_back(c.name);
     if (best < 0) {
-        if (current.empty()) throw Error("every candidate failed at " + pos.key() + ": " + results.front().reason);
+        if (current.empty())
+            throw Error("every candidate failed at " + pos.key() + ": " + results.front().reason);
         // Nothing eligible (all disqualified or failed): the slot keeps what it holds.
         dec.best_name = "current";
         dec.recipe = current;
@@ -352,7 +372,8 @@ SearchResult Search::run() {
         stage(MergeStage::boundary, "embeddings, final norm and lm_head");
         PositionId pos;
         pos.kind = PositionId::Kind::boundary;
-        auto cands = position_candidates(o_.pool, state_.base, state_.boundary, o_.interpolate, o_.task_arithmetic);
+        auto cands =
+            position_candidates(o_.pool, state_.base, state_.boundary, o_.interpolate, o_.task_arithmetic);
         const Decided d = decide(pos, cands, state_.boundary, true);
         if (d.index >= 0) state_.boundary = cands[static_cast<size_t>(d.index)].recipe;
         store_.record_state(state_);
@@ -375,7 +396,8 @@ SearchResult Search::run() {
                 pos.layer = L;
                 pos.pass = pass;
                 const Recipe cur = state_.layers[static_cast<size_t>(L)];
-                auto cands = position_candidates(o_.pool, state_.base, cur, o_.interpolate, o_.task_arithmetic);
+                auto cands =
+                    position_candidates(o_.pool, state_.base, cur, o_.interpolate, o_.task_arithmetic);
                 const Decided d = decide(pos, cands, cur, true);
                 if (d.index >= 0) {
                     state_.layers[static_cast<size_t>(L)] = cands[static_cast<size_t>(d.index)].recipe;
@@ -397,12 +419,15 @@ SearchResult Search::run() {
                     pos.unit = u;
                     pos.pass = pass;
                     const Recipe cur = state_.unit_recipe(L, u);
-                    auto cands = position_candidates(o_.pool, state_.base, cur, o_.interpolate, o_.task_arithmetic);
+                    auto cands =
+                        position_candidates(o_.pool, state_.base, cur, o_.interpolate, o_.task_arithmetic);
                     const Decided d = decide(pos, cands, cur, true);
                     if (d.index >= 0) {
                         const Recipe& r = cands[static_cast<size_t>(d.index)].recipe;
-                        if (same_recipe(r, state_.layers[static_cast<size_t>(L)])) state_.units.erase(pos.key());
-                        else state_.units[pos.key()] = r;
+                        if (same_recipe(r, state_.layers[static_cast<size_t>(L)]))
+                            state_.units.erase(pos.key());
+                        else
+                            state_.units[pos.key()] = r;
                     }
                     changed = changed || d.changed;
                     store_.record_state(state_);

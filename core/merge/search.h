@@ -21,9 +21,9 @@ namespace olm {
 enum class ScoreSplit { selection, heldout };
 
 struct ScoreResult {
-    double score = 0;                  // lower is better
-    std::optional<double> accuracy;    // in [0,1] where the mode has one
-    std::vector<double> per_sample;    // per-sample values, lower is better (for the paired bootstrap)
+    double score = 0;                // lower is better
+    std::optional<double> accuracy;  // in [0,1] where the mode has one
+    std::vector<double> per_sample;  // per-sample values, lower is better (for the paired bootstrap)
 };
 
 // "Score the working model as it is now."
@@ -57,8 +57,8 @@ public:
 struct MergeState {
     std::string base;
     Recipe boundary;
-    std::vector<Recipe> layers;                    // [num_layers]
-    std::map<std::string, Recipe> units;           // "layer.unit" -> recipe (tensor-wise overrides)
+    std::vector<Recipe> layers;           // [num_layers]
+    std::map<std::string, Recipe> units;  // "layer.unit" -> recipe (tensor-wise overrides)
     Recipe unit_recipe(int layer, const std::string& unit) const;  // override or the layer's
 };
 
@@ -67,16 +67,16 @@ struct SearchOptions {
     std::vector<std::string> datasets;       // dataset names, config order
     std::vector<std::string> dataset_modes;  // mode of each dataset
     int num_layers = 0;
-    std::vector<std::string> tensor_units;   // unit names per layer, skip_norm applied
-    std::string base_model_name;             // "" = first
+    std::vector<std::string> tensor_units;  // unit names per layer, skip_norm applied
+    std::string base_model_name;            // "" = first
     bool base_select = false;
     bool boundary_select = false;
     bool layer_swap = true;
     bool tensor_swap = false;
     bool backward = false;
-    std::string improve_all;                 // "" | all | base | <mode>
+    std::string improve_all;  // "" | all | base | <mode>
     bool copeland = false;
-    std::vector<double> interpolate;         // blend weights
+    std::vector<double> interpolate;  // blend weights
     bool task_arithmetic = false;
     int sweeps = 1;
 };
@@ -111,14 +111,14 @@ long long planned_evaluations(const SearchOptions& o);
 // --- the search ------------------------------------------------------------
 
 struct SearchHooks {
-    std::function<void()> checkpoint;      // between evaluations: pause / cancel (may throw Cancelled)
+    std::function<void()> checkpoint;  // between evaluations: pause / cancel (may throw Cancelled)
     MergeEvents* events = nullptr;
 };
 
 struct SearchResult {
     MergeState state;
     std::map<std::string, ScoreResult> final_scores;  // dataset -> the merged model's selection scores
-    long long evaluations = 0;                         // evaluated in this run (not reused)
+    long long evaluations = 0;                        // evaluated in this run (not reused)
     int passes = 0;
 };
 

@@ -35,10 +35,12 @@ std::filesystem::path base_folder(const MergeConfig& c) {
 MergeSession::MergeSession(const MergeConfig& config, const std::string& device, ProgressSink* sink,
                            std::vector<std::string>* warnings, const std::vector<std::string>* pool_names)
     : m_config(config),
-      m_pool(MergePool::open(pool_names ? *pool_names : config.model_names(), config.model_paths(), warnings)),
+      m_pool(
+          MergePool::open(pool_names ? *pool_names : config.model_names(), config.model_paths(), warnings)),
       m_tok(Tokenizer::from_folder(base_folder(config))) {
     const EvalSettings settings = eval_settings_from(config);
-    for (const auto& d : config.datasets) m_datasets.push_back(load_eval_dataset(d.path, d.mode, m_tok, settings, d.name));
+    for (const auto& d : config.datasets)
+        m_datasets.push_back(load_eval_dataset(d.path, d.mode, m_tok, settings, d.name));
     EngineOptions eo = make_engine_options(device.empty() ? config.device : device, config.dtype);
     eo.max_batch_tokens = config.batch_tokens;
     m_model = std::make_unique<Transformer>(Transformer::from_folder(m_pool.first(), eo));
@@ -66,7 +68,8 @@ SearchOptions MergeSession::search_options() const {
     if (!c.base_model_name.empty()) {
         const auto names = c.model_names();
         for (size_t i = 0; i < names.size(); ++i)
-            if (names[i] == c.base_model_name || c.models[i] == c.base_model_name) o.base_model_name = names[i];
+            if (names[i] == c.base_model_name || c.models[i] == c.base_model_name)
+                o.base_model_name = names[i];
     }
     o.base_select = c.base_select;
     o.boundary_select = c.boundary_select;
@@ -84,7 +87,8 @@ SearchOptions MergeSession::search_options() const {
 void MergeSession::apply(const MergeState& st) {
     m_eval->end_position();
     m_model->set_boundary(m_pool.boundary(st.boundary));
-    for (int L = 0; L < m_pool.num_layers(); ++L) m_model->set_layer(L, m_pool.layer(L, st.layers[static_cast<size_t>(L)]));
+    for (int L = 0; L < m_pool.num_layers(); ++L)
+        m_model->set_layer(L, m_pool.layer(L, st.layers[static_cast<size_t>(L)]));
     for (const auto& [key, r] : st.units) {
         const auto dot = key.find('.');
         m_model->set_layer_unit(std::stoi(key.substr(0, dot)), layer_unit_from_name(key.substr(dot + 1)),
@@ -110,29 +114,38 @@ void MergeSession::set_slot(const PositionId& pos, const Recipe& r) {
             apply(st);
             break;
         }
-        case PositionId::Kind::boundary: m_model->set_boundary(m_pool.boundary(r)); break;
-        case PositionId::Kind::layer: m_model->set_layer(pos.layer, m_pool.layer(pos.layer, r)); break;
+        case PositionId::Kind::boundary:
+            m_model->set_boundary(m_pool.boundary(r));
+            break;
+        case PositionId::Kind::layer:
+            m_model->set_layer(pos.layer, m_pool.layer(pos.layer, r));
+            break;
         case PositionId::Kind::tensor:
-            m_model->set_layer_unit(pos.layer, layer_unit_from_name(pos.unit), m_pool.unit(pos.layer, pos.unit, r));
+            m_model->set_layer_unit(pos.layer, layer_unit_from_name(pos.unit),
+                                    m_pool.unit(pos.layer, pos.unit, r));
             break;
     }
 }
 
 void MergeSession::begin_position(const PositionId& pos) {
-    if (pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor) m_eval->begin_position(pos.layer);
-    else m_eval->end_position();
+    if (pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor)
+        m_eval->begin_position(pos.layer);
+    else
+        m_eval->end_position();
 }
 
 ScoreResult MergeSession::score(int dataset, ScoreSplit split) {
-    const DatasetScore s = m_eval->score(m_datasets.at(static_cast<size_t>(dataset)),
-                                         split == ScoreSplit::selection ? EvalSplit::selection : EvalSplit::holdout);
+    const DatasetScore s =
+        m_eval->score(m_datasets.at(static_cast<size_t>(dataset)),
+                      split == ScoreSplit::selection ? EvalSplit::selection : EvalSplit::holdout);
     if (m_events) {
         const EvalDataset& ds = m_datasets.at(static_cast<size_t>(dataset));
         const auto& samples = ds.samples(s.split);
         for (size_t i = 0; i < s.samples.size() && i < samples.size() && i < 2; ++i) {
             if (s.samples[i].generated_text.empty()) continue;
             const std::vector<int32_t> ctx(samples[i].context_ids.begin(), samples[i].context_ids.end());
-            m_events->preview(ds.name, m_tok.decode(ctx, /*skip_special_tokens=*/true), s.samples[i].generated_text);
+            m_events->preview(ds.name, m_tok.decode(ctx, /*skip_special_tokens=*/true),
+                              s.samples[i].generated_text);
         }
     }
     ScoreResult r;

@@ -27,7 +27,8 @@ public:
     // and every dataset. sink receives evaluator progress and is polled for cancel.
     // pool_names: display names of the models (default: config.model_names()).
     MergeSession(const MergeConfig& config, const std::string& device, ProgressSink* sink,
-                 std::vector<std::string>* warnings = nullptr, const std::vector<std::string>* pool_names = nullptr);
+                 std::vector<std::string>* warnings = nullptr,
+                 const std::vector<std::string>* pool_names = nullptr);
     ~MergeSession() override;
 
     const MergeConfig& config() const { return m_config; }

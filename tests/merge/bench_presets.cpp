@@ -51,8 +51,8 @@ long long evaluations(const nlohmann::json& j) {
 void bench(const testing::PlantedPool& p, const std::string& label, const std::string& extra) {
     for (const std::string preset : {"original", "better", "thorough"}) {
         const fs::path cfg = p.dir / (preset + ".yaml");
-        std::ofstream(cfg) << testing::pool_config(p, extra + "search: " + preset + "\noutput_dir: out_" + preset +
-                                                          "\nholdout: 0.5\nsafeguard: warn\n");
+        std::ofstream(cfg) << testing::pool_config(p, extra + "search: " + preset + "\noutput_dir: out_" +
+                                                          preset + "\nholdout: 0.5\nsafeguard: warn\n");
         const MergeConfig c = load_merge_config(cfg);
         Quiet q;
         const auto t0 = std::chrono::steady_clock::now();
@@ -76,7 +76,9 @@ void bench(const testing::PlantedPool& p, const std::string& label, const std::s
 int main(int argc, char** argv) {
     const fs::path work = argc > 1 ? fs::path(argv[1]) : fs::temp_directory_path() / "olm-bench-merge";
     fs::remove_all(work);
-    std::printf("| pool | search | merge held-out | best pool model held-out | merge vs best (scaled, 95%% CI) | evaluations | wall s |\n");
+    std::printf(
+        "| pool | search | merge held-out | best pool model held-out | merge vs best (scaled, 95%% CI) | "
+        "evaluations | wall s |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     {
         testing::PlantedPool p = testing::make_planted_pool(work / "planted", 4, 0.01, 48);

@@ -14,7 +14,9 @@ class FakeScorer : public CandidateScorer {
 public:
     // scores(state, dataset) -> score (lower is better)
     using Fn = std::function<double(const MergeState& state, int dataset)>;
-    FakeScorer(int num_layers, Fn fn) : m_fn(std::move(fn)) { m_state.layers.resize(static_cast<size_t>(num_layers)); }
+    FakeScorer(int num_layers, Fn fn) : m_fn(std::move(fn)) {
+        m_state.layers.resize(static_cast<size_t>(num_layers));
+    }
 
     void set_slot(const PositionId& pos, const Recipe& r) override {
         switch (pos.kind) {
@@ -24,7 +26,9 @@ public:
                 for (auto& l : m_state.layers) l = r;
                 m_state.units.clear();
                 break;
-            case PositionId::Kind::boundary: m_state.boundary = r; break;
+            case PositionId::Kind::boundary:
+                m_state.boundary = r;
+                break;
             case PositionId::Kind::layer: {
                 m_state.layers.at(static_cast<size_t>(pos.layer)) = r;
                 const std::string prefix = std::to_string(pos.layer) + ".";
@@ -32,7 +36,9 @@ public:
                     it = it->first.rfind(prefix, 0) == 0 ? m_state.units.erase(it) : std::next(it);
                 break;
             }
-            case PositionId::Kind::tensor: m_state.units[pos.key()] = r; break;
+            case PositionId::Kind::tensor:
+                m_state.units[pos.key()] = r;
+                break;
         }
     }
     void begin_position(const PositionId&) override { ++positions_begun; }

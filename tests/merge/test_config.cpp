@@ -69,13 +69,15 @@ load_merge_report: false
         auto thorough = parse_merge_config(head + "search: thorough\ninterpolate: [0.25, 0.5]\n", "/c");
         QCOMPARE(thorough.effective_sweeps(), 3);
         QCOMPARE(thorough.effective_interpolate(), (std::vector<double>{0.25, 0.5}));
-        auto explicit_sweeps = parse_merge_config(head + "search: thorough\nsweeps: 2\ntask_arithmetic: false\n", "/c");
+        auto explicit_sweeps =
+            parse_merge_config(head + "search: thorough\nsweeps: 2\ntask_arithmetic: false\n", "/c");
         QCOMPARE(explicit_sweeps.effective_sweeps(), 2);
         QVERIFY(!explicit_sweeps.effective_task_arithmetic());
     }
 
     void unknownKeyWarnsWithNearest() {
-        const auto c = parse_merge_config("models: [a]\ndataset: {x.json: {mode: exact}}\nlayer_swapp: true\n", "/c", "cfg.yaml");
+        const auto c = parse_merge_config(
+            "models: [a]\ndataset: {x.json: {mode: exact}}\nlayer_swapp: true\n", "/c", "cfg.yaml");
         QCOMPARE(c.warnings.size(), size_t(1));
         QVERIFY2(c.warnings[0].find("cfg.yaml:3") != std::string::npos, c.warnings[0].c_str());
         QVERIFY2(c.warnings[0].find("did you mean 'layer_swap'") != std::string::npos, c.warnings[0].c_str());
@@ -85,26 +87,46 @@ load_merge_report: false
         QTest::addColumn<QString>("yaml");
         QTest::addColumn<QString>("expected");
         const QString ok = "models: [a, b]\ndataset: {x.json: {mode: exact}}\n";
-        QTest::newRow("bool") << ok + "layer_swap: maybe\n" << "cfg.yaml:3: layer_swap: expected true or false";
-        QTest::newRow("direction") << ok + "direction: sideways\n" << "cfg.yaml:3: direction: 'sideways' is not one of";
-        QTest::newRow("selection") << ok + "selection: borda\n" << "cfg.yaml:3: selection:";
-        QTest::newRow("samples not int") << ok + "samples: many\n" << "cfg.yaml:3: samples: expected an integer";
-        QTest::newRow("samples negative") << ok + "samples: -1\n" << "cfg.yaml:3: samples: must be at least 0";
-        QTest::newRow("holdout range") << ok + "holdout: 1.5\n" << "cfg.yaml:3: holdout: must be a fraction";
-        QTest::newRow("interpolate range") << ok + "interpolate: [0.5, 1.0]\n" << "cfg.yaml:3: interpolate:";
-        QTest::newRow("sweeps zero") << ok + "sweeps: 0\n" << "cfg.yaml:3: sweeps: must be at least 1";
-        QTest::newRow("preset") << ok + "search: best\n" << "cfg.yaml:3: search: 'best' is not one of";
-        QTest::newRow("safeguard") << ok + "safeguard: maybe\n" << "cfg.yaml:3: safeguard:";
-        QTest::newRow("script") << ok + "forbidden_scripts: [Klingon]\n" << "cfg.yaml:3: forbidden_scripts:";
-        QTest::newRow("dtype") << ok + "dtype: int8\n" << "cfg.yaml:3: dtype:";
-        QTest::newRow("improve_all mode") << ok + "improve_all: quality\n" << "cfg.yaml:3: improve_all: 'quality'";
-        QTest::newRow("base not in pool") << ok + "base_model_name: c\n" << "cfg.yaml:3: base_model_name: 'c' is not in models";
-        QTest::newRow("models not list") << "models: {a: 1}\ndataset: {x.json: {mode: exact}}\n" << "cfg.yaml:1: models: expected a list";
-        QTest::newRow("no models") << "dataset: {x.json: {mode: exact}}\n" << "models: missing";
-        QTest::newRow("no dataset") << "models: [a]\n" << "dataset: missing";
-        QTest::newRow("dataset list") << "models: [a]\ndataset: [x.json]\n" << "cfg.yaml:2: dataset: expected a map";
-        QTest::newRow("bad yaml") << "models: [a\n" << "cfg.yaml:";
-        QTest::newRow("not a map") << "- a\n- b\n" << "expected a map of settings";
+        QTest::newRow("bool") << ok + "layer_swap: maybe\n"
+                              << "cfg.yaml:3: layer_swap: expected true or false";
+        QTest::newRow("direction") << ok + "direction: sideways\n"
+                                   << "cfg.yaml:3: direction: 'sideways' is not one of";
+        QTest::newRow("selection") << ok + "selection: borda\n"
+                                   << "cfg.yaml:3: selection:";
+        QTest::newRow("samples not int") << ok + "samples: many\n"
+                                         << "cfg.yaml:3: samples: expected an integer";
+        QTest::newRow("samples negative") << ok + "samples: -1\n"
+                                          << "cfg.yaml:3: samples: must be at least 0";
+        QTest::newRow("holdout range") << ok + "holdout: 1.5\n"
+                                       << "cfg.yaml:3: holdout: must be a fraction";
+        QTest::newRow("interpolate range") << ok + "interpolate: [0.5, 1.0]\n"
+                                           << "cfg.yaml:3: interpolate:";
+        QTest::newRow("sweeps zero") << ok + "sweeps: 0\n"
+                                     << "cfg.yaml:3: sweeps: must be at least 1";
+        QTest::newRow("preset") << ok + "search: best\n"
+                                << "cfg.yaml:3: search: 'best' is not one of";
+        QTest::newRow("safeguard") << ok + "safeguard: maybe\n"
+                                   << "cfg.yaml:3: safeguard:";
+        QTest::newRow("script") << ok + "forbidden_scripts: [Klingon]\n"
+                                << "cfg.yaml:3: forbidden_scripts:";
+        QTest::newRow("dtype") << ok + "dtype: int8\n"
+                               << "cfg.yaml:3: dtype:";
+        QTest::newRow("improve_all mode") << ok + "improve_all: quality\n"
+                                          << "cfg.yaml:3: improve_all: 'quality'";
+        QTest::newRow("base not in pool") << ok + "base_model_name: c\n"
+                                          << "cfg.yaml:3: base_model_name: 'c' is not in models";
+        QTest::newRow("models not list") << "models: {a: 1}\ndataset: {x.json: {mode: exact}}\n"
+                                         << "cfg.yaml:1: models: expected a list";
+        QTest::newRow("no models") << "dataset: {x.json: {mode: exact}}\n"
+                                   << "models: missing";
+        QTest::newRow("no dataset") << "models: [a]\n"
+                                    << "dataset: missing";
+        QTest::newRow("dataset list") << "models: [a]\ndataset: [x.json]\n"
+                                      << "cfg.yaml:2: dataset: expected a map";
+        QTest::newRow("bad yaml") << "models: [a\n"
+                                  << "cfg.yaml:";
+        QTest::newRow("not a map") << "- a\n- b\n"
+                                   << "expected a map of settings";
     }
     void errors() {
         QFETCH(QString, yaml);
@@ -121,8 +143,10 @@ load_merge_report: false
         QTemporaryDir dir;
         const fs::path d = dir.path().toStdString();
         auto c = parse_merge_config(
-            "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: {mode: exact}}\n"
-            "search: better\nsweeps: 2\nimprove_all: exact\nforbidden_scripts: [han, U+0400-U+04FF]\nholdout: 0.25\n",
+            "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: "
+            "{mode: exact}}\n"
+            "search: better\nsweeps: 2\nimprove_all: exact\nforbidden_scripts: [han, "
+            "U+0400-U+04FF]\nholdout: 0.25\n",
             d);
         save_merge_config(c, d / "saved.yaml");
         const auto back = load_merge_config(d / "saved.yaml");

@@ -49,7 +49,8 @@ int recorded(const fs::path& report) {
     for (const char* s : {"base_model", "boundary_layers"})
         if (j.contains(s) && j[s].contains("candidates")) n += static_cast<int>(j[s]["candidates"].size());
     if (j.contains("layers"))
-        for (const auto& l : j["layers"]) n += static_cast<int>(l.value("candidates", nlohmann::json::object()).size());
+        for (const auto& l : j["layers"])
+            n += static_cast<int>(l.value("candidates", nlohmann::json::object()).size());
     return n;
 }
 
@@ -123,7 +124,8 @@ private slots:
         p.setProcessChannelMode(QProcess::MergedChannels);
         p.start(OLM_CLI_PATH, {"merge", QString::fromStdString(m_config.string())});
         QVERIFY(p.waitForStarted());
-        while (p.state() != QProcess::NotRunning && recorded(m_out / "merge_report.json") < 6) QThread::msleep(2);
+        while (p.state() != QProcess::NotRunning && recorded(m_out / "merge_report.json") < 6)
+            QThread::msleep(2);
         if (p.state() == QProcess::NotRunning) QSKIP("the merge finished before the interrupt");
         ::kill(static_cast<pid_t>(p.processId()), SIGINT);
         QVERIFY(p.waitForFinished(30000));
@@ -137,8 +139,9 @@ private slots:
 
     void exportFromReport() {
         const fs::path dst = m_pool.dir / "rebuilt";
-        const Run r = olm_cli({"export", "--report", QString::fromStdString((m_out / "merge_report.json").string()), "--out",
-                               QString::fromStdString(dst.string())});
+        const Run r =
+            olm_cli({"export", "--report", QString::fromStdString((m_out / "merge_report.json").string()),
+                     "--out", QString::fromStdString(dst.string())});
         QVERIFY2(r.code == 0, qPrintable(r.out));
         QVERIFY2(r.out.contains("verified"), qPrintable(r.out));
         QVERIFY(file_bytes(dst) == m_weights);

@@ -48,7 +48,8 @@ bool bit_equal(const std::map<std::string, at::Tensor>& a, const std::map<std::s
     if (a.size() != b.size()) return false;
     for (const auto& [n, t] : a) {
         auto it = b.find(n);
-        if (it == b.end() || t.scalar_type() != it->second.scalar_type() || !t.sizes().equals(it->second.sizes()))
+        if (it == b.end() || t.scalar_type() != it->second.scalar_type() ||
+            !t.sizes().equals(it->second.sizes()))
             return false;
         if (!at::equal(t, it->second)) return false;
     }
@@ -77,14 +78,17 @@ private slots:
         QFETCH(QString, direction);
         MergeConfig c = write_config(m_pool, "planted_" + direction.toStdString() + ".yaml",
                                      "base_model_name: base\ndirection: " + direction.toStdString() +
-                                         "\noutput_dir: out_" + direction.toStdString() + "\nsafeguard: off\nreferences: false\n");
+                                         "\noutput_dir: out_" + direction.toStdString() +
+                                         "\nsafeguard: off\nreferences: false\n");
         CountingEvents ev;
         MergeRun run(c, ev, {.export_model = true});
         run.run();
         const MergeReport r = MergeReport::load(c.report_path());
         for (int k = 0; k < 3; ++k)
-            QVERIFY2(r.json()["layers"][std::to_string(k)]["best_model"].get<std::string>() == "m" + std::to_string(k),
-                     (std::to_string(k) + " " + r.json()["layers"][std::to_string(k)]["metrics"].dump()).c_str());
+            QVERIFY2(
+                r.json()["layers"][std::to_string(k)]["best_model"].get<std::string>() ==
+                    "m" + std::to_string(k),
+                (std::to_string(k) + " " + r.json()["layers"][std::to_string(k)]["metrics"].dump()).c_str());
         QCOMPARE(r.json()["status"].get<std::string>(), std::string("complete"));
         // The export was re-scored from disk and matched.
         QVERIFY(r.json()["export"].contains("verification"));
@@ -103,7 +107,8 @@ private slots:
 
     // Cancel after k candidates, resume, compare with the uninterrupted run.
     void cancelAndResumeIsExact() {
-        const std::string extra = "base_model_name: base\nboundary_select: true\nsearch: better\nsafeguard: warn\n";
+        const std::string extra =
+            "base_model_name: base\nboundary_select: true\nsearch: better\nsafeguard: warn\n";
         MergeConfig c = write_config(m_pool, "resume.yaml", extra + "output_dir: out_resume\n");
         CountingEvents ev;
         {
@@ -131,7 +136,9 @@ private slots:
     }
 
     void resumeRefusesChangedConfig() {
-        MergeConfig c = write_config(m_pool, "guard.yaml", "output_dir: out_guard\nlayer_swap: false\nsafeguard: off\nreferences: false\n");
+        MergeConfig c =
+            write_config(m_pool, "guard.yaml",
+                         "output_dir: out_guard\nlayer_swap: false\nsafeguard: off\nreferences: false\n");
         CountingEvents ev;
         MergeRun(c, ev, {.export_model = false}).run();
         c.selection = "copeland";
@@ -165,13 +172,15 @@ private slots:
         MergeRun(orig, ev).run();
         const auto ro = MergeReport::load(orig.report_path());
         QVERIFY(!single_model_name(recipe_from_json(ro.json()["recipe"]["layers"]["1"])).empty());
-        MergeConfig better = write_config(p, "better.yaml", "output_dir: out_better\nsearch: better\nsafeguard: off\n");
+        MergeConfig better =
+            write_config(p, "better.yaml", "output_dir: out_better\nsearch: better\nsafeguard: off\n");
         MergeRun(better, ev).run();
         const auto rb = MergeReport::load(better.report_path());
         const Recipe l1 = recipe_from_json(rb.json()["recipe"]["layers"]["1"]);
         QVERIFY2(same_recipe(l1, Recipe{{"a", 0.5}, {"b", 0.5}}), recipe_text(l1).c_str());
         const std::string d = p.dataset;
-        QVERIFY(rb.json()["final"]["metrics"][d].get<double>() < ro.json()["final"]["metrics"][d].get<double>());
+        QVERIFY(rb.json()["final"]["metrics"][d].get<double>() <
+                ro.json()["final"]["metrics"][d].get<double>());
 
         // Rebuild every tensor from the pool and the report, independently: float32
         // sum in recipe (name) order, cast to the stored dtype; and a float64 check.
@@ -207,8 +216,9 @@ private slots:
         testing::PlantedPool p = m_pool;
         p.models = {"base", "m0"};
         CountingEvents ev;
-        MergeConfig c = write_config(p, "strict.yaml",
-                                     "output_dir: out_strict\nbase_model_name: base\nlayer_swap: false\nsafeguard: strict\n");
+        MergeConfig c = write_config(
+            p, "strict.yaml",
+            "output_dir: out_strict\nbase_model_name: base\nlayer_swap: false\nsafeguard: strict\n");
         MergeRun(c, ev).run();
         const auto r = MergeReport::load(c.report_path());
         QCOMPARE(r.json()["safeguard"]["best_model"].get<std::string>(), std::string("m0"));

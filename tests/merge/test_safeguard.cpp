@@ -13,8 +13,8 @@ using namespace olm;
 namespace {
 
 // n samples of member scores ~ N(mu, 1) and merge = member + shift + N(0, noise).
-void make_pair(int n, double shift, double noise, uint64_t seed, std::vector<double>& merge, std::vector<double>& member,
-               double scale = 1.0) {
+void make_pair(int n, double shift, double noise, uint64_t seed, std::vector<double>& merge,
+               std::vector<double>& member, double scale = 1.0) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> g(0.0, 1.0);
     merge.clear();

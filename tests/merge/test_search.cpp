@@ -64,12 +64,13 @@ private slots:
         const QVector<QVector<double>> split = {{1, 1, 9}, {2, 2, 1}, {3, 3, 2}, {4, 4, 3}};
         QTest::newRow("ranks prefers the smallest rank sum") << split << QVector<bool>(4, true) << false << 1;
         QTest::newRow("copeland prefers pairwise wins") << split << QVector<bool>(4, true) << true << 0;
-        QTest::newRow("rank-sum tie -> pool order") << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true)
-                                                    << false << 0;
-        QTest::newRow("equal scores -> pool order") << QVector<QVector<double>>{{1, 1}, {1, 1}, {1, 1}}
-                                                    << QVector<bool>(3, true) << false << 0;
-        QTest::newRow("copeland draw -> rank sum") << QVector<QVector<double>>{{1, 1, 5, 5}, {2, 2, 1, 1}, {3, 3, 2, 6}}
-                                                   << QVector<bool>(3, true) << true << 1;
+        QTest::newRow("rank-sum tie -> pool order")
+            << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true) << false << 0;
+        QTest::newRow("equal scores -> pool order")
+            << QVector<QVector<double>>{{1, 1}, {1, 1}, {1, 1}} << QVector<bool>(3, true) << false << 0;
+        QTest::newRow("copeland draw -> rank sum")
+            << QVector<QVector<double>>{{1, 1, 5, 5}, {2, 2, 1, 1}, {3, 3, 2, 6}} << QVector<bool>(3, true)
+            << true << 1;
         QTest::newRow("ineligible skipped") << split << QVector<bool>{false, false, true, true} << false << 2;
         QTest::newRow("none eligible") << split << QVector<bool>(4, false) << false << -1;
     }
@@ -144,8 +145,8 @@ private slots:
         FakeScorer scorer(n, [&](const MergeState& s, int d) {
             double v = recipe_distance(s.boundary, single_model("m2")) * 0.5;
             for (int L = 0; L < n; ++L)
-                v += (1.0 + 0.1 * d + 0.01 * L) * recipe_distance(s.layers[static_cast<size_t>(L)],
-                                                                   single_model("m" + std::to_string(L)));
+                v += (1.0 + 0.1 * d + 0.01 * L) *
+                     recipe_distance(s.layers[static_cast<size_t>(L)], single_model("m" + std::to_string(L)));
             return v;
         });
         SearchOptions o = options({"base", "m0", "m1", "m2", "m3"}, n, 2);
@@ -255,7 +256,8 @@ private slots:
             double v = 0.3 * recipe_distance(s.boundary, single_model("b"));
             for (int L = 0; L < n; ++L) {
                 const Recipe& r = s.layers[static_cast<size_t>(L)];
-                v += (1 + d) * recipe_distance(r, Recipe{{"a", 0.5}, {"b", 0.5}}) + 0.1 * L * (r.count("c") ? 1 : 0);
+                v += (1 + d) * recipe_distance(r, Recipe{{"a", 0.5}, {"b", 0.5}}) +
+                     0.1 * L * (r.count("c") ? 1 : 0);
             }
             for (const auto& [k, r] : s.units) v += 0.05 * recipe_distance(r, single_model("c"));
             return v;

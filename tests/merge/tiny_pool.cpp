@@ -30,13 +30,16 @@ fs::path write_truth(const fs::path& dir, int layers, uint64_t seed) {
 }
 
 void write_truth_dataset(const fs::path& truth, const fs::path& file, int count, int new_tokens) {
-    const std::vector<std::string> words = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "far",
-                                            "blue", "sky", "over", "green", "hill", "we", "go", "home"};
+    const std::vector<std::string> words = {"the",  "cat",   "sat",  "on",  "a",    "mat",
+                                            "and",  "dog",   "ran",  "far", "blue", "sky",
+                                            "over", "green", "hill", "we",  "go",   "home"};
     nlohmann::json rows = nlohmann::json::array();
     for (int i = 0; i < count; ++i) {
         std::string prompt;
-        for (int w = 0; w < 4; ++w) prompt += (w ? " " : "") + words[static_cast<size_t>((i * 7 + w * 5 + i / 3) % 18)];
-        rows.push_back({{"conversation", {{{"from", "human"}, {"value", prompt}}, {{"from", "gpt"}, {"value", "x"}}}}});
+        for (int w = 0; w < 4; ++w)
+            prompt += (w ? " " : "") + words[static_cast<size_t>((i * 7 + w * 5 + i / 3) % 18)];
+        rows.push_back(
+            {{"conversation", {{{"from", "human"}, {"value", prompt}}, {{"from", "gpt"}, {"value", "x"}}}}});
     }
     fs::create_directories(file.parent_path());
     std::ofstream(file) << rows.dump(1);

@@ -19,10 +19,10 @@
 namespace olm::testing {
 
 struct PlantedPool {
-    std::filesystem::path dir;                // root (models/, datasets/)
-    std::filesystem::path truth;              // the uncorrupted model
-    std::vector<std::string> models;          // pool names, pool order (folders under dir/models)
-    std::string dataset = "planted.json";     // under dir/datasets
+    std::filesystem::path dir;             // root (models/, datasets/)
+    std::filesystem::path truth;           // the uncorrupted model
+    std::vector<std::string> models;       // pool names, pool order (folders under dir/models)
+    std::string dataset = "planted.json";  // under dir/datasets
 };
 
 // Writes truth; returns its folder. layers: model depth.
@@ -33,7 +33,8 @@ void write_truth_dataset(const std::filesystem::path& truth, const std::filesyst
                          int new_tokens);
 
 // truth + base + m0..m{layers-1}, and the dataset.
-PlantedPool make_planted_pool(const std::filesystem::path& dir, int layers, double noise = 0.01, int samples = 12);
+PlantedPool make_planted_pool(const std::filesystem::path& dir, int layers, double noise = 0.01,
+                              int samples = 12);
 
 // A config YAML text for a pool under dir (models_dir: models, dataset_dir: datasets).
 std::string pool_config(const PlantedPool& p, const std::string& extra);
