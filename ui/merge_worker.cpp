@@ -115,8 +115,11 @@ public:
         }
         emit m_w.positionDecided(out);
     }
-    void preview(std::string_view dataset, std::string_view prompt, std::string_view text) override {
+    void preview(std::string_view dataset, std::string_view prompt, std::string_view text, double score,
+                 std::string_view penalty) override {
         PreviewSample p;
+        p.penalty = score;
+        if (!penalty.empty()) p.reasons << qs(penalty);
         p.candidate = m_candidate;
         p.dataset = qs(dataset);
         p.sample = m_previewIndex++;

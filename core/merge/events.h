@@ -85,11 +85,15 @@ public:
         (void)r;
     }
     virtual void position_decided(const PositionDecision& d) { (void)d; }
-    // One quality-mode generation: dataset, prompt, the model's text.
-    virtual void preview(std::string_view dataset, std::string_view prompt, std::string_view text) {
+    // One quality-mode generation: dataset, prompt, the model's text, its
+    // sample score and the reason for a penalty ("" when none).
+    virtual void preview(std::string_view dataset, std::string_view prompt, std::string_view text,
+                         double score, std::string_view penalty) {
         (void)dataset;
         (void)prompt;
         (void)text;
+        (void)score;
+        (void)penalty;
     }
     virtual void merge_progress(const MergeProgress& p) { (void)p; }
     // ProgressSink::log carries log lines; ProgressSink::cancelled is answered by the run.

@@ -145,7 +145,7 @@ ScoreResult MergeSession::score(int dataset, ScoreSplit split) {
             if (s.samples[i].generated_text.empty()) continue;
             const std::vector<int32_t> ctx(samples[i].context_ids.begin(), samples[i].context_ids.end());
             m_events->preview(ds.name, m_tok.decode(ctx, /*skip_special_tokens=*/true),
-                              s.samples[i].generated_text);
+                              s.samples[i].generated_text, s.samples[i].score, s.samples[i].penalty);
         }
     }
     ScoreResult r;

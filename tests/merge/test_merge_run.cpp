@@ -30,6 +30,20 @@ public:
     void log(LogLevel, std::string_view m) override { logs.emplace_back(m); }
 };
 
+class PreviewEvents : public MergeEvents {
+public:
+    struct Preview {
+        std::string dataset, prompt, text, penalty;
+        double score = 0.0;
+    };
+    std::vector<Preview> previews;
+    void preview(std::string_view dataset, std::string_view prompt, std::string_view text, double score,
+                 std::string_view penalty) override {
+        previews.push_back({std::string(dataset), std::string(prompt), std::string(text), std::string(penalty),
+                            score});
+    }
+};
+
 MergeConfig write_config(const testing::PlantedPool& p, const std::string& name, const std::string& extra) {
     const fs::path file = p.dir / name;
     std::ofstream(file) << testing::pool_config(p, extra);
@@ -67,6 +81,29 @@ private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
         m_pool = testing::make_planted_pool(fs::path(m_tmp.path().toStdString()) / "planted", 3);
+    }
+
+    // Quality-mode generations reach the events with their sample score and
+    // the reason for the penalty (here: every text is shorter than min_words).
+    void qualityPreviewsCarryPenaltyReasons() {
+        const fs::path file = m_pool.dir / "quality_preview.yaml";
+        std::string y = "models_dir: models\ndataset_dir: datasets\noutput_dir: out_preview\nmodels:\n";
+        for (const auto& m : m_pool.models) y += "  - " + m + "\n";
+        y += "dataset:\n  " + m_pool.dataset +
+             ":\n    mode: quality\nsamples: 2\nlayer_swap: false\nreferences: false\nsafeguard: off\n"
+             "quality_max_new_tokens: 4\nmin_words: 1000\n";
+        std::ofstream(file) << y;
+        const MergeConfig c = load_merge_config(file);
+        PreviewEvents ev;
+        MergeRun run(c, ev);
+        run.run();
+        QVERIFY(!ev.previews.empty());
+        for (const auto& p : ev.previews) {
+            QCOMPARE(QString::fromStdString(p.dataset), QString::fromStdString(m_pool.dataset));
+            QVERIFY(!p.prompt.empty());
+            QVERIFY2(!p.penalty.empty(), p.text.c_str());
+            QCOMPARE(p.score, 4096.0);  // the quality mode's penalty score L
+        }
     }
 
     void plantedLayersFound_data() {
