@@ -107,7 +107,6 @@ GenerateResult generate_shared(Transformer& model, const PrefixState& prefix, co
                                DecodeRecord& record, EvalStats& stats) {
     c10::InferenceMode guard;
     const int64_t B = prefix.batch.size(), L = prefix.layer, N = model.num_layers();
-    const at::Device dev = model.options().device;
     GenerateResult result;
     result.tokens.resize(B);
     result.stop.assign(B, StopReason::max_new_tokens);
@@ -128,39 +127,15 @@ GenerateResult generate_shared(Transformer& model, const PrefixState& prefix, co
     stats.forward_layers += N - L;
     at::Tensor logits = model.head(h.select(1, h.size(1) - 1));  // [B, V]
 
-    std::vector<int64_t> active(B);  // batch row -> prompt index
-    for (int64_t b = 0; b < B; ++b) active[b] = b;
-    std::vector<int64_t> next_pos(prefix.batch.lengths.begin(), prefix.batch.lengths.end());
+    GreedyRows rows(prefix.batch, options, result);
     std::vector<std::vector<int64_t>> owed(
         B);  // per prompt: fed tokens whose [0, L) K/V are not in the cache
     int64_t owed_count = 0;
 
-    while (true) {
-        at::Tensor tok = logits.argmax(-1).to(at::kCPU);  // [n] first maximum on ties
-        const int64_t* t = tok.data_ptr<int64_t>();
-        std::vector<int64_t> keep, keep_tokens;
-        for (size_t r = 0; r < active.size(); ++r) {
-            const int64_t idx = active[r];
-            if (std::find(options.eos_ids.begin(), options.eos_ids.end(), t[r]) != options.eos_ids.end()) {
-                result.stop[idx] = StopReason::eos;
-                continue;
-            }
-            result.tokens[idx].push_back(t[r]);
-            if (static_cast<int64_t>(result.tokens[idx].size()) >= options.max_new_tokens) continue;
-            keep.push_back(static_cast<int64_t>(r));
-            keep_tokens.push_back(t[r]);
-        }
-        if (keep.empty()) break;
-        if (keep.size() != active.size()) {  // drop finished rows from the cache
-            cache.select_rows(at::tensor(keep, at::kLong).to(dev));
-            std::vector<int64_t> na, np;
-            for (int64_t r : keep) {
-                na.push_back(active[r]);
-                np.push_back(next_pos[r]);
-            }
-            active = std::move(na);
-            next_pos = std::move(np);
-        }
+    while (rows.advance(logits, cache)) {
+        const std::vector<int64_t>& active = rows.active();
+        const std::vector<int64_t>& keep_tokens = rows.tokens();
+        const std::vector<int64_t>& next_pos = rows.positions();
         const auto n = static_cast<int64_t>(active.size());
         bool all_on = !recording;
         for (int64_t r = 0; r < n; ++r) {
@@ -170,11 +145,7 @@ GenerateResult generate_shared(Transformer& model, const PrefixState& prefix, co
                 on_record[idx] && j < record.fed[idx].size() && record.fed[idx][j] == keep_tokens[r];
             all_on = all_on && on_record[idx];
         }
-        Batch step;
-        step.ids = at::tensor(keep_tokens, at::kLong).view({n, 1});
-        step.mask = at::ones({n, 1}, at::kBool);
-        step.positions = at::tensor(next_pos, at::kLong).view({n, 1});
-        step.lengths.assign(n, 1);
+        const Batch step = rows.step_batch();
         at::Tensor x;  // [n, 1, H] entering L
         if (all_on) {
             std::vector<at::Tensor> rows;
@@ -217,7 +188,7 @@ GenerateResult generate_shared(Transformer& model, const PrefixState& prefix, co
                 }
             }
         }
-        for (auto& p : next_pos) ++p;
+        rows.fed();
         x = model.run_layers(x, step, L, N, &cache);
         stats.layer_token_rows += (N - L) * n;
         stats.forward_layers += N - L;

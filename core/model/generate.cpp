@@ -22,6 +22,57 @@ PrefixState run_prefix(Transformer& model, const std::vector<std::vector<int64_t
     return p;
 }
 
+GreedyRows::GreedyRows(const Batch& prompts, const GenerateOptions& options, GenerateResult& result)
+    : m_options(options), m_result(result), m_next_pos(prompts.lengths.begin(), prompts.lengths.end()) {
+    m_active.resize(prompts.size());
+    for (int64_t b = 0; b < prompts.size(); ++b) m_active[b] = b;
+}
+
+bool GreedyRows::advance(const at::Tensor& logits, KvCache& cache) {
+    at::Tensor tok = logits.argmax(-1).to(at::kCPU);  // [n] first maximum on ties
+    const int64_t* t = tok.data_ptr<int64_t>();
+    std::vector<int64_t> keep;
+    m_tokens.clear();
+    for (size_t r = 0; r < m_active.size(); ++r) {
+        const int64_t idx = m_active[r];
+        const auto& eos = m_options.eos_ids;
+        if (std::find(eos.begin(), eos.end(), t[r]) != eos.end()) {
+            m_result.stop[idx] = StopReason::eos;
+            continue;
+        }
+        m_result.tokens[idx].push_back(t[r]);
+        if (static_cast<int64_t>(m_result.tokens[idx].size()) >= m_options.max_new_tokens) continue;
+        keep.push_back(static_cast<int64_t>(r));
+        m_tokens.push_back(t[r]);
+    }
+    if (keep.empty()) return false;
+    if (keep.size() != m_active.size()) {  // drop finished rows from the cache
+        cache.select_rows(at::tensor(keep, at::kLong).to(logits.device()));
+        std::vector<int64_t> na, np;
+        for (int64_t r : keep) {
+            na.push_back(m_active[r]);
+            np.push_back(m_next_pos[r]);
+        }
+        m_active = std::move(na);
+        m_next_pos = std::move(np);
+    }
+    return true;
+}
+
+Batch GreedyRows::step_batch() const {
+    const int64_t n = size();
+    Batch step;
+    step.ids = at::tensor(m_tokens, at::kLong).view({n, 1});
+    step.mask = at::ones({n, 1}, at::kBool);
+    step.positions = at::tensor(m_next_pos, at::kLong).view({n, 1});
+    step.lengths.assign(n, 1);
+    return step;
+}
+
+void GreedyRows::fed() {
+    for (auto& p : m_next_pos) ++p;
+}
+
 GenerateResult generate(Transformer& model, const std::vector<std::vector<int64_t>>& prompts,
                         const GenerateOptions& options) {
     return generate(model, run_prefix(model, prompts, 0), options);
@@ -30,7 +81,6 @@ GenerateResult generate(Transformer& model, const std::vector<std::vector<int64_
 GenerateResult generate(Transformer& model, const PrefixState& prefix, const GenerateOptions& options) {
     c10::InferenceMode guard;
     const int64_t B = prefix.batch.size();
-    const at::Device dev = model.options().device;
     GenerateResult result;
     result.tokens.resize(B);
     result.stop.assign(B, StopReason::max_new_tokens);
@@ -43,47 +93,10 @@ GenerateResult generate(Transformer& model, const PrefixState& prefix, const Gen
     at::Tensor h = model.run_layers(prefix.hidden, prefix.batch, prefix.layer, model.num_layers(), &cache);
     at::Tensor logits = model.head(h.select(1, h.size(1) - 1));  // [B, V] (left padding: last column is real)
 
-    std::vector<int64_t> active(B);  // batch row -> prompt index
-    for (int64_t b = 0; b < B; ++b) active[b] = b;
-    std::vector<int64_t> next_pos(prefix.batch.lengths.begin(), prefix.batch.lengths.end());
-
-    while (true) {
-        at::Tensor tok = logits.argmax(-1).to(at::kCPU);  // [b] first maximum on ties
-        const int64_t* t = tok.data_ptr<int64_t>();
-        std::vector<int64_t> keep;
-        std::vector<int64_t> keep_tokens;
-        for (size_t r = 0; r < active.size(); ++r) {
-            const int64_t idx = active[r];
-            const bool eos =
-                std::find(options.eos_ids.begin(), options.eos_ids.end(), t[r]) != options.eos_ids.end();
-            if (eos) {
-                result.stop[idx] = StopReason::eos;
-                continue;
-            }
-            result.tokens[idx].push_back(t[r]);
-            if (static_cast<int64_t>(result.tokens[idx].size()) >= options.max_new_tokens) continue;
-            keep.push_back(static_cast<int64_t>(r));
-            keep_tokens.push_back(t[r]);
-        }
-        if (keep.empty()) break;
-        if (keep.size() != active.size()) {  // drop finished rows from the cache
-            at::Tensor rows = at::tensor(keep, at::kLong).to(dev);
-            cache.select_rows(rows);
-            std::vector<int64_t> na, np;
-            for (int64_t r : keep) {
-                na.push_back(active[r]);
-                np.push_back(next_pos[r]);
-            }
-            active = std::move(na);
-            next_pos = std::move(np);
-        }
-        const int64_t n = static_cast<int64_t>(active.size());
-        Batch step;
-        step.ids = at::tensor(keep_tokens, at::kLong).view({n, 1});
-        step.mask = at::ones({n, 1}, at::kBool);
-        step.positions = at::tensor(next_pos, at::kLong).view({n, 1});
-        step.lengths.assign(n, 1);
-        for (auto& p : next_pos) ++p;
+    GreedyRows rows(prefix.batch, options, result);
+    while (rows.advance(logits, cache)) {
+        const Batch step = rows.step_batch();
+        rows.fed();
         at::Tensor x = model.run_layers(model.embed(step), step, 0, model.num_layers(), &cache);
         logits = model.head(x.select(1, 0));  // [n, V]
     }

@@ -36,6 +36,38 @@ PrefixState run_prefix(Transformer& model, const std::vector<std::vector<int64_t
 // Greedy generation from scratch (= from an empty prefix).
 GenerateResult generate(Transformer& model, const std::vector<std::vector<int64_t>>& prompts,
                         const GenerateOptions& options);
+// The book-keeping every batched greedy decoding loop shares: the rows still
+// generating, the next position of each, the stop rules (any EOS id, max new
+// tokens) and dropping finished rows from the KV cache.
+class GreedyRows {
+public:
+    // Starts with every prompt of the (left-padded) prompt batch active.
+    GreedyRows(const Batch& prompts, const GenerateOptions& options, GenerateResult& result);
+
+    // Picks each active row's next token from logits [n, V] (first maximum on
+    // ties), records it in the result or stops the row, and drops stopped rows
+    // from `cache`. Returns false when no row is left.
+    bool advance(const at::Tensor& logits, KvCache& cache);
+
+    // Active row r -> prompt index, and the token it feeds now (after advance).
+    const std::vector<int64_t>& active() const { return m_active; }
+    const std::vector<int64_t>& tokens() const { return m_tokens; }
+    // Position of each active row's token fed now.
+    const std::vector<int64_t>& positions() const { return m_next_pos; }
+    int64_t size() const { return static_cast<int64_t>(m_active.size()); }
+    // The one-token batch [n, 1] feeding tokens() at positions().
+    Batch step_batch() const;
+    // Call once the step's tokens are fed: positions move on by one.
+    void fed();
+
+private:
+    const GenerateOptions& m_options;
+    GenerateResult& m_result;
+    std::vector<int64_t> m_active;    // batch row -> prompt index
+    std::vector<int64_t> m_next_pos;  // per active row
+    std::vector<int64_t> m_tokens;    // per active row, set by advance()
+};
+
 // Greedy generation continuing from a prefix state computed earlier (possibly
 // with other tensors in layers >= prefix.layer). The prefix is not modified.
 GenerateResult generate(Transformer& model, const PrefixState& prefix, const GenerateOptions& options);
