@@ -62,8 +62,10 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
 
     m_selection = new QComboBox;
     m_selection->setObjectName(QStringLiteral("selection"));
+    m_selection->addItem(tr("preset's (original: rank sum, better: geometric mean)"), QString());
     m_selection->addItem(tr("rank sum"), QStringLiteral("ranks"));
     m_selection->addItem(tr("Copeland (pairwise wins)"), QStringLiteral("copeland"));
+    m_selection->addItem(tr("geometric mean of the scores"), QStringLiteral("geomean"));
     form->addRow(tr("Selection"), m_selection);
 
     m_preset = new QComboBox;

@@ -145,6 +145,11 @@ bool MergeConfig::effective_task_arithmetic() const {
     return search == "better" || search == "thorough";
 }
 
+std::string MergeConfig::effective_selection() const {
+    if (!selection.empty()) return selection;
+    return search == "better" || search == "thorough" ? "geomean" : "ranks";
+}
+
 int MergeConfig::effective_sweeps() const {
     if (sweeps) return *sweeps;
     return search == "thorough" ? 3 : 1;
@@ -246,7 +251,7 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         } else if (key == "samples")
             c.samples = rd.integer(v, key, 0);
         else if (key == "selection")
-            c.selection = rd.choice(v, key, {"ranks", "copeland"});
+            c.selection = rd.choice(v, key, {"ranks", "copeland", "geomean"});
         else if (key == "load_merge_report")
             c.load_merge_report = rd.boolean(v, key);
         else if (key == "device")
@@ -392,7 +397,7 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "skip_norm" << YAML::Value << c.skip_norm;
     out << YAML::Key << "improve_all" << YAML::Value << c.improve_all;
     out << YAML::Key << "samples" << YAML::Value << c.samples;
-    out << YAML::Key << "selection" << YAML::Value << c.selection;
+    if (!c.selection.empty()) out << YAML::Key << "selection" << YAML::Value << c.selection;
     out << YAML::Key << "load_merge_report" << YAML::Value << c.load_merge_report;
     out << YAML::Key << "device" << YAML::Value << c.device;
     out << YAML::Key << "dtype" << YAML::Value << c.dtype;
@@ -442,7 +447,7 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["skip_norm"] = c.skip_norm;
     j["improve_all"] = c.improve_all;
     j["samples"] = c.samples;
-    j["selection"] = c.selection;
+    j["selection"] = c.effective_selection();
     j["load_merge_report"] = c.load_merge_report;
     j["device"] = c.device;
     j["dtype"] = c.dtype;

@@ -40,7 +40,7 @@ struct MergeConfig {
     bool skip_norm = true;
     std::string improve_all;          // "" (off) | all | base | <mode name>
     int64_t samples = 200;            // first N usable samples per dataset, 0 = all
-    std::string selection = "ranks";  // ranks | copeland
+    std::string selection;  // ranks | copeland | geomean; "" = the search preset's (effective_selection)
     bool load_merge_report = false;   // resume from output_dir/merge_report.json
 
     // --- new keys ----------------------------------------------------------
@@ -73,6 +73,7 @@ struct MergeConfig {
     std::vector<double> effective_interpolate() const;
     bool effective_task_arithmetic() const;
     int effective_sweeps() const;
+    std::string effective_selection() const;  // original: ranks; better, thorough: geomean
 
     // Folder of each pool model, in `models` order.
     std::vector<std::filesystem::path> model_paths() const;

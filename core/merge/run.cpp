@@ -213,7 +213,7 @@ void MergeRun::run() {
             table.push_back(row);
         }
         const int best =
-            select_best(table, std::vector<bool>(names.size(), true), m_config.selection == "copeland");
+            select_best(table, std::vector<bool>(names.size(), true), parse_selection_rule(m_config.effective_selection()));
         const std::string best_name = names[static_cast<size_t>(best)];
         Json s;
         s["best_model"] = best_name;
@@ -321,7 +321,8 @@ MergePlan MergeRun::dry_run(bool calibrate) {
         t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, "
           << d.holdout.size() << " held-out samples"
           << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
-    t << "search: " << m_config.search << " (interpolate " << o.interpolate.size()
+    t << "search: " << m_config.search << " (selection " << selection_rule_name(o.selection) << ", interpolate "
+      << o.interpolate.size()
       << " weight(s), task arithmetic " << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps
       << ")\n";
     t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra

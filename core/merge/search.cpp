@@ -32,10 +32,39 @@ std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double
     return ranks;
 }
 
+SelectionRule parse_selection_rule(const std::string& name) {
+    if (name == "ranks") return SelectionRule::ranks;
+    if (name == "copeland") return SelectionRule::copeland;
+    if (name == "geomean") return SelectionRule::geomean;
+    throw Error("unknown selection rule \"" + name + "\" (expected ranks, copeland or geomean)");
+}
+
+const char* selection_rule_name(SelectionRule rule) {
+    switch (rule) {
+        case SelectionRule::ranks: return "ranks";
+        case SelectionRule::copeland: return "copeland";
+        case SelectionRule::geomean: return "geomean";
+    }
+    return "?";
+}
+
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
-                bool copeland) {
+                SelectionRule rule) {
+    const bool copeland = rule == SelectionRule::copeland;
     const auto ranks = dataset_ranks(scores, eligible);
     const size_t n = scores.size();
+    if (rule == SelectionRule::geomean) {
+        int best = -1;
+        double best_value = 0;
+        for (size_t c = 0; c < n; ++c) {
+            if (!eligible[c]) continue;
+            double sum = 0;
+            for (double s : scores[c]) sum += std::log(std::max(s, 1e-9));
+            const double value = scores[c].empty() ? 0.0 : sum / static_cast<double>(scores[c].size());
+            if (best < 0 || value < best_value) best = static_cast<int>(c), best_value = value;
+        }
+        return best;
+    }
     std::vector<long> rank_sum(n, 0);
     for (size_t c = 0; c < n; ++c) rank_sum[c] = std::accumulate(ranks[c].begin(), ranks[c].end(), 0L);
     std::vector<double> wins(n, 0.0);
@@ -303,7 +332,7 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         }
         eligible[j] = ok;
     }
-    const int best = select_best(table, eligible, o_.copeland);
+    const int best = select_best(table, eligible, o_.selection);
 
     PositionDecision dec;
     dec.position = pos;

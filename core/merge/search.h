@@ -62,6 +62,16 @@ struct MergeState {
     Recipe unit_recipe(int layer, const std::string& unit) const;  // override or the layer's
 };
 
+// How the candidates at a position are compared across datasets (see select_best).
+//  ranks     the original OLM: sum of per-dataset ranks (a majority vote when few
+//            candidates differ: noise-level losses on two datasets veto a large gain on one)
+//  copeland  most pairwise wins
+//  geomean   geometric mean of the scores: relative changes add up, so a large gain on
+//            one dataset outweighs small losses on the others
+enum class SelectionRule { ranks, copeland, geomean };
+SelectionRule parse_selection_rule(const std::string& name);  // throws on an unknown name
+const char* selection_rule_name(SelectionRule rule);
+
 struct SearchOptions {
     std::vector<std::string> pool;           // model names, pool order
     std::vector<std::string> datasets;       // dataset names, config order
@@ -75,7 +85,7 @@ struct SearchOptions {
     bool tensor_swap = false;
     bool backward = false;
     std::string improve_all;  // "" | all | base | <mode>
-    bool copeland = false;
+    SelectionRule selection = SelectionRule::ranks;
     std::vector<double> interpolate;  // blend weights
     bool task_arithmetic = false;
     int sweeps = 1;
@@ -90,9 +100,11 @@ std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double
 // Index of the winner, or -1 when none is eligible. ranks: smallest rank sum,
 // ties -> earliest candidate. copeland: most pairwise wins (a beats b when a
 // scores better on more datasets than b; a draw counts half), ties -> smaller
-// rank sum, then earliest candidate.
+// rank sum, then earliest candidate. geomean: smallest mean over datasets of
+// log(score) (scores clamped at 1e-9), i.e. the largest mean log-ratio to any
+// fixed reference such as the incumbent, ties -> earliest candidate.
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
-                bool copeland);
+                SelectionRule rule);
 
 // The candidates at one position: every pool model's slot, then blends
 // w*current + (1-w)*model for each weight, then current + (model - base);

@@ -77,7 +77,7 @@ SearchOptions MergeSession::search_options() const {
     o.tensor_swap = c.tensor_swap;
     o.backward = c.direction == "backward";
     o.improve_all = c.improve_all;
-    o.copeland = c.selection == "copeland";
+    o.selection = parse_selection_rule(c.effective_selection());
     o.interpolate = c.effective_interpolate();
     o.task_arithmetic = c.effective_task_arithmetic();
     o.sweeps = c.effective_sweeps();

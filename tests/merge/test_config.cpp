@@ -73,6 +73,17 @@ load_merge_report: false
             parse_merge_config(head + "search: thorough\nsweeps: 2\ntask_arithmetic: false\n", "/c");
         QCOMPARE(explicit_sweeps.effective_sweeps(), 2);
         QVERIFY(!explicit_sweeps.effective_task_arithmetic());
+        // Selection: the original's rank sum, geomean for better and thorough, an explicit key wins.
+        QCOMPARE(parse_merge_config(head, "/c").effective_selection(), std::string("ranks"));
+        QCOMPARE(better.effective_selection(), std::string("geomean"));
+        QCOMPARE(thorough.effective_selection(), std::string("geomean"));
+        auto explicit_ranks = parse_merge_config(head + "search: better\nselection: ranks\n", "/c");
+        QCOMPARE(explicit_ranks.effective_selection(), std::string("ranks"));
+        QCOMPARE(merge_config_to_json(better)["selection"].get<std::string>(), std::string("geomean"));
+        // The hash sees the effective rule: "better" and "better + selection: geomean" are one config.
+        auto explicit_geomean = parse_merge_config(head + "search: better\nselection: geomean\n", "/c");
+        QCOMPARE(merge_config_hash(explicit_geomean), merge_config_hash(better));
+        QVERIFY(merge_config_hash(explicit_ranks) != merge_config_hash(better));
     }
 
     void unknownKeyWarnsWithNearest() {

@@ -57,31 +57,60 @@ private slots:
     void selectBest_data() {
         QTest::addColumn<QVector<QVector<double>>>("table");
         QTest::addColumn<QVector<bool>>("eligible");
-        QTest::addColumn<bool>("copeland");
+        QTest::addColumn<QString>("rule");
         QTest::addColumn<int>("expected");
         // Ranks A(1,1,4)=6 B(2,2,1)=5 C(3,3,2)=8 D(4,4,3)=11: rank sum picks B,
         // Copeland picks A (A beats every other candidate on 2 of 3 datasets).
         const QVector<QVector<double>> split = {{1, 1, 9}, {2, 2, 1}, {3, 3, 2}, {4, 4, 3}};
-        QTest::newRow("ranks prefers the smallest rank sum") << split << QVector<bool>(4, true) << false << 1;
-        QTest::newRow("copeland prefers pairwise wins") << split << QVector<bool>(4, true) << true << 0;
+        QTest::newRow("ranks prefers the smallest rank sum") << split << QVector<bool>(4, true) << "ranks" << 1;
+        QTest::newRow("copeland prefers pairwise wins") << split << QVector<bool>(4, true) << "copeland" << 0;
         QTest::newRow("rank-sum tie -> pool order")
-            << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true) << false << 0;
+            << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true) << "ranks" << 0;
         QTest::newRow("equal scores -> pool order")
-            << QVector<QVector<double>>{{1, 1}, {1, 1}, {1, 1}} << QVector<bool>(3, true) << false << 0;
+            << QVector<QVector<double>>{{1, 1}, {1, 1}, {1, 1}} << QVector<bool>(3, true) << "ranks" << 0;
         QTest::newRow("copeland draw -> rank sum")
             << QVector<QVector<double>>{{1, 1, 5, 5}, {2, 2, 1, 1}, {3, 3, 2, 6}} << QVector<bool>(3, true)
-            << true << 1;
-        QTest::newRow("ineligible skipped") << split << QVector<bool>{false, false, true, true} << false << 2;
-        QTest::newRow("none eligible") << split << QVector<bool>(4, false) << false << -1;
+            << "copeland" << 1;
+        QTest::newRow("ineligible skipped") << split << QVector<bool>{false, false, true, true} << "ranks" << 2;
+        QTest::newRow("none eligible") << split << QVector<bool>(4, false) << "ranks" << -1;
+        // The incumbent (0.5, 50, 4096) against a layer that quarters one dataset's
+        // score and costs 1% on the other two: ranks and Copeland keep the incumbent
+        // (2 datasets to 1), geomean takes the gain: log(0.25 * 1.01 * 1.01) < 0.
+        const QVector<QVector<double>> veto = {{0.5, 50, 4096}, {0.505, 50.5, 1024}};
+        QTest::newRow("ranks: small losses veto a large gain") << veto << QVector<bool>(2, true) << "ranks" << 0;
+        QTest::newRow("copeland: likewise") << veto << QVector<bool>(2, true) << "copeland" << 0;
+        QTest::newRow("geomean takes the large gain") << veto << QVector<bool>(2, true) << "geomean" << 1;
+        // Scale-free: multiplying one dataset's scores by 1000 changes nothing.
+        QTest::newRow("geomean is per-dataset scale free")
+            << QVector<QVector<double>>{{500, 50, 4096}, {505, 50.5, 1024}} << QVector<bool>(2, true) << "geomean" << 1;
+        // Two small gains (-10%, -10%) beat one gain that is smaller in log terms
+        // (-15%) paired with a 10% loss: 0.9*0.9 = 0.81 < 0.85*1.1 = 0.935.
+        QTest::newRow("geomean sums the log changes")
+            << QVector<QVector<double>>{{1, 1}, {0.85, 1.1}, {0.9, 0.9}} << QVector<bool>(3, true) << "geomean" << 2;
+        QTest::newRow("geomean tie -> pool order")
+            << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true) << "geomean" << 0;
+        QTest::newRow("geomean ineligible skipped")
+            << QVector<QVector<double>>{{1, 1}, {2, 2}, {3, 3}} << QVector<bool>{false, true, true} << "geomean" << 1;
+        // A perfect score of 0 is clamped, not -infinity.
+        QTest::newRow("geomean with a zero score")
+            << QVector<QVector<double>>{{0, 10}, {1e-3, 1}} << QVector<bool>(2, true) << "geomean" << 0;
     }
     void selectBest() {
         QFETCH(QVector<QVector<double>>, table);
         QFETCH(QVector<bool>, eligible);
-        QFETCH(bool, copeland);
+        QFETCH(QString, rule);
         QFETCH(int, expected);
         Table t;
         for (const auto& row : table) t.emplace_back(row.begin(), row.end());
-        QCOMPARE(select_best(t, std::vector<bool>(eligible.begin(), eligible.end()), copeland), expected);
+        QCOMPARE(select_best(t, std::vector<bool>(eligible.begin(), eligible.end()),
+                             olm::parse_selection_rule(rule.toStdString())),
+                 expected);
+    }
+
+    void selectionRuleNames() {
+        for (const char* name : {"ranks", "copeland", "geomean"})
+            QCOMPARE(std::string(olm::selection_rule_name(olm::parse_selection_rule(name))), std::string(name));
+        QVERIFY_EXCEPTION_THROWN(olm::parse_selection_rule("borda"), olm::Error);
     }
 
     // Two layers, pool [a, b, base], datasets d0 d1 (exact) d2 (bigram);
