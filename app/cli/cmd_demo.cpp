@@ -21,8 +21,22 @@ public:
     }
 };
 
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text + ",") {
+        if (c == ',') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    return out;
+}
+
 int run_generate(const std::vector<std::string>& argv) {
-    olm::cli::Args args(argv, {"out", "seed", "threads", "base-steps", "specialist-steps"}, {"quick"});
+    olm::cli::Args args(argv, {"out", "seed", "threads", "base-steps", "specialist-steps", "set"}, {"quick"});
     const auto out = args.value("out");
     if (!out) throw olm::Error("olm demo generate: --out DIR is required");
     olm::demo::DemoOptions o = args.flag("quick") ? olm::demo::DemoOptions::quick() : olm::demo::DemoOptions{};
@@ -30,19 +44,27 @@ int run_generate(const std::vector<std::string>& argv) {
     o.threads = static_cast<int>(args.int_or("threads", o.threads));
     o.base_steps = static_cast<int>(args.int_or("base-steps", o.base_steps));
     o.specialist_steps = static_cast<int>(args.int_or("specialist-steps", o.specialist_steps));
+    // --set KEY=VALUE[,KEY=VALUE...]: any generator option by name.
+    if (auto set = args.value("set"))
+        for (const std::string& item : split_commas(*set)) {
+            const auto eq = item.find('=');
+            if (eq == std::string::npos) throw olm::Error("olm demo generate --set: expected KEY=VALUE, found \"" + item + "\"");
+            o.set(item.substr(0, eq), item.substr(eq + 1));
+        }
     DemoSink sink;
     const auto result = olm::demo::generate_demo_project(*out, o, sink);
     std::cout << "demo project written to " << *out << " (training " << std::fixed << std::setprecision(1)
               << result.log.value("train_seconds", 0.0) << " s on " << o.threads << " thread(s))\n";
     const auto& diag = result.log["diagnostics_teacher_forced"];
-    std::cout << "teacher-forced exact-match accuracy on the dataset samples:\n";
-    std::cout << std::left << std::setw(22) << "model";
-    for (const char* t : {"arithmetic", "reverse", "story(token acc)"}) std::cout << std::setw(18) << t;
+    std::cout << "teacher-forced accuracy on the dataset samples (exact = every answer token is the argmax):\n";
+    std::cout << std::left << std::setw(34) << "model";
+    for (const char* t : {"arithmetic", "reverse", "story", "story(token)"}) std::cout << std::setw(14) << t;
     std::cout << "\n";
     for (const auto& [name, row] : diag.items()) {
-        std::cout << std::setw(22) << name << std::setprecision(3) << std::setw(18)
-                  << row["arithmetic"]["exact"].get<double>() << std::setw(18) << row["reverse"]["exact"].get<double>()
-                  << std::setw(18) << row["story"]["token"].get<double>() << "\n";
+        std::cout << std::setw(34) << name << std::setprecision(3) << std::setw(14)
+                  << row["arithmetic"]["exact"].get<double>() << std::setw(14) << row["reverse"]["exact"].get<double>()
+                  << std::setw(14) << row["story"]["exact"].get<double>() << std::setw(14)
+                  << row["story"]["token"].get<double>() << "\n";
     }
     return 0;
 }
@@ -57,20 +79,6 @@ public:
         std::cerr << "  decided " << d.position.key() << ": " << d.best_name << "\n";
     }
 };
-
-std::vector<std::string> split_commas(const std::string& text) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : text + ",") {
-        if (c == ',') {
-            if (!cur.empty()) out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    return out;
-}
 
 int run_merge_demo(const std::vector<std::string>& argv) {
     olm::cli::Args args(argv, {"project", "out", "search", "threads"}, {"fresh"});
@@ -101,11 +109,12 @@ OLM_COMMAND("demo", "generate or run the bundled demo project (a trained tiny mo
             "  there is reused unless --fresh. --threads: libtorch threads (default 1).\n"
             "\n"
             "usage: olm demo generate --out DIR [--quick] [--seed N] [--threads N]\n"
-            "                         [--base-steps N] [--specialist-steps N]\n"
+            "                         [--base-steps N] [--specialist-steps N] [--set KEY=VALUE,...]\n"
             "  Trains the demo pool (a tiny Llama base and three specialists), writes it as\n"
             "  Hugging Face folders with the datasets and olm_config.yaml into DIR.\n"
             "  --quick: a tiny, seconds-long schedule (for tests). Same seed and thread count\n"
-            "  give the same files on the same machine.\n",
+            "  give the same files on the same machine. --set: any generator option by name\n"
+            "  (docs/demo.md lists them), e.g. --set layer_locality_weight=8,swap_dropout=0.5\n",
             [](const std::vector<std::string>& args) -> int {
                 if (!args.empty() && args[0] == "generate")
                     return run_generate(std::vector<std::string>(args.begin() + 1, args.end()));

@@ -65,9 +65,13 @@ constexpr std::array<const char*, 6> kEndings = {
     "and went home happy", "and slept well that night", "and never forgot that day",
     "and the two became good friends", "and sang a little song", "and laughed all the way home"};
 
-std::string make_story(const std::string& animal, Rng& rng) {
+// full = false: the first two sentences and "The end." (the base's short stories).
+std::string make_story(const std::string& animal, Rng& rng, bool full) {
     const std::string place = pick(kPlaces, rng);
     const std::string object = pick(kObjects, rng);
+    if (!full)
+        return std::string(pick(kOpenings, rng)) + ", a little " + animal + " lived in " + place + ". Every day the " +
+               animal + " looked for " + object + ". The end.";
     std::string friend_animal = pick(kAnimals, rng);
     if (friend_animal == animal) friend_animal = kAnimals[(rng.below(kAnimals.size() - 1) + 1) % kAnimals.size()];
     const std::string feeling = pick(kFeelings, rng);
@@ -115,12 +119,44 @@ Conversation make_conversation(Task task, Rng& rng) {
         case Task::story: {
             const std::string animal = pick(kAnimals, rng);
             question = "Tell a story about a " + animal + ".";
-            answer = make_story(animal, rng);
+            answer = make_story(animal, rng, /*full=*/true);
             break;
         }
     }
     c.turns = {{"user", question}, {"assistant", answer}};
     return c;
+}
+
+Conversation make_base_conversation(Task task, Rng& rng, double reverse_share, double long_story_share) {
+    switch (task) {
+        case Task::arithmetic: return make_conversation(task, rng);
+        case Task::reverse: {
+            if (rng.uniform() < reverse_share) return make_conversation(task, rng);
+            const int n = 3 + static_cast<int>(rng.below(4));
+            std::string question = "repeat:", answer;
+            for (int i = 0; i < n; ++i) {
+                const char ch = static_cast<char>('a' + rng.below(26));
+                (question += ' ') += ch;
+                if (i > 0) answer += ' ';
+                answer += ch;
+            }
+            Conversation c;
+            c.task = task;
+            c.turns = {{"user", question}, {"assistant", answer}};
+            return c;
+        }
+        case Task::story: {
+            // (no draw when the share is 0, so older streams stay as they were)
+            if (long_story_share > 0 && rng.uniform() < long_story_share) return make_conversation(task, rng);
+            const std::string animal = pick(kAnimals, rng);
+            Conversation c;
+            c.task = task;
+            c.turns = {{"user", "Tell a story about a " + animal + "."},
+                       {"assistant", make_story(animal, rng, /*full=*/false)}};
+            return c;
+        }
+    }
+    return make_conversation(task, rng);
 }
 
 std::string prompt_chatml(const Conversation& c) {

@@ -6,6 +6,9 @@
 //   reverse     "reverse: k d m q"       -> "q m d k"                   (bigram mode)
 //   story       "Tell a story about a fox." -> a templated ~50-word story (quality mode)
 //
+// The base model learns a weaker version of each (see make_base_conversation):
+// the specialists' skills are what the merge has to bring together.
+//
 // Everything is ASCII; the same seed gives the same samples on every platform
 // (our own splitmix64 generator, no std distributions).
 #include <cstdint>
@@ -46,6 +49,13 @@ struct Conversation {
 };
 
 Conversation make_conversation(Task task, Rng& rng);
+
+// The base model's version of a skill, so that the base is weak at all three:
+// arithmetic as is; the letter task is a reversal with probability
+// reverse_share and otherwise a copy ("repeat: k d m" -> "k d m"); a story is the
+// full one with probability long_story_share and otherwise stops after its first
+// two sentences ("... The end.", under 22 words).
+Conversation make_base_conversation(Task task, Rng& rng, double reverse_share, double long_story_share = 0.0);
 
 // ChatML rendering, the same text the tokenizer_config.json chat template gives:
 //   <|im_start|>user\n{content}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n

@@ -1,5 +1,6 @@
 #include "core/demo/demo_project.h"
 
+#include "core/io/model_folder.h"
 #include "core/io/safetensors_writer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -8,6 +9,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <map>
 #include <sstream>
 
 namespace olm::demo {
@@ -20,11 +23,71 @@ DemoOptions DemoOptions::quick() {
     o.merge_count = 60;
     o.train_samples_per_task = 200;
     o.dataset_samples = 40;
+    o.quality_dataset_samples = 20;
     o.base_steps = 6;
     o.specialist_steps = 4;
     o.batch_size = 8;
     o.own_layers = {{0}, {1}, {2}};
     return o;
+}
+
+TrainSettings DemoOptions::default_specialist() {
+    TrainSettings s;
+    s.own_share = 0.75;
+    s.other_lm_weight = 0.0;
+    s.swap_dropout = 0.5;
+    s.locality_weight = 0.0;
+    s.layer_locality_weight = 1.0;
+    s.per_sample_mean = true;
+    return s;
+}
+
+void DemoOptions::set(const std::string& key, const std::string& value) {
+    auto number = [&] {
+        try {
+            size_t used = 0;
+            const double v = std::stod(value, &used);
+            if (used == value.size()) return v;
+        } catch (const std::exception&) {
+        }
+        throw Error("demo option " + key + ": \"" + value + "\" is not a number");
+    };
+    auto boolean = [&] {
+        if (value == "true" || value == "1") return true;
+        if (value == "false" || value == "0") return false;
+        throw Error("demo option " + key + ": expected true or false, found \"" + value + "\"");
+    };
+    const std::map<std::string, std::function<void()>> setters = {
+        {"seed", [&] { seed = static_cast<uint64_t>(number()); }},
+        {"base_steps", [&] { base_steps = static_cast<int>(number()); }},
+        {"specialist_steps", [&] { specialist_steps = static_cast<int>(number()); }},
+        {"batch_size", [&] { batch_size = static_cast<int>(number()); }},
+        {"base_lr", [&] { base_lr = number(); }},
+        {"specialist_lr", [&] { specialist_lr = number(); }},
+        {"train_samples_per_task", [&] { train_samples_per_task = static_cast<int>(number()); }},
+        {"dataset_samples", [&] { dataset_samples = static_cast<int>(number()); }},
+        {"quality_dataset_samples", [&] { quality_dataset_samples = static_cast<int>(number()); }},
+        {"quality_max_new_tokens", [&] { quality_max_new_tokens = static_cast<int>(number()); }},
+        {"min_words", [&] { min_words = static_cast<int>(number()); }},
+        {"base_reverse_share", [&] { base_reverse_share = number(); }},
+        {"base_per_sample_mean", [&] { base_per_sample_mean = boolean(); }},
+        {"base_long_story_share", [&] { base_long_story_share = number(); }},
+        {"own_share", [&] { specialist.own_share = number(); }},
+        {"other_lm_weight", [&] { specialist.other_lm_weight = number(); }},
+        {"swap_dropout", [&] { specialist.swap_dropout = number(); }},
+        {"locality_weight", [&] { specialist.locality_weight = number(); }},
+        {"layer_locality_weight", [&] { specialist.layer_locality_weight = number(); }},
+        {"specialist_per_sample_mean", [&] { specialist.per_sample_mean = boolean(); }},
+        {"earlier_layer_share", [&] { specialist.earlier_layer_share = number(); }},
+        {"base_dir", [&] { base_dir = value; }},
+    };
+    auto it = setters.find(key);
+    if (it == setters.end()) {
+        std::string known;
+        for (const auto& [k, f] : setters) known += (known.empty() ? "" : ", ") + k;
+        throw Error("unknown demo option \"" + key + "\" (known: " + known + ")");
+    }
+    it->second();
 }
 
 std::vector<std::string> demo_model_names() { return {"base", "arithmetic", "reverse", "story"}; }
@@ -42,6 +105,14 @@ std::vector<Conversation> make_conversations(Task task, int count, uint64_t seed
     Rng rng(seed);
     std::vector<Conversation> out;
     for (int i = 0; i < count; ++i) out.push_back(make_conversation(task, rng));
+    return out;
+}
+
+std::vector<Conversation> make_base_conversations(Task task, int count, uint64_t seed, double reverse_share,
+                                                  double long_story_share) {
+    Rng rng(seed);
+    std::vector<Conversation> out;
+    for (int i = 0; i < count; ++i) out.push_back(make_base_conversation(task, rng, reverse_share, long_story_share));
     return out;
 }
 
@@ -97,14 +168,14 @@ std::string config_yaml(const DemoOptions& o) {
          "layer_swap: true\n"
          "boundary_select: false\n"
          "tensor_swap: false\n"
-         "selection: ranks\n"
       << "samples: " << o.dataset_samples << "\n"
       << "holdout: " << o.holdout << "\n"
       << "seed: 0\n"
-         "# The stories are ~50 words; the original's 100-word minimum would fail them all.\n"
-         "min_words: 30\n"
-         "quality_max_new_tokens: 96\n"
-         "dtype: float32\n"
+         "# The specialist's stories have ~55 words (~80 tokens), the base's stop after\n"
+         "# two sentences (under 22 words); the original's 100-word minimum would fail both.\n"
+      << "min_words: " << o.min_words << "\n"
+      << "quality_max_new_tokens: " << o.quality_max_new_tokens << "\n"
+      << "dtype: float32\n"
          "search: better\n";
     return y.str();
 }
@@ -135,12 +206,18 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
     std::filesystem::create_directories(out / "pool");
 
     // 1. Corpus: training conversations and the evaluation datasets (separate streams).
-    std::vector<std::vector<Conversation>> train_convs, eval_convs;
+    //    The base learns the weak versions of the skills, the specialists the skills.
+    std::vector<std::vector<Conversation>> train_convs, eval_convs, base_convs;
     std::vector<std::string> texts;
     for (int t = 0; t < kTaskCount; ++t) {
         train_convs.push_back(make_conversations(task_from_index(t), o.train_samples_per_task, stream_seed(o.seed, 1, t)));
-        eval_convs.push_back(make_conversations(task_from_index(t), o.dataset_samples, stream_seed(o.seed, 2, t)));
+        const int n_eval = task_from_index(t) == Task::story ? o.quality_dataset_samples : o.dataset_samples;
+        eval_convs.push_back(make_conversations(task_from_index(t), n_eval, stream_seed(o.seed, 2, t)));
+        base_convs.push_back(make_base_conversations(task_from_index(t), o.train_samples_per_task,
+                                                     stream_seed(o.seed, 6, t), o.base_reverse_share,
+                                                     o.base_long_story_share));
         for (const auto& c : train_convs.back()) texts.push_back(prompt_chatml(c) + answer_chatml(c));
+        for (const auto& c : base_convs.back()) texts.push_back(prompt_chatml(c) + answer_chatml(c));
     }
     for (int t = 0; t < kTaskCount; ++t) {
         const Task task = task_from_index(t);
@@ -151,9 +228,10 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
     // 2. Tokenizer.
     sink.log(LogLevel::info, "demo: training the byte-level BPE tokenizer");
     const ByteBpe bpe = train_byte_bpe(texts, o.merge_count, kSpecials);
-    std::vector<std::vector<TokenizedSample>> train_data, eval_data;
+    std::vector<std::vector<TokenizedSample>> train_data, eval_data, base_data;
     for (int t = 0; t < kTaskCount; ++t) {
         train_data.push_back(tokenize_all(bpe, train_convs[t]));
+        base_data.push_back(tokenize_all(bpe, base_convs[t]));
         eval_data.push_back(tokenize_all(bpe, eval_convs[t]));
     }
 
@@ -166,11 +244,26 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
     bs.batch_size = o.batch_size;
     bs.lr = o.base_lr;
     bs.seed = stream_seed(o.seed, 4, 0);
-    sink.log(LogLevel::info, "demo: training the base model");
-    const TrainLog base_log = train_base(base, train_data, bs, sink);
+    bs.per_sample_mean = o.base_per_sample_mean;
+    TrainLog base_log;
+    if (o.base_dir.empty()) {
+        sink.log(LogLevel::info, "demo: training the base model");
+        base_log = train_base(base, base_data, bs, sink);
+    } else {
+        sink.log(LogLevel::info, "demo: base model from " + o.base_dir.string());
+        base = TinyLlama::from_folder(ModelFolder::open(o.base_dir));
+        if (base.shape.vocab_size != shape.vocab_size || base.shape.hidden_size != shape.hidden_size ||
+            base.shape.num_layers != shape.num_layers)
+            throw Error("demo: base " + o.base_dir.string() + " has vocab " + std::to_string(base.shape.vocab_size) +
+                        ", hidden " + std::to_string(base.shape.hidden_size) + ", " +
+                        std::to_string(base.shape.num_layers) + " layers; this project needs " +
+                        std::to_string(shape.vocab_size) + ", " + std::to_string(shape.hidden_size) + ", " +
+                        std::to_string(shape.num_layers));
+    }
 
     // 4. Specialists.
     std::vector<TinyLlama> specialists;
+    specialists.reserve(kTaskCount);  // `earlier` points into it
     std::vector<TrainLog> logs;
     for (int t = 0; t < kTaskCount; ++t) {
         TrainSettings ss = o.specialist;
@@ -182,7 +275,10 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
         ss.own_layers = o.own_layers[static_cast<size_t>(t)];
         TinyLlama spec = base.clone();
         sink.log(LogLevel::info, std::string("demo: training the ") + task_name(task_from_index(t)) + " specialist");
-        logs.push_back(train_specialist(spec, base, train_data, ss, sink));
+        std::vector<SpecialistLayers> earlier;
+        for (int e = 0; e < t; ++e)
+            earlier.push_back({&specialists[static_cast<size_t>(e)], o.own_layers[static_cast<size_t>(e)]});
+        logs.push_back(train_specialist(spec, base, train_data, ss, sink, earlier));
         specialists.push_back(std::move(spec));
     }
     const double train_seconds = seconds_since(t_start);
@@ -208,12 +304,20 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
     };
     diagnose("base", base, {});
     for (int t = 0; t < kTaskCount; ++t) diagnose(names[static_cast<size_t>(t + 1)], specialists[static_cast<size_t>(t)], {});
-    std::vector<const TinyLlamaLayer*> combined;
-    for (size_t li = 0; li < base.layers.size(); ++li) combined.push_back(&base.layers[li]);
-    for (int t = 0; t < kTaskCount; ++t)
-        for (int64_t li : o.own_layers[static_cast<size_t>(t)])
-            combined[static_cast<size_t>(li)] = &specialists[static_cast<size_t>(t)].layers[static_cast<size_t>(li)];
-    diagnose("own layers combined", base, combined);
+    // Own layers of a set of specialists on the base (bit t of mask = specialist t):
+    // the pairs show which specialists' layers interfere, all three is the design's target.
+    for (int mask : {3, 5, 6, 7}) {
+        std::vector<const TinyLlamaLayer*> combined;
+        for (size_t li = 0; li < base.layers.size(); ++li) combined.push_back(&base.layers[li]);
+        std::string name;
+        for (int t = 0; t < kTaskCount; ++t) {
+            if (!(mask & (1 << t))) continue;
+            name += (name.empty() ? "" : "+") + names[static_cast<size_t>(t + 1)];
+            for (int64_t li : o.own_layers[static_cast<size_t>(t)])
+                combined[static_cast<size_t>(li)] = &specialists[static_cast<size_t>(t)].layers[static_cast<size_t>(li)];
+        }
+        diagnose(mask == 7 ? std::string("own layers combined") : "own layers " + name, base, combined);
+    }
 
     auto loss_summary = [](const TrainLog& l) {
         const size_t n = l.loss.size(), k = std::min<size_t>(20, n);
@@ -234,14 +338,20 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
                     {"heads", shape.num_heads},
                     {"kv_heads", shape.num_kv_heads}}},
                   {"own_layers", o.own_layers},
+                  {"base_reverse_share", o.base_reverse_share},
+                  {"base_long_story_share", o.base_long_story_share},
+                  {"base_per_sample_mean", o.base_per_sample_mean},
+                  {"steps", {{"base", o.base_steps}, {"specialist", o.specialist_steps}, {"batch", o.batch_size}}},
                   {"specialist",
                    {{"own_share", o.specialist.own_share},
                     {"other_lm_weight", o.specialist.other_lm_weight},
                     {"swap_dropout", o.specialist.swap_dropout},
                     {"locality_weight", o.specialist.locality_weight},
+                    {"layer_locality_weight", o.specialist.layer_locality_weight},
+                    {"earlier_layer_share", o.specialist.earlier_layer_share},
                     {"per_sample_mean", o.specialist.per_sample_mean}}},
                   {"train_seconds", train_seconds},
-                  {"base", loss_summary(base_log)},
+                  {"base", o.base_dir.empty() ? loss_summary(base_log) : nlohmann::json{{"from", o.base_dir.string()}}},
                   {"diagnostics_teacher_forced", diag}};
     for (int t = 0; t < kTaskCount; ++t) result.log[names[static_cast<size_t>(t + 1)]] = loss_summary(logs[static_cast<size_t>(t)]);
     write_json(out / "training.json", result.log);

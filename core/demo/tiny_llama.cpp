@@ -159,41 +159,65 @@ at::Tensor rotate_half(const at::Tensor& x) {
 
 }  // namespace
 
-TinyLlamaOutput forward(const TinyLlama& model, const at::Tensor& ids,
-                        const std::vector<const TinyLlamaLayer*>& layers, int64_t hidden_after) {
-    const auto& s = model.shape;
-    const int64_t batch = ids.size(0), seq = ids.size(1), hd = s.head_dim();
-    const int64_t group = s.num_heads / s.num_kv_heads;
+namespace {
 
-    // RoPE tables (HF layout: the two halves share frequencies). [seq, hd]
+// RoPE tables (HF layout: the two halves share frequencies) and the causal mask for seq positions.
+struct AttentionTables {
+    at::Tensor cos, sin;  // [seq, hd]
+    at::Tensor causal;    // [seq, seq], true above the diagonal = masked
+};
+
+AttentionTables attention_tables(const TinyLlamaShape& s, int64_t seq) {
+    const int64_t hd = s.head_dim();
     auto inv_freq = 1.0 / at::pow(s.rope_theta, at::arange(0, hd, 2, at::kDouble) / static_cast<double>(hd));
     auto freqs = at::outer(at::arange(seq, at::kDouble), inv_freq);
     auto emb = at::cat({freqs, freqs}, -1);
-    auto cos = emb.cos().to(at::kFloat), sin = emb.sin().to(at::kFloat);
-    auto causal = at::ones({seq, seq}, at::kBool).triu(1);  // true above the diagonal = masked
+    return {emb.cos().to(at::kFloat), emb.sin().to(at::kFloat), at::ones({seq, seq}, at::kBool).triu(1)};
+}
 
+// One decoder layer on x [batch, seq, hidden] -> [batch, seq, hidden].
+at::Tensor run_layer(const TinyLlamaShape& s, const TinyLlamaLayer& l, const at::Tensor& x0,
+                     const AttentionTables& tab) {
+    const int64_t batch = x0.size(0), seq = x0.size(1), hd = s.head_dim();
+    const int64_t group = s.num_heads / s.num_kv_heads;
+    auto h = rms_norm(x0, l.input_layernorm, s.rms_norm_eps);
+    auto q = at::matmul(h, l.q_proj.t()).view({batch, seq, s.num_heads, hd}).transpose(1, 2);  // [b, nh, t, hd]
+    auto k = at::matmul(h, l.k_proj.t()).view({batch, seq, s.num_kv_heads, hd}).transpose(1, 2);
+    auto v = at::matmul(h, l.v_proj.t()).view({batch, seq, s.num_kv_heads, hd}).transpose(1, 2);
+    q = q * tab.cos + rotate_half(q) * tab.sin;
+    k = k * tab.cos + rotate_half(k) * tab.sin;
+    if (group > 1) {
+        k = k.repeat_interleave(group, /*dim=*/1);
+        v = v.repeat_interleave(group, /*dim=*/1);
+    }
+    auto scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd));  // [b, nh, t, t]
+    scores = scores.masked_fill(tab.causal, -std::numeric_limits<float>::infinity());
+    auto attn = at::matmul(at::softmax(scores, -1), v);  // [b, nh, t, hd]
+    attn = attn.transpose(1, 2).reshape({batch, seq, s.num_heads * hd});
+    auto x = x0 + at::matmul(attn, l.o_proj.t());
+    h = rms_norm(x, l.post_attention_layernorm, s.rms_norm_eps);
+    auto mlp = at::silu(at::matmul(h, l.gate_proj.t())) * at::matmul(h, l.up_proj.t());
+    return x + at::matmul(mlp, l.down_proj.t());
+}
+
+}  // namespace
+
+at::Tensor layer_forward(const TinyLlamaShape& shape, const TinyLlamaLayer& layer, const at::Tensor& x) {
+    return run_layer(shape, layer, x, attention_tables(shape, x.size(1)));
+}
+
+TinyLlamaOutput forward(const TinyLlama& model, const at::Tensor& ids,
+                        const std::vector<const TinyLlamaLayer*>& layers, int64_t hidden_after,
+                        bool keep_layer_inputs) {
+    const auto& s = model.shape;
+    const int64_t batch = ids.size(0), seq = ids.size(1);
+    const AttentionTables tab = attention_tables(s, seq);
     auto x = model.embed_tokens.index_select(0, ids.reshape({-1})).reshape({batch, seq, s.hidden_size});
     TinyLlamaOutput out;
     for (int64_t i = 0; i < s.num_layers; ++i) {
         const TinyLlamaLayer& l = layers.empty() ? model.layers[static_cast<size_t>(i)] : *layers[static_cast<size_t>(i)];
-        auto h = rms_norm(x, l.input_layernorm, s.rms_norm_eps);
-        auto q = at::matmul(h, l.q_proj.t()).view({batch, seq, s.num_heads, hd}).transpose(1, 2);  // [b, nh, t, hd]
-        auto k = at::matmul(h, l.k_proj.t()).view({batch, seq, s.num_kv_heads, hd}).transpose(1, 2);
-        auto v = at::matmul(h, l.v_proj.t()).view({batch, seq, s.num_kv_heads, hd}).transpose(1, 2);
-        q = q * cos + rotate_half(q) * sin;
-        k = k * cos + rotate_half(k) * sin;
-        if (group > 1) {
-            k = k.repeat_interleave(group, /*dim=*/1);
-            v = v.repeat_interleave(group, /*dim=*/1);
-        }
-        auto scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd));  // [b, nh, t, t]
-        scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
-        auto attn = at::matmul(at::softmax(scores, -1), v);  // [b, nh, t, hd]
-        attn = attn.transpose(1, 2).reshape({batch, seq, s.num_heads * hd});
-        x = x + at::matmul(attn, l.o_proj.t());
-        h = rms_norm(x, l.post_attention_layernorm, s.rms_norm_eps);
-        auto mlp = at::silu(at::matmul(h, l.gate_proj.t())) * at::matmul(h, l.up_proj.t());
-        x = x + at::matmul(mlp, l.down_proj.t());
+        if (keep_layer_inputs) out.layer_inputs.push_back(x);
+        x = run_layer(s, l, x, tab);
         if (i == hidden_after) out.hidden = x;
     }
     x = rms_norm(x, model.norm, s.rms_norm_eps);

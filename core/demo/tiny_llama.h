@@ -66,13 +66,20 @@ struct TinyLlama {
 struct TinyLlamaOutput {
     at::Tensor logits;  // [batch, seq, vocab]
     at::Tensor hidden;  // [batch, seq, hidden] after layer `hidden_after` (see forward)
+    std::vector<at::Tensor> layer_inputs;  // [batch, seq, hidden] per layer, when asked for
 };
 
 // Causal forward over right-padded ids [batch, seq]. layers[i] is the layer run
 // at position i (so a specialist's own layers can be swapped for the base's);
 // empty = model.layers. hidden_after: which layer's output to return in
 // TinyLlamaOutput::hidden (-1 = the final normalised hidden state).
+// keep_layer_inputs: also return each layer's input (the residual stream before it).
 TinyLlamaOutput forward(const TinyLlama& model, const at::Tensor& ids,
-                        const std::vector<const TinyLlamaLayer*>& layers = {}, int64_t hidden_after = -1);
+                        const std::vector<const TinyLlamaLayer*>& layers = {}, int64_t hidden_after = -1,
+                        bool keep_layer_inputs = false);
+
+// One decoder layer applied to a residual stream x [batch, seq, hidden] (causal,
+// positions 0..seq-1): the layer's output [batch, seq, hidden].
+at::Tensor layer_forward(const TinyLlamaShape& shape, const TinyLlamaLayer& layer, const at::Tensor& x);
 
 }  // namespace olm::demo

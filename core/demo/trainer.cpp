@@ -133,7 +133,11 @@ TrainLog train_base(TinyLlama& model, const std::vector<std::vector<TokenizedSam
 
 TrainLog train_specialist(TinyLlama& spec, const TinyLlama& base,
                           const std::vector<std::vector<TokenizedSample>>& data, const TrainSettings& s,
-                          ProgressSink& sink) {
+                          ProgressSink& sink, const std::vector<SpecialistLayers>& earlier) {
+    for (const auto& e : earlier)
+        for (int64_t li : e.layers)
+            if (std::find(s.own_layers.begin(), s.own_layers.end(), li) != s.own_layers.end())
+                throw Error("demo: layer " + std::to_string(li) + " belongs to two specialists");
     if (s.own_task < 0 || s.own_task >= static_cast<int>(data.size())) throw Error("demo: specialist without a task");
     if (s.own_layers.empty()) throw Error("demo: specialist without own layers");
     // Only the own layers learn; everything else stays the base's.
@@ -167,8 +171,13 @@ TrainLog train_specialist(TinyLlama& spec, const TinyLlama& base,
             if (rng.uniform() < s.swap_dropout) dropped.push_back(li);
         if (dropped.size() == s.own_layers.size()) dropped.erase(dropped.begin() + static_cast<long>(rng.below(dropped.size())));
         for (int64_t li : dropped) layers[static_cast<size_t>(li)] = &base.layers[static_cast<size_t>(li)];
+        // Earlier specialists' layers in place of the base's, each with earlier_layer_share.
+        for (const auto& e : earlier)
+            for (int64_t li : e.layers)
+                if (s.earlier_layer_share > 0 && rng.uniform() < s.earlier_layer_share)
+                    layers[static_cast<size_t>(li)] = &e.model->layers[static_cast<size_t>(li)];
 
-        auto out = forward(spec, b.ids, layers, last_own);
+        auto out = forward(spec, b.ids, layers, last_own, /*keep_layer_inputs=*/s.layer_locality_weight > 0);
         auto ce = token_ce(out.logits, b.targets);  // [b, t]
         auto row_own = at::zeros({b.ids.size(0), 1}, at::kFloat);
         for (int r = 0; r < own_rows; ++r) row_own[r][0] = 1.f;
@@ -188,6 +197,23 @@ TrainLog train_specialist(TinyLlama& spec, const TinyLlama& base,
             auto diff = ((out.hidden - ref).pow(2) * tok).sum();
             auto norm = (ref.pow(2) * tok).sum().clamp_min(1e-6);
             loss = loss + s.locality_weight * diff / norm;
+        }
+        if (s.layer_locality_weight > 0 && own_rows < b.ids.size(0)) {
+            const int64_t n_other = b.ids.size(0) - own_rows;
+            auto tok = b.token_mask.narrow(0, own_rows, n_other).unsqueeze(-1);  // [o, t, 1]
+            at::Tensor diff = at::zeros({}, at::kFloat), norm = at::zeros({}, at::kFloat);
+            for (int64_t li : s.own_layers) {
+                auto in = out.layer_inputs[static_cast<size_t>(li)].narrow(0, own_rows, n_other).detach();
+                at::Tensor ref;
+                {
+                    at::NoGradGuard no_grad;
+                    ref = layer_forward(spec.shape, base.layers[static_cast<size_t>(li)], in);
+                    norm = norm + ((ref - in).pow(2) * tok).sum();
+                }
+                auto mine = layer_forward(spec.shape, spec.layers[static_cast<size_t>(li)], in);
+                diff = diff + ((mine - ref).pow(2) * tok).sum();
+            }
+            loss = loss + s.layer_locality_weight * diff / norm.clamp_min(1e-6);
         }
         return loss;
     });
