@@ -1,5 +1,7 @@
 #include "ui/heatmap_model.h"
 
+#include <cmath>
+
 #include <QColor>
 
 #include <algorithm>
@@ -58,6 +60,14 @@ void HeatmapModel::setValueKind(ValueKind kind) {
     m_valueKind = kind;
     if (!m_rows.isEmpty() && !m_candidates.isEmpty())
         emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+}
+
+void HeatmapModel::setAggregate(Aggregate aggregate) {
+    if (aggregate == m_aggregate) return;
+    m_aggregate = aggregate;
+    if (m_dataset.isEmpty() && !m_rows.isEmpty() && !m_candidates.isEmpty())
+        emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+    emit aggregateChanged();
 }
 
 int HeatmapModel::rowOf(PositionKind kind, int layer, const QString& unit) const {
@@ -178,8 +188,20 @@ std::optional<double> HeatmapModel::rankSum(int row, int column) const {
     return sum;
 }
 
+std::optional<double> HeatmapModel::geometricMean(int row, int column) const {
+    if (m_datasets.isEmpty()) return {};
+    double sum = 0.0;
+    for (const auto& d : m_datasets) {
+        const auto s = score(row, column, d);
+        if (!s) return {};
+        sum += std::log(std::max(*s, 1e-9));
+    }
+    return std::exp(sum / m_datasets.size());
+}
+
 std::optional<double> HeatmapModel::value(int row, int column) const {
-    if (m_dataset.isEmpty()) return rankSum(row, column);
+    if (m_dataset.isEmpty())
+        return m_aggregate == Aggregate::geomean ? geometricMean(row, column) : rankSum(row, column);
     if (m_valueKind == ValueKind::rank) {
         const int r = rank(row, column, m_dataset);
         return r > 0 ? std::optional<double>(r) : std::nullopt;
@@ -234,6 +256,7 @@ QString HeatmapModel::tooltip(int row, int column) const {
         lines << line;
     }
     if (const auto rs = rankSum(row, column)) lines << tr("rank sum: %1").arg(*rs);
+    if (const auto gm = geometricMean(row, column)) lines << tr("geometric mean: %1").arg(*gm, 0, 'g', 6);
     if (r.chosen == m_candidates[column]) lines << tr("<i>chosen for this position</i>");
     return lines.join(QStringLiteral("<br>"));
 }

@@ -27,6 +27,10 @@ public:
         ReasonRole,                    // QString: disqualification reason / error
     };
     enum class ValueKind { score, rank };
+    // What the aggregate view shows: the rank sum (selection ranks, copeland) or
+    // the geometric mean of the scores (selection geomean), so the best cell of a
+    // row is the one the run's rule prefers.
+    enum class Aggregate { rankSum, geomean };
 
     explicit HeatmapModel(QObject* parent = nullptr);
 
@@ -43,6 +47,8 @@ public:
     void setDataset(const QString& dataset);  // "" = aggregate rank sum
     ValueKind valueKind() const { return m_valueKind; }
     void setValueKind(ValueKind kind);
+    Aggregate aggregate() const { return m_aggregate; }
+    void setAggregate(Aggregate aggregate);
 
     // Live updates (slots for the worker's queued signals).
     void candidateStarted(const olm::ui::CandidateResult& started);
@@ -60,6 +66,8 @@ public:
     int rank(int row, int column, const QString& dataset) const;
     // Sum of the per-dataset ranks; empty when the candidate lacks a dataset.
     std::optional<double> rankSum(int row, int column) const;
+    // exp(mean over datasets of log(max(score, 1e-9))); empty when the candidate lacks a dataset.
+    std::optional<double> geometricMean(int row, int column) const;
     // The value the cell shows under the current dataset/valueKind.
     std::optional<double> value(int row, int column) const;
     CandidateStatus status(int row, int column) const;
@@ -68,6 +76,9 @@ public:
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+signals:
+    void aggregateChanged();
 
 private:
     struct Cell {
@@ -97,6 +108,7 @@ private:
     QStringList m_datasets;
     int m_layers = 0;
     QString m_dataset;
+    Aggregate m_aggregate = Aggregate::rankSum;
     ValueKind m_valueKind = ValueKind::score;
 };
 

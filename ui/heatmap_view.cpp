@@ -125,6 +125,7 @@ HeatmapPanel::HeatmapPanel(HeatmapModel* model, QWidget* parent) : QWidget(paren
 
     refreshDatasets();
     connect(m_model, &QAbstractItemModel::modelReset, this, &HeatmapPanel::refreshDatasets);
+    connect(m_model, &HeatmapModel::aggregateChanged, this, &HeatmapPanel::refreshDatasets);
     connect(m_model, &QAbstractItemModel::dataChanged, this, [this] {
         if (m_dataset->count() != m_model->datasets().size() + 1) refreshDatasets();
     });
@@ -136,7 +137,9 @@ void HeatmapPanel::refreshDatasets() {
     const QString current = m_model->dataset();
     QSignalBlocker block(m_dataset);
     m_dataset->clear();
-    m_dataset->addItem(tr("aggregate (rank sum)"), QString());
+    m_dataset->addItem(m_model->aggregate() == HeatmapModel::Aggregate::geomean ? tr("aggregate (geometric mean)")
+                                                                                : tr("aggregate (rank sum)"),
+                       QString());
     for (const auto& d : m_model->datasets()) m_dataset->addItem(d, d);
     const int at = m_dataset->findData(current);
     m_dataset->setCurrentIndex(at >= 0 ? at : 0);

@@ -290,6 +290,8 @@ void MainWindow::resetViews(const olm::MergeConfig& config) {
     const int base = m_pool->model()->baseRow();
     const int layers = base >= 0 && base < entries.size() ? entries[base].layers : 0;
     m_heatmap->reset(pool, layers, datasets);
+    m_heatmap->setAggregate(config.effective_selection() == "geomean" ? HeatmapModel::Aggregate::geomean
+                                                                       : HeatmapModel::Aggregate::rankSum);
     m_chart->clear();
     m_previews->clear();
 }

@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 using olm::ui::CandidateResult;
@@ -98,6 +99,34 @@ private slots:
         QVERIFY(m.data(m.index(2, 0), HeatmapModel::ChosenRole).toBool());
         QVERIFY(!m.data(m.index(2, 1), HeatmapModel::ChosenRole).toBool());
         QVERIFY(m.headerData(2, Qt::Vertical, Qt::ToolTipRole).toString().contains(QStringLiteral("base")));
+    }
+
+    // Aggregate geomean: the geometric mean of the scores, recomputed here from the
+    // raw values; the row's best cell (normalised 0) is the one selection geomean picks.
+    void geometricMeanAggregate() {
+        HeatmapModel m;
+        QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        m.reset({QStringLiteral("base"), QStringLiteral("ft_1"), QStringLiteral("ft_2")}, 1,
+                {QStringLiteral("math"), QStringLiteral("chat")});
+        // ft_2 quarters chat and loses 10% on math: rank sum ties it with base, geomean prefers it.
+        m.addResult(result(0, QStringLiteral("base"), 1.0, 8.0));
+        m.addResult(result(0, QStringLiteral("ft_1"), 1.2, 9.0));
+        m.addResult(result(0, QStringLiteral("ft_2"), 1.1, 2.0));
+        m.setDataset(QString());
+        QCOMPARE(m.data(m.index(0, 0), HeatmapModel::ValueRole).toDouble(), 3.0);  // rank sum 1 + 2
+        QCOMPARE(m.data(m.index(0, 2), HeatmapModel::ValueRole).toDouble(), 3.0);  // 2 + 1
+        QSignalSpy changed(&m, &HeatmapModel::aggregateChanged);
+        m.setAggregate(HeatmapModel::Aggregate::geomean);
+        QCOMPARE(changed.count(), 1);
+        const double expected[3] = {std::sqrt(1.0 * 8.0), std::sqrt(1.2 * 9.0), std::sqrt(1.1 * 2.0)};
+        for (int c = 0; c < 3; ++c)
+            QVERIFY(std::abs(m.data(m.index(0, c), HeatmapModel::ValueRole).toDouble() - expected[c]) < 1e-12);
+        QCOMPARE(m.data(m.index(0, 2), HeatmapModel::NormalizedRole).toDouble(), 0.0);
+        QCOMPARE(m.data(m.index(0, 1), HeatmapModel::NormalizedRole).toDouble(), 1.0);
+        QVERIFY(m.data(m.index(0, 2), Qt::ToolTipRole).toString().contains(QStringLiteral("geometric mean")));
+        // A per-dataset view is unaffected by the aggregate.
+        m.setDataset(QStringLiteral("math"));
+        QCOMPARE(m.data(m.index(0, 2), HeatmapModel::ValueRole).toDouble(), 1.1);
     }
 
     void disqualifiedAndFailedCellsAreNotRanked() {
