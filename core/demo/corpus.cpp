@@ -65,6 +65,14 @@ constexpr std::array<const char*, 6> kEndings = {
     "and went home happy", "and slept well that night", "and never forgot that day",
     "and the two became good friends", "and sang a little song", "and laughed all the way home"};
 
+// 3..6 random lowercase letters (the letter tasks' words).
+std::vector<char> random_letters(Rng& rng) {
+    const int n = 3 + static_cast<int>(rng.below(4));
+    std::vector<char> letters;
+    for (int i = 0; i < n; ++i) letters.push_back(static_cast<char>('a' + rng.below(26)));
+    return letters;
+}
+
 // full = false: the first two sentences and "The end." (the base's short stories).
 std::string make_story(const std::string& animal, Rng& rng, bool full) {
     const std::string place = pick(kPlaces, rng);
@@ -105,9 +113,8 @@ Conversation make_conversation(Task task, Rng& rng) {
             break;
         }
         case Task::reverse: {
-            const int n = 3 + static_cast<int>(rng.below(4));  // 3..6 letters
-            std::vector<char> letters;
-            for (int i = 0; i < n; ++i) letters.push_back(static_cast<char>('a' + rng.below(26)));
+            const std::vector<char> letters = random_letters(rng);
+            const int n = static_cast<int>(letters.size());
             question = "reverse:";
             for (char ch : letters) (question += ' ') += ch;
             for (int i = n - 1; i >= 0; --i) {
@@ -132,12 +139,10 @@ Conversation make_base_conversation(Task task, Rng& rng, double reverse_share, d
         case Task::arithmetic: return make_conversation(task, rng);
         case Task::reverse: {
             if (rng.uniform() < reverse_share) return make_conversation(task, rng);
-            const int n = 3 + static_cast<int>(rng.below(4));
             std::string question = "repeat:", answer;
-            for (int i = 0; i < n; ++i) {
-                const char ch = static_cast<char>('a' + rng.below(26));
+            for (char ch : random_letters(rng)) {
                 (question += ' ') += ch;
-                if (i > 0) answer += ' ';
+                if (!answer.empty()) answer += ' ';
                 answer += ch;
             }
             Conversation c;

@@ -50,8 +50,6 @@ const char* selection_rule_name(SelectionRule rule) {
 
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
                 SelectionRule rule) {
-    const bool copeland = rule == SelectionRule::copeland;
-    const auto ranks = dataset_ranks(scores, eligible);
     const size_t n = scores.size();
     if (rule == SelectionRule::geomean) {
         int best = -1;
@@ -65,6 +63,8 @@ int select_best(const std::vector<std::vector<double>>& scores, const std::vecto
         }
         return best;
     }
+    const bool copeland = rule == SelectionRule::copeland;
+    const auto ranks = dataset_ranks(scores, eligible);
     std::vector<long> rank_sum(n, 0);
     for (size_t c = 0; c < n; ++c) rank_sum[c] = std::accumulate(ranks[c].begin(), ranks[c].end(), 0L);
     std::vector<double> wins(n, 0.0);
