@@ -101,18 +101,12 @@ namespace {
 
 const std::vector<std::string> kSpecials = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
 
-std::vector<Conversation> make_conversations(Task task, int count, uint64_t seed) {
+// count conversations from a generator make(rng), on its own seeded stream.
+template <typename Make>
+std::vector<Conversation> make_conversations(int count, uint64_t seed, Make&& make) {
     Rng rng(seed);
     std::vector<Conversation> out;
-    for (int i = 0; i < count; ++i) out.push_back(make_conversation(task, rng));
-    return out;
-}
-
-std::vector<Conversation> make_base_conversations(Task task, int count, uint64_t seed, double reverse_share,
-                                                  double long_story_share) {
-    Rng rng(seed);
-    std::vector<Conversation> out;
-    for (int i = 0; i < count; ++i) out.push_back(make_base_conversation(task, rng, reverse_share, long_story_share));
+    for (int i = 0; i < count; ++i) out.push_back(make(rng));
     return out;
 }
 
@@ -210,12 +204,15 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
     std::vector<std::vector<Conversation>> train_convs, eval_convs, base_convs;
     std::vector<std::string> texts;
     for (int t = 0; t < kTaskCount; ++t) {
-        train_convs.push_back(make_conversations(task_from_index(t), o.train_samples_per_task, stream_seed(o.seed, 1, t)));
-        const int n_eval = task_from_index(t) == Task::story ? o.quality_dataset_samples : o.dataset_samples;
-        eval_convs.push_back(make_conversations(task_from_index(t), n_eval, stream_seed(o.seed, 2, t)));
-        base_convs.push_back(make_base_conversations(task_from_index(t), o.train_samples_per_task,
-                                                     stream_seed(o.seed, 6, t), o.base_reverse_share,
-                                                     o.base_long_story_share));
+        const Task task = task_from_index(t);
+        auto skill = [task](Rng& rng) { return make_conversation(task, rng); };
+        auto weak = [task, &o](Rng& rng) {
+            return make_base_conversation(task, rng, o.base_reverse_share, o.base_long_story_share);
+        };
+        const int n_eval = task == Task::story ? o.quality_dataset_samples : o.dataset_samples;
+        train_convs.push_back(make_conversations(o.train_samples_per_task, stream_seed(o.seed, 1, t), skill));
+        eval_convs.push_back(make_conversations(n_eval, stream_seed(o.seed, 2, t), skill));
+        base_convs.push_back(make_conversations(o.train_samples_per_task, stream_seed(o.seed, 6, t), weak));
         for (const auto& c : train_convs.back()) texts.push_back(prompt_chatml(c) + answer_chatml(c));
         for (const auto& c : base_convs.back()) texts.push_back(prompt_chatml(c) + answer_chatml(c));
     }
