@@ -19,6 +19,8 @@ PACKAGES=(
   qt6-qpa-plugins
   # screenshots / headless display for the GUI
   xvfb xauth
+  # conformance suite (tests/conformance): packaging/setup-venv.sh makes a venv
+  python3 python3-venv
 )
 
 missing=()
