@@ -113,14 +113,16 @@ void print_text(const EvalDataset& ds, const DatasetScore& sc, EvalSplit split, 
 }  // namespace
 
 OLM_COMMAND(
-    "eval", "score a model on one dataset (exact, bigram or quality mode)",
+    "eval", "score a model on one dataset (exact, bigram, quality, exact_match, bigram_loss or diversity)",
     "MODEL_DIR --dataset FILE --mode MODE [--samples N] [--holdout F --seed S] [--split selection|holdout]\n"
     "       [--device cpu|cuda:N] [--dtype fp32|bf16] [--threads N] [--batch-tokens N]\n"
     "       [--max-new-tokens N] [--min-words N] [--max-length L] [--forbidden-scripts "
     "cjk,U+0400-U+04FF|none]\n"
     "       [--chat-family auto|chatml|llama3|mistral|gemma|plain] [--max-sequence-tokens N] [--previews N] "
-    "[--json]\n"
-    "Modes: exact (alias exact_match), bigram (bigram_loss), quality (diversity); lower is better.\n"
+    "[--think] [--json]\n"
+    "Modes: exact, bigram, quality (the original's early formulas over the chat template) and\n"
+    "exact_match, bigram_loss, diversity (its current ones over its own ChatML prompt, with the\n"
+    "reasoning mask unless --think); lower is better.\n"
     "Prints the score, the accuracy and, for quality, the first --previews (3) generations.\n"
     "--json prints {\"score\", \"accuracy\", \"samples\": [{\"index\", \"score\", \"context_ids\", "
     "\"response_ids\",\n"
@@ -130,7 +132,7 @@ OLM_COMMAND(
         value_options.insert({"dataset", "mode", "samples", "holdout", "seed", "split", "batch-tokens",
                               "max-new-tokens", "min-words", "max-length", "forbidden-scripts", "chat-family",
                               "max-sequence-tokens", "previews"});
-        cli::Args args(argv, value_options, {"json"});
+        cli::Args args(argv, value_options, {"json", "think"});
         if (args.positional().size() != 1) throw Error("expected one MODEL_DIR (see olm eval --help)");
         const auto dataset = args.value("dataset");
         const auto mode = args.value("mode");
@@ -145,7 +147,7 @@ OLM_COMMAND(
         const EvalSettings settings = settings_from(args);
         const EngineOptions engine = cli::engine_options_from(args);
         const Tokenizer tok = Tokenizer::from_folder(dir);
-        const EvalDataset ds = load_eval_dataset(*dataset, *mode, tok, settings);
+        const EvalDataset ds = load_eval_dataset(*dataset, *mode, tok, settings, {}, args.flag("think"));
         if (ds.samples(split).empty()) throw Error("the " + split_text + " split is empty (see --holdout)");
         const ModelFolder folder = ModelFolder::open(dir);
         Transformer model = Transformer::from_folder(folder, engine);

@@ -61,7 +61,8 @@ struct EvalSample {
 struct EvalDataset {
     std::string name;  // file stem unless given
     std::filesystem::path path;
-    std::string mode;  // canonical mode name (see core/eval/modes.h)
+    std::string mode;    // canonical mode name (see core/eval/modes.h)
+    bool think = false;  // original-format modes: no reasoning mask after the context
     std::vector<EvalSample> selection;
     std::vector<EvalSample> holdout;
     int64_t records = 0;  // conversations in the file
@@ -73,11 +74,23 @@ struct EvalDataset {
     }
 };
 
-// Reads, validates, tokenises (chat template of settings.chat_family, or the one
-// detected from the tokenizer) and splits a dataset. mode may be an alias.
+// The original OLM project's prompt, used by the modes with original_format:
+// per turn "<|im_start|>system\n{value}<|im_end|>\n" (system),
+// "<|im_start|>user\n{value}<|im_end|>\n" (user) or "<|im_start|>assistant\n"
+// (assistant: the header only, its text is never shown, the last turn included),
+// then, unless think, the reasoning mask: the literal text below, whose "\n" are
+// a backslash and an n, as the original writes them.
+extern const char* const kOriginalReasoningMask;
+std::string original_context(const std::vector<DatasetTurn>& turns, bool think);
+
+// Reads, validates, tokenises and splits a dataset. mode may be an alias. Modes
+// with original_format use original_context (tokenised with the tokenizer's
+// special tokens, as the original's tokenizer call does) and the target
+// " " + last turn; the others the chat template of settings.chat_family (or the
+// one detected from the tokenizer). think only matters to original_format modes.
 // Throws olm::Error when the file is invalid or no sample is usable.
 EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::string& mode,
                               const Tokenizer& tok, const EvalSettings& settings,
-                              const std::string& name = {});
+                              const std::string& name = {}, bool think = false);
 
 }  // namespace olm

@@ -8,8 +8,25 @@
 
 namespace olm {
 
+const char* const kOriginalReasoningMask = "<think>\\n\\n</think>\\n\\nCorrect answer:";
+
+std::string original_context(const std::vector<DatasetTurn>& turns, bool think) {
+    std::string context;
+    for (const DatasetTurn& t : turns) {
+        if (t.role == "system")
+            context += "<|im_start|>system\n" + t.content + "<|im_end|>\n";
+        else if (t.role == "user")
+            context += "<|im_start|>user\n" + t.content + "<|im_end|>\n";
+        else
+            context += "<|im_start|>assistant\n";
+    }
+    if (!think) context += kOriginalReasoningMask;
+    return context;
+}
+
 EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::string& mode,
-                              const Tokenizer& tok, const EvalSettings& settings, const std::string& name) {
+                              const Tokenizer& tok, const EvalSettings& settings, const std::string& name,
+                              bool think) {
     const EvalMode& m = find_mode(mode);
     const std::vector<DatasetRecord> records = read_dataset_file(file, m.requires_response);
 
@@ -28,6 +45,7 @@ EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::stri
     ds.name = name.empty() ? file.stem().string() : name;
     ds.path = file;
     ds.mode = m.name;
+    ds.think = think;
     ds.records = static_cast<int64_t>(records.size());
 
     // The samples limit counts usable samples in file order, so tokenising stops
@@ -39,23 +57,33 @@ EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::stri
         std::vector<ChatTurn> turns;
         turns.reserve(rec.turns.size());
         for (const DatasetTurn& t : rec.turns) turns.push_back({t.role, t.content});
-        EvalPrompt prompt;
-        try {
-            prompt = build_eval_prompt(tok, family, turns);
-        } catch (const Error& e) {
-            throw Error("dataset " + file.string() + ", sample " + std::to_string(rec.index) + ": " +
-                        e.what());
-        }
         EvalSample s;
         s.index = rec.index;
-        s.context_ids.assign(prompt.context_ids.begin(), prompt.context_ids.end());
-        if (m.kind == ModeKind::teacher_forced)
-            s.response_ids.assign(prompt.response_ids.begin(), prompt.response_ids.end());
+        const bool scored_response = m.kind != ModeKind::generation;
+        if (m.original_format) {
+            const std::vector<int32_t> c = tok.encode(original_context(rec.turns, think), true);
+            s.context_ids.assign(c.begin(), c.end());
+            if (scored_response) {
+                const std::vector<int32_t> r = tok.encode(" " + rec.turns.back().content, true);
+                s.response_ids.assign(r.begin(), r.end());
+            }
+        } else {
+            EvalPrompt prompt;
+            try {
+                prompt = build_eval_prompt(tok, family, turns);
+            } catch (const Error& e) {
+                throw Error("dataset " + file.string() + ", sample " + std::to_string(rec.index) + ": " +
+                            e.what());
+            }
+            s.context_ids.assign(prompt.context_ids.begin(), prompt.context_ids.end());
+            if (scored_response)
+                s.response_ids.assign(prompt.response_ids.begin(), prompt.response_ids.end());
+        }
         const auto length = static_cast<int64_t>(s.context_ids.size() + s.response_ids.size());
         std::string reason;
         if (s.context_ids.empty())
             reason = "empty context after tokenising";
-        else if (m.kind == ModeKind::teacher_forced && s.response_ids.empty())
+        else if (scored_response && s.response_ids.empty())
             reason = "empty response after tokenising";
         else if (settings.max_sequence_tokens > 0 && length > settings.max_sequence_tokens)
             reason = std::to_string(length) + " tokens > max_sequence_tokens " +

@@ -84,6 +84,12 @@ std::vector<int64_t> stop_ids(const Transformer& model, const Tokenizer& tok) {
     return {ids.begin(), ids.end()};
 }
 
+// New tokens a generation mode may produce: the original's modes allow twice
+// max_length, as its generate call does.
+int64_t max_new_tokens(const EvalMode& mode, const EvalSettings& settings) {
+    return mode.original_format ? 2 * settings.max_length : settings.quality_max_new_tokens;
+}
+
 // Decode work of the engine's generate: every generated token but the last is fed
 // back through all N layers (a token is not fed when it is EOS or the last allowed).
 void count_decode(const GenerateResult& gen, int64_t N, EvalStats& stats) {
@@ -332,8 +338,10 @@ Evaluator::Plan& Evaluator::plan_for(const EvalDataset& dataset, EvalSplit split
     for (const EvalSample& s : samples) {
         if (mode.kind == ModeKind::teacher_forced)
             lengths.push_back(static_cast<int64_t>(s.context_ids.size() + s.response_ids.size()) - 1);
+        else if (mode.kind == ModeKind::greedy_target)
+            lengths.push_back(static_cast<int64_t>(s.context_ids.size() + s.response_ids.size()));
         else  // the prompt plus what may be generated
-            lengths.push_back(static_cast<int64_t>(s.context_ids.size()) + m_settings.quality_max_new_tokens);
+            lengths.push_back(static_cast<int64_t>(s.context_ids.size()) + max_new_tokens(mode, m_settings));
     }
     for (const std::vector<int64_t>& group : plan_batches(lengths, m_settings.batch_tokens)) {
         if (mode.kind == ModeKind::teacher_forced) {
@@ -395,8 +403,9 @@ DatasetScore Evaluator::score(const EvalDataset& dataset, EvalSplit split,
         throw Error("dataset " + dataset.name + ": the " + split_name(split) + " split has no samples");
     Plan& plan = plan_for(dataset, split);
     if (m_settings.prefix_cache && m_prefix_layer) sync_prefix();
-    DatasetScore result = mode.kind == ModeKind::teacher_forced ? score_teacher_forced(mode, dataset, plan)
-                                                                : score_generation(mode, dataset, plan);
+    DatasetScore result = mode.kind == ModeKind::teacher_forced  ? score_teacher_forced(mode, dataset, plan)
+                          : mode.kind == ModeKind::greedy_target ? score_greedy_target(mode, dataset, plan)
+                                                                 : score_generation(mode, dataset, plan);
     result.split = split;
     const auto n = static_cast<double>(result.per_sample.size());
     double sum = 0.0, correct = 0.0;
@@ -464,8 +473,11 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
     const bool use_prefix = m_settings.prefix_cache && m_prefix_layer.has_value();
     const int64_t L = use_prefix ? *m_prefix_layer : 0;
     GenerateOptions options;
-    options.max_new_tokens = m_settings.quality_max_new_tokens;
-    options.eos_ids = stop_ids(m_model, m_tok);
+    options.max_new_tokens = max_new_tokens(mode, m_settings);
+    if (!mode.original_format)
+        options.eos_ids = stop_ids(m_model, m_tok);
+    else if (auto e = m_tok.eos_id())  // the original stops at the tokenizer's EOS only
+        options.eos_ids = {*e};
 
     const size_t total = dataset.samples(plan.split).size();
     DatasetScore out = sized_result(dataset.samples(plan.split), use_prefix && L > 0);
@@ -513,6 +525,88 @@ DatasetScore Evaluator::score_generation(const EvalMode& mode, const EvalDataset
         }
         done += static_cast<long long>(g.members.size());
         if (m_sink) m_sink->progress("evaluate " + dataset.name, done, static_cast<long long>(total));
+    }
+    return out;
+}
+
+DatasetScore Evaluator::score_greedy_target(const EvalMode& mode, const EvalDataset& dataset, Plan& plan) {
+    c10::InferenceMode guard;
+    const int64_t N = m_model.num_layers();
+    const bool use_prefix = m_settings.prefix_cache && m_prefix_layer.has_value();
+    const int64_t L = use_prefix ? *m_prefix_layer : 0;
+    const std::vector<EvalSample>& samples = dataset.samples(plan.split);
+
+    DatasetScore out = sized_result(samples, use_prefix && L > 0);
+    long long done = 0;
+    for (GenBatch& g : plan.gen) {
+        check_cancel();
+        std::unique_ptr<PrefixState> local;
+        const PrefixState* prefix = nullptr;
+        if (use_prefix) {
+            if (!g.prefix) {
+                g.prefix = std::make_unique<PrefixState>(run_prefix(m_model, g.prompts, L));
+                m_stats.layer_token_rows += L * g.prefix->batch.size() * g.prefix->batch.width();
+                m_stats.forward_layers += L;
+            }
+            prefix = g.prefix.get();
+        } else {
+            local = std::make_unique<PrefixState>(run_prefix(m_model, g.prompts, 0));
+            prefix = local.get();
+        }
+        const int64_t B = prefix->batch.size();
+        const int64_t from = prefix->layer;
+        // Every row decodes for as many steps as the longest target of the batch
+        // (each row's own steps are scored; EOS does not stop it, as in the original).
+        int64_t steps = 0;
+        std::vector<int64_t> length(static_cast<size_t>(B));
+        for (int64_t m = 0; m < B; ++m) {
+            length[m] = static_cast<int64_t>(samples[g.members[m]].response_ids.size());
+            steps = std::max(steps, length[m]);
+        }
+        KvCache cache = prefix->cache.clone(from);
+        cache.reserve_hint(prefix->batch.width() + steps);
+        at::Tensor h = m_model.run_layers(prefix->hidden, prefix->batch, from, N, &cache);
+        m_stats.layer_token_rows += (N - from) * B * prefix->batch.width();
+        m_stats.forward_layers += N - from;
+        at::Tensor logits = m_model.head(h.select(1, h.size(1) - 1));  // [B, V] (left padding)
+        std::vector<std::vector<TokenStats>> per(static_cast<size_t>(B));
+        std::vector<int64_t> pos(prefix->batch.lengths.begin(), prefix->batch.lengths.end());
+        for (int64_t t = 0; t < steps; ++t) {
+            std::vector<int64_t> targets(static_cast<size_t>(B), 0);
+            for (int64_t m = 0; m < B; ++m)
+                if (t < length[m]) targets[m] = samples[g.members[m]].response_ids[t];
+            const std::vector<TokenStats> st = token_stats(logits, at::tensor(targets, at::kLong));
+            m_stats.head_rows += B;
+            std::vector<int64_t> next(static_cast<size_t>(B));
+            for (int64_t m = 0; m < B; ++m) {
+                if (t < length[m]) per[m].push_back(st[m]);
+                next[m] = st[m].argmax;
+            }
+            if (t + 1 == steps) break;
+            Batch step;
+            step.ids = at::tensor(next, at::kLong).view({B, 1});
+            step.mask = at::ones({B, 1}, at::kBool);
+            step.positions = at::tensor(pos, at::kLong).view({B, 1});
+            step.lengths.assign(B, 1);
+            for (auto& p : pos) ++p;
+            at::Tensor x = m_model.run_layers(m_model.embed(step), step, 0, N, &cache);
+            m_stats.layer_token_rows += N * B;
+            m_stats.forward_layers += N;
+            m_stats.generated_tokens += B;
+            logits = m_model.head(x.select(1, 0));  // [B, V]
+        }
+        for (int64_t m = 0; m < B; ++m) {
+            const SampleScore s = mode.score_tokens(per[m]);
+            const int64_t p = g.members[m];
+            out.per_sample[p] = s.score;
+            out.samples[p].score = s.score;
+            out.samples[p].correct = s.correct;
+            out.samples[p].penalty = s.penalty;
+            for (const TokenStats& ts : per[m]) out.samples[p].generated_ids.push_back(ts.argmax);
+        }
+        done += static_cast<long long>(g.members.size());
+        if (m_sink)
+            m_sink->progress("evaluate " + dataset.name, done, static_cast<long long>(samples.size()));
     }
     return out;
 }

@@ -109,6 +109,7 @@ private:
     Plan& plan_for(const EvalDataset& dataset, EvalSplit split);
     DatasetScore score_teacher_forced(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
     DatasetScore score_generation(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
+    DatasetScore score_greedy_target(const EvalMode& mode, const EvalDataset& dataset, Plan& plan);
     void check_cancel() const;
     void sync_prefix();  // validates / advances the kept states to m_prefix_layer
     void drop_caches();

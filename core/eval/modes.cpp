@@ -32,6 +32,9 @@ std::vector<TokenStats> token_stats(const at::Tensor& logits, const at::Tensor& 
         out[t].target_is_argmax = p[t * 4 + 2] > 0.5;
         out[t].argmax = a[t];
     }
+    const at::Tensor tgt_cpu = targets.to(at::kCPU, at::kLong).contiguous();
+    const int64_t* g = tgt_cpu.data_ptr<int64_t>();
+    for (size_t t = 0; t < out.size(); ++t) out[t].target = g[t];
     return out;
 }
 
@@ -60,6 +63,42 @@ SampleScore bigram_score(const std::vector<TokenStats>& tokens) {
     double sum = 0.0;
     for (size_t t = 0; t + 1 < tokens.size(); ++t) sum += -tokens[t].logp_target - tokens[t + 1].logp_target;
     s.score = std::exp(sum / static_cast<double>(tokens.size() - 1));
+    return s;
+}
+
+SampleScore exact_match_score(const std::vector<TokenStats>& steps) {
+    if (steps.empty()) throw Error("exact_match: a sample has no target tokens");
+    SampleScore s;
+    double sum = 0.0;
+    s.correct = true;
+    for (const TokenStats& t : steps) {
+        const bool hit = t.argmax == t.target;  // the token greedy decoding picked
+        sum += hit ? 1.0 - t.p_max : 1.0 + t.p_max;
+        s.correct = s.correct && hit;
+    }
+    s.score = sum / static_cast<double>(steps.size());
+    return s;
+}
+
+SampleScore bigram_loss_score(const std::vector<TokenStats>& tokens) {
+    if (tokens.empty()) throw Error("bigram_loss: a sample has no target tokens");
+    SampleScore s;
+    std::vector<double> cost(tokens.size());
+    s.correct = true;
+    for (size_t t = 0; t < tokens.size(); ++t) {
+        // Wrong when the target is less likely than the most likely token (compared
+        // on the fp32 logits, so a target that is the maximum is never wrong).
+        const bool wrong = !tokens[t].target_is_argmax;
+        cost[t] = wrong ? 1.0 : 1.0 - tokens[t].p_max;
+        s.correct = s.correct && !wrong;
+    }
+    if (cost.size() == 1) {
+        s.score = 2.0 * cost[0];  // the pair (s_0, s_0)
+        return s;
+    }
+    double sum = 0.0;
+    for (size_t t = 0; t + 1 < cost.size(); ++t) sum += cost[t] + cost[t + 1];
+    s.score = sum / static_cast<double>(cost.size() - 1);
     return s;
 }
 
@@ -200,6 +239,23 @@ SampleScore quality_score(const std::string& text, const EvalSettings& settings)
     return s;
 }
 
+SampleScore diversity_score(const std::string& text, const EvalSettings& settings) {
+    SampleScore s;
+    const double L = static_cast<double>(settings.max_length);
+    for (char32_t c : decode_utf8(text)) {
+        if (c >= 0x4E00 && c <= 0x9FFF) {
+            s.score = L;
+            s.penalty = "CJK character: " + hex_codepoint(c) + " '" + encode_utf8(std::u32string(1, c)) + "'";
+            return s;
+        }
+    }
+    const std::vector<std::string> words = split_words(text);
+    const auto unique = static_cast<double>(std::set<std::string>(words.begin(), words.end()).size());
+    s.score = L / std::max(unique, 1.0);
+    s.correct = true;
+    return s;
+}
+
 namespace {
 
 struct Registry {
@@ -230,23 +286,50 @@ Registry& registry() {
                 "teacher-forced: 1 - p(argmax) per correct token, 1 + p(argmax) per wrong one",
                 ModeKind::teacher_forced,
                 true,
+                false,
                 exact_score,
                 {}},
-               {"exact_match"});
+               {});
         r->add({"bigram",
                 "teacher-forced: exp(mean of CE(t) + CE(t+1)) over the response",
                 ModeKind::teacher_forced,
                 true,
+                false,
                 bigram_score,
                 {}},
-               {"bigram_loss"});
+               {});
         r->add({"quality",
                 "greedy generation: length and word diversity, penalties for scripts and junk",
                 ModeKind::generation,
                 false,
+                false,
                 {},
                 quality_score},
-               {"diversity"});
+               {});
+        r->add({"exact_match",
+                "the original's: greedy steps vs the target, 1 - p_max per hit, 1 + p_max per miss",
+                ModeKind::greedy_target,
+                false,
+                true,
+                exact_match_score,
+                {}},
+               {});
+        r->add({"bigram_loss",
+                "the original's: teacher-forced, mean of s_t + s_{t+1}, s = 1 if wrong else 1 - p_max",
+                ModeKind::teacher_forced,
+                false,
+                true,
+                bigram_loss_score,
+                {}},
+               {});
+        r->add({"diversity",
+                "the original's: greedy generation, max_length / unique words (CJK: max_length)",
+                ModeKind::generation,
+                false,
+                true,
+                {},
+                diversity_score},
+               {});
         return r;
     }();
     return *reg;

@@ -58,7 +58,7 @@ private slots:
     }
 
     void jsonIsRecomputableFromTheIds() {
-        const Result r = run({"eval", q(m_model), "--dataset", q(m_data), "--mode", "exact_match", "--json"});
+        const Result r = run({"eval", q(m_model), "--dataset", q(m_data), "--mode", "exact", "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["mode"].get<std::string>(), std::string("exact"));
@@ -100,7 +100,7 @@ private slots:
         const auto want = olm::quality_score(s["generated_text"].get<std::string>(), settings);
         QCOMPARE(s["score"].get<double>(), want.score);
         const Result text = run(
-            {"eval", q(m_model), "--dataset", q(m_quality), "--mode", "diversity", "--max-new-tokens", "6"});
+            {"eval", q(m_model), "--dataset", q(m_quality), "--mode", "quality", "--max-new-tokens", "6"});
         QVERIFY2(text.code == 0, qPrintable(text.err));
         QVERIFY2(text.out.contains("score") && text.out.contains("--- sample 0"), qPrintable(text.out));
         QVERIFY2(text.out.contains("penalty: too few words"), qPrintable(text.out));

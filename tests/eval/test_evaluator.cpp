@@ -128,7 +128,6 @@ private slots:
         QTest::addColumn<QString>("mode");
         QTest::newRow("exact") << "exact";
         QTest::newRow("bigram") << "bigram";
-        QTest::newRow("alias bigram_loss") << "bigram_loss";
     }
     void teacherForcedMatchesNaiveReference() {
         QFETCH(QString, mode);
@@ -179,7 +178,7 @@ private slots:
     }
 
     void qualityMatchesReferenceGreedy() {
-        const auto ds = load_eval_dataset(m_data_q, "diversity", *m_tok, settings());
+        const auto ds = load_eval_dataset(m_data_q, "quality", *m_tok, settings());
         QCOMPARE(ds.mode, std::string("quality"));
         const ModelFolder folder = ModelFolder::open(m_base);
         Transformer model = Transformer::from_folder(folder);
