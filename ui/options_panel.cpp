@@ -43,7 +43,8 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     m_layerSwap->setChecked(true);
     m_tensorSwap = new QCheckBox(tr("Tensors"));
     m_tensorSwap->setObjectName(QStringLiteral("tensorSwap"));
-    m_tensorSwap->setToolTip(tr("Then try each tensor unit (attention, MLP, norms) separately (tensor_swap)"));
+    m_tensorSwap->setToolTip(
+        tr("Then try each tensor unit (attention, MLP, norms) separately (tensor_swap)"));
     m_skipNorm = new QCheckBox(tr("Skip norms"));
     m_skipNorm->setObjectName(QStringLiteral("skipNorm"));
     m_skipNorm->setChecked(true);
@@ -57,14 +58,19 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     m_improveAll->addItem(tr("all datasets"), QStringLiteral("all"));
     m_improveAll->addItem(tr("versus base"), QStringLiteral("base"));
     for (const auto& mode : evalModeNames()) m_improveAll->addItem(tr("%1 datasets").arg(mode), mode);
-    m_improveAll->setToolTip(tr("Disqualify a candidate that is worse than the base (and the previous choice) on gated datasets"));
+    m_improveAll->setToolTip(
+        tr("Disqualify a candidate that is worse than the base (and the previous choice) on gated datasets"));
     form->addRow(tr("Improve all"), m_improveAll);
 
     m_selection = new QComboBox;
     m_selection->setObjectName(QStringLiteral("selection"));
-    m_selection->addItem(tr("preset's (original: rank sum, better: geometric mean)"), QString());
-    m_selection->addItem(tr("rank sum"), QStringLiteral("ranks"));
-    m_selection->addItem(tr("Copeland (pairwise wins)"), QStringLiteral("copeland"));
+    m_selection->addItem(tr("preset's (original: ranks, better: geometric mean)"), QString());
+    m_selection->addItem(
+        tr("ranks (the original's: Copeland at layers and tensors, rank sum at base and boundary)"),
+        QStringLiteral("ranks"));
+    m_selection->addItem(tr("rank sum everywhere"), QStringLiteral("rank_sum"));
+    m_selection->addItem(tr("Copeland on the scores everywhere (draws count half)"),
+                         QStringLiteral("copeland"));
     m_selection->addItem(tr("geometric mean of the scores"), QStringLiteral("geomean"));
     form->addRow(tr("Selection"), m_selection);
 
@@ -78,10 +84,15 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     auto* compute = new QHBoxLayout;
     m_device = new QComboBox;
     m_device->setObjectName(QStringLiteral("device"));
+    m_device->addItem(tr("auto (GPU if any, else cpu)"), QString());
     for (const auto& d : computeDevices()) m_device->addItem(d, d);
     m_dtype = new QComboBox;
     m_dtype->setObjectName(QStringLiteral("dtype"));
-    for (const char* t : {"float32", "bfloat16", "float16"}) m_dtype->addItem(QLatin1String(t), QLatin1String(t));
+    m_dtype->addItem(tr("auto (bf16 on a GPU, else fp32)"), QString());
+    for (const auto& [label, value] :
+         {std::pair{"fp32 (float32)", "float32"}, std::pair{"bf16 (bfloat16)", "bfloat16"},
+          std::pair{"fp16 (float16)", "float16"}})
+        m_dtype->addItem(QLatin1String(label), QLatin1String(value));
     compute->addWidget(m_device, 1);
     compute->addWidget(m_dtype, 1);
     form->addRow(tr("Device"), compute);

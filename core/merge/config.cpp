@@ -134,6 +134,14 @@ struct Reader {
 
 }  // namespace
 
+std::string canonical_dtype(const std::string& dtype) {
+    if (dtype == "fp32" || dtype == "float32") return "float32";
+    if (dtype == "bf16" || dtype == "bfloat16") return "bfloat16";
+    if (dtype == "fp16" || dtype == "float16") return "float16";
+    if (dtype.empty() || dtype == "auto") return "";
+    throw Error("dtype '" + dtype + "': expected fp32, bf16, fp16 (or float32, bfloat16, float16) or auto");
+}
+
 std::vector<double> MergeConfig::effective_interpolate() const {
     if (interpolate) return *interpolate;
     if (search == "better" || search == "thorough") return {0.5};
@@ -155,25 +163,57 @@ int MergeConfig::effective_sweeps() const {
     return search == "thorough" ? 3 : 1;
 }
 
+namespace {
+
+bool looks_like_path(const std::string& m) {
+    const fs::path p(m);
+    return p.is_absolute() || m.rfind("./", 0) == 0 || m.rfind("../", 0) == 0;
+}
+
+fs::path resolve_model(const MergeConfig& c, const std::string& m) {
+    const fs::path p(m);
+    if (looks_like_path(m)) return p.is_absolute() ? p : (c.config_path.parent_path() / p).lexically_normal();
+    std::string flat = m;
+    for (auto& ch : flat)
+        if (ch == '/') ch = '_';
+    const fs::path under = c.models_dir / flat;
+    if (!fs::exists(under) && fs::exists(c.models_dir / m)) return c.models_dir / m;
+    return under;
+}
+
+}  // namespace
+
 std::vector<fs::path> MergeConfig::model_paths() const {
     std::vector<fs::path> out;
-    for (const auto& m : models) {
-        fs::path p(m);
-        const bool looks_like_path = p.is_absolute() || m.rfind("./", 0) == 0 || m.rfind("../", 0) == 0;
-        if (looks_like_path) {
-            out.push_back(p.is_absolute() ? p : (config_path.parent_path() / p).lexically_normal());
-            continue;
-        }
-        std::string flat = m;
-        for (auto& c : flat)
-            if (c == '/') c = '_';
-        const fs::path under = models_dir / flat;
-        if (!fs::exists(under) && fs::exists(models_dir / m))
-            out.push_back(models_dir / m);
-        else
-            out.push_back(under);
-    }
+    for (const auto& m : models) out.push_back(resolve_model(*this, m));
     return out;
+}
+
+bool MergeConfig::base_outside_pool() const {
+    if (base_model_name.empty()) return false;
+    const auto names = model_names();
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == base_model_name || models[i] == base_model_name) return false;
+    return true;
+}
+
+fs::path MergeConfig::base_path() const {
+    const auto paths = model_paths();
+    if (base_model_name.empty()) return paths.empty() ? fs::path() : paths.front();
+    const auto names = model_names();
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == base_model_name || models[i] == base_model_name) return paths[i];
+    return resolve_model(*this, base_model_name);
+}
+
+std::string MergeConfig::base_display_name() const {
+    if (base_model_name.empty()) return "";
+    const auto names = model_names();
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == base_model_name || models[i] == base_model_name) return names[i];
+    if (!looks_like_path(base_model_name)) return base_model_name;
+    const fs::path p = fs::path(base_model_name).lexically_normal();
+    return p.filename().empty() ? p.parent_path().filename().string() : p.filename().string();
 }
 
 std::vector<std::string> MergeConfig::model_names() const {
@@ -213,6 +253,23 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         const std::string key = it->first.as<std::string>();
         const YAML::Node& v = it->second;
         seen.insert(key);
+        static const std::vector<std::pair<std::string, std::string>> unsupported = {
+            {"metric_dir", "not used by the original's code either"},
+            {"max_models", "marked unimplemented in the original"},
+            {"es_svd", "evolutionary SVD fine-tuning of tensors is not implemented"},
+            {"es_svd_generations", "evolutionary SVD fine-tuning of tensors is not implemented"},
+            {"es_svd_sigma", "evolutionary SVD fine-tuning of tensors is not implemented"},
+            {"es_norm", "evolutionary norm fine-tuning of tensors is not implemented"},
+            {"es_norm_generations", "evolutionary norm fine-tuning of tensors is not implemented"},
+            {"es_norm_sigma", "evolutionary norm fine-tuning of tensors is not implemented"}};
+        const auto un = std::find_if(unsupported.begin(), unsupported.end(),
+                                     [&](const auto& u) { return u.first == key; });
+        if (un != unsupported.end()) {
+            const int line = it->first.Mark().line + 1;
+            c.warnings.push_back(name + ":" + std::to_string(line) + ": key '" + key +
+                                 "' of the original OLM ignored (" + un->second + ")");
+            continue;
+        }
         if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
             const int line = it->first.Mark().line + 1;
             c.warnings.push_back(name + ":" + std::to_string(line) + ": unknown key '" + key +
@@ -250,15 +307,26 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
                 c.improve_all = "";
         } else if (key == "samples")
             c.samples = rd.integer(v, key, 0);
-        else if (key == "selection")
-            c.selection = rd.choice(v, key, {"ranks", "copeland", "geomean"});
-        else if (key == "load_merge_report")
+        else if (key == "selection") {
+            c.selection = rd.scalar(v, key);
+            if (c.selection != "ranks" && c.selection != "rank_sum" && c.selection != "copeland" &&
+                c.selection != "geomean") {
+                // The original sums ranks for any value but its default "ranks".
+                c.warnings.push_back(name + ":" + std::to_string(v.Mark().line + 1) + ": selection: '" +
+                                     c.selection +
+                                     "' is not ranks, rank_sum, copeland or geomean; treated as rank_sum, "
+                                     "as the original treats any value other than ranks");
+                c.selection = "rank_sum";
+            }
+        } else if (key == "load_merge_report")
             c.load_merge_report = rd.boolean(v, key);
-        else if (key == "device")
+        else if (key == "device") {
             c.device = rd.scalar(v, key);
-        else if (key == "dtype")
-            c.dtype = rd.choice(v, key, {"float32", "bfloat16", "float16"});
-        else if (key == "batch_tokens")
+            if (c.device == "auto") c.device.clear();
+        } else if (key == "dtype") {
+            c.dtype = canonical_dtype(
+                rd.choice(v, key, {"", "auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}));
+        } else if (key == "batch_tokens")
             c.batch_tokens = rd.integer(v, key, 1);
         else if (key == "quality_max_new_tokens")
             c.quality_max_new_tokens = rd.integer(v, key, 1);
@@ -320,10 +388,12 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
                 const std::string k = f->first.as<std::string>();
                 if (k == "mode")
                     e.mode = rd.scalar(f->second, "dataset." + e.name + ".mode");
+                else if (k == "think")
+                    e.think = rd.boolean(f->second, "dataset." + e.name + ".think");
                 else
                     c.warnings.push_back(name + ":" + std::to_string(f->first.Mark().line + 1) +
                                          ": unknown key '" + k + "' in dataset " + e.name +
-                                         " ignored (did you mean 'mode'?)");
+                                         " ignored (did you mean '" + nearest(k, {"mode", "think"}) + "'?)");
             }
         } else if (v.IsScalar()) {
             e.mode = v.Scalar();
@@ -340,14 +410,11 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
             rd.fail(root["improve_all"], "improve_all",
                     "'" + c.improve_all + "' is neither all, base nor the mode of a configured dataset");
     }
-    if (!c.base_model_name.empty()) {
+    if (c.base_outside_pool()) {
         const auto names = c.model_names();
-        bool found = false;
-        for (size_t i = 0; i < names.size(); ++i)
-            found = found || names[i] == c.base_model_name || c.models[i] == c.base_model_name;
-        if (!found)
+        if (std::find(names.begin(), names.end(), c.base_display_name()) != names.end())
             rd.fail(root["base_model_name"], "base_model_name",
-                    "'" + c.base_model_name + "' is not in models");
+                    "'" + c.base_model_name + "' is outside models but has the name of a pool model");
     }
     return c;
 }
@@ -386,7 +453,7 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "dataset" << YAML::Value << YAML::BeginMap;
     for (const auto& d : c.datasets)
         out << YAML::Key << d.name << YAML::Value << YAML::BeginMap << YAML::Key << "mode" << YAML::Value
-            << d.mode << YAML::EndMap;
+            << d.mode << YAML::Key << "think" << YAML::Value << d.think << YAML::EndMap;
     out << YAML::EndMap;
     out << YAML::Key << "direction" << YAML::Value << c.direction;
     out << YAML::Key << "base_model_name" << YAML::Value << c.base_model_name;
@@ -399,8 +466,8 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "samples" << YAML::Value << c.samples;
     if (!c.selection.empty()) out << YAML::Key << "selection" << YAML::Value << c.selection;
     out << YAML::Key << "load_merge_report" << YAML::Value << c.load_merge_report;
-    out << YAML::Key << "device" << YAML::Value << c.device;
-    out << YAML::Key << "dtype" << YAML::Value << c.dtype;
+    out << YAML::Key << "device" << YAML::Value << (c.device.empty() ? std::string("auto") : c.device);
+    out << YAML::Key << "dtype" << YAML::Value << (c.dtype.empty() ? std::string("auto") : c.dtype);
     out << YAML::Key << "batch_tokens" << YAML::Value << c.batch_tokens;
     out << YAML::Key << "quality_max_new_tokens" << YAML::Value << c.quality_max_new_tokens;
     out << YAML::Key << "min_words" << YAML::Value << c.min_words;
@@ -435,8 +502,11 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["output_dir"] = c.output_dir.string();
     j["dataset_dir"] = c.dataset_dir.string();
     nlohmann::json ds = nlohmann::json::array();
-    for (const auto& d : c.datasets)
-        ds.push_back({{"name", d.name}, {"path", d.path.string()}, {"mode", d.mode}});
+    for (const auto& d : c.datasets) {
+        nlohmann::json e = {{"name", d.name}, {"path", d.path.string()}, {"mode", d.mode}};
+        if (d.think) e["think"] = true;  // absent when false: hashes of earlier runs stay valid
+        ds.push_back(e);
+    }
     j["dataset"] = ds;
     j["direction"] = c.direction;
     j["base_model_name"] = c.base_model_name;

@@ -18,7 +18,8 @@ namespace olm {
 struct MergeDatasetEntry {
     std::string name;            // the key as written, e.g. "math.json"
     std::filesystem::path path;  // resolved: dataset_dir / name (or absolute)
-    std::string mode = "exact";  // exact | bigram | quality (any registered mode)
+    std::string mode = "exact";  // exact | bigram | quality | exact_match | bigram_loss | diversity
+    bool think = false;          // the original's modes: no reasoning mask after the context
 };
 
 struct MergeConfig {
@@ -32,21 +33,22 @@ struct MergeConfig {
     std::filesystem::path dataset_dir;  // resolved
     std::vector<MergeDatasetEntry> datasets;  // `dataset:` map, in file order
     std::string direction = "forward";        // forward | backward
-    std::string base_model_name;              // "" = first model (or base_select)
+    std::string base_model_name;  // "" = first model (or base_select); may name a model outside `models`
     bool base_select = false;
     bool boundary_select = false;
-    bool layer_swap = true;
+    bool layer_swap = false;  // defaults as the original's code (its shipped YAML sets them)
     bool tensor_swap = false;
-    bool skip_norm = true;
-    std::string improve_all;          // "" (off) | all | base | <mode name>
-    int64_t samples = 200;            // first N usable samples per dataset, 0 = all
-    std::string selection;  // ranks | copeland | geomean; "" = the search preset's (effective_selection)
-    bool load_merge_report = false;   // resume from output_dir/merge_report.json
+    bool skip_norm = false;
+    std::string improve_all;  // "" (off) | all | base | <mode name>
+    int64_t samples = 200;    // first N usable samples per dataset, 0 = all
+    std::string selection;  // ranks | rank_sum | copeland | geomean; "" = the preset's (effective_selection)
+    bool load_merge_report = false;  // resume from output_dir/merge_report.json
 
     // --- new keys ----------------------------------------------------------
-    std::string device = "cpu";     // cpu | cuda | cuda:N
-    std::string dtype = "float32";  // float32 | bfloat16 | float16 (compute and export)
-    int64_t batch_tokens = 4096;    // padded tokens per evaluation batch
+    std::string device;  // "" (auto: the first GPU when libtorch has one, else cpu) | cpu | cuda | cuda:N
+    std::string dtype;   // "" (auto: bfloat16 on a GPU, else float32) | float32 | bfloat16 | float16
+                         // (fp32, bf16, fp16 accepted and stored under these names)
+    int64_t batch_tokens = 4096;  // padded tokens per evaluation batch
     int64_t quality_max_new_tokens = 512;
     int64_t min_words = 100;  // quality mode: shorter answers are penalised
     std::vector<std::string> forbidden_scripts = {
@@ -79,6 +81,14 @@ struct MergeConfig {
     std::vector<std::filesystem::path> model_paths() const;
     // Display name of each pool model (the entry as written, or the folder name of a path).
     std::vector<std::string> model_names() const;
+    // The base: base_model_name's folder (a pool entry, or resolved as a pool entry
+    // would be: models_dir/name with '/' -> '_', or a path), else the first model's.
+    std::filesystem::path base_path() const;
+    // base_model_name names no pool entry: the base starts the working model but is
+    // no candidate (the original's behaviour).
+    bool base_outside_pool() const;
+    // The base's display name ("" when none is set and base_select decides).
+    std::string base_display_name() const;
     std::filesystem::path report_path() const { return output_dir / "merge_report.json"; }
 };
 
@@ -98,6 +108,10 @@ std::string merge_config_to_yaml(const MergeConfig& config, const std::filesyste
 // load_merge_report and warnings): resuming with a different hash is refused.
 nlohmann::json merge_config_to_json(const MergeConfig& config);
 std::string merge_config_hash(const MergeConfig& config);
+
+// "fp32"/"float32" -> "float32", "bf16" -> "bfloat16", "fp16" -> "float16", ""/"auto" -> "";
+// anything else is an olm::Error.
+std::string canonical_dtype(const std::string& dtype);
 
 // All keys the loader knows (for the GUI and for "did you mean").
 const std::vector<std::string>& merge_config_keys();

@@ -34,23 +34,50 @@ std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double
 
 SelectionRule parse_selection_rule(const std::string& name) {
     if (name == "ranks") return SelectionRule::ranks;
+    if (name == "rank_sum") return SelectionRule::rank_sum;
     if (name == "copeland") return SelectionRule::copeland;
     if (name == "geomean") return SelectionRule::geomean;
-    throw Error("unknown selection rule \"" + name + "\" (expected ranks, copeland or geomean)");
+    throw Error("unknown selection rule \"" + name + "\" (expected ranks, rank_sum, copeland or geomean)");
 }
 
 const char* selection_rule_name(SelectionRule rule) {
     switch (rule) {
-        case SelectionRule::ranks: return "ranks";
-        case SelectionRule::copeland: return "copeland";
-        case SelectionRule::geomean: return "geomean";
+        case SelectionRule::ranks:
+            return "ranks";
+        case SelectionRule::rank_sum:
+            return "rank_sum";
+        case SelectionRule::copeland:
+            return "copeland";
+        case SelectionRule::geomean:
+            return "geomean";
     }
     return "?";
 }
 
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
-                SelectionRule rule) {
+                SelectionRule rule, bool slot) {
     const size_t n = scores.size();
+    if (rule == SelectionRule::ranks && slot) {
+        // Copeland on ranks: a point per candidate beaten on more datasets than it wins.
+        const auto ranks = dataset_ranks(scores, eligible);
+        int best = -1;
+        long best_points = -1;
+        for (size_t a = 0; a < n; ++a) {
+            if (!eligible[a]) continue;
+            long points = 0;
+            for (size_t b = 0; b < n; ++b) {
+                if (a == b || !eligible[b]) continue;
+                int a_wins = 0, b_wins = 0;
+                for (size_t d = 0; d < ranks[a].size(); ++d) {
+                    a_wins += ranks[a][d] < ranks[b][d] ? 1 : 0;
+                    b_wins += ranks[b][d] < ranks[a][d] ? 1 : 0;
+                }
+                points += a_wins > b_wins ? 1 : 0;
+            }
+            if (points > best_points) best = static_cast<int>(a), best_points = points;
+        }
+        return best;
+    }
     if (rule == SelectionRule::geomean) {
         int best = -1;
         double best_value = 0;
@@ -332,7 +359,8 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         }
         eligible[j] = ok;
     }
-    const int best = select_best(table, eligible, o_.selection);
+    const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
+    const int best = select_best(table, eligible, o_.selection, slot);
 
     PositionDecision dec;
     dec.position = pos;
@@ -384,9 +412,8 @@ SearchResult Search::run() {
         stage(MergeStage::base_select, "scoring every pool model");
         for (const auto& m : o_.pool) base_cands.push_back({m, single_model(m)});
     } else {
+        // A base outside the pool starts the working model but is never a candidate.
         const std::string b = o_.base_model_name.empty() ? o_.pool.front() : o_.base_model_name;
-        if (std::find(o_.pool.begin(), o_.pool.end(), b) == o_.pool.end())
-            throw Error("base_model_name '" + b + "' is not in the pool");
         stage(MergeStage::baseline, "scoring the base " + b);
         base_cands.push_back({b, single_model(b)});
     }

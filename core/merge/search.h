@@ -63,12 +63,18 @@ struct MergeState {
 };
 
 // How the candidates at a position are compared across datasets (see select_best).
-//  ranks     the original OLM: sum of per-dataset ranks (a majority vote when few
-//            candidates differ: noise-level losses on two datasets veto a large gain on one)
-//  copeland  most pairwise wins
+//  ranks     the original OLM (its default "ranks"): at layer and tensor positions
+//            Copeland on the per-dataset ranks (a candidate scores one point per other
+//            candidate it ranks better than on more datasets; draws and losses score 0),
+//            at the base and boundary positions the sum of the per-dataset ranks
+//  rank_sum  the sum of per-dataset ranks everywhere (the original with any other
+//            `selection` value; a majority vote when few candidates differ: noise-level
+//            losses on two datasets veto a large gain on one)
+//  copeland  most pairwise wins on the scores everywhere, a draw counting half,
+//            ties -> smaller rank sum
 //  geomean   geometric mean of the scores: relative changes add up, so a large gain on
 //            one dataset outweighs small losses on the others
-enum class SelectionRule { ranks, copeland, geomean };
+enum class SelectionRule { ranks, rank_sum, copeland, geomean };
 SelectionRule parse_selection_rule(const std::string& name);  // throws on an unknown name
 const char* selection_rule_name(SelectionRule rule);
 
@@ -78,7 +84,7 @@ struct SearchOptions {
     std::vector<std::string> dataset_modes;  // mode of each dataset
     int num_layers = 0;
     std::vector<std::string> tensor_units;  // unit names per layer, skip_norm applied
-    std::string base_model_name;            // "" = first
+    std::string base_model_name;            // "" = first; may be outside the pool (the scorer knows it)
     bool base_select = false;
     bool boundary_select = false;
     bool layer_swap = true;
@@ -97,14 +103,19 @@ struct SearchOptions {
 // (stable: equal scores keep candidate order); 0 for ineligible candidates.
 std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double>>& scores,
                                             const std::vector<bool>& eligible);
-// Index of the winner, or -1 when none is eligible. ranks: smallest rank sum,
-// ties -> earliest candidate. copeland: most pairwise wins (a beats b when a
-// scores better on more datasets than b; a draw counts half), ties -> smaller
-// rank sum, then earliest candidate. geomean: smallest mean over datasets of
-// log(score) (scores clamped at 1e-9), i.e. the largest mean log-ratio to any
-// fixed reference such as the incumbent, ties -> earliest candidate.
+// Index of the winner, or -1 when none is eligible. slot: a layer or tensor
+// position (where ranks means Copeland), else a whole-model choice (base,
+// boundary, references). rank_sum (and ranks off slots): smallest rank sum, ties
+// -> earliest candidate. ranks at a slot: most points, a point per candidate b
+// that a has a better rank than on more datasets than b has on a, ties ->
+// earliest candidate (the original breaks them by Python set order). copeland:
+// most pairwise wins on the scores (a beats b when a scores better on more
+// datasets than b; a draw counts half), ties -> smaller rank sum, then earliest
+// candidate. geomean: smallest mean over datasets of log(score) (scores clamped
+// at 1e-9), i.e. the largest mean log-ratio to any fixed reference such as the
+// incumbent, ties -> earliest candidate.
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
-                SelectionRule rule);
+                SelectionRule rule, bool slot = false);
 
 // The candidates at one position: every pool model's slot, then blends
 // w*current + (1-w)*model for each weight, then current + (model - base);

@@ -22,12 +22,23 @@ EvalSettings eval_settings_from(const MergeConfig& c) {
 namespace {
 
 std::filesystem::path base_folder(const MergeConfig& c) {
-    const auto names = c.model_names();
-    const auto paths = c.model_paths();
-    for (size_t i = 0; i < names.size(); ++i)
-        if (!c.base_model_name.empty() && (names[i] == c.base_model_name || c.models[i] == c.base_model_name))
-            return paths[i];
-    return paths.front();
+    const std::filesystem::path p = c.base_path();
+    if (c.base_outside_pool() && !std::filesystem::exists(p))
+        throw Error("base_model_name '" + c.base_model_name + "': no model folder at " + p.string());
+    return p;
+}
+
+// The opened models: the pool, then a base outside it (a source of tensors, no candidate).
+std::vector<std::string> opened_names(const MergeConfig& c, const std::vector<std::string>* pool_names) {
+    std::vector<std::string> names = pool_names ? *pool_names : c.model_names();
+    if (c.base_outside_pool()) names.push_back(c.base_display_name());
+    return names;
+}
+
+std::vector<std::filesystem::path> opened_paths(const MergeConfig& c) {
+    std::vector<std::filesystem::path> paths = c.model_paths();
+    if (c.base_outside_pool()) paths.push_back(base_folder(c));
+    return paths;
 }
 
 }  // namespace
@@ -35,12 +46,11 @@ std::filesystem::path base_folder(const MergeConfig& c) {
 MergeSession::MergeSession(const MergeConfig& config, const std::string& device, ProgressSink* sink,
                            std::vector<std::string>* warnings, const std::vector<std::string>* pool_names)
     : m_config(config),
-      m_pool(
-          MergePool::open(pool_names ? *pool_names : config.model_names(), config.model_paths(), warnings)),
+      m_pool(MergePool::open(opened_names(config, pool_names), opened_paths(config), warnings)),
       m_tok(Tokenizer::from_folder(base_folder(config))) {
     const EvalSettings settings = eval_settings_from(config);
     for (const auto& d : config.datasets)
-        m_datasets.push_back(load_eval_dataset(d.path, d.mode, m_tok, settings, d.name));
+        m_datasets.push_back(load_eval_dataset(d.path, d.mode, m_tok, settings, d.name, d.think));
     EngineOptions eo = make_engine_options(device.empty() ? config.device : device, config.dtype);
     eo.max_batch_tokens = config.batch_tokens;
     m_model = std::make_unique<Transformer>(Transformer::from_folder(m_pool.first(), eo));
@@ -59,18 +69,15 @@ SearchOptions MergeSession::search_options() const {
     const MergeConfig& c = m_config;
     SearchOptions o;
     o.pool = m_pool.names();
+    if (c.base_outside_pool()) o.pool.pop_back();  // the base is opened last and is no candidate
     for (const auto& d : c.datasets) {
         o.datasets.push_back(d.name);
         o.dataset_modes.push_back(d.mode);
     }
     o.num_layers = m_pool.num_layers();
     if (c.tensor_swap) o.tensor_units = m_pool.tensor_units(c.skip_norm);
-    if (!c.base_model_name.empty()) {
-        const auto names = c.model_names();
-        for (size_t i = 0; i < names.size(); ++i)
-            if (names[i] == c.base_model_name || c.models[i] == c.base_model_name)
-                o.base_model_name = names[i];
-    }
+    if (!c.base_model_name.empty())
+        o.base_model_name = c.base_outside_pool() ? m_pool.names().back() : c.base_display_name();
     o.base_select = c.base_select;
     o.boundary_select = c.boundary_select;
     o.layer_swap = c.layer_swap;

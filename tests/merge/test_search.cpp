@@ -6,6 +6,9 @@
 #include "core/merge/report.h"
 #include "core/merge/search.h"
 #include "core/util/error.h"
+#include "tests/support/test_files.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include "merge/fake_scorer.h"
@@ -62,7 +65,8 @@ private slots:
         // Ranks A(1,1,4)=6 B(2,2,1)=5 C(3,3,2)=8 D(4,4,3)=11: rank sum picks B,
         // Copeland picks A (A beats every other candidate on 2 of 3 datasets).
         const QVector<QVector<double>> split = {{1, 1, 9}, {2, 2, 1}, {3, 3, 2}, {4, 4, 3}};
-        QTest::newRow("ranks prefers the smallest rank sum") << split << QVector<bool>(4, true) << "ranks" << 1;
+        QTest::newRow("ranks prefers the smallest rank sum")
+            << split << QVector<bool>(4, true) << "ranks" << 1;
         QTest::newRow("copeland prefers pairwise wins") << split << QVector<bool>(4, true) << "copeland" << 0;
         QTest::newRow("rank-sum tie -> pool order")
             << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true) << "ranks" << 0;
@@ -71,26 +75,30 @@ private slots:
         QTest::newRow("copeland draw -> rank sum")
             << QVector<QVector<double>>{{1, 1, 5, 5}, {2, 2, 1, 1}, {3, 3, 2, 6}} << QVector<bool>(3, true)
             << "copeland" << 1;
-        QTest::newRow("ineligible skipped") << split << QVector<bool>{false, false, true, true} << "ranks" << 2;
+        QTest::newRow("ineligible skipped")
+            << split << QVector<bool>{false, false, true, true} << "ranks" << 2;
         QTest::newRow("none eligible") << split << QVector<bool>(4, false) << "ranks" << -1;
         // The incumbent (0.5, 50, 4096) against a layer that quarters one dataset's
         // score and costs 1% on the other two: ranks and Copeland keep the incumbent
         // (2 datasets to 1), geomean takes the gain: log(0.25 * 1.01 * 1.01) < 0.
         const QVector<QVector<double>> veto = {{0.5, 50, 4096}, {0.505, 50.5, 1024}};
-        QTest::newRow("ranks: small losses veto a large gain") << veto << QVector<bool>(2, true) << "ranks" << 0;
+        QTest::newRow("ranks: small losses veto a large gain")
+            << veto << QVector<bool>(2, true) << "ranks" << 0;
         QTest::newRow("copeland: likewise") << veto << QVector<bool>(2, true) << "copeland" << 0;
         QTest::newRow("geomean takes the large gain") << veto << QVector<bool>(2, true) << "geomean" << 1;
         // Scale-free: multiplying one dataset's scores by 1000 changes nothing.
         QTest::newRow("geomean is per-dataset scale free")
-            << QVector<QVector<double>>{{500, 50, 4096}, {505, 50.5, 1024}} << QVector<bool>(2, true) << "geomean" << 1;
+            << QVector<QVector<double>>{{500, 50, 4096}, {505, 50.5, 1024}} << QVector<bool>(2, true)
+            << "geomean" << 1;
         // Two small gains (-10%, -10%) beat one gain that is smaller in log terms
         // (-15%) paired with a 10% loss: 0.9*0.9 = 0.81 < 0.85*1.1 = 0.935.
         QTest::newRow("geomean sums the log changes")
-            << QVector<QVector<double>>{{1, 1}, {0.85, 1.1}, {0.9, 0.9}} << QVector<bool>(3, true) << "geomean" << 2;
+            << QVector<QVector<double>>{{1, 1}, {0.85, 1.1}, {0.9, 0.9}} << QVector<bool>(3, true)
+            << "geomean" << 2;
         QTest::newRow("geomean tie -> pool order")
             << QVector<QVector<double>>{{2, 1}, {1, 2}} << QVector<bool>(2, true) << "geomean" << 0;
-        QTest::newRow("geomean ineligible skipped")
-            << QVector<QVector<double>>{{1, 1}, {2, 2}, {3, 3}} << QVector<bool>{false, true, true} << "geomean" << 1;
+        QTest::newRow("geomean ineligible skipped") << QVector<QVector<double>>{{1, 1}, {2, 2}, {3, 3}}
+                                                    << QVector<bool>{false, true, true} << "geomean" << 1;
         // A perfect score of 0 is clamped, not -infinity.
         QTest::newRow("geomean with a zero score")
             << QVector<QVector<double>>{{0, 10}, {1e-3, 1}} << QVector<bool>(2, true) << "geomean" << 0;
@@ -107,9 +115,64 @@ private slots:
                  expected);
     }
 
+    // selection ranks at a layer or tensor slot is the original's Copeland on ranks:
+    // a point per candidate beaten on more datasets, no half points, ties -> pool order.
+    void ranksAtASlotIsCopelandOnRanks() {
+        const Table split = {{1, 1, 9}, {2, 2, 1}, {3, 3, 2}, {4, 4, 3}};
+        const std::vector<bool> all(4, true);
+        QCOMPARE(select_best(split, all, SelectionRule::ranks, /*slot=*/true), 0);  // A beats B, C, D
+        QCOMPARE(select_best(split, all, SelectionRule::ranks, /*slot=*/false),
+                 1);  // base/boundary: rank sum
+        QCOMPARE(select_best(split, all, SelectionRule::rank_sum, /*slot=*/true), 1);  // rank sum everywhere
+        // A cycle (A>B, B>C, C>A on 2 of 3 datasets): one point each, the first wins.
+        const Table cycle = {{1, 2, 3}, {2, 3, 1}, {3, 1, 2}};
+        QCOMPARE(select_best(cycle, std::vector<bool>(3, true), SelectionRule::ranks, true), 0);
+        // A draw (one dataset each) scores no point: B beats C, A draws with B and beats C.
+        const Table draw = {{1, 2}, {2, 1}, {3, 3}};
+        QCOMPARE(select_best(draw, std::vector<bool>(3, true), SelectionRule::ranks, true), 0);
+        // Equal scores rank by pool order, so the earlier candidate wins the pair.
+        QCOMPARE(select_best({{5, 5}, {5, 5}}, std::vector<bool>(2, true), SelectionRule::ranks, true), 0);
+        // Ineligible candidates are not ranked.
+        QCOMPARE(select_best(split, {false, true, true, true}, SelectionRule::ranks, true), 1);
+    }
+
+    // The original's own merge (olm.olm at commit 7731be5, on the tiny models of
+    // tests/data/original, see tests/eval/test_original_modes.cpp for the command)
+    // with selection ranks and rank_sum: the same per-layer score tables give the
+    // same choices, and the two rules disagree at least once.
+    void decisionsMatchTheOriginal() {
+        const auto golden = nlohmann::json::parse(
+            olm::testing::read_text(std::filesystem::path(OLM_TEST_DATA_DIR) / "original" / "golden.json"));
+        const auto pool = golden["models"].get<std::vector<std::string>>();
+        int disagreements = 0;
+        for (const auto& [layer, entry] : golden["merges"]["ranks"]["layers"].items()) {
+            std::vector<std::string> chosen;
+            for (const char* rule : {"ranks", "rank_sum"}) {
+                const auto& e = golden["merges"][rule]["layers"][layer];
+                Table t;
+                for (const auto& m : pool) {
+                    std::vector<double> row;
+                    for (const auto& [ds, scores] : e["metrics"].items())
+                        row.push_back(scores[m].get<double>());
+                    t.push_back(row);
+                }
+                const int best =
+                    select_best(t, std::vector<bool>(pool.size(), true), parse_selection_rule(rule), true);
+                QVERIFY(best >= 0);
+                qInfo("layer %s, %s: original %s, ours %s", layer.c_str(), rule,
+                      e["best_model"].get<std::string>().c_str(), pool[static_cast<size_t>(best)].c_str());
+                QCOMPARE(pool[static_cast<size_t>(best)], e["best_model"].get<std::string>());
+                chosen.push_back(pool[static_cast<size_t>(best)]);
+            }
+            disagreements += chosen[0] != chosen[1] ? 1 : 0;
+        }
+        QVERIFY2(disagreements > 0, "the golden case must separate Copeland from rank sum");
+    }
+
     void selectionRuleNames() {
-        for (const char* name : {"ranks", "copeland", "geomean"})
-            QCOMPARE(std::string(olm::selection_rule_name(olm::parse_selection_rule(name))), std::string(name));
+        for (const char* name : {"ranks", "rank_sum", "copeland", "geomean"})
+            QCOMPARE(std::string(olm::selection_rule_name(olm::parse_selection_rule(name))),
+                     std::string(name));
         QVERIFY_EXCEPTION_THROWN(olm::parse_selection_rule("borda"), olm::Error);
     }
 

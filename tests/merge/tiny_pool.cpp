@@ -108,6 +108,8 @@ std::string pool_config(const PlantedPool& p, const std::string& extra) {
     std::string y = "models_dir: models\ndataset_dir: datasets\noutput_dir: out\nmodels:\n";
     for (const auto& m : p.models) y += "  - " + m + "\n";
     y += "dataset:\n  " + p.dataset + ":\n    mode: bigram\nsamples: 0\n" + extra;
+    // The tests search layers unless they say otherwise (the original's default is off).
+    if (extra.find("layer_swap:") == std::string::npos) y += "layer_swap: true\n";
     return y;
 }
 
