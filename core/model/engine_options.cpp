@@ -3,9 +3,11 @@
 #include "core/util/error.h"
 
 #include <ATen/Context.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 namespace olm {
 
@@ -66,6 +68,14 @@ std::string dtype_name(at::ScalarType dtype) {
 
 std::string device_name(const at::Device& device) { return device.str(); }
 
+bool sdpa_available() {
+#if TORCH_VERSION_MAJOR >= 2
+    return true;
+#else
+    return false;
+#endif
+}
+
 EngineOptions make_engine_options(const std::string& device, const std::string& dtype) {
     EngineOptions o;
     if (device.empty()) {
@@ -80,6 +90,13 @@ EngineOptions make_engine_options(const std::string& device, const std::string& 
         o.dtype = parse_dtype(dtype);
         if (o.device.is_cpu() && o.dtype == at::kHalf)
             throw Error("dtype fp16 is not supported on cpu (use fp32 or bf16)");
+    }
+    if (const char* env = std::getenv("OLM_ATTENTION")) {
+        const std::string a = lower(env);
+        if (a == "explicit")
+            o.sdpa = false;
+        else if (a != "sdpa" && !a.empty())
+            throw Error("OLM_ATTENTION '" + std::string(env) + "': expected sdpa or explicit");
     }
     return o;
 }

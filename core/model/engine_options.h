@@ -16,7 +16,15 @@ struct EngineOptions {
     // Upper bound on batch×tokens of one forward chunk; 0 = derived from free
     // memory (see Transformer::token_budget()).
     int64_t max_batch_tokens = 0;
+    // Attention through at::scaled_dot_product_attention where libtorch has it
+    // (2.x; see sdpa_available()); false, or libtorch 1.x, = the explicit path
+    // (matmul, float32 softmax, matmul). Same semantics; the environment
+    // variable OLM_ATTENTION=explicit makes make_engine_options() pick false.
+    bool sdpa = true;
 };
+
+// Whether this libtorch has at::scaled_dot_product_attention (2.0 and later).
+bool sdpa_available();
 
 // "cpu", "cuda", "cuda:N" -> device. Throws olm::Error on anything else, and on
 // a CUDA device when this libtorch has no CUDA (or the index is out of range).

@@ -3,6 +3,7 @@
 #include "core/util/error.h"
 
 #include <c10/core/InferenceMode.h>
+#include <torch/version.h>
 
 #include <dlfcn.h>
 
@@ -212,8 +213,10 @@ at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
     return linear(at::silu(gate) * up, w(l, LayerUnit::down_proj), b(l, LayerUnit::down_proj));
 }
 
-// x [B, T, H]; cos/sin [B, 1, T, hd]; blocked [B, 1, 1, T, S] = keys a query may not see.
-at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tensor& blocked,
+bool Transformer::use_sdpa() const { return m_options.sdpa && sdpa_available(); }
+
+// x [B, T, H]; cos/sin [B, 1, T, hd]; mask: see attention_mask().
+at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tensor& mask,
                                   const at::Tensor& cos, const at::Tensor& sin, KvCache* cache) {
     const int64_t B = x.size(0), T = x.size(1);
     const int64_t nh = m_spec.num_attention_heads, nkv = m_spec.num_key_value_heads, hd = m_spec.head_dim;
@@ -239,12 +242,21 @@ at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tens
     // Grouped-query attention without repeating K/V: the rep query heads that
     // share a KV head are stacked along the row axis. [B, nkv, rep*T, hd]
     at::Tensor qg = q.reshape({B, nkv, rep * T, hd});
-    at::Tensor scores = at::matmul(qg, k.transpose(2, 3));  // [B, nkv, rep*T, S], a fresh tensor
-    scores.mul_(1.0 / std::sqrt(static_cast<double>(hd)));  // × head_dim^-0.5 in the compute dtype (HF)
-    scores = scores.to(at::kFloat).view({B, nkv, rep, T, S});
-    scores.masked_fill_(blocked, -std::numeric_limits<float>::infinity());
-    at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type()).view({B, nkv, rep * T, S});
-    at::Tensor out = at::matmul(probs, v);  // [B, nkv, rep*T, hd]
+    at::Tensor out;  // [B, nkv, rep*T, hd]
+    if (use_sdpa()) {
+#if TORCH_VERSION_MAJOR >= 2
+        // mask = allowed [B, 1, rep*T, S] (True = may attend); scale head_dim^-0.5 (the default).
+        out = at::scaled_dot_product_attention(qg, k, v, mask);
+#endif
+    } else {
+        // mask = blocked [B, 1, 1, T, S]
+        at::Tensor scores = at::matmul(qg, k.transpose(2, 3));  // [B, nkv, rep*T, S], a fresh tensor
+        scores.mul_(1.0 / std::sqrt(static_cast<double>(hd)));  // × head_dim^-0.5 in the compute dtype (HF)
+        scores = scores.to(at::kFloat).view({B, nkv, rep, T, S});
+        scores.masked_fill_(mask, -std::numeric_limits<float>::infinity());
+        at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type()).view({B, nkv, rep * T, S});
+        out = at::matmul(probs, v);
+    }
     out = out.view({B, nh, T, hd}).transpose(1, 2).reshape({B, T, nh * hd});
     return linear(out, w(l, LayerUnit::o_proj), b(l, LayerUnit::o_proj));
 }
@@ -301,12 +313,18 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
     at::Tensor kcol = at::arange(0, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({1, S});
     at::Tensor allowed = (kcol <= qcol).unsqueeze(0) & key_valid.view({B, 1, S});  // [B, T, S]
     allowed = allowed | (kcol == qcol).unsqueeze(0);
-    const at::Tensor blocked = allowed.logical_not().view({B, 1, 1, T, S});
+    // The explicit path masks the keys a query may not see, [B, 1, 1, T, S];
+    // the fused kernel takes the allowed ones with the rows of the stacked
+    // query heads, [B, 1, rep*T, S].
+    const int64_t rep = m_spec.num_attention_heads / m_spec.num_key_value_heads;
+    const at::Tensor attn_mask =
+        use_sdpa() ? allowed.view({B, 1, 1, T, S}).expand({B, 1, rep, T, S}).reshape({B, 1, rep * T, S})
+                   : allowed.logical_not().view({B, 1, 1, T, S});
 
     at::Tensor h = hidden;
     for (int64_t l = begin; l < end; ++l) {
         at::Tensor x = rms_norm(h, w(l, LayerUnit::input_layernorm));
-        h = h + attention(l, x, blocked, cos, sin, cache);
+        h = h + attention(l, x, attn_mask, cos, sin, cache);
         x = rms_norm(h, w(l, LayerUnit::post_attention_layernorm));
         h = h + mlp(l, x);
     }

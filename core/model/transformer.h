@@ -16,6 +16,9 @@
 // begin, end, cache) -> hidden; head(rows) -> float32 logits of only those rows.
 // forward(batch) = all of it, logits [B, T, V] float32.
 //
+// Attention: at::scaled_dot_product_attention on libtorch 2.x, the explicit
+// matmul/softmax path on 1.x or with EngineOptions::sdpa = false (tested equal).
+//
 // All entry points run under c10::InferenceMode. CPU results are deterministic
 // (same input, same bits).
 #include "core/io/model_spec.h"
@@ -92,8 +95,12 @@ private:
     at::Tensor prepare(const at::Tensor& source) const;
     const at::Tensor& w(int64_t layer, LayerUnit unit) const;
     const at::Tensor& b(int64_t layer, LayerUnit unit) const;
-    at::Tensor attention(int64_t layer, const at::Tensor& x, const at::Tensor& blocked, const at::Tensor& cos,
+    // mask: allowed keys [B, 1, rep*T, S] on the fused path (use_sdpa()), else
+    // blocked keys [B, 1, 1, T, S].
+    at::Tensor attention(int64_t layer, const at::Tensor& x, const at::Tensor& mask, const at::Tensor& cos,
                          const at::Tensor& sin, KvCache* cache);
+    // at::scaled_dot_product_attention (options().sdpa on libtorch 2.x), else the explicit path.
+    bool use_sdpa() const;
     at::Tensor mlp(int64_t layer, const at::Tensor& x);
     at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
     void check_ready(int64_t begin, int64_t end) const;

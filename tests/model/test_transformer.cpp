@@ -11,6 +11,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <torch/version.h>
+
 using namespace olm;
 using olm::testing::TinyModelOptions;
 
@@ -286,6 +288,112 @@ private slots:
         QCOMPARE(y.scalar_type(), at::kFloat);
         const double rel = ((x - y).abs().max() / x.abs().max()).item<double>();
         QVERIFY2(rel < 0.05, qPrintable(QString("relative %1").arg(rel)));
+    }
+
+    // The fused at::scaled_dot_product_attention (libtorch 2.x) against the
+    // explicit matmul/softmax path, as the engine uses them: causal mask, GQA
+    // stacking (and MQA, MHA), right and left padding, KV-cached decoding.
+    void sdpa_equals_explicit_data() {
+        QTest::addColumn<TinyModelOptions>("options");
+        QTest::addColumn<QString>("dtype");
+        QTest::newRow("llama gqa fp32") << opts("LlamaForCausalLM") << "fp32";
+        auto mqa = opts("MistralForCausalLM");
+        mqa.kv_heads = 1;
+        QTest::newRow("mistral mqa fp32") << mqa << "fp32";
+        auto mha = opts("LlamaForCausalLM");
+        mha.kv_heads = 4;
+        mha.attention_bias = true;
+        QTest::newRow("llama mha + bias fp32") << mha << "fp32";
+        auto q3 = opts("Qwen3ForCausalLM");
+        q3.head_dim = 16;
+        QTest::newRow("qwen3 qk-norm head_dim 16 fp32") << q3 << "fp32";
+        QTest::newRow("qwen2 gqa bf16") << opts("Qwen2ForCausalLM") << "bf16";
+    }
+
+    void sdpa_equals_explicit() {
+        QFETCH(TinyModelOptions, options);
+        QFETCH(QString, dtype);
+        if (!sdpa_available())
+            QSKIP("libtorch " TORCH_VERSION
+                  " has no at::scaled_dot_product_attention (2.0+): the engine "
+                  "has only the explicit attention path here");
+        ModelFolder folder = write(options);
+        EngineOptions fused = make_engine_options("cpu", dtype.toStdString());
+        fused.sdpa = true;
+        EngineOptions plain = fused;
+        plain.sdpa = false;
+        Transformer a = Transformer::from_folder(folder, fused), b = Transformer::from_folder(folder, plain);
+        // bf16: the paths round differently (the fused kernel keeps the scores
+        // in float32). Relative to max |logit|, within the engine's bf16 bound
+        // (bf16_close_to_fp32) of each other, and the fused one of fp32.
+        const bool fp32 = dtype == "fp32";
+        const double tol = fp32 ? 1e-5 : 0.05;
+        EngineOptions fp32_plain;
+        fp32_plain.sdpa = false;
+        Transformer exact = Transformer::from_folder(folder, fp32_plain);
+        double worst = 0, fused_vs_fp32 = 0, plain_vs_fp32 = 0;
+        auto check = [&](const at::Tensor& x, const at::Tensor& y, const char* what) {
+            const double scale = fp32 ? 1.0 : y.abs().max().item<double>();
+            const double d = max_abs_diff(x, y);
+            worst = std::max(worst, d / scale);
+            QVERIFY(y.abs().max().item<double>() > 0.5);  // not vacuous
+            QVERIFY2(d <= tol * scale, qPrintable(QString("%1: max |d| = %2").arg(what).arg(d)));
+        };
+        const std::vector<std::vector<int64_t>> seqs = {kIds, {5, 6, 7}, {40, 41, 42, 43, 44, 45}};
+        for (PadSide side : {PadSide::right, PadSide::left}) {
+            const Batch batch = make_batch(seqs, side);
+            const at::Tensor x = a.forward(batch), y = b.forward(batch);
+            check(x, y, side == PadSide::right ? "right padding" : "left padding");
+            if (QTest::currentTestFailed()) return;
+            if (!fp32) {
+                const at::Tensor z = exact.forward(batch);
+                const double scale = z.abs().max().item<double>();
+                fused_vs_fp32 = std::max(fused_vs_fp32, max_abs_diff(x, z) / scale);
+                plain_vs_fp32 = std::max(plain_vs_fp32, max_abs_diff(y, z) / scale);
+                QVERIFY2(fused_vs_fp32 < tol,
+                         qPrintable(QString("sdpa bf16 vs fp32: %1").arg(fused_vs_fp32)));
+            }
+        }
+        // KV-cached: a left-padded prompt, then one token and a chunk of three
+        // (the mask then spans cached columns, query rows offset by `past`).
+        // Positions as make_batch gives them: the same input for both paths.
+        KvCache ca(a.num_layers()), cb(b.num_layers());
+        const Batch p = make_batch({{3, 4, 5, 6}, {20, 21}}, PadSide::left);
+        check(a.head(a.run_layers(a.embed(p), p, 0, a.num_layers(), &ca)),
+              b.head(b.run_layers(b.embed(p), p, 0, b.num_layers(), &cb)), "cached prompt");
+        for (const auto& step : {std::vector<std::vector<int64_t>>{{7}, {22}},
+                                 std::vector<std::vector<int64_t>>{{8, 9, 10}, {23, 24, 25}}}) {
+            const Batch s = make_batch(step, PadSide::right, 0, ca.layer_length(0));
+            check(a.head(a.run_layers(a.embed(s), s, 0, a.num_layers(), &ca)),
+                  b.head(b.run_layers(b.embed(s), s, 0, b.num_layers(), &cb)), "cached step");
+            if (QTest::currentTestFailed()) return;
+        }
+        if (fp32)
+            qInfo("libtorch %s: max |d logit| sdpa vs explicit = %.3g", TORCH_VERSION, worst);
+        else
+            qInfo(
+                "libtorch %s bf16, relative to max |logit|: sdpa vs explicit %.3g, sdpa vs fp32 %.3g, "
+                "explicit vs fp32 %.3g",
+                TORCH_VERSION, worst, fused_vs_fp32, plain_vs_fp32);
+    }
+
+    void attention_path_from_environment() {
+        qputenv("OLM_ATTENTION", "explicit");
+        const bool explicit_off = !make_engine_options("cpu", "").sdpa;
+        qputenv("OLM_ATTENTION", "sdpa");
+        const bool sdpa_on = make_engine_options("cpu", "").sdpa;
+        qputenv("OLM_ATTENTION", "flash");
+        QString error;
+        try {
+            make_engine_options("cpu", "");
+        } catch (const Error& e) {
+            error = QString::fromStdString(e.what());
+        }
+        qunsetenv("OLM_ATTENTION");
+        QVERIFY(explicit_off);
+        QVERIFY(sdpa_on);
+        QVERIFY2(error.contains("OLM_ATTENTION 'flash'"), qPrintable(error));
+        QVERIFY(make_engine_options("cpu", "").sdpa);
     }
 
     void deterministic() {
