@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git xz-utils
+  clang-format-14         # the check_format test (the root .clang-format)
   time                    # /usr/bin/time -v: peak-memory figures in docs/bench-*.md
   # merge core
   libtorch-dev            # Debian's CPU libtorch (1.13)
@@ -14,6 +15,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev            # tokenizer split patterns (\p{L}, look-ahead)
   libutf8proc-dev         # Unicode normalisation (NFC/NFKC/NFD)
+  libcurl4-openssl-dev libssl-dev   # Hugging Face Hub downloads and their checksums
   # GUI
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
   qt6-qpa-plugins
@@ -21,6 +23,8 @@ PACKAGES=(
   xvfb xauth
   # conformance suite (tests/conformance): packaging/setup-venv.sh makes a venv
   python3 python3-venv
+  # the package test: build the .deb, check its desktop entry and metainfo; the Hub test server (python3)
+  dpkg-dev file desktop-file-utils appstream
 )
 
 missing=()

@@ -23,6 +23,7 @@ struct PoolEntry {
     bool compatible = false;
     QString verdict;       // "OK (base)", "OK", "OK, warning: ..." or the precise incompatibility reason
     QStringList warnings;  // non-blocking differences (tokenizer, rope/norm parameters)
+    QString hubName;       // "org/name[@revision]" for a Hugging Face model (name and config entry), else ""
 };
 
 // Opens the folder with core/io (headers only) and fills the descriptive fields.

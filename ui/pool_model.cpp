@@ -31,6 +31,25 @@ int PoolModel::addFolders(const QStringList& paths) {
     return static_cast<int>(fresh.size());
 }
 
+bool PoolModel::addHubModel(const QString& name, const QString& folder) {
+    if (std::any_of(m_entries.cbegin(), m_entries.cend(), [&](const PoolEntry& e) { return e.hubName == name; }))
+        return false;
+    PoolEntry e;
+    if (!folder.isEmpty()) {
+        e = inspectModelFolder(folder);
+    } else {
+        e.path = name;
+        e.error = tr("not downloaded yet: fetched from the Hugging Face Hub when the merge starts");
+    }
+    e.name = name;
+    e.hubName = name;
+    beginInsertRows({}, static_cast<int>(m_entries.size()), static_cast<int>(m_entries.size()));
+    m_entries << e;
+    endInsertRows();
+    recheck();
+    return true;
+}
+
 void PoolModel::removeRowsAt(QList<int> rows) {
     std::sort(rows.begin(), rows.end(), std::greater<>());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());

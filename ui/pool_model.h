@@ -17,6 +17,10 @@ public:
 
     // Adds folders not in the pool yet (inspecting each); returns how many were added.
     int addFolders(const QStringList& paths);
+    // Adds a Hugging Face model by name: folder is its snapshot in the Hugging
+    // Face cache, or "" when it is not downloaded yet (the merge fetches it).
+    // Returns false when the name is already in the pool.
+    bool addHubModel(const QString& name, const QString& folder);
     void removeRowsAt(QList<int> rows);
     // Moves a row one step up (-1) or down (+1); returns its new row.
     int moveRow(int row, int delta);

@@ -1,5 +1,6 @@
 #include "ui/pool_panel.h"
 
+#include "core/io/hf_cache.h"
 #include "core/merge/config.h"
 
 #include <QComboBox>
@@ -10,6 +11,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QPushButton>
 #include <QTableView>
@@ -47,6 +49,20 @@ PoolPanel::PoolPanel(QWidget* parent) : QGroupBox(tr("Model pool"), parent) {
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setWordWrap(false);
     layout->addWidget(m_view, 1);
+
+    // A Hugging Face model by name: the cache, else the Hub when the merge starts.
+    auto* hub = new QHBoxLayout;
+    m_hubName = new QLineEdit;
+    m_hubName->setObjectName(QStringLiteral("poolHubName"));
+    m_hubName->setPlaceholderText(tr("org/name or org/name@revision (Hugging Face)"));
+    auto* addName = new QPushButton(tr("Add name"));
+    addName->setObjectName(QStringLiteral("poolAddName"));
+    connect(addName, &QPushButton::clicked, this, [this] { addHubName(m_hubName->text()); });
+    connect(m_hubName, &QLineEdit::returnPressed, this, [this] { addHubName(m_hubName->text()); });
+    hub->addWidget(m_hubName, 1);
+    hub->addWidget(addName);
+    m_buttons << addName;
+    layout->addLayout(hub);
 
     auto* buttons = new QHBoxLayout;
     auto addButton = [&](const QString& text, const QString& name, auto slot) {
@@ -107,6 +123,25 @@ void PoolPanel::addFolderDialog() {
     if (!dir.isEmpty()) m_model->addFolders({dir});
 }
 
+bool PoolPanel::addHubName(const QString& text) {
+    const std::string name = text.trimmed().toStdString();
+    if (!olm::is_hub_model_name(name)) {
+        m_hubName->setToolTip(tr("\"%1\" is not a Hugging Face model name (org/name or org/name@revision)")
+                                  .arg(text.trimmed()));
+        return false;
+    }
+    QString folder;
+    try {
+        if (auto dir = olm::find_in_hf_cache(olm::parse_hub_model_name(name)))
+            folder = QString::fromStdString(dir->string());
+    } catch (const std::exception&) {
+    }
+    m_model->addHubModel(QString::fromStdString(name), folder);
+    m_hubName->clear();
+    m_hubName->setToolTip({});
+    return true;
+}
+
 void PoolPanel::removeSelected() {
     QList<int> rows;
     for (const auto& idx : m_view->selectionModel()->selectedRows()) rows << idx.row();
@@ -136,18 +171,24 @@ void PoolPanel::refreshBaseChoices() {
 void PoolPanel::setEditable(bool editable) {
     for (auto* b : m_buttons) b->setEnabled(editable);
     m_base->setEnabled(editable);
+    m_hubName->setEnabled(editable);
     setAcceptDrops(editable);
 }
 
 void PoolPanel::applyTo(olm::MergeConfig& config) const {
     // One common parent folder: models_dir + folder names (like the original
     // configs); otherwise absolute paths.
+    // Hugging Face models are written by name.
     std::set<QString> parents;
-    for (const auto& e : m_model->entries()) parents.insert(QFileInfo(e.path).absolutePath());
+    for (const auto& e : m_model->entries())
+        if (e.hubName.isEmpty()) parents.insert(QFileInfo(e.path).absolutePath());
     config.models.clear();
     const bool common = parents.size() == 1;
-    config.models_dir = common ? std::filesystem::path(parents.begin()->toStdString()) : std::filesystem::path();
-    for (const auto& e : m_model->entries()) config.models.push_back((common ? e.name : e.path).toStdString());
+    // With Hugging Face names only, models_dir stays (they may live there as org_name).
+    if (!parents.empty())
+        config.models_dir = common ? std::filesystem::path(parents.begin()->toStdString()) : std::filesystem::path();
+    for (const auto& e : m_model->entries())
+        config.models.push_back((!e.hubName.isEmpty() ? e.hubName : common ? e.name : e.path).toStdString());
     const int choice = m_base->currentIndex();
     config.base_select = choice == kAutoSelect;
     config.base_model_name = choice >= kNamedBase ? m_base->currentText().toStdString() : std::string();
@@ -155,9 +196,15 @@ void PoolPanel::applyTo(olm::MergeConfig& config) const {
 
 void PoolPanel::loadFrom(const olm::MergeConfig& config) {
     m_model->clear();
-    QStringList paths;
-    for (const auto& p : config.model_paths()) paths << QString::fromStdString(p.string());
-    m_model->addFolders(paths);
+    const auto folders_of = config.model_paths();
+    for (std::size_t i = 0; i < folders_of.size() && i < config.models.size(); ++i) {
+        const QString folder = QString::fromStdString(folders_of[i].string());
+        if (olm::is_hub_model_name(config.models[i]))
+            m_model->addHubModel(QString::fromStdString(config.models[i]),
+                                 QFileInfo(folder).isDir() ? folder : QString());
+        else
+            m_model->addFolders({folder});
+    }
     int choice = config.base_select ? kAutoSelect : kFirstModel;
     if (!config.base_model_name.empty()) {
         // base_model_name names a model as written in `models`; match its folder name.

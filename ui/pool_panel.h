@@ -8,6 +8,7 @@
 #include <QGroupBox>
 
 class QComboBox;
+class QLineEdit;
 class QTableView;
 class QPushButton;
 
@@ -25,6 +26,7 @@ public:
     PoolModel* model() const { return m_model; }
     QTableView* view() const { return m_view; }
     QComboBox* baseSelector() const { return m_base; }
+    QLineEdit* hubNameEdit() const { return m_hubName; }
 
     // Local folders among the urls (files and remote urls are skipped).
     static QStringList foldersFromUrls(const QList<QUrl>& urls);
@@ -35,6 +37,10 @@ public:
 
 public slots:
     void addFolderDialog();
+    // Adds a Hugging Face model by name (org/name[@revision]): from the
+    // Hugging Face cache when it is there, else downloaded when the merge
+    // starts. Returns false (with the reason in the field's tooltip) for a bad name.
+    bool addHubName(const QString& name);
     void removeSelected();
     void moveSelected(int delta);
 
@@ -49,6 +55,7 @@ private:
     PoolModel* m_model;
     QTableView* m_view;
     QComboBox* m_base;
+    QLineEdit* m_hubName;
     QList<QPushButton*> m_buttons;
 };
 

@@ -3,6 +3,7 @@
 #include "app/cli/args.h"
 #include "app/cli/command.h"
 #include "app/cli/engine_cli.h"
+#include "app/cli/model_arg.h"
 #include "core/eval/evaluator.h"
 #include "core/eval/scripts.h"
 #include "core/io/model_folder.h"
@@ -143,7 +144,7 @@ OLM_COMMAND(
             throw Error("--split must be selection or holdout, got \"" + split_text + "\"");
         const EvalSplit split = split_text == "holdout" ? EvalSplit::holdout : EvalSplit::selection;
 
-        const std::filesystem::path dir = args.positional()[0];
+        const std::filesystem::path dir = olm::cli::model_folder_arg(args.positional()[0]);
         const EvalSettings settings = settings_from(args);
         const EngineOptions engine = cli::engine_options_from(args);
         const Tokenizer tok = Tokenizer::from_folder(dir);

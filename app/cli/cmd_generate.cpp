@@ -2,6 +2,7 @@
 //               [--device cpu|cuda:N] [--dtype fp32|bf16|fp16] [--threads N] [--json]
 #include "app/cli/command.h"
 #include "app/cli/engine_cli.h"
+#include "app/cli/model_arg.h"
 #include "core/io/model_folder.h"
 #include "core/model/generate.h"
 #include "core/tokenizer/tokenizer.h"
@@ -23,7 +24,7 @@ OLM_COMMAND(
         value_options.insert({"prompt", "ids", "max-new-tokens"});
         cli::Args args(argv, value_options, {"json"});
         if (args.positional().size() != 1) throw Error("expected one MODEL_DIR (see olm generate --help)");
-        const std::filesystem::path dir = args.positional()[0];
+        const std::filesystem::path dir = olm::cli::model_folder_arg(args.positional()[0]);
         const EngineOptions options = cli::engine_options_from(args);
         const std::vector<int64_t> ids = cli::input_ids_from(args, dir);
         const ModelFolder folder = ModelFolder::open(dir);

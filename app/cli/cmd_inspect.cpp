@@ -2,6 +2,7 @@
 // folders can be layer-merged (the first is the base).
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "app/cli/model_arg.h"
 #include "core/io/inspect.h"
 #include "core/util/error.h"
 
@@ -21,7 +22,7 @@ int run_inspect(const std::vector<std::string>& argv) {
         const auto t0 = std::chrono::steady_clock::now();
         olm::ModelFolder m;
         try {
-            m = olm::ModelFolder::open(dir);
+            m = olm::ModelFolder::open(olm::cli::model_folder_arg(dir));
         } catch (const olm::Error&) {
             if (dirs.size() == 1) throw;
             std::cout << dir << "\n  cannot be opened (see the pool check below)\n";
@@ -57,7 +58,8 @@ int run_inspect(const std::vector<std::string>& argv) {
 }  // namespace
 
 OLM_COMMAND("inspect", "show a model folder (or check a pool of them)",
-            "MODEL_DIR [MODEL_DIR...] [--verify] [--timing]\n\n"
+            "MODEL_DIR [MODEL_DIR...] [--verify] [--timing]\n"
+            "  MODEL_DIR: a folder, or org/name[@revision] from the Hugging Face cache\n\n"
             "Prints architecture, layers, hidden size, heads, parameters, dtype, size on disk\n"
             "and shard count of each Hugging Face model folder. Opening reads headers only.\n"
             "With several folders, the first is the base and the pool compatibility verdict\n"

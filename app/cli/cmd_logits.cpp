@@ -1,6 +1,7 @@
 // olm logits MODEL_DIR (--ids 1,2,3 | --prompt TEXT) [--top-k K] [--device ..] [--dtype ..] [--json]
 #include "app/cli/command.h"
 #include "app/cli/engine_cli.h"
+#include "app/cli/model_arg.h"
 #include "core/io/model_folder.h"
 #include "core/model/transformer.h"
 #include "core/tokenizer/tokenizer.h"
@@ -33,7 +34,7 @@ OLM_COMMAND(
         value_options.insert({"prompt", "ids", "top-k"});
         cli::Args args(argv, value_options, {"json"});
         if (args.positional().size() != 1) throw Error("expected one MODEL_DIR (see olm logits --help)");
-        const std::filesystem::path dir = args.positional()[0];
+        const std::filesystem::path dir = olm::cli::model_folder_arg(args.positional()[0]);
         const EngineOptions options = cli::engine_options_from(args);
         const std::vector<int64_t> ids = cli::input_ids_from(args, dir);
         const ModelFolder folder = ModelFolder::open(dir);

@@ -1,6 +1,7 @@
 // olm merge CONFIG.yaml: the OLM search, report and export from the command line.
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "app/cli/model_arg.h"
 #include "core/merge/config.h"
 #include "core/merge/run.h"
 #include "core/util/error.h"
@@ -41,6 +42,10 @@ public:
         std::cout << tag << message << std::endl;
     }
     void stage_changed(olm::MergeStage s, std::string_view) override { m_stage = olm::stage_name(s); }
+    // Pool models fetched from the Hub before the search.
+    void progress(std::string_view stage, long long done, long long total) override {
+        if (stage == "download") m_download.update(done, total);
+    }
     void candidate_finished(const olm::CandidateEvent& c, const olm::CandidateResult& r) override {
         if (m_tty) return;
         std::cout << "candidate " << c.position.key()
@@ -75,6 +80,7 @@ public:
 private:
     bool m_tty;
     bool m_dirty = false;
+    olm::cli::DownloadBar m_download;
     std::string m_stage = "loading";
 };
 

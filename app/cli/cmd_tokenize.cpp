@@ -2,6 +2,7 @@
 // for scripts and conformance checks, and the evaluation prompt of a chat.
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "app/cli/model_arg.h"
 #include "core/tokenizer/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/error.h"
@@ -135,7 +136,7 @@ OLM_COMMAND("tokenize", "tokenize text with a model's tokenizer.json (ids, piece
                                     {"jsonl", "no-special", "skip-special"});
                 const auto& pos = args.positional();
                 if (pos.empty()) throw olm::Error("tokenize: MODEL_DIR missing (olm tokenize --help)");
-                auto tok = olm::Tokenizer::from_folder(pos[0]);
+                auto tok = olm::Tokenizer::from_folder(olm::cli::model_folder_arg(pos[0]));
                 if (args.flag("jsonl")) {
                     if (auto file = args.value("input")) {
                         std::ifstream in(*file);

@@ -1,6 +1,7 @@
 #include "core/merge/config.h"
 
 #include "core/eval/scripts.h"
+#include "core/io/hf_cache.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -21,7 +22,7 @@ const std::vector<std::string>& merge_config_keys() {
         // original OLM
         "models_dir", "models", "output_dir", "dataset_dir", "dataset", "direction", "base_model_name",
         "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
-        "selection", "load_merge_report",
+        "selection", "load_merge_report", "download",
         // new
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
         "holdout", "chat_template", "prefix_cache", "seed",
@@ -176,9 +177,9 @@ fs::path resolve_model(const MergeConfig& c, const std::string& m) {
     std::string flat = m;
     for (auto& ch : flat)
         if (ch == '/') ch = '_';
-    const fs::path under = c.models_dir / flat;
-    if (!fs::exists(under) && fs::exists(c.models_dir / m)) return c.models_dir / m;
-    return under;
+    // The Hugging Face cache (org/name[@revision]), then models_dir.
+    if (auto found = find_model_folder(m, c.models_dir)) return *found;
+    return c.models_dir / flat;  // missing: the pool check names it
 }
 
 }  // namespace
@@ -371,6 +372,8 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
             c.references = rd.boolean(v, key);
         else if (key == "bootstrap_samples")
             c.bootstrap_samples = rd.integer(v, key, 100);
+        else if (key == "download")
+            c.download = rd.boolean(v, key);
     }
     if (!seen.count("models")) throw Error(name + ": models: missing (the list of pool models)");
     if (!seen.count("dataset"))
@@ -465,6 +468,7 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "improve_all" << YAML::Value << c.improve_all;
     out << YAML::Key << "samples" << YAML::Value << c.samples;
     if (!c.selection.empty()) out << YAML::Key << "selection" << YAML::Value << c.selection;
+    out << YAML::Key << "download" << YAML::Value << c.download;
     out << YAML::Key << "load_merge_report" << YAML::Value << c.load_merge_report;
     out << YAML::Key << "device" << YAML::Value << (c.device.empty() ? std::string("auto") : c.device);
     out << YAML::Key << "dtype" << YAML::Value << (c.dtype.empty() ? std::string("auto") : c.dtype);

@@ -28,7 +28,7 @@ struct MergeConfig {
 
     // --- keys of the original OLM config -----------------------------------
     std::filesystem::path models_dir;   // resolved
-    std::vector<std::string> models;    // as written: names (resolved under models_dir, '/'->'_') or paths
+    std::vector<std::string> models;    // as written: org/name (Hugging Face cache, then models_dir) or paths
     std::filesystem::path output_dir;   // resolved
     std::filesystem::path dataset_dir;  // resolved
     std::vector<MergeDatasetEntry> datasets;  // `dataset:` map, in file order
@@ -43,6 +43,7 @@ struct MergeConfig {
     int64_t samples = 200;    // first N usable samples per dataset, 0 = all
     std::string selection;  // ranks | rank_sum | copeland | geomean; "" = the preset's (effective_selection)
     bool load_merge_report = false;  // resume from output_dir/merge_report.json
+    bool download = true;            // fetch pool models named org/name from the Hub when missing
 
     // --- new keys ----------------------------------------------------------
     std::string device;  // "" (auto: the first GPU when libtorch has one, else cpu) | cpu | cuda | cuda:N
@@ -77,7 +78,9 @@ struct MergeConfig {
     int effective_sweeps() const;
     std::string effective_selection() const;  // original: ranks; better, thorough: geomean
 
-    // Folder of each pool model, in `models` order.
+    // Folder of each pool model, in `models` order: a path as written; a name
+    // from the Hugging Face cache (org/name[@revision]), else models_dir/org_name
+    // (or models_dir/org/name); a missing one as models_dir/org_name.
     std::vector<std::filesystem::path> model_paths() const;
     // Display name of each pool model (the entry as written, or the folder name of a path).
     std::vector<std::string> model_names() const;

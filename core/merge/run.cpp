@@ -3,6 +3,7 @@
 #include "core/merge/merge_export.h"
 #include "core/merge/report.h"
 #include "core/merge/safeguard.h"
+#include "core/merge/model_fetch.h"
 #include "core/merge/session.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -25,6 +26,10 @@ class RunSink : public ProgressSink {
 public:
     RunSink(MergeRun& run, MergeEvents& events) : m_run(run), m_events(events) {}
     void log(LogLevel level, std::string_view message) override { m_events.log(level, message); }
+    // Hub downloads of pool models (the CLI draws a bar, the GUI may show it).
+    void progress(std::string_view stage, long long done, long long total) override {
+        if (stage == "download") m_events.progress(stage, done, total);
+    }
     bool cancelled() const override {
         try {
             m_run.checkpoint();
@@ -106,6 +111,12 @@ void MergeRun::run() {
     stage(MergeStage::loading, "config, pool check, datasets");
     for (const auto& w : m_config.warnings) m_events.log(LogLevel::warning, w);
     fs::create_directories(m_config.output_dir);
+    // Pool models named org/name that are not on disk come from the Hub first,
+    // so the config hash below already sees their cache folders.
+    {
+        RunSink fetch_sink(*this, m_events);  // Pause/Cancel work during downloads too
+        fetch_missing_models(m_config, &fetch_sink);
+    }
 
     const fs::path report_path = m_config.report_path();
     const std::string hash = merge_config_hash(m_config);

@@ -1,6 +1,7 @@
 #include "core/merge/session.h"
 
 #include "core/eval/scripts.h"
+#include "core/merge/model_fetch.h"
 #include "core/util/error.h"
 
 namespace olm {
@@ -35,8 +36,9 @@ std::vector<std::string> opened_names(const MergeConfig& c, const std::vector<st
     return names;
 }
 
-std::vector<std::filesystem::path> opened_paths(const MergeConfig& c) {
-    std::vector<std::filesystem::path> paths = c.model_paths();
+std::vector<std::filesystem::path> opened_paths(const MergeConfig& c, ProgressSink* sink) {
+    // Pool models named org/name that are on no disk come from the Hub (download: true).
+    std::vector<std::filesystem::path> paths = fetch_missing_models(c, sink);
     if (c.base_outside_pool()) paths.push_back(base_folder(c));
     return paths;
 }
@@ -46,7 +48,7 @@ std::vector<std::filesystem::path> opened_paths(const MergeConfig& c) {
 MergeSession::MergeSession(const MergeConfig& config, const std::string& device, ProgressSink* sink,
                            std::vector<std::string>* warnings, const std::vector<std::string>* pool_names)
     : m_config(config),
-      m_pool(MergePool::open(opened_names(config, pool_names), opened_paths(config), warnings)),
+      m_pool(MergePool::open(opened_names(config, pool_names), opened_paths(config, sink), warnings)),
       m_tok(Tokenizer::from_folder(base_folder(config))) {
     const EvalSettings settings = eval_settings_from(config);
     for (const auto& d : config.datasets)

@@ -1,0 +1,20 @@
+#include "core/merge/model_fetch.h"
+
+#include "core/io/hf_cache.h"
+#include "core/io/hub_download.h"
+
+namespace olm {
+
+std::vector<std::filesystem::path> fetch_missing_models(const MergeConfig& config, ProgressSink* sink) {
+    std::vector<std::filesystem::path> paths = config.model_paths();
+    if (!config.download) return paths;
+    std::error_code ec;
+    for (size_t i = 0; i < paths.size(); ++i) {
+        const std::string& name = config.models[i];
+        if (!is_hub_model_name(name) || std::filesystem::exists(paths[i], ec)) continue;
+        paths[i] = hub_download_model(parse_hub_model_name(name), HubOptions{}, sink ? *sink : null_sink());
+    }
+    return paths;
+}
+
+}  // namespace olm
