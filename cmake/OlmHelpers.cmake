@@ -1,6 +1,8 @@
 # Shared build helpers for OLM Studio.
 
 set(OLM_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+# Tests read the source resources directly; the programs find theirs at run
+# time (core/util/resources.h), never through a build-time path.
 set(OLM_RESOURCES_DIR "${PROJECT_SOURCE_DIR}/resources")
 
 # One precompiled header for libtorch/ATen, compiled once and reused by every
@@ -37,7 +39,6 @@ function(olm_core_module name)
   target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}")
   target_link_libraries(${name} PUBLIC "${TORCH_LIBRARIES}" nlohmann_json::nlohmann_json ${ARG_DEPS})
   target_compile_options(${name} PRIVATE ${OLM_WARNINGS})
-  target_compile_definitions(${name} PUBLIC OLM_RESOURCES_DIR="${OLM_RESOURCES_DIR}")
   olm_use_torch_pch(${name})
 endfunction()
 

@@ -3,6 +3,7 @@
 #include "app/cli/command.h"
 #include "core/demo/demo_project.h"
 #include "core/demo/demo_run.h"
+#include "core/util/resources.h"
 #include "core/util/threads.h"
 #include "core/util/error.h"
 
@@ -83,14 +84,23 @@ public:
 int run_merge_demo(const std::vector<std::string>& argv) {
     olm::cli::Args args(argv, {"project", "out", "search", "threads"}, {"fresh"});
     olm::demo::DemoRunOptions o;
-    if (auto p = args.value("project")) o.project = *p;
+    if (auto p = args.value("project")) {
+        o.project = *p;
+    } else {
+        // The bundled project may be installed read-only: use the user's copy.
+        const auto copy = olm::writable_demo_dir(olm::demo::bundled_demo_dir());
+        o.project = copy.dir;
+        if (copy.copied)
+            std::cerr << "olm demo: copied the demo project from " << olm::demo::bundled_demo_dir().string() << " to "
+                      << copy.dir.string() << "\n";
+    }
     o.out = args.value_or("out", "olm-demo-output");
     if (auto s = args.value("search")) o.presets = split_commas(*s);
     o.resume = !args.flag("fresh");
     olm::ThreadSettings ts;
     ts.intra_op = static_cast<int>(args.int_or("threads", 1));
     const int threads = olm::apply_thread_settings(ts);
-    std::cerr << "olm demo: project " << (o.project.empty() ? olm::demo::bundled_demo_dir() : o.project).string()
+    std::cerr << "olm demo: project " << o.project.string()
               << ", outputs in " << o.out.string() << ", " << threads << " thread(s)\n";
     DemoMergeEvents events;
     const auto result = olm::demo::run_demo(o, events);
@@ -102,8 +112,9 @@ int run_merge_demo(const std::vector<std::string>& argv) {
 
 OLM_COMMAND("demo", "generate or run the bundled demo project (a trained tiny model pool)",
             "usage: olm demo [--project DIR] [--out DIR] [--search original,better] [--threads N] [--fresh]\n"
-            "  Merges the demo pool (default: the bundled resources/demo) headless with each\n"
-            "  search preset and prints every pool model and each merge on every dataset\n"
+            "  Merges the demo pool headless with each search preset (default project: a copy\n"
+            "  of the bundled demo in $XDG_DATA_HOME/olm-studio/demo, ~/.local/share/olm-studio/demo,\n"
+            "  made on first use) and prints every pool model and each merge on every dataset\n"
             "  (selection and held-out accuracy) with the merged recipe. Outputs (report,\n"
             "  merged model) go to DIR/<preset> (default ./olm-demo-output); a finished run\n"
             "  there is reused unless --fresh. --threads: libtorch threads (default 1).\n"

@@ -2,10 +2,11 @@
 //
 //   olm-studio                       an empty project
 //   olm-studio CONFIG.yaml           opens a merge config (and its report, if any)
-//   olm-studio --demo                opens resources/demo/olm_config.yaml
+//   olm-studio --demo                opens the demo project (a user copy of share/olm-studio/demo)
 //   --run                            starts the merge at once (--resume: continues the report)
 //   --screenshot FILE [--tab N]      saves the window as FILE after the run (or at once) and quits;
 //                                    "{tab}" in FILE saves every result tab
+#include "core/util/resources.h"
 #include "core/util/threads.h"
 #include "ui/main_window.h"
 
@@ -17,13 +18,28 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include <cstdio>
+
 namespace {
 
-QString demoConfigPath() {
-    // Installed builds may point OLM_RESOURCES at their resources folder.
-    const QByteArray env = qgetenv("OLM_RESOURCES");
-    const QString root = env.isEmpty() ? QStringLiteral(OLM_RESOURCES_DIR) : QString::fromLocal8Bit(env);
-    return QDir(root).filePath(QStringLiteral("demo/olm_config.yaml"));
+// The demo project: a writable copy of the bundled (possibly read-only,
+// installed) one in the user's data folder, made on first use. Logs where.
+QString demoConfigPath(olm::ui::MainWindow& window) {
+    try {
+        const auto bundled = olm::resources_dir() / "demo";
+        const auto copy = olm::writable_demo_dir(bundled);
+        if (copy.copied) {
+            const QString line = QStringLiteral("copied the demo project from %1 to %2")
+                                     .arg(QString::fromStdString(bundled.string()),
+                                          QString::fromStdString(copy.dir.string()));
+            window.appendLog(line);
+            std::fprintf(stderr, "olm-studio: %s\n", qPrintable(line));
+        }
+        return QString::fromStdString((copy.dir / "olm_config.yaml").string());
+    } catch (const std::exception& e) {
+        window.appendLog(QStringLiteral("demo project: %1").arg(QString::fromStdString(e.what())));
+        return {};
+    }
 }
 
 }  // namespace
@@ -38,7 +54,7 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral("Optimized Layer Merging for Hugging Face language models"));
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("merge config YAML to open"), QStringLiteral("[CONFIG.yaml]"));
-    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the demo project (resources/demo/olm_config.yaml)."));
+    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the demo project (copied on first use to ~/.local/share/olm-studio/demo)."));
     const QCommandLineOption run(QStringLiteral("run"), QStringLiteral("Start the merge at once."));
     const QCommandLineOption resume(QStringLiteral("resume"), QStringLiteral("With --run: continue from merge_report.json."));
     const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save the window to FILE (after --run finishes) and quit."),
@@ -52,9 +68,8 @@ int main(int argc, char** argv) {
     window.show();
 
     if (parser.isSet(demo)) {
-        const QString path = demoConfigPath();
-        if (QFileInfo::exists(path)) window.openProject(path);
-        else window.appendLog(QStringLiteral("demo project not found: %1 (run `olm demo` to create it)").arg(path));
+        const QString path = demoConfigPath(window);
+        if (!path.isEmpty()) window.openProject(path);
     } else if (!parser.positionalArguments().isEmpty()) {
         window.openProject(parser.positionalArguments().first());
     }

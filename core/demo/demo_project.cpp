@@ -4,6 +4,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/resources.h"
 
 #include <ATen/Parallel.h>
 
@@ -94,7 +95,7 @@ std::vector<std::string> demo_model_names() { return {"base", "arithmetic", "rev
 
 std::filesystem::path bundled_demo_dir() {
     if (const char* env = std::getenv("OLM_DEMO_DIR"); env && *env) return env;
-    return std::filesystem::path(OLM_RESOURCES_DIR) / "demo";
+    return resources_dir() / "demo";
 }
 
 namespace {

@@ -72,8 +72,8 @@ struct DemoResult {
 DemoResult generate_demo_project(const std::filesystem::path& out_dir, const DemoOptions& options,
                                  ProgressSink& sink = null_sink());
 
-// The bundled project: resources/demo (OLM_RESOURCES_DIR at build time, or
-// OLM_DEMO_DIR in the environment).
+// The bundled (read-only) project: OLM_DEMO_DIR in the environment, else
+// resources_dir()/demo (core/util/resources.h).
 std::filesystem::path bundled_demo_dir();
 
 // Names of the pool models, base first: "base", "arithmetic", "reverse", "story".
