@@ -8,6 +8,7 @@
 #include "ui/pool_panel.h"
 
 #include <QComboBox>
+#include <QLineEdit>
 #include <QDropEvent>
 #include <QMimeData>
 #include <QSpinBox>
@@ -116,6 +117,46 @@ private slots:
         panel.applyTo(c);
         QVERIFY(c.base_select);
         QVERIFY(c.base_model_name.empty());
+    }
+
+    // A Hugging Face name typed into the field: from the cache when it is
+    // there, else a row saying the merge downloads it; written back by name.
+    void hubNamesJoinThePool() {
+        const fs::path root = m_tmp.path().toStdString();
+        const fs::path cache = root / "hf";
+        const std::string commit(40, 'a');
+        const fs::path snap = cache / "models--org--cached" / "snapshots" / commit;
+        olm::testing::write_tiny_model(snap, {.layers = 2, .seed = 1});
+        fs::create_directories(cache / "models--org--cached" / "refs");
+        std::ofstream(cache / "models--org--cached" / "refs" / "main") << commit;
+        qputenv("HF_HUB_CACHE", QByteArray::fromStdString(cache.string()));
+
+        PoolPanel panel;
+        auto* m = panel.model();
+        QVERIFY(!panel.addHubName(QStringLiteral("not a name")));
+        QVERIFY(panel.hubNameEdit()->toolTip().contains(QStringLiteral("org/name")));
+        panel.hubNameEdit()->setText(QStringLiteral("org/cached"));
+        QTest::keyClick(panel.hubNameEdit(), Qt::Key_Return);
+        QVERIFY(panel.addHubName(QStringLiteral(" org/remote@v2 ")));
+        QCOMPARE(m->rowCount(), 2);
+        QCOMPARE(m->names(), (QStringList{"org/cached", "org/remote@v2"}));
+        QCOMPARE(m->entries()[0].path, QString::fromStdString(snap.string()));
+        QCOMPARE(cell(m, 0, PoolModel::LayersColumn), QStringLiteral("2"));
+        QVERIFY(!m->entries()[1].openable);
+        QVERIFY(m->entries()[1].error.contains(QStringLiteral("not downloaded yet")));
+        QVERIFY(panel.hubNameEdit()->text().isEmpty());
+        QVERIFY(!m->addHubModel(QStringLiteral("org/cached"), {}));  // no duplicates
+
+        olm::MergeConfig c;
+        c.models_dir = "/kept";
+        panel.applyTo(c);
+        QCOMPARE(c.models, (std::vector<std::string>{"org/cached", "org/remote@v2"}));
+        QCOMPARE(c.models_dir, fs::path("/kept"));
+        PoolPanel again;
+        again.loadFrom(c);
+        QCOMPARE(again.model()->names(), (QStringList{"org/cached", "org/remote@v2"}));
+        QCOMPARE(again.model()->entries()[0].path, QString::fromStdString(snap.string()));
+        qunsetenv("HF_HUB_CACHE");
     }
 
     void datasetsTakeAModePerFile() {
