@@ -72,12 +72,16 @@ void checkPool(QVector<PoolEntry>& entries, int base) {
         const QString why = QString::fromStdString(olm::incompatibility(baseIt->second, opened.at(i)));
         e.compatible = why.isEmpty();
         QStringList notes;
-        for (const auto& w : olm::config_warnings(baseIt->second, opened.at(i))) notes << QString::fromStdString(w);
+        for (const auto& w : olm::config_warnings(baseIt->second, opened.at(i)))
+            notes << QString::fromStdString(w);
         if (const auto tok = olm::tokenizer_difference(baseIt->second.path(), opened.at(i).path()))
             notes << QString::fromStdString(*tok);
         e.warnings = notes;
-        e.verdict = why.isEmpty() ? (notes.isEmpty() ? QObject::tr("OK") : QObject::tr("OK, warning: %1").arg(notes.join(QStringLiteral("; "))))
-                                  : why;
+        e.verdict =
+            why.isEmpty()
+                ? (notes.isEmpty() ? QObject::tr("OK")
+                                   : QObject::tr("OK, warning: %1").arg(notes.join(QStringLiteral("; "))))
+                : why;
     }
 }
 
@@ -93,7 +97,8 @@ int countConversations(const QString& path, QString* error) {
 QStringList evalModeNames() {
     QStringList out;
     for (const auto& n : mode_names()) out << QString::fromStdString(n);
-    if (out.isEmpty()) out << QStringLiteral("exact") << QStringLiteral("bigram") << QStringLiteral("quality");
+    if (out.isEmpty())
+        out << QStringLiteral("exact") << QStringLiteral("bigram") << QStringLiteral("quality");
     return out;
 }
 

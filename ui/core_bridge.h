@@ -16,10 +16,10 @@ struct PoolEntry {
     QString architecture;  // "LlamaForCausalLM", or "" when the folder could not be opened
     int layers = 0;
     int hidden = 0;
-    qint64 bytes = 0;      // tensor bytes on disk
-    QString dtype;         // main storage dtype
-    bool openable = false; // the folder opened as a Hugging Face model
-    QString error;         // why it could not be opened
+    qint64 bytes = 0;       // tensor bytes on disk
+    QString dtype;          // main storage dtype
+    bool openable = false;  // the folder opened as a Hugging Face model
+    QString error;          // why it could not be opened
     bool compatible = false;
     QString verdict;       // "OK (base)", "OK", "OK, warning: ..." or the precise incompatibility reason
     QStringList warnings;  // non-blocking differences (tokenizer, rope/norm parameters)

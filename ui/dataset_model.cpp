@@ -21,7 +21,8 @@ int DatasetModel::addFiles(const QStringList& paths, const QString& mode) {
         e.path = fi.absoluteFilePath();
         e.name = fi.fileName();
         e.mode = mode;
-        if (std::any_of(m_entries.cbegin(), m_entries.cend(), [&](const DatasetEntry& x) { return x.path == e.path; }))
+        if (std::any_of(m_entries.cbegin(), m_entries.cend(),
+                        [&](const DatasetEntry& x) { return x.path == e.path; }))
             continue;
         e.samples = countConversations(e.path, &e.error);
         addEntry(e);
@@ -57,9 +58,7 @@ void DatasetModel::clear() {
     emit datasetsChanged();
 }
 
-bool DatasetModel::setMode(int row, const QString& mode) {
-    return setData(index(row, ModeColumn), mode);
-}
+bool DatasetModel::setMode(int row, const QString& mode) { return setData(index(row, ModeColumn), mode); }
 
 int DatasetModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() ? 0 : static_cast<int>(m_entries.size());
@@ -72,9 +71,12 @@ QVariant DatasetModel::data(const QModelIndex& index, int role) const {
     const DatasetEntry& e = m_entries[index.row()];
     if (role == Qt::DisplayRole || role == Qt::EditRole) {
         switch (index.column()) {
-        case FileColumn: return e.name;
-        case ModeColumn: return e.mode;
-        case SamplesColumn: return e.samples >= 0 ? QVariant(e.samples) : QVariant(tr("unreadable"));
+            case FileColumn:
+                return e.name;
+            case ModeColumn:
+                return e.mode;
+            case SamplesColumn:
+                return e.samples >= 0 ? QVariant(e.samples) : QVariant(tr("unreadable"));
         }
     }
     if (role == Qt::ToolTipRole) return e.error.isEmpty() ? e.path : e.error;
@@ -101,14 +103,18 @@ Qt::ItemFlags DatasetModel::flags(const QModelIndex& index) const {
 QVariant DatasetModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (role != Qt::DisplayRole || orientation != Qt::Horizontal) return {};
     switch (section) {
-    case FileColumn: return tr("File");
-    case ModeColumn: return tr("Mode");
-    case SamplesColumn: return tr("Samples");
+        case FileColumn:
+            return tr("File");
+        case ModeColumn:
+            return tr("Mode");
+        case SamplesColumn:
+            return tr("Samples");
     }
     return {};
 }
 
-ModeDelegate::ModeDelegate(QStringList modes, QObject* parent) : QStyledItemDelegate(parent), m_modes(std::move(modes)) {}
+ModeDelegate::ModeDelegate(QStringList modes, QObject* parent)
+    : QStyledItemDelegate(parent), m_modes(std::move(modes)) {}
 
 QWidget* ModeDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
     auto* combo = new QComboBox(parent);

@@ -9,8 +9,8 @@
 namespace olm::ui {
 
 struct DatasetEntry {
-    QString path;   // absolute file path
-    QString name;   // the config key (file name)
+    QString path;  // absolute file path
+    QString name;  // the config key (file name)
     QString mode = QStringLiteral("exact");
     int samples = -1;  // conversations in the file, -1 when unreadable
     QString error;     // why the file could not be read
@@ -50,7 +50,8 @@ class ModeDelegate : public QStyledItemDelegate {
     Q_OBJECT
 public:
     ModeDelegate(QStringList modes, QObject* parent = nullptr);
-    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option,
+                          const QModelIndex& index) const override;
     void setEditorData(QWidget* editor, const QModelIndex& index) const override;
     void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
 

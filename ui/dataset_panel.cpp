@@ -37,7 +37,8 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QGroupBox(tr("Datasets"), parent) 
     m_view->verticalHeader()->setDefaultSectionSize(22);
     m_view->horizontalHeader()->setSectionResizeMode(DatasetModel::FileColumn, QHeaderView::Stretch);
     m_view->horizontalHeader()->setSectionResizeMode(DatasetModel::ModeColumn, QHeaderView::ResizeToContents);
-    m_view->horizontalHeader()->setSectionResizeMode(DatasetModel::SamplesColumn, QHeaderView::ResizeToContents);
+    m_view->horizontalHeader()->setSectionResizeMode(DatasetModel::SamplesColumn,
+                                                     QHeaderView::ResizeToContents);
     layout->addWidget(m_view, 1);
 
     auto* row = new QHBoxLayout;
@@ -82,8 +83,8 @@ void DatasetPanel::dropEvent(QDropEvent* event) {
 }
 
 void DatasetPanel::addFileDialog() {
-    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add evaluation datasets"), {},
-                                                            tr("Conversation datasets (*.json *.jsonl);;All files (*)"));
+    const QStringList files = QFileDialog::getOpenFileNames(
+        this, tr("Add evaluation datasets"), {}, tr("Conversation datasets (*.json *.jsonl);;All files (*)"));
     m_model->addFiles(files);
 }
 
@@ -95,7 +96,8 @@ void DatasetPanel::removeSelected() {
 
 void DatasetPanel::setEditable(bool editable) {
     for (auto* b : m_buttons) b->setEnabled(editable);
-    m_view->setEditTriggers(editable ? QAbstractItemView::AllEditTriggers : QAbstractItemView::NoEditTriggers);
+    m_view->setEditTriggers(editable ? QAbstractItemView::AllEditTriggers
+                                     : QAbstractItemView::NoEditTriggers);
     m_samples->setEnabled(editable);
     m_holdout->setEnabled(editable);
     setAcceptDrops(editable);
@@ -105,7 +107,8 @@ void DatasetPanel::applyTo(olm::MergeConfig& config) const {
     std::set<QString> folders;
     for (const auto& e : m_model->entries()) folders.insert(QFileInfo(e.path).absolutePath());
     const bool common = folders.size() == 1;
-    config.dataset_dir = common ? std::filesystem::path(folders.begin()->toStdString()) : std::filesystem::path();
+    config.dataset_dir =
+        common ? std::filesystem::path(folders.begin()->toStdString()) : std::filesystem::path();
     config.datasets.clear();
     for (const auto& e : m_model->entries()) {
         olm::MergeDatasetEntry d;

@@ -13,17 +13,19 @@ namespace {
 // Rows sort as: base, boundary, layer 0, layer 0's tensor units, layer 1, ...
 std::tuple<int, int, QString> rowKey(PositionKind kind, int layer, const QString& unit) {
     switch (kind) {
-    case PositionKind::base: return {0, -1, {}};
-    case PositionKind::boundary: return {1, -1, {}};
-    case PositionKind::layer: return {2, layer, {}};
-    case PositionKind::tensor: return {2, layer, unit};
+        case PositionKind::base:
+            return {0, -1, {}};
+        case PositionKind::boundary:
+            return {1, -1, {}};
+        case PositionKind::layer:
+            return {2, layer, {}};
+        case PositionKind::tensor:
+            return {2, layer, unit};
     }
     return {3, layer, unit};
 }
 
-bool scored(CandidateStatus s) {
-    return s == CandidateStatus::evaluated || s == CandidateStatus::reused;
-}
+bool scored(CandidateStatus s) { return s == CandidateStatus::evaluated || s == CandidateStatus::reused; }
 
 }  // namespace
 
@@ -77,7 +79,9 @@ int HeatmapModel::rowOf(PositionKind kind, int layer, const QString& unit) const
     return -1;
 }
 
-int HeatmapModel::columnOf(const QString& candidate) const { return static_cast<int>(m_candidates.indexOf(candidate)); }
+int HeatmapModel::columnOf(const QString& candidate) const {
+    return static_cast<int>(m_candidates.indexOf(candidate));
+}
 
 int HeatmapModel::ensureRow(PositionKind kind, int layer, const QString& unit) {
     if (const int r = rowOf(kind, layer, unit); r >= 0) return r;
@@ -231,10 +235,14 @@ int HeatmapModel::columnCount(const QModelIndex& parent) const {
 
 QString HeatmapModel::rowLabel(const Row& row) const {
     switch (row.kind) {
-    case PositionKind::base: return tr("base");
-    case PositionKind::boundary: return tr("boundary");
-    case PositionKind::layer: return tr("layer %1").arg(row.layer);
-    case PositionKind::tensor: return tr("layer %1 %2").arg(row.layer).arg(row.unit);
+        case PositionKind::base:
+            return tr("base");
+        case PositionKind::boundary:
+            return tr("boundary");
+        case PositionKind::layer:
+            return tr("layer %1").arg(row.layer);
+        case PositionKind::tensor:
+            return tr("layer %1 %2").arg(row.layer).arg(row.unit);
     }
     return {};
 }
@@ -266,32 +274,38 @@ QVariant HeatmapModel::data(const QModelIndex& index, int role) const {
     const int row = index.row(), col = index.column();
     const Cell& cell = m_rows[row].cells[col];
     switch (role) {
-    case Qt::DisplayRole: {
-        if (cell.status == CandidateStatus::disqualified) return QStringLiteral("✕");
-        if (cell.status == CandidateStatus::failed) return QStringLiteral("!");
-        if (cell.status == CandidateStatus::running) return QStringLiteral("…");
-        const auto v = value(row, col);
-        if (!v) return {};
-        if (m_dataset.isEmpty() || m_valueKind == ValueKind::rank) return QString::number(*v, 'g', 4);
-        return QString::number(*v, 'f', *v >= 100 ? 1 : 3);
-    }
-    case Qt::ToolTipRole: return tooltip(row, col);
-    case ValueRole: {
-        const auto v = value(row, col);
-        return v ? QVariant(*v) : QVariant();
-    }
-    case NormalizedRole: {
-        const auto v = value(row, col);
-        const auto range = rowRange(row);
-        if (!v || !range) return {};
-        const double span = range->second - range->first;
-        return span > 0 ? (*v - range->first) / span : 0.0;
-    }
-    case StatusRole: return static_cast<int>(cell.status);
-    case ChosenRole: return !m_rows[row].chosen.isEmpty() && m_rows[row].chosen == m_candidates[col];
-    case ReasonRole: return cell.reason;
-    case Qt::TextAlignmentRole: return int(Qt::AlignCenter);
-    default: return {};
+        case Qt::DisplayRole: {
+            if (cell.status == CandidateStatus::disqualified) return QStringLiteral("✕");
+            if (cell.status == CandidateStatus::failed) return QStringLiteral("!");
+            if (cell.status == CandidateStatus::running) return QStringLiteral("…");
+            const auto v = value(row, col);
+            if (!v) return {};
+            if (m_dataset.isEmpty() || m_valueKind == ValueKind::rank) return QString::number(*v, 'g', 4);
+            return QString::number(*v, 'f', *v >= 100 ? 1 : 3);
+        }
+        case Qt::ToolTipRole:
+            return tooltip(row, col);
+        case ValueRole: {
+            const auto v = value(row, col);
+            return v ? QVariant(*v) : QVariant();
+        }
+        case NormalizedRole: {
+            const auto v = value(row, col);
+            const auto range = rowRange(row);
+            if (!v || !range) return {};
+            const double span = range->second - range->first;
+            return span > 0 ? (*v - range->first) / span : 0.0;
+        }
+        case StatusRole:
+            return static_cast<int>(cell.status);
+        case ChosenRole:
+            return !m_rows[row].chosen.isEmpty() && m_rows[row].chosen == m_candidates[col];
+        case ReasonRole:
+            return cell.reason;
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignCenter);
+        default:
+            return {};
     }
 }
 

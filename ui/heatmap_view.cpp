@@ -17,7 +17,7 @@ namespace olm::ui {
 QColor HeatmapDelegate::colorFor(double t) {
     // A short perceptual ramp (viridis-like, reversed): best = dark, worst = pale.
     static constexpr std::array<std::array<int, 3>, 5> stops{{
-        {{32, 90, 110}},    // best
+        {{32, 90, 110}},  // best
         {{38, 130, 142}},
         {{53, 183, 121}},
         {{170, 220, 80}},
@@ -114,9 +114,10 @@ HeatmapPanel::HeatmapPanel(HeatmapModel* model, QWidget* parent) : QWidget(paren
     bar->addWidget(m_valueKind);
     bar->addStretch(1);
     auto* legend = new QLabel;
-    legend->setText(tr("<span style='background:#205a6e;color:white'>&nbsp;best&nbsp;</span>"
-                       "<span style='background:#faf0aa'>&nbsp;worst&nbsp;</span> in each row &nbsp; "
-                       "<span style='color:#e65a14'><b>▭</b></span> chosen &nbsp; ✕ disqualified &nbsp; ! failed"));
+    legend->setText(
+        tr("<span style='background:#205a6e;color:white'>&nbsp;best&nbsp;</span>"
+           "<span style='background:#faf0aa'>&nbsp;worst&nbsp;</span> in each row &nbsp; "
+           "<span style='color:#e65a14'><b>▭</b></span> chosen &nbsp; ✕ disqualified &nbsp; ! failed"));
     bar->addWidget(legend);
     layout->addLayout(bar);
     m_view = new HeatmapView;
@@ -137,8 +138,9 @@ void HeatmapPanel::refreshDatasets() {
     const QString current = m_model->dataset();
     QSignalBlocker block(m_dataset);
     m_dataset->clear();
-    m_dataset->addItem(m_model->aggregate() == HeatmapModel::Aggregate::geomean ? tr("aggregate (geometric mean)")
-                                                                                : tr("aggregate (rank sum)"),
+    m_dataset->addItem(m_model->aggregate() == HeatmapModel::Aggregate::geomean
+                           ? tr("aggregate (geometric mean)")
+                           : tr("aggregate (rank sum)"),
                        QString());
     for (const auto& d : m_model->datasets()) m_dataset->addItem(d, d);
     const int at = m_dataset->findData(current);

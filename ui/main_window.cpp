@@ -105,7 +105,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         m_heatmap->addResult(r);
         if (r.status == CandidateStatus::disqualified || r.status == CandidateStatus::failed)
             appendLog(tr("%1 at %2 %3: %4 (%5)")
-                          .arg(r.candidate, positionKindName(r.kind), r.layer >= 0 ? QString::number(r.layer) : QString(),
+                          .arg(r.candidate, positionKindName(r.kind),
+                               r.layer >= 0 ? QString::number(r.layer) : QString(),
                                candidateStatusName(r.status), r.reason));
     });
     connect(m_controller, &MergeController::positionDecided, this, [this](const PositionDecision& d) {
@@ -122,12 +123,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_controller, &MergeController::logLine, this, [this](int level, const QString& line) {
         static const char* names[] = {"debug", "info", "warning", "error"};
         if (level <= 0) return;  // debug lines stay out of the GUI log
-        appendLog(level == 1 ? line : QStringLiteral("%1: %2").arg(QLatin1String(names[std::min(level, 3)]), line));
+        appendLog(level == 1 ? line
+                             : QStringLiteral("%1: %2").arg(QLatin1String(names[std::min(level, 3)]), line));
     });
-    connect(m_controller, &MergeController::stageChanged, this, [this](const QString& stage, const QString& desc) {
-        m_stageLabel->setText(desc.isEmpty() ? stage : QStringLiteral("%1 — %2").arg(stage, desc));
-        appendLog(tr("stage: %1%2").arg(stage, desc.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(desc)));
-    });
+    connect(
+        m_controller, &MergeController::stageChanged, this,
+        [this](const QString& stage, const QString& desc) {
+            m_stageLabel->setText(desc.isEmpty() ? stage : QStringLiteral("%1 — %2").arg(stage, desc));
+            appendLog(
+                tr("stage: %1%2").arg(stage, desc.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(desc)));
+        });
     connect(m_controller, &MergeController::pausedChanged, this, [this](bool paused) {
         appendLog(paused ? tr("paused (between evaluation batches)") : tr("resumed"));
         updateControls();
@@ -157,12 +162,15 @@ QWidget* MainWindow::buildControls() {
         row->addWidget(b);
         return b;
     };
-    m_start = make(tr("Start"), QStringLiteral("start"), tr("Start a new merge (an existing report in the output folder is replaced)"));
+    m_start = make(tr("Start"), QStringLiteral("start"),
+                   tr("Start a new merge (an existing report in the output folder is replaced)"));
     m_pause = make(tr("Pause"), QStringLiteral("pause"), tr("Pause between evaluation batches"));
     m_resume = make(tr("Resume"), QStringLiteral("resume"),
                     tr("Continue a paused merge, or resume from the output folder's merge_report.json"));
-    m_cancel = make(tr("Cancel"), QStringLiteral("cancel"), tr("Stop; the report keeps every finished candidate"));
-    m_export = make(tr("Export"), QStringLiteral("export"), tr("Write the merged model, model card and mergekit recipe to the output folder"));
+    m_cancel =
+        make(tr("Cancel"), QStringLiteral("cancel"), tr("Stop; the report keeps every finished candidate"));
+    m_export = make(tr("Export"), QStringLiteral("export"),
+                    tr("Write the merged model, model card and mergekit recipe to the output folder"));
     connect(m_start, &QPushButton::clicked, this, [this] { startMerge(false); });
     connect(m_pause, &QPushButton::clicked, this, &MainWindow::pauseMerge);
     connect(m_resume, &QPushButton::clicked, this, &MainWindow::resumeMerge);
@@ -182,8 +190,9 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Open project…"), QKeySequence::Open, this, &MainWindow::openProjectDialog);
     file->addAction(tr("&Save project…"), QKeySequence::Save, this, &MainWindow::saveProjectDialog);
     file->addAction(tr("Open merge &report…"), this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("Open merge_report.json"), m_options->outputDir(),
-                                                       tr("Merge reports (merge_report.json *.json)"));
+        const QString f =
+            QFileDialog::getOpenFileName(this, tr("Open merge_report.json"), m_options->outputDir(),
+                                         tr("Merge reports (merge_report.json *.json)"));
         if (!f.isEmpty()) loadReport(f);
     });
     file->addSeparator();
@@ -196,7 +205,10 @@ void MainWindow::buildMenus() {
     run->addAction(tr("Export"), this, [this] { exportModel(); });
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("About OLM Studio"), this, [this] {
-        QMessageBox::about(this, tr("About OLM Studio"), QString::fromStdString(olm::build_info()).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
+        QMessageBox::about(this, tr("About OLM Studio"),
+                           QString::fromStdString(olm::build_info())
+                               .toHtmlEscaped()
+                               .replace(QLatin1Char('\n'), QStringLiteral("<br>")));
     });
 }
 
@@ -215,7 +227,8 @@ void MainWindow::updateControls() {
 }
 
 void MainWindow::appendLog(const QString& line) {
-    m_log->appendPlainText(QStringLiteral("%1  %2").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")), line));
+    m_log->appendPlainText(
+        QStringLiteral("%1  %2").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")), line));
 }
 
 olm::MergeConfig MainWindow::currentConfig() const {
@@ -224,7 +237,8 @@ olm::MergeConfig MainWindow::currentConfig() const {
     m_datasets->applyTo(c);
     m_options->applyTo(c);
     if (!c.output_dir.empty() && c.output_dir.is_relative() && !m_projectPath.isEmpty())
-        c.output_dir = std::filesystem::path(QFileInfo(m_projectPath).absolutePath().toStdString()) / c.output_dir;
+        c.output_dir =
+            std::filesystem::path(QFileInfo(m_projectPath).absolutePath().toStdString()) / c.output_dir;
     c.load_merge_report = false;  // resuming is the Resume button's choice
     c.warnings.clear();
     return c;
@@ -238,8 +252,12 @@ bool MainWindow::openProject(const QString& path) {
         m_pool->loadFrom(c);
         m_datasets->loadFrom(c);
         m_options->loadFrom(c);
-        setWindowTitle(QStringLiteral("OLM Studio %1 — %2").arg(QString::fromStdString(olm::version()), QFileInfo(path).fileName()));
-        appendLog(tr("opened project %1 (%2 models, %3 datasets)").arg(m_projectPath).arg(c.models.size()).arg(c.datasets.size()));
+        setWindowTitle(QStringLiteral("OLM Studio %1 — %2")
+                           .arg(QString::fromStdString(olm::version()), QFileInfo(path).fileName()));
+        appendLog(tr("opened project %1 (%2 models, %3 datasets)")
+                      .arg(m_projectPath)
+                      .arg(c.models.size())
+                      .arg(c.datasets.size()));
         for (const auto& w : c.warnings) appendLog(tr("warning: %1").arg(QString::fromStdString(w)));
         for (const auto& e : m_pool->model()->entries())
             if (!e.compatible) appendLog(tr("pool: %1: %2").arg(e.name, e.verdict));
@@ -270,15 +288,17 @@ bool MainWindow::saveProject(const QString& path) {
 }
 
 void MainWindow::openProjectDialog() {
-    const QString f = QFileDialog::getOpenFileName(this, tr("Open merge config"), QFileInfo(m_projectPath).absolutePath(),
-                                                   tr("Merge configs (*.yaml *.yml)"));
+    const QString f =
+        QFileDialog::getOpenFileName(this, tr("Open merge config"), QFileInfo(m_projectPath).absolutePath(),
+                                     tr("Merge configs (*.yaml *.yml)"));
     if (!f.isEmpty()) openProject(f);
 }
 
 void MainWindow::saveProjectDialog() {
-    const QString f = QFileDialog::getSaveFileName(this, tr("Save merge config"),
-                                                   m_projectPath.isEmpty() ? QStringLiteral("olm_config.yaml") : m_projectPath,
-                                                   tr("Merge configs (*.yaml *.yml)"));
+    const QString f = QFileDialog::getSaveFileName(
+        this, tr("Save merge config"),
+        m_projectPath.isEmpty() ? QStringLiteral("olm_config.yaml") : m_projectPath,
+        tr("Merge configs (*.yaml *.yml)"));
     if (!f.isEmpty()) saveProject(f);
 }
 
@@ -291,7 +311,7 @@ void MainWindow::resetViews(const olm::MergeConfig& config) {
     const int layers = base >= 0 && base < entries.size() ? entries[base].layers : 0;
     m_heatmap->reset(pool, layers, datasets);
     m_heatmap->setAggregate(config.effective_selection() == "geomean" ? HeatmapModel::Aggregate::geomean
-                                                                       : HeatmapModel::Aggregate::rankSum);
+                                                                      : HeatmapModel::Aggregate::rankSum);
     m_chart->clear();
     m_previews->clear();
 }
@@ -353,8 +373,9 @@ bool MainWindow::startMerge(bool resume) {
     job.resume = resume;
     job.exportModel = false;  // Export writes the model once the heatmap has been reviewed
     m_exporting = false;
-    return launch(job, resume ? tr("resuming merge from %1").arg(report)
-                              : tr("starting merge into %1").arg(QString::fromStdString(c.output_dir.string())));
+    return launch(job, resume
+                           ? tr("resuming merge from %1").arg(report)
+                           : tr("starting merge into %1").arg(QString::fromStdString(c.output_dir.string())));
 }
 
 bool MainWindow::exportModel() {
@@ -373,7 +394,8 @@ bool MainWindow::exportModel() {
     job.exportModel = true;
     job.verifyExport = true;
     m_exporting = true;
-    return launch(job, tr("exporting the merged model to %1").arg(QString::fromStdString(c.output_dir.string())));
+    return launch(job,
+                  tr("exporting the merged model to %1").arg(QString::fromStdString(c.output_dir.string())));
 }
 
 void MainWindow::pauseMerge() { m_controller->pause(); }
@@ -395,15 +417,19 @@ void MainWindow::cancelMerge() {
 void MainWindow::onProgress(const RunProgress& p) {
     if (p.total > 0) {
         m_progress->setRange(0, 1000);
-        m_progress->setValue(static_cast<int>(1000.0 * static_cast<double>(p.done) / static_cast<double>(p.total)));
+        m_progress->setValue(
+            static_cast<int>(1000.0 * static_cast<double>(p.done) / static_cast<double>(p.total)));
         m_progress->setFormat(QStringLiteral("%1 / %2 evaluations").arg(p.done).arg(p.total));
     }
-    if (!p.detail.isEmpty()) m_stageLabel->setText(QStringLiteral("%1 — %2").arg(p.stage, p.detail));
-    else if (!p.stage.isEmpty()) m_stageLabel->setText(p.stage);
+    if (!p.detail.isEmpty())
+        m_stageLabel->setText(QStringLiteral("%1 — %2").arg(p.stage, p.detail));
+    else if (!p.stage.isEmpty())
+        m_stageLabel->setText(p.stage);
     const int layers = m_heatmap->layers();
     m_layerLabel->setText(p.layer >= 0 ? tr("layer %1/%2").arg(p.layer + 1).arg(layers) : QString());
-    m_candidateLabel->setText(p.candidate >= 0 && p.candidates > 0 ? tr("candidate %1/%2").arg(p.candidate + 1).arg(p.candidates)
-                                                                    : QString());
+    m_candidateLabel->setText(p.candidate >= 0 && p.candidates > 0
+                                  ? tr("candidate %1/%2").arg(p.candidate + 1).arg(p.candidates)
+                                  : QString());
     m_etaLabel->setText(p.etaSeconds >= 0 ? tr("ETA %1").arg(formatDuration(p.etaSeconds)) : QString());
 }
 
@@ -414,7 +440,8 @@ void MainWindow::onFinished(MergeWorker::Outcome outcome, const QString& message
         m_progress->setValue(1000);
         m_progress->setFormat(m_exporting ? tr("exported") : tr("complete"));
     }
-    m_stageLabel->setText(outcome == MergeWorker::Outcome::finished ? (m_exporting ? tr("Exported") : tr("Finished"))
+    m_stageLabel->setText(outcome == MergeWorker::Outcome::finished
+                              ? (m_exporting ? tr("Exported") : tr("Finished"))
                           : outcome == MergeWorker::Outcome::cancelled ? tr("Cancelled")
                                                                        : tr("Failed"));
     m_etaLabel->clear();

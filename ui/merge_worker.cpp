@@ -22,21 +22,30 @@ QMap<QString, double> toMap(const std::map<std::string, double>& m) {
 
 PositionKind toKind(olm::PositionId::Kind k) {
     switch (k) {
-    case olm::PositionId::Kind::base: return PositionKind::base;
-    case olm::PositionId::Kind::boundary: return PositionKind::boundary;
-    case olm::PositionId::Kind::layer: return PositionKind::layer;
-    case olm::PositionId::Kind::tensor: return PositionKind::tensor;
-    case olm::PositionId::Kind::reference: return PositionKind::base;  // not shown as a row
+        case olm::PositionId::Kind::base:
+            return PositionKind::base;
+        case olm::PositionId::Kind::boundary:
+            return PositionKind::boundary;
+        case olm::PositionId::Kind::layer:
+            return PositionKind::layer;
+        case olm::PositionId::Kind::tensor:
+            return PositionKind::tensor;
+        case olm::PositionId::Kind::reference:
+            return PositionKind::base;  // not shown as a row
     }
     return PositionKind::layer;
 }
 
 CandidateStatus toStatus(olm::CandidateStatus s) {
     switch (s) {
-    case olm::CandidateStatus::evaluated: return CandidateStatus::evaluated;
-    case olm::CandidateStatus::reused_identical: return CandidateStatus::reused;
-    case olm::CandidateStatus::disqualified: return CandidateStatus::disqualified;
-    case olm::CandidateStatus::failed: return CandidateStatus::failed;
+        case olm::CandidateStatus::evaluated:
+            return CandidateStatus::evaluated;
+        case olm::CandidateStatus::reused_identical:
+            return CandidateStatus::reused;
+        case olm::CandidateStatus::disqualified:
+            return CandidateStatus::disqualified;
+        case olm::CandidateStatus::failed:
+            return CandidateStatus::failed;
     }
     return CandidateStatus::failed;
 }
@@ -81,7 +90,8 @@ public:
             ReferenceScores ref;
             ref.name = QString::fromStdString(c.name);
             ref.scores = toMap(res.scores);
-            if (res.status == olm::CandidateStatus::evaluated || res.status == olm::CandidateStatus::reused_identical)
+            if (res.status == olm::CandidateStatus::evaluated ||
+                res.status == olm::CandidateStatus::reused_identical)
                 emit m_w.referenceScored(ref);
             return;
         }
@@ -240,10 +250,14 @@ bool MergeController::start(const MergeJob& job) {
     m_worker->moveToThread(m_thread.get());
     // Worker signals are emitted on the worker thread: queued to this (GUI) thread.
     connect(m_worker, &MergeWorker::stageChanged, this, &MergeController::stageChanged, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::candidateStarted, this, &MergeController::candidateStarted, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::candidateFinished, this, &MergeController::candidateFinished, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::positionDecided, this, &MergeController::positionDecided, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::referenceScored, this, &MergeController::referenceScored, Qt::QueuedConnection);
+    connect(m_worker, &MergeWorker::candidateStarted, this, &MergeController::candidateStarted,
+            Qt::QueuedConnection);
+    connect(m_worker, &MergeWorker::candidateFinished, this, &MergeController::candidateFinished,
+            Qt::QueuedConnection);
+    connect(m_worker, &MergeWorker::positionDecided, this, &MergeController::positionDecided,
+            Qt::QueuedConnection);
+    connect(m_worker, &MergeWorker::referenceScored, this, &MergeController::referenceScored,
+            Qt::QueuedConnection);
     connect(m_worker, &MergeWorker::preview, this, &MergeController::preview, Qt::QueuedConnection);
     connect(m_worker, &MergeWorker::progress, this, &MergeController::progress, Qt::QueuedConnection);
     connect(m_worker, &MergeWorker::logLine, this, &MergeController::logLine, Qt::QueuedConnection);

@@ -19,12 +19,15 @@ int PoolModel::addFolders(const QStringList& paths) {
     for (const auto& p : paths) {
         const QString abs = QFileInfo(p).absoluteFilePath();
         if (!QFileInfo(abs).isDir()) continue;
-        const bool known = std::any_of(m_entries.cbegin(), m_entries.cend(), [&](const PoolEntry& e) { return e.path == abs; }) ||
-                           std::any_of(fresh.cbegin(), fresh.cend(), [&](const PoolEntry& e) { return e.path == abs; });
+        const bool known =
+            std::any_of(m_entries.cbegin(), m_entries.cend(),
+                        [&](const PoolEntry& e) { return e.path == abs; }) ||
+            std::any_of(fresh.cbegin(), fresh.cend(), [&](const PoolEntry& e) { return e.path == abs; });
         if (!known) fresh << inspectModelFolder(abs);
     }
     if (fresh.isEmpty()) return 0;
-    beginInsertRows({}, static_cast<int>(m_entries.size()), static_cast<int>(m_entries.size() + fresh.size() - 1));
+    beginInsertRows({}, static_cast<int>(m_entries.size()),
+                    static_cast<int>(m_entries.size() + fresh.size() - 1));
     m_entries << fresh;
     endInsertRows();
     recheck();
@@ -32,7 +35,8 @@ int PoolModel::addFolders(const QStringList& paths) {
 }
 
 bool PoolModel::addHubModel(const QString& name, const QString& folder) {
-    if (std::any_of(m_entries.cbegin(), m_entries.cend(), [&](const PoolEntry& e) { return e.hubName == name; }))
+    if (std::any_of(m_entries.cbegin(), m_entries.cend(),
+                    [&](const PoolEntry& e) { return e.hubName == name; }))
         return false;
     PoolEntry e;
     if (!folder.isEmpty()) {
@@ -133,11 +137,16 @@ QVariant PoolModel::data(const QModelIndex& index, int role) const {
     const PoolEntry& e = m_entries[index.row()];
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case NameColumn: return e.name;
-        case ArchitectureColumn: return e.openable ? e.architecture : tr("—");
-        case LayersColumn: return e.openable ? QVariant(e.layers) : QVariant();
-        case SizeColumn: return e.openable ? QStringLiteral("%1 %2").arg(formatBytes(e.bytes), e.dtype) : QString();
-        case VerdictColumn: return e.verdict;
+            case NameColumn:
+                return e.name;
+            case ArchitectureColumn:
+                return e.openable ? e.architecture : tr("—");
+            case LayersColumn:
+                return e.openable ? QVariant(e.layers) : QVariant();
+            case SizeColumn:
+                return e.openable ? QStringLiteral("%1 %2").arg(formatBytes(e.bytes), e.dtype) : QString();
+            case VerdictColumn:
+                return e.verdict;
         }
     }
     if (role == Qt::ToolTipRole) {
@@ -157,11 +166,16 @@ QVariant PoolModel::headerData(int section, Qt::Orientation orientation, int rol
     if (role != Qt::DisplayRole) return {};
     if (orientation == Qt::Vertical) return section + 1;
     switch (section) {
-    case NameColumn: return tr("Model");
-    case ArchitectureColumn: return tr("Architecture");
-    case LayersColumn: return tr("Layers");
-    case SizeColumn: return tr("Size");
-    case VerdictColumn: return tr("Pool check");
+        case NameColumn:
+            return tr("Model");
+        case ArchitectureColumn:
+            return tr("Architecture");
+        case LayersColumn:
+            return tr("Layers");
+        case SizeColumn:
+            return tr("Size");
+        case VerdictColumn:
+            return tr("Pool check");
     }
     return {};
 }

@@ -87,9 +87,8 @@ PoolPanel::PoolPanel(QWidget* parent) : QGroupBox(tr("Model pool"), parent) {
 
     refreshBaseChoices();
     connect(m_model, &PoolModel::poolChanged, this, &PoolPanel::refreshBaseChoices);
-    connect(m_base, &QComboBox::currentIndexChanged, this, [this](int i) {
-        m_model->setBaseName(i >= kNamedBase ? m_base->itemText(i) : QString());
-    });
+    connect(m_base, &QComboBox::currentIndexChanged, this,
+            [this](int i) { m_model->setBaseName(i >= kNamedBase ? m_base->itemText(i) : QString()); });
 }
 
 QStringList PoolPanel::foldersFromUrls(const QList<QUrl>& urls) {
@@ -157,7 +156,9 @@ void PoolPanel::moveSelected(int delta) {
 
 void PoolPanel::refreshBaseChoices() {
     const QString current = m_base->currentIndex() >= kNamedBase ? m_base->currentText() : QString();
-    const int special = m_base->currentIndex() >= 0 && m_base->currentIndex() < kNamedBase ? m_base->currentIndex() : kFirstModel;
+    const int special = m_base->currentIndex() >= 0 && m_base->currentIndex() < kNamedBase
+                            ? m_base->currentIndex()
+                            : kFirstModel;
     QSignalBlocker block(m_base);
     m_base->clear();
     m_base->insertItem(kFirstModel, tr("first model"));
@@ -186,7 +187,8 @@ void PoolPanel::applyTo(olm::MergeConfig& config) const {
     const bool common = parents.size() == 1;
     // With Hugging Face names only, models_dir stays (they may live there as org_name).
     if (!parents.empty())
-        config.models_dir = common ? std::filesystem::path(parents.begin()->toStdString()) : std::filesystem::path();
+        config.models_dir =
+            common ? std::filesystem::path(parents.begin()->toStdString()) : std::filesystem::path();
     for (const auto& e : m_model->entries())
         config.models.push_back((!e.hubName.isEmpty() ? e.hubName : common ? e.name : e.path).toStdString());
     const int choice = m_base->currentIndex();
@@ -212,7 +214,8 @@ void PoolPanel::loadFrom(const olm::MergeConfig& config) {
         const auto folders = config.model_paths();
         for (std::size_t i = 0; i < names.size() && i < folders.size(); ++i) {
             if (names[i] != config.base_model_name) continue;
-            const int at = m_base->findText(QFileInfo(QString::fromStdString(folders[i].string())).fileName());
+            const int at =
+                m_base->findText(QFileInfo(QString::fromStdString(folders[i].string())).fileName());
             if (at >= kNamedBase) choice = at;
         }
         if (choice < kNamedBase) {

@@ -14,7 +14,8 @@ constexpr int kSampleRole = Qt::UserRole + 1;
 
 QString fullText(const PreviewSample& s) {
     QString out = QObject::tr("Candidate: %1\nDataset: %2\n").arg(s.candidate, s.dataset);
-    if (!s.reasons.isEmpty()) out += QObject::tr("Penalty %1: %2\n").arg(s.penalty).arg(s.reasons.join(QStringLiteral("; ")));
+    if (!s.reasons.isEmpty())
+        out += QObject::tr("Penalty %1: %2\n").arg(s.penalty).arg(s.reasons.join(QStringLiteral("; ")));
     out += QObject::tr("\n— Prompt —\n%1\n\n— Generated —\n%2\n").arg(s.prompt, s.text);
     return out;
 }
@@ -56,7 +57,8 @@ void PreviewPanel::addSample(const PreviewSample& s) {
     item->setToolTip(TextColumn, s.prompt.left(400));
     item->setData(0, kSampleRole, fullText(s));
     m_list->insertTopLevelItem(0, item);
-    while (m_list->topLevelItemCount() > maxRows()) delete m_list->takeTopLevelItem(m_list->topLevelItemCount() - 1);
+    while (m_list->topLevelItemCount() > maxRows())
+        delete m_list->takeTopLevelItem(m_list->topLevelItemCount() - 1);
     if (m_list->topLevelItemCount() == 1) m_list->setCurrentItem(item);
 }
 

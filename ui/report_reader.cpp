@@ -54,13 +54,15 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
             r.reason = QString::fromStdString(it->value("reason", std::string()));
         }
     } else {
-        const char* key = kind == PositionKind::base || kind == PositionKind::boundary ? "candidate_metrics" : "metrics";
+        const char* key =
+            kind == PositionKind::base || kind == PositionKind::boundary ? "candidate_metrics" : "metrics";
         if (const auto m = s.find(key); m != s.end() && m->is_object()) {
             for (auto d = m->begin(); d != m->end(); ++d) {
                 if (!d->is_object()) continue;
                 for (auto it = d->begin(); it != d->end(); ++it)
                     if (it->is_number())
-                        entry(QString::fromStdString(it.key())).scores.insert(QString::fromStdString(d.key()), it->get<double>());
+                        entry(QString::fromStdString(it.key()))
+                            .scores.insert(QString::fromStdString(d.key()), it->get<double>());
             }
         }
     }
@@ -85,10 +87,12 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
     d.layer = layer;
     d.unit = unit;
     d.winner = QString::fromStdString(winner);
-    d.scores = byName.contains(d.winner) && !byName[d.winner].scores.isEmpty() ? byName[d.winner].scores
-                                                                               : scoreMap(s.value("metrics", Json::object()));
+    d.scores = byName.contains(d.winner) && !byName[d.winner].scores.isEmpty()
+                   ? byName[d.winner].scores
+                   : scoreMap(s.value("metrics", Json::object()));
     out.decisions << d;
-    if (kind == PositionKind::layer || kind == PositionKind::tensor) out.layers = std::max(out.layers, layer + 1);
+    if (kind == PositionKind::layer || kind == PositionKind::tensor)
+        out.layers = std::max(out.layers, layer + 1);
 }
 
 void readPass(const Json& root, bool backward, ReportContents& out) {
@@ -119,7 +123,8 @@ void readPass(const Json& root, bool backward, ReportContents& out) {
         std::stable_sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
             return backward ? a.layer > b.layer : a.layer < b.layer;
         });
-        const PositionKind kind = std::string(section) == "layers" ? PositionKind::layer : PositionKind::tensor;
+        const PositionKind kind =
+            std::string(section) == "layers" ? PositionKind::layer : PositionKind::tensor;
         for (const auto& k : keys) readPosition(sec->at(k.key), kind, k.layer, k.unit, out);
     }
 }
@@ -147,8 +152,10 @@ bool readMergeReport(const QString& path, ReportContents& out, QString* error) {
         readPass(root, backward, out);
         if (const auto s = root.find("sweeps"); s != root.end() && s->is_object()) {
             std::vector<std::pair<int, const Json*>> passes;
-            for (auto it = s->begin(); it != s->end(); ++it) passes.emplace_back(std::atoi(it.key().c_str()), &*it);
-            std::sort(passes.begin(), passes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+            for (auto it = s->begin(); it != s->end(); ++it)
+                passes.emplace_back(std::atoi(it.key().c_str()), &*it);
+            std::sort(passes.begin(), passes.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
             for (const auto& p : passes) readPass(*p.second, backward, out);
         }
         // references {name: {metrics {dataset: score}, recipe, ...}}: every pool model and the soup.
@@ -156,7 +163,8 @@ bool readMergeReport(const QString& path, ReportContents& out, QString* error) {
             for (auto it = r->begin(); it != r->end(); ++it) {
                 if (!it->is_object()) continue;
                 const auto metrics = scoreMap(it->value("metrics", Json::object()));
-                if (!metrics.isEmpty()) out.references << ReferenceScores{QString::fromStdString(it.key()), false, metrics};
+                if (!metrics.isEmpty())
+                    out.references << ReferenceScores{QString::fromStdString(it.key()), false, metrics};
             }
         }
         if (const auto s = root.find("status"); s != root.end() && s->is_string())

@@ -17,7 +17,7 @@ struct ReportContents {
     QVector<CandidateResult> candidates;
     QVector<PositionDecision> decisions;  // in the order the search made them
     QVector<ReferenceScores> references;  // the base and reference points
-    QString status;        // the report's "status" when present
+    QString status;                       // the report's "status" when present
 };
 
 // Throws nothing: returns false and sets error on unreadable files.

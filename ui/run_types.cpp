@@ -6,22 +6,32 @@ namespace olm::ui {
 
 QString positionKindName(PositionKind kind) {
     switch (kind) {
-    case PositionKind::base: return QStringLiteral("base");
-    case PositionKind::boundary: return QStringLiteral("boundary");
-    case PositionKind::layer: return QStringLiteral("layer");
-    case PositionKind::tensor: return QStringLiteral("tensor");
+        case PositionKind::base:
+            return QStringLiteral("base");
+        case PositionKind::boundary:
+            return QStringLiteral("boundary");
+        case PositionKind::layer:
+            return QStringLiteral("layer");
+        case PositionKind::tensor:
+            return QStringLiteral("tensor");
     }
     return {};
 }
 
 QString candidateStatusName(CandidateStatus status) {
     switch (status) {
-    case CandidateStatus::pending: return QStringLiteral("pending");
-    case CandidateStatus::running: return QStringLiteral("running");
-    case CandidateStatus::evaluated: return QStringLiteral("evaluated");
-    case CandidateStatus::reused: return QStringLiteral("reused");
-    case CandidateStatus::disqualified: return QStringLiteral("disqualified");
-    case CandidateStatus::failed: return QStringLiteral("failed");
+        case CandidateStatus::pending:
+            return QStringLiteral("pending");
+        case CandidateStatus::running:
+            return QStringLiteral("running");
+        case CandidateStatus::evaluated:
+            return QStringLiteral("evaluated");
+        case CandidateStatus::reused:
+            return QStringLiteral("reused");
+        case CandidateStatus::disqualified:
+            return QStringLiteral("disqualified");
+        case CandidateStatus::failed:
+            return QStringLiteral("failed");
     }
     return {};
 }

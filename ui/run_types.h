@@ -23,9 +23,9 @@ QString candidateStatusName(CandidateStatus status);
 // One scored candidate at one position.
 struct CandidateResult {
     PositionKind kind = PositionKind::layer;
-    int layer = -1;       // decoder layer index (layer / tensor positions), -1 otherwise
-    QString unit;         // tensor unit name ("attn.q", "mlp.up"...) for tensor positions
-    QString candidate;    // readable candidate name: a pool model or a blend "0.5·(current+ft_1)"
+    int layer = -1;     // decoder layer index (layer / tensor positions), -1 otherwise
+    QString unit;       // tensor unit name ("attn.q", "mlp.up"...) for tensor positions
+    QString candidate;  // readable candidate name: a pool model or a blend "0.5·(current+ft_1)"
     CandidateStatus status = CandidateStatus::evaluated;
     QString reason;                  // why disqualified / the error when failed
     QMap<QString, double> scores;    // dataset -> score, lower is better

@@ -73,7 +73,8 @@ std::vector<long long> parse_int_list(const std::string& text) {
         std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         char* end = nullptr;
         long long x = std::strtoll(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0') throw Error("expected a comma-separated list of integers, bad element '" + item + "'");
+        if (item.empty() || *end != '\0')
+            throw Error("expected a comma-separated list of integers, bad element '" + item + "'");
         out.push_back(x);
         if (comma == std::string::npos) break;
         start = comma + 1;

@@ -3,9 +3,9 @@
 #include "app/cli/command.h"
 #include "core/demo/demo_project.h"
 #include "core/demo/demo_run.h"
+#include "core/util/error.h"
 #include "core/util/resources.h"
 #include "core/util/threads.h"
-#include "core/util/error.h"
 
 #include <iomanip>
 #include <iostream>
@@ -18,7 +18,8 @@ public:
     void log(olm::LogLevel, std::string_view message) override { std::cerr << message << "\n"; }
     void progress(std::string_view stage, long long done, long long total) override {
         if (stage == "write") return;
-        std::cerr << "  " << stage << " " << done << "/" << total << "\r" << (done == total ? "\n" : "") << std::flush;
+        std::cerr << "  " << stage << " " << done << "/" << total << "\r" << (done == total ? "\n" : "")
+                  << std::flush;
     }
 };
 
@@ -40,7 +41,8 @@ int run_generate(const std::vector<std::string>& argv) {
     olm::cli::Args args(argv, {"out", "seed", "threads", "base-steps", "specialist-steps", "set"}, {"quick"});
     const auto out = args.value("out");
     if (!out) throw olm::Error("olm demo generate: --out DIR is required");
-    olm::demo::DemoOptions o = args.flag("quick") ? olm::demo::DemoOptions::quick() : olm::demo::DemoOptions{};
+    olm::demo::DemoOptions o =
+        args.flag("quick") ? olm::demo::DemoOptions::quick() : olm::demo::DemoOptions{};
     o.seed = static_cast<uint64_t>(args.int_or("seed", static_cast<long long>(o.seed)));
     o.threads = static_cast<int>(args.int_or("threads", o.threads));
     o.base_steps = static_cast<int>(args.int_or("base-steps", o.base_steps));
@@ -49,7 +51,8 @@ int run_generate(const std::vector<std::string>& argv) {
     if (auto set = args.value("set"))
         for (const std::string& item : split_commas(*set)) {
             const auto eq = item.find('=');
-            if (eq == std::string::npos) throw olm::Error("olm demo generate --set: expected KEY=VALUE, found \"" + item + "\"");
+            if (eq == std::string::npos)
+                throw olm::Error("olm demo generate --set: expected KEY=VALUE, found \"" + item + "\"");
             o.set(item.substr(0, eq), item.substr(eq + 1));
         }
     DemoSink sink;
@@ -57,14 +60,16 @@ int run_generate(const std::vector<std::string>& argv) {
     std::cout << "demo project written to " << *out << " (training " << std::fixed << std::setprecision(1)
               << result.log.value("train_seconds", 0.0) << " s on " << o.threads << " thread(s))\n";
     const auto& diag = result.log["diagnostics_teacher_forced"];
-    std::cout << "teacher-forced accuracy on the dataset samples (exact = every answer token is the argmax):\n";
+    std::cout
+        << "teacher-forced accuracy on the dataset samples (exact = every answer token is the argmax):\n";
     std::cout << std::left << std::setw(34) << "model";
     for (const char* t : {"arithmetic", "reverse", "story", "story(token)"}) std::cout << std::setw(14) << t;
     std::cout << "\n";
     for (const auto& [name, row] : diag.items()) {
         std::cout << std::setw(34) << name << std::setprecision(3) << std::setw(14)
-                  << row["arithmetic"]["exact"].get<double>() << std::setw(14) << row["reverse"]["exact"].get<double>()
-                  << std::setw(14) << row["story"]["exact"].get<double>() << std::setw(14)
+                  << row["arithmetic"]["exact"].get<double>() << std::setw(14)
+                  << row["reverse"]["exact"].get<double>() << std::setw(14)
+                  << row["story"]["exact"].get<double>() << std::setw(14)
                   << row["story"]["token"].get<double>() << "\n";
     }
     return 0;
@@ -91,8 +96,8 @@ int run_merge_demo(const std::vector<std::string>& argv) {
         const auto copy = olm::writable_demo_dir(olm::demo::bundled_demo_dir());
         o.project = copy.dir;
         if (copy.copied)
-            std::cerr << "olm demo: copied the demo project from " << olm::demo::bundled_demo_dir().string() << " to "
-                      << copy.dir.string() << "\n";
+            std::cerr << "olm demo: copied the demo project from " << olm::demo::bundled_demo_dir().string()
+                      << " to " << copy.dir.string() << "\n";
     }
     o.out = args.value_or("out", "olm-demo-output");
     if (auto s = args.value("search")) o.presets = split_commas(*s);
@@ -100,8 +105,8 @@ int run_merge_demo(const std::vector<std::string>& argv) {
     olm::ThreadSettings ts;
     ts.intra_op = static_cast<int>(args.int_or("threads", 1));
     const int threads = olm::apply_thread_settings(ts);
-    std::cerr << "olm demo: project " << o.project.string()
-              << ", outputs in " << o.out.string() << ", " << threads << " thread(s)\n";
+    std::cerr << "olm demo: project " << o.project.string() << ", outputs in " << o.out.string() << ", "
+              << threads << " thread(s)\n";
     DemoMergeEvents events;
     const auto result = olm::demo::run_demo(o, events);
     std::cout << olm::demo::format_demo_table(result);

@@ -3,8 +3,7 @@
 
 #include <iostream>
 
-OLM_COMMAND("version", "print the version and build information", "",
-            [](const std::vector<std::string>&) {
-                std::cout << olm::build_info();
-                return 0;
-            });
+OLM_COMMAND("version", "print the version and build information", "", [](const std::vector<std::string>&) {
+    std::cout << olm::build_info();
+    return 0;
+});

@@ -24,5 +24,6 @@ struct Registrar {
 
 #define OLM_CLI_CONCAT_(a, b) a##b
 #define OLM_CLI_CONCAT(a, b) OLM_CLI_CONCAT_(a, b)
-#define OLM_COMMAND(...) \
-    static ::olm::cli::Registrar OLM_CLI_CONCAT(olm_cli_registrar_, __LINE__)(::olm::cli::Command{__VA_ARGS__})
+#define OLM_COMMAND(...)                                            \
+    static ::olm::cli::Registrar OLM_CLI_CONCAT(olm_cli_registrar_, \
+                                                __LINE__)(::olm::cli::Command{__VA_ARGS__})

@@ -26,7 +26,8 @@ void print_help() {
     for (const auto& c : list) width = std::max(width, c.name.size());
     for (const auto& c : list)
         std::cout << "  " << c.name << std::string(width - c.name.size() + 3, ' ') << c.summary << "\n";
-    std::cout << "\nOptions:\n  --version   print the version and build information\n  --help      this text\n";
+    std::cout
+        << "\nOptions:\n  --version   print the version and build information\n  --help      this text\n";
 }
 
 }  // namespace

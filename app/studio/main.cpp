@@ -29,9 +29,9 @@ QString demoConfigPath(olm::ui::MainWindow& window) {
         const auto bundled = olm::resources_dir() / "demo";
         const auto copy = olm::writable_demo_dir(bundled);
         if (copy.copied) {
-            const QString line = QStringLiteral("copied the demo project from %1 to %2")
-                                     .arg(QString::fromStdString(bundled.string()),
-                                          QString::fromStdString(copy.dir.string()));
+            const QString line =
+                QStringLiteral("copied the demo project from %1 to %2")
+                    .arg(QString::fromStdString(bundled.string()), QString::fromStdString(copy.dir.string()));
             window.appendLog(line);
             std::fprintf(stderr, "olm-studio: %s\n", qPrintable(line));
         }
@@ -51,16 +51,24 @@ int main(int argc, char** argv) {
     olm::apply_thread_settings();
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Optimized Layer Merging for Hugging Face language models"));
+    parser.setApplicationDescription(
+        QStringLiteral("Optimized Layer Merging for Hugging Face language models"));
     parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("merge config YAML to open"), QStringLiteral("[CONFIG.yaml]"));
-    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the demo project (copied on first use to ~/.local/share/olm-studio/demo)."));
+    parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("merge config YAML to open"),
+                                 QStringLiteral("[CONFIG.yaml]"));
+    const QCommandLineOption demo(
+        QStringLiteral("demo"),
+        QStringLiteral("Open the demo project (copied on first use to ~/.local/share/olm-studio/demo)."));
     const QCommandLineOption run(QStringLiteral("run"), QStringLiteral("Start the merge at once."));
-    const QCommandLineOption resume(QStringLiteral("resume"), QStringLiteral("With --run: continue from merge_report.json."));
-    const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save the window to FILE (after --run finishes) and quit."),
+    const QCommandLineOption resume(QStringLiteral("resume"),
+                                    QStringLiteral("With --run: continue from merge_report.json."));
+    const QCommandLineOption shot(QStringLiteral("screenshot"),
+                                  QStringLiteral("Save the window to FILE (after --run finishes) and quit."),
                                   QStringLiteral("FILE"));
-    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("With --screenshot: the result tab to show (0 heatmap, 1 scores, 2 previews)."),
-                                 QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption tab(
+        QStringLiteral("tab"),
+        QStringLiteral("With --screenshot: the result tab to show (0 heatmap, 1 scores, 2 previews)."),
+        QStringLiteral("N"), QStringLiteral("0"));
     parser.addOptions({demo, run, resume, shot, tab});
     parser.process(app);
 
@@ -96,7 +104,8 @@ int main(int argc, char** argv) {
                 return;
             }
             if (!screenshot.isEmpty())
-                QObject::connect(window.controller(), &olm::ui::MergeController::finished, &window, [&] { grabAndQuit(); });
+                QObject::connect(window.controller(), &olm::ui::MergeController::finished, &window,
+                                 [&] { grabAndQuit(); });
         });
     } else if (!screenshot.isEmpty()) {
         QTimer::singleShot(500, &window, grabAndQuit);

@@ -15,7 +15,8 @@ const char* const kQwen2SplitRegex =
 
 const char* const kChatMlTemplate =
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-    "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+    "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% "
+    "endif %}";
 
 namespace {
 
@@ -37,7 +38,8 @@ const std::array<std::string, 256>& byte_symbols() {
         int shifted = 0;
         for (int b = 0; b < 256; ++b) {
             const bool keep = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            t[static_cast<size_t>(b)] = utf8(keep ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + shifted++));
+            t[static_cast<size_t>(b)] =
+                utf8(keep ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + shifted++));
         }
         return t;
     }();
@@ -101,7 +103,8 @@ std::vector<std::string> pretokenize_ascii(std::string_view text) {
     std::vector<std::string> out;
     for (size_t i = 0; i < text.size();) {
         if (static_cast<unsigned char>(text[i]) >= 0x80)
-            throw Error("demo tokenizer: non-ASCII byte at offset " + std::to_string(i) + " (the demo corpus is ASCII)");
+            throw Error("demo tokenizer: non-ASCII byte at offset " + std::to_string(i) +
+                        " (the demo corpus is ASCII)");
         const size_t len = match_at(text, i);
         out.emplace_back(text.substr(i, len));
         i += len;
@@ -203,10 +206,12 @@ std::vector<int64_t> ByteBpe::encode(std::string_view text) const {
 std::string ByteBpe::decode(const std::vector<int64_t>& ids) const {
     // Map each symbol back to bytes through the inverse byte table.
     std::map<std::string, unsigned char> inverse;
-    for (int b = 0; b < 256; ++b) inverse[byte_symbols()[static_cast<size_t>(b)]] = static_cast<unsigned char>(b);
+    for (int b = 0; b < 256; ++b)
+        inverse[byte_symbols()[static_cast<size_t>(b)]] = static_cast<unsigned char>(b);
     std::string out;
     for (int64_t id : ids) {
-        if (id < 0 || id >= vocab_size()) throw Error("demo tokenizer: id " + std::to_string(id) + " out of range");
+        if (id < 0 || id >= vocab_size())
+            throw Error("demo tokenizer: id " + std::to_string(id) + " out of range");
         if (id >= static_cast<int64_t>(tokens.size())) {
             out += specials[static_cast<size_t>(id) - tokens.size()];
             continue;
@@ -245,12 +250,11 @@ nlohmann::json ByteBpe::tokenizer_json() const {
             {"normalizer", {{"type", "NFC"}}},
             {"pre_tokenizer",
              {{"type", "Sequence"},
-              {"pretokenizers",
-               json::array({{{"type", "Split"},
-                             {"pattern", {{"Regex", kQwen2SplitRegex}}},
-                             {"behavior", "Isolated"},
-                             {"invert", false}},
-                            byte_level})}}},
+              {"pretokenizers", json::array({{{"type", "Split"},
+                                              {"pattern", {{"Regex", kQwen2SplitRegex}}},
+                                              {"behavior", "Isolated"},
+                                              {"invert", false}},
+                                             byte_level})}}},
             {"post_processor", byte_level},
             {"decoder", byte_level},
             {"model",
@@ -270,12 +274,9 @@ nlohmann::json ByteBpe::tokenizer_config_json(int64_t model_max_length) const {
     using nlohmann::json;
     json decoder = json::object();
     for (size_t k = 0; k < specials.size(); ++k)
-        decoder[std::to_string(tokens.size() + k)] = {{"content", specials[k]},
-                                                      {"lstrip", false},
-                                                      {"normalized", false},
-                                                      {"rstrip", false},
-                                                      {"single_word", false},
-                                                      {"special", true}};
+        decoder[std::to_string(tokens.size() + k)] = {{"content", specials[k]}, {"lstrip", false},
+                                                      {"normalized", false},    {"rstrip", false},
+                                                      {"single_word", false},   {"special", true}};
     return {{"add_bos_token", false},
             {"add_prefix_space", false},
             {"added_tokens_decoder", decoder},
@@ -321,10 +322,10 @@ ByteBpe train_byte_bpe(const std::vector<std::string>& texts, int merge_count,
         int64_t best_count = 0;
         for (const auto& [p, count] : pairs) {
             if (!best || count > best_count ||
-                (count == best_count &&
-                 std::tie(bpe.tokens[static_cast<size_t>(p.first)], bpe.tokens[static_cast<size_t>(p.second)]) <
-                     std::tie(bpe.tokens[static_cast<size_t>(best->first)],
-                              bpe.tokens[static_cast<size_t>(best->second)]))) {
+                (count == best_count && std::tie(bpe.tokens[static_cast<size_t>(p.first)],
+                                                 bpe.tokens[static_cast<size_t>(p.second)]) <
+                                            std::tie(bpe.tokens[static_cast<size_t>(best->first)],
+                                                     bpe.tokens[static_cast<size_t>(best->second)]))) {
                 best = &p;
                 best_count = count;
             }

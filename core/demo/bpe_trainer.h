@@ -33,7 +33,7 @@ public:
     // ids [0, 256): the byte symbols in byte order; then one id per merge; then the special tokens.
     std::vector<std::string> tokens;  // byte-level (GPT-2 byte-to-unicode) spelling, UTF-8
     std::vector<std::pair<std::string, std::string>> merges;  // in rank order
-    std::vector<std::string> specials;  // "<|endoftext|>", "<|im_start|>", "<|im_end|>"
+    std::vector<std::string> specials;                        // "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 
     int64_t vocab_size() const { return static_cast<int64_t>(tokens.size() + specials.size()); }
     int64_t special_id(std::string_view special) const;  // throws when unknown

@@ -11,18 +11,24 @@ namespace olm::demo {
 
 const char* task_name(Task task) {
     switch (task) {
-        case Task::arithmetic: return "arithmetic";
-        case Task::reverse: return "reverse";
-        case Task::story: return "story";
+        case Task::arithmetic:
+            return "arithmetic";
+        case Task::reverse:
+            return "reverse";
+        case Task::story:
+            return "story";
     }
     return "?";
 }
 
 const char* task_mode(Task task) {
     switch (task) {
-        case Task::arithmetic: return "exact";
-        case Task::reverse: return "bigram";
-        case Task::story: return "quality";
+        case Task::arithmetic:
+            return "exact";
+        case Task::reverse:
+            return "bigram";
+        case Task::story:
+            return "quality";
     }
     return "?";
 }
@@ -49,21 +55,22 @@ const char* pick(const std::array<const char*, N>& items, Rng& rng) {
 }
 
 constexpr std::array<const char*, 24> kAnimals = {
-    "fox", "cat", "dog", "owl", "bear", "frog", "duck", "wolf", "mouse", "rabbit", "horse", "goat",
-    "lion", "tiger", "sheep", "deer", "crow", "fish", "bee", "hen", "pig", "cow", "seal", "mole"};
+    "fox",  "cat",   "dog",   "owl",  "bear", "frog", "duck", "wolf", "mouse", "rabbit", "horse", "goat",
+    "lion", "tiger", "sheep", "deer", "crow", "fish", "bee",  "hen",  "pig",   "cow",    "seal",  "mole"};
 constexpr std::array<const char*, 12> kPlaces = {
-    "a small house", "the forest", "a green valley", "an old barn", "the river bank", "a quiet village",
-    "the hills", "a big garden", "the meadow", "a warm cave", "the farm", "the lake"};
-constexpr std::array<const char*, 12> kObjects = {
-    "apples", "a red ball", "warm bread", "a lost key", "shiny stones", "fresh water",
-    "a kite", "honey", "a blue hat", "seeds", "a map", "soft hay"};
-constexpr std::array<const char*, 8> kFeelings = {"sad", "lonely", "tired", "hungry",
-                                                   "afraid", "lost", "cold", "quiet"};
-constexpr std::array<const char*, 6> kOpenings = {"Once upon a time", "Long ago", "One spring morning",
-                                                  "Many years ago", "On a sunny day", "Once"};
+    "a small house", "the forest",   "a green valley", "an old barn", "the river bank", "a quiet village",
+    "the hills",     "a big garden", "the meadow",     "a warm cave", "the farm",       "the lake"};
+constexpr std::array<const char*, 12> kObjects = {"apples",       "a red ball",  "warm bread", "a lost key",
+                                                  "shiny stones", "fresh water", "a kite",     "honey",
+                                                  "a blue hat",   "seeds",       "a map",      "soft hay"};
+constexpr std::array<const char*, 8> kFeelings = {"sad",    "lonely", "tired", "hungry",
+                                                  "afraid", "lost",   "cold",  "quiet"};
+constexpr std::array<const char*, 6> kOpenings = {"Once upon a time", "Long ago",       "One spring morning",
+                                                  "Many years ago",   "On a sunny day", "Once"};
 constexpr std::array<const char*, 6> kEndings = {
-    "and went home happy", "and slept well that night", "and never forgot that day",
-    "and the two became good friends", "and sang a little song", "and laughed all the way home"};
+    "and went home happy",       "and slept well that night",
+    "and never forgot that day", "and the two became good friends",
+    "and sang a little song",    "and laughed all the way home"};
 
 // 3..6 random lowercase letters (the letter tasks' words).
 std::vector<char> random_letters(Rng& rng) {
@@ -78,19 +85,26 @@ std::string make_story(const std::string& animal, Rng& rng, bool full) {
     const std::string place = pick(kPlaces, rng);
     const std::string object = pick(kObjects, rng);
     if (!full)
-        return std::string(pick(kOpenings, rng)) + ", a little " + animal + " lived in " + place + ". Every day the " +
-               animal + " looked for " + object + ". The end.";
+        return std::string(pick(kOpenings, rng)) + ", a little " + animal + " lived in " + place +
+               ". Every day the " + animal + " looked for " + object + ". The end.";
     std::string friend_animal = pick(kAnimals, rng);
-    if (friend_animal == animal) friend_animal = kAnimals[(rng.below(kAnimals.size() - 1) + 1) % kAnimals.size()];
+    if (friend_animal == animal)
+        friend_animal = kAnimals[(rng.below(kAnimals.size() - 1) + 1) % kAnimals.size()];
     const std::string feeling = pick(kFeelings, rng);
     std::string place2 = pick(kPlaces, rng);
     std::string s = std::string(pick(kOpenings, rng)) + ", a little " + animal + " lived in " + place + ". ";
     s += "Every day the " + animal + " looked for " + object + ". ";
     s += "One day the " + animal + " met a " + friend_animal + " who was " + feeling + ". ";
     switch (rng.below(3)) {
-        case 0: s += "The " + animal + " shared " + object + " with the " + friend_animal + ". "; break;
-        case 1: s += "The " + friend_animal + " asked the " + animal + " for help. "; break;
-        default: s += "They talked for a long time under a tall tree. "; break;
+        case 0:
+            s += "The " + animal + " shared " + object + " with the " + friend_animal + ". ";
+            break;
+        case 1:
+            s += "The " + friend_animal + " asked the " + animal + " for help. ";
+            break;
+        default:
+            s += "They talked for a long time under a tall tree. ";
+            break;
     }
     s += "Together they walked to " + place2 + ". ";
     s += "When the sun went down, the " + animal + " smiled " + pick(kEndings, rng) + ". The end.";
@@ -136,7 +150,8 @@ Conversation make_conversation(Task task, Rng& rng) {
 
 Conversation make_base_conversation(Task task, Rng& rng, double reverse_share, double long_story_share) {
     switch (task) {
-        case Task::arithmetic: return make_conversation(task, rng);
+        case Task::arithmetic:
+            return make_conversation(task, rng);
         case Task::reverse: {
             if (rng.uniform() < reverse_share) return make_conversation(task, rng);
             std::string question = "repeat:", answer;

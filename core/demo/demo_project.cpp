@@ -140,9 +140,10 @@ void write_model_folder(const std::filesystem::path& dir, const TinyLlama& model
                                                 {"transformers_version", "4.46.0"}});
     write_json(dir / "tokenizer.json", bpe.tokenizer_json());
     write_json(dir / "tokenizer_config.json", bpe.tokenizer_config_json(o.shape.max_position_embeddings));
-    write_json(dir / "special_tokens_map.json", {{"additional_special_tokens", {"<|im_start|>", "<|im_end|>"}},
-                                                 {"eos_token", "<|im_end|>"},
-                                                 {"pad_token", "<|endoftext|>"}});
+    write_json(dir / "special_tokens_map.json",
+               {{"additional_special_tokens", {"<|im_start|>", "<|im_end|>"}},
+                {"eos_token", "<|im_end|>"},
+                {"pad_token", "<|endoftext|>"}});
 }
 
 std::string config_yaml(const DemoOptions& o) {
@@ -252,8 +253,9 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
         base = TinyLlama::from_folder(ModelFolder::open(o.base_dir));
         if (base.shape.vocab_size != shape.vocab_size || base.shape.hidden_size != shape.hidden_size ||
             base.shape.num_layers != shape.num_layers)
-            throw Error("demo: base " + o.base_dir.string() + " has vocab " + std::to_string(base.shape.vocab_size) +
-                        ", hidden " + std::to_string(base.shape.hidden_size) + ", " +
+            throw Error("demo: base " + o.base_dir.string() + " has vocab " +
+                        std::to_string(base.shape.vocab_size) + ", hidden " +
+                        std::to_string(base.shape.hidden_size) + ", " +
                         std::to_string(base.shape.num_layers) + " layers; this project needs " +
                         std::to_string(shape.vocab_size) + ", " + std::to_string(shape.hidden_size) + ", " +
                         std::to_string(shape.num_layers));
@@ -272,7 +274,8 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
         ss.own_task = t;
         ss.own_layers = o.own_layers[static_cast<size_t>(t)];
         TinyLlama spec = base.clone();
-        sink.log(LogLevel::info, std::string("demo: training the ") + task_name(task_from_index(t)) + " specialist");
+        sink.log(LogLevel::info,
+                 std::string("demo: training the ") + task_name(task_from_index(t)) + " specialist");
         std::vector<SpecialistLayers> earlier;
         for (int e = 0; e < t; ++e)
             earlier.push_back({&specialists[static_cast<size_t>(e)], o.own_layers[static_cast<size_t>(e)]});
@@ -285,14 +288,15 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
     const auto names = demo_model_names();
     write_model_folder(out / "pool" / names[0], base, bpe, o, sink);
     for (int t = 0; t < kTaskCount; ++t)
-        write_model_folder(out / "pool" / names[static_cast<size_t>(t + 1)], specialists[static_cast<size_t>(t)], bpe,
-                           o, sink);
+        write_model_folder(out / "pool" / names[static_cast<size_t>(t + 1)],
+                           specialists[static_cast<size_t>(t)], bpe, o, sink);
     write_file_atomic(out / "olm_config.yaml", config_yaml(o));
 
     // 6. Diagnostics (teacher-forced, on the dataset samples): each model, and the
     //    layer-local combination the pool is designed to allow.
     nlohmann::json diag = nlohmann::json::object();
-    auto diagnose = [&](const std::string& name, const TinyLlama& m, const std::vector<const TinyLlamaLayer*>& layers) {
+    auto diagnose = [&](const std::string& name, const TinyLlama& m,
+                        const std::vector<const TinyLlamaLayer*>& layers) {
         nlohmann::json row = nlohmann::json::object();
         for (int t = 0; t < kTaskCount; ++t) {
             const TaskScore s = score_task(m, eval_data[static_cast<size_t>(t)], layers);
@@ -301,7 +305,8 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
         diag[name] = row;
     };
     diagnose("base", base, {});
-    for (int t = 0; t < kTaskCount; ++t) diagnose(names[static_cast<size_t>(t + 1)], specialists[static_cast<size_t>(t)], {});
+    for (int t = 0; t < kTaskCount; ++t)
+        diagnose(names[static_cast<size_t>(t + 1)], specialists[static_cast<size_t>(t)], {});
     // Own layers of a set of specialists on the base (bit t of mask = specialist t):
     // the pairs show which specialists' layers interfere, all three is the design's target.
     for (int mask : {3, 5, 6, 7}) {
@@ -312,7 +317,8 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
             if (!(mask & (1 << t))) continue;
             name += (name.empty() ? "" : "+") + names[static_cast<size_t>(t + 1)];
             for (int64_t li : o.own_layers[static_cast<size_t>(t)])
-                combined[static_cast<size_t>(li)] = &specialists[static_cast<size_t>(t)].layers[static_cast<size_t>(li)];
+                combined[static_cast<size_t>(li)] =
+                    &specialists[static_cast<size_t>(t)].layers[static_cast<size_t>(li)];
         }
         diagnose(mask == 7 ? std::string("own layers combined") : "own layers " + name, base, combined);
     }
@@ -321,37 +327,40 @@ DemoResult generate_demo_project(const std::filesystem::path& out, const DemoOpt
         const size_t n = l.loss.size(), k = std::min<size_t>(20, n);
         double first = 0, last = 0;
         for (size_t i = 0; i < k; ++i) first += l.loss[i] / k, last += l.loss[n - 1 - i] / k;
-        return nlohmann::json{{"steps", n}, {"seconds", l.seconds}, {"loss_first20", first}, {"loss_last20", last}};
+        return nlohmann::json{
+            {"steps", n}, {"seconds", l.seconds}, {"loss_first20", first}, {"loss_last20", last}};
     };
     DemoResult result;
     result.models = names;
     result.config = out / "olm_config.yaml";
-    result.log = {{"seed", o.seed},
-                  {"threads", o.threads},
-                  {"vocab_size", shape.vocab_size},
-                  {"shape",
-                   {{"hidden", shape.hidden_size},
-                    {"intermediate", shape.intermediate_size},
-                    {"layers", shape.num_layers},
-                    {"heads", shape.num_heads},
-                    {"kv_heads", shape.num_kv_heads}}},
-                  {"own_layers", o.own_layers},
-                  {"base_reverse_share", o.base_reverse_share},
-                  {"base_long_story_share", o.base_long_story_share},
-                  {"base_per_sample_mean", o.base_per_sample_mean},
-                  {"steps", {{"base", o.base_steps}, {"specialist", o.specialist_steps}, {"batch", o.batch_size}}},
-                  {"specialist",
-                   {{"own_share", o.specialist.own_share},
-                    {"other_lm_weight", o.specialist.other_lm_weight},
-                    {"swap_dropout", o.specialist.swap_dropout},
-                    {"locality_weight", o.specialist.locality_weight},
-                    {"layer_locality_weight", o.specialist.layer_locality_weight},
-                    {"earlier_layer_share", o.specialist.earlier_layer_share},
-                    {"per_sample_mean", o.specialist.per_sample_mean}}},
-                  {"train_seconds", train_seconds},
-                  {"base", o.base_dir.empty() ? loss_summary(base_log) : nlohmann::json{{"from", o.base_dir.string()}}},
-                  {"diagnostics_teacher_forced", diag}};
-    for (int t = 0; t < kTaskCount; ++t) result.log[names[static_cast<size_t>(t + 1)]] = loss_summary(logs[static_cast<size_t>(t)]);
+    result.log = {
+        {"seed", o.seed},
+        {"threads", o.threads},
+        {"vocab_size", shape.vocab_size},
+        {"shape",
+         {{"hidden", shape.hidden_size},
+          {"intermediate", shape.intermediate_size},
+          {"layers", shape.num_layers},
+          {"heads", shape.num_heads},
+          {"kv_heads", shape.num_kv_heads}}},
+        {"own_layers", o.own_layers},
+        {"base_reverse_share", o.base_reverse_share},
+        {"base_long_story_share", o.base_long_story_share},
+        {"base_per_sample_mean", o.base_per_sample_mean},
+        {"steps", {{"base", o.base_steps}, {"specialist", o.specialist_steps}, {"batch", o.batch_size}}},
+        {"specialist",
+         {{"own_share", o.specialist.own_share},
+          {"other_lm_weight", o.specialist.other_lm_weight},
+          {"swap_dropout", o.specialist.swap_dropout},
+          {"locality_weight", o.specialist.locality_weight},
+          {"layer_locality_weight", o.specialist.layer_locality_weight},
+          {"earlier_layer_share", o.specialist.earlier_layer_share},
+          {"per_sample_mean", o.specialist.per_sample_mean}}},
+        {"train_seconds", train_seconds},
+        {"base", o.base_dir.empty() ? loss_summary(base_log) : nlohmann::json{{"from", o.base_dir.string()}}},
+        {"diagnostics_teacher_forced", diag}};
+    for (int t = 0; t < kTaskCount; ++t)
+        result.log[names[static_cast<size_t>(t + 1)]] = loss_summary(logs[static_cast<size_t>(t)]);
     write_json(out / "training.json", result.log);
     return result;
 }

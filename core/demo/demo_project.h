@@ -26,27 +26,27 @@ namespace olm::demo {
 
 struct DemoOptions {
     uint64_t seed = 20261128;
-    TinyLlamaShape shape;          // vocab_size is set from the tokenizer
-    int merge_count = 189;         // BPE merges (vocabulary = 256 bytes + merges + 3 specials)
+    TinyLlamaShape shape;   // vocab_size is set from the tokenizer
+    int merge_count = 189;  // BPE merges (vocabulary = 256 bytes + merges + 3 specials)
     int train_samples_per_task = 4000;
-    int dataset_samples = 1000;    // per dataset file (selection + held-out) ...
+    int dataset_samples = 1000;         // per dataset file (selection + held-out) ...
     int quality_dataset_samples = 500;  // ... but the quality one (generation is the costly mode)
     int quality_max_new_tokens = 48;    // written into olm_config.yaml, with min_words
     int min_words = 25;
-    double holdout = 0.4;          // written into olm_config.yaml
+    double holdout = 0.4;  // written into olm_config.yaml
     int base_steps = 600;
     int specialist_steps = 1000;
     int batch_size = 32;
     double base_lr = 3e-3;
     double specialist_lr = 3e-3;
-    int threads = 1;               // intra-op threads while training (1 is fastest on 2 cores)
+    int threads = 1;  // intra-op threads while training (1 is fastest on 2 cores)
     std::string dtype = "bfloat16";
     // Specialist layout: task i trains layers own_layers[i].
     std::vector<std::vector<int64_t>> own_layers = {{0, 1}, {2, 3}, {4, 5}};
     // The base learns the weak versions of the skills (make_base_conversation).
-    double base_reverse_share = 0.5;  // share of reversals among the base's letter samples
-    double base_long_story_share = 0.0;  // share of full stories among the base's stories
-    bool base_per_sample_mean = true; // base loss: every sample counts the same
+    double base_reverse_share = 0.5;                  // share of reversals among the base's letter samples
+    double base_long_story_share = 0.0;               // share of full stories among the base's stories
+    bool base_per_sample_mean = true;                 // base loss: every sample counts the same
     TrainSettings specialist = default_specialist();  // own_share, swap_dropout, locality weights, ...
     // Non-empty: take the base from this model folder (a pool/base written by an
     // earlier run with the same corpus options) instead of training it, to try

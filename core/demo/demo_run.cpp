@@ -19,8 +19,9 @@ namespace olm::demo {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-Interval paired_accuracy_bootstrap(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b,
-                                   int64_t resamples, uint64_t seed) {
+Interval paired_accuracy_bootstrap(const std::vector<std::vector<double>>& a,
+                                   const std::vector<std::vector<double>>& b, int64_t resamples,
+                                   uint64_t seed) {
     if (a.size() != b.size() || a.empty()) throw Error("demo bootstrap: dataset counts differ or are zero");
     for (size_t d = 0; d < a.size(); ++d)
         if (a[d].size() != b[d].size() || a[d].empty())
@@ -75,7 +76,8 @@ DemoRow row_from(const std::string& name, const Json& entry, const std::vector<s
 }
 
 // Per-sample correctness (1/0) of one whole model on the held-out split of every dataset.
-std::vector<std::vector<double>> heldout_correct(MergeSession& session, const std::string& model, int num_layers) {
+std::vector<std::vector<double>> heldout_correct(MergeSession& session, const std::string& model,
+                                                 int num_layers) {
     MergeState st;
     st.base = model;
     st.boundary = single_model(model);
@@ -107,7 +109,8 @@ DemoRunResult run_demo(const DemoRunOptions& o, MergeEvents& events) {
     const fs::path project = o.project.empty() ? bundled_demo_dir() : o.project;
     const fs::path config_path = project / "olm_config.yaml";
     if (!fs::exists(config_path))
-        throw Error("olm demo: " + config_path.string() + " not found (generate one with `olm demo generate --out DIR`)");
+        throw Error("olm demo: " + config_path.string() +
+                    " not found (generate one with `olm demo generate --out DIR`)");
     DemoRunResult result;
     bool pool_rows_done = false;
     for (const auto& preset : o.presets) {
@@ -134,9 +137,11 @@ DemoRunResult run_demo(const DemoRunOptions& o, MergeEvents& events) {
         const Json report = MergeReport::load(cfg.report_path()).json();
         if (result.datasets.empty())
             for (const auto& d : cfg.datasets) result.datasets.push_back(d.name);
-        if (!report.contains("final") || !report.contains("references") || !report["final"].contains("heldout"))
-            throw Error("olm demo: " + cfg.report_path().string() +
-                        " lacks final/references/held-out scores (the demo config needs holdout and references)");
+        if (!report.contains("final") || !report.contains("references") ||
+            !report["final"].contains("heldout"))
+            throw Error(
+                "olm demo: " + cfg.report_path().string() +
+                " lacks final/references/held-out scores (the demo config needs holdout and references)");
         if (report.contains("timings")) {
             pr.seconds = report["timings"].value("total_seconds", pr.seconds);
             pr.evaluations = report["timings"].value("evaluations_this_run", 0LL);
@@ -205,7 +210,8 @@ std::string format_demo_table(const DemoRunResult& r) {
         std::snprintf(buf, sizeof buf, "%-22s", row.name.c_str());
         s << buf;
         for (const auto& d : r.datasets) {
-            std::snprintf(buf, sizeof buf, " %12.1f%% %5.1f%%", 100.0 * row.selection.at(d), 100.0 * row.heldout.at(d));
+            std::snprintf(buf, sizeof buf, " %12.1f%% %5.1f%%", 100.0 * row.selection.at(d),
+                          100.0 * row.heldout.at(d));
             s << buf;
         }
         std::snprintf(buf, sizeof buf, "   %6.1f%%\n", 100.0 * row.mean_heldout);
@@ -213,11 +219,12 @@ std::string format_demo_table(const DemoRunResult& r) {
     }
     s << "(accuracy: exact = every answer token is the argmax; bigram likewise; quality = no penalty)\n";
     for (const auto& p : r.presets) {
-        std::snprintf(buf, sizeof buf,
-                      "\nsearch: %s  (%.0f s, %lld evaluations)\n  merge - best pool model (%s), mean held-out "
-                      "accuracy: %+.1f points [95%% CI %+.1f, %+.1f]%s\n",
-                      p.preset.c_str(), p.seconds, p.evaluations, p.best_model.c_str(), 100.0 * p.diff,
-                      100.0 * p.low, 100.0 * p.high, p.low > 0 ? "  (better)" : "");
+        std::snprintf(
+            buf, sizeof buf,
+            "\nsearch: %s  (%.0f s, %lld evaluations)\n  merge - best pool model (%s), mean held-out "
+            "accuracy: %+.1f points [95%% CI %+.1f, %+.1f]%s\n",
+            p.preset.c_str(), p.seconds, p.evaluations, p.best_model.c_str(), 100.0 * p.diff, 100.0 * p.low,
+            100.0 * p.high, p.low > 0 ? "  (better)" : "");
         s << buf;
         if (!p.safeguard.empty()) s << "  merge safeguard (score-based): " << p.safeguard << "\n";
         s << "  exported model re-scored from disk: "

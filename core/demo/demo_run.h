@@ -23,27 +23,27 @@ struct DemoRunOptions {
     std::filesystem::path project;  // folder with olm_config.yaml (default: the bundled demo)
     std::filesystem::path out;      // merge outputs go to out/<preset>/
     std::vector<std::string> presets = {"original", "better"};
-    bool resume = true;             // reuse a finished or interrupted run's report
+    bool resume = true;  // reuse a finished or interrupted run's report
     int64_t bootstrap_resamples = 2000;
 };
 
 struct DemoRow {
-    std::string name;                             // pool model, "soup" or "merge (<preset>)"
-    std::map<std::string, double> selection;      // dataset -> accuracy
-    std::map<std::string, double> heldout;        // dataset -> accuracy
+    std::string name;                         // pool model, "soup" or "merge (<preset>)"
+    std::map<std::string, double> selection;  // dataset -> accuracy
+    std::map<std::string, double> heldout;    // dataset -> accuracy
     double mean_heldout = 0.0;
     bool is_merge = false;
 };
 
 struct DemoPresetResult {
     std::string preset;
-    std::string recipe;             // layer-by-layer recipe, one line per layer
-    double seconds = 0.0;           // wall time of the merge
+    std::string recipe;    // layer-by-layer recipe, one line per layer
+    double seconds = 0.0;  // wall time of the merge
     long long evaluations = 0;
-    std::string best_model;         // best pool model by mean held-out accuracy
+    std::string best_model;                    // best pool model by mean held-out accuracy
     double diff = 0.0, low = 0.0, high = 0.0;  // merge - best model, mean held-out accuracy, 95% CI
-    bool export_reproduced = false; // the re-scored export matched the report's held-out accuracies
-    std::string safeguard;          // the merge's own safeguard verdict line
+    bool export_reproduced = false;  // the re-scored export matched the report's held-out accuracies
+    std::string safeguard;           // the merge's own safeguard verdict line
 };
 
 struct DemoRunResult {
@@ -60,7 +60,8 @@ std::string format_demo_table(const DemoRunResult& result);
 struct Interval {
     double mean = 0.0, low = 0.0, high = 0.0;
 };
-Interval paired_accuracy_bootstrap(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b,
-                                   int64_t resamples, uint64_t seed);
+Interval paired_accuracy_bootstrap(const std::vector<std::vector<double>>& a,
+                                   const std::vector<std::vector<double>>& b, int64_t resamples,
+                                   uint64_t seed);
 
 }  // namespace olm::demo

@@ -11,7 +11,8 @@
 namespace olm::demo {
 
 std::vector<at::Tensor> TinyLlamaLayer::tensors() const {
-    return {input_layernorm, q_proj, k_proj, v_proj, o_proj, post_attention_layernorm, gate_proj, up_proj, down_proj};
+    return {input_layernorm,          q_proj,    k_proj,  v_proj,   o_proj,
+            post_attention_layernorm, gate_proj, up_proj, down_proj};
 }
 
 namespace {
@@ -181,7 +182,8 @@ at::Tensor run_layer(const TinyLlamaShape& s, const TinyLlamaLayer& l, const at:
     const int64_t batch = x0.size(0), seq = x0.size(1), hd = s.head_dim();
     const int64_t group = s.num_heads / s.num_kv_heads;
     auto h = rms_norm(x0, l.input_layernorm, s.rms_norm_eps);
-    auto q = at::matmul(h, l.q_proj.t()).view({batch, seq, s.num_heads, hd}).transpose(1, 2);  // [b, nh, t, hd]
+    auto q =
+        at::matmul(h, l.q_proj.t()).view({batch, seq, s.num_heads, hd}).transpose(1, 2);  // [b, nh, t, hd]
     auto k = at::matmul(h, l.k_proj.t()).view({batch, seq, s.num_kv_heads, hd}).transpose(1, 2);
     auto v = at::matmul(h, l.v_proj.t()).view({batch, seq, s.num_kv_heads, hd}).transpose(1, 2);
     q = q * tab.cos + rotate_half(q) * tab.sin;
@@ -215,7 +217,8 @@ TinyLlamaOutput forward(const TinyLlama& model, const at::Tensor& ids,
     auto x = model.embed_tokens.index_select(0, ids.reshape({-1})).reshape({batch, seq, s.hidden_size});
     TinyLlamaOutput out;
     for (int64_t i = 0; i < s.num_layers; ++i) {
-        const TinyLlamaLayer& l = layers.empty() ? model.layers[static_cast<size_t>(i)] : *layers[static_cast<size_t>(i)];
+        const TinyLlamaLayer& l =
+            layers.empty() ? model.layers[static_cast<size_t>(i)] : *layers[static_cast<size_t>(i)];
         if (keep_layer_inputs) out.layer_inputs.push_back(x);
         x = run_layer(s, l, x, tab);
         if (i == hidden_after) out.hidden = x;

@@ -64,8 +64,8 @@ struct TinyLlama {
 };
 
 struct TinyLlamaOutput {
-    at::Tensor logits;  // [batch, seq, vocab]
-    at::Tensor hidden;  // [batch, seq, hidden] after layer `hidden_after` (see forward)
+    at::Tensor logits;                     // [batch, seq, vocab]
+    at::Tensor hidden;                     // [batch, seq, hidden] after layer `hidden_after` (see forward)
     std::vector<at::Tensor> layer_inputs;  // [batch, seq, hidden] per layer, when asked for
 };
 

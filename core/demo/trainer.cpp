@@ -13,7 +13,8 @@ namespace olm::demo {
 std::vector<TokenizedSample> tokenize_all(const ByteBpe& bpe, const std::vector<Conversation>& convs) {
     std::vector<TokenizedSample> out;
     out.reserve(convs.size());
-    for (const auto& c : convs) out.push_back({c.task, bpe.encode(prompt_chatml(c)), bpe.encode(answer_chatml(c))});
+    for (const auto& c : convs)
+        out.push_back({c.task, bpe.encode(prompt_chatml(c)), bpe.encode(answer_chatml(c))});
     return out;
 }
 
@@ -29,7 +30,8 @@ struct Batch {
 
 Batch make_batch(const std::vector<const TokenizedSample*>& rows) {
     int64_t len = 0;
-    for (auto* s : rows) len = std::max<int64_t>(len, static_cast<int64_t>(s->prompt.size() + s->answer.size()));
+    for (auto* s : rows)
+        len = std::max<int64_t>(len, static_cast<int64_t>(s->prompt.size() + s->answer.size()));
     const int64_t b = static_cast<int64_t>(rows.size());
     auto ids = at::zeros({b, len}, at::kLong);
     auto targets = at::zeros({b, len}, at::kLong);
@@ -72,8 +74,8 @@ at::Tensor token_ce(const at::Tensor& logits, const at::Tensor& targets) {
 // Mean CE over the masked tokens: per token, or per sample first (see TrainSettings).
 at::Tensor masked_mean(const at::Tensor& ce, const at::Tensor& mask, bool per_sample) {
     if (!per_sample) return (ce * mask).sum() / mask.sum().clamp_min(1.f);
-    auto n = mask.sum(1);                                   // [b]
-    auto rows = (ce * mask).sum(1) / n.clamp_min(1.f);      // [b]
+    auto n = mask.sum(1);                               // [b]
+    auto rows = (ce * mask).sum(1) / n.clamp_min(1.f);  // [b]
     auto used = (n > 0).to(at::kFloat);
     return (rows * used).sum() / used.sum().clamp_min(1.f);
 }
@@ -85,8 +87,8 @@ double cosine_lr(const TrainSettings& s, int step) {
 }
 
 template <typename StepFn>
-TrainLog run_steps(std::vector<at::Tensor> params, const TrainSettings& s, const char* stage, ProgressSink& sink,
-                   StepFn&& step_loss) {
+TrainLog run_steps(std::vector<at::Tensor> params, const TrainSettings& s, const char* stage,
+                   ProgressSink& sink, StepFn&& step_loss) {
     torch::optim::AdamW opt(params, torch::optim::AdamWOptions(s.lr).weight_decay(s.weight_decay));
     TrainLog log;
     const auto t0 = std::chrono::steady_clock::now();
@@ -138,7 +140,8 @@ TrainLog train_specialist(TinyLlama& spec, const TinyLlama& base,
         for (int64_t li : e.layers)
             if (std::find(s.own_layers.begin(), s.own_layers.end(), li) != s.own_layers.end())
                 throw Error("demo: layer " + std::to_string(li) + " belongs to two specialists");
-    if (s.own_task < 0 || s.own_task >= static_cast<int>(data.size())) throw Error("demo: specialist without a task");
+    if (s.own_task < 0 || s.own_task >= static_cast<int>(data.size()))
+        throw Error("demo: specialist without a task");
     if (s.own_layers.empty()) throw Error("demo: specialist without own layers");
     // Only the own layers learn; everything else stays the base's.
     std::vector<at::Tensor> params;
@@ -169,7 +172,8 @@ TrainLog train_specialist(TinyLlama& spec, const TinyLlama& base,
         std::vector<int64_t> dropped;
         for (int64_t li : s.own_layers)
             if (rng.uniform() < s.swap_dropout) dropped.push_back(li);
-        if (dropped.size() == s.own_layers.size()) dropped.erase(dropped.begin() + static_cast<long>(rng.below(dropped.size())));
+        if (dropped.size() == s.own_layers.size())
+            dropped.erase(dropped.begin() + static_cast<long>(rng.below(dropped.size())));
         for (int64_t li : dropped) layers[static_cast<size_t>(li)] = &base.layers[static_cast<size_t>(li)];
         // Earlier specialists' layers in place of the base's, each with earlier_layer_share.
         for (const auto& e : earlier)

@@ -1,9 +1,9 @@
 #include "core/merge/run.h"
 
 #include "core/merge/merge_export.h"
+#include "core/merge/model_fetch.h"
 #include "core/merge/report.h"
 #include "core/merge/safeguard.h"
-#include "core/merge/model_fetch.h"
 #include "core/merge/session.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -223,8 +223,8 @@ void MergeRun::run() {
                 row.push_back(j["references"][m]["metrics"][d.name].get<double>());
             table.push_back(row);
         }
-        const int best =
-            select_best(table, std::vector<bool>(names.size(), true), parse_selection_rule(m_config.effective_selection()));
+        const int best = select_best(table, std::vector<bool>(names.size(), true),
+                                     parse_selection_rule(m_config.effective_selection()));
         const std::string best_name = names[static_cast<size_t>(best)];
         Json s;
         s["best_model"] = best_name;
@@ -332,10 +332,9 @@ MergePlan MergeRun::dry_run(bool calibrate) {
         t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, "
           << d.holdout.size() << " held-out samples"
           << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
-    t << "search: " << m_config.search << " (selection " << selection_rule_name(o.selection) << ", interpolate "
-      << o.interpolate.size()
-      << " weight(s), task arithmetic " << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps
-      << ")\n";
+    t << "search: " << m_config.search << " (selection " << selection_rule_name(o.selection)
+      << ", interpolate " << o.interpolate.size() << " weight(s), task arithmetic "
+      << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ")\n";
     t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra
       << " for the merge, the reference points and the safeguard\n";
     t << "by preset: original " << p.evaluations_original << ", better " << p.evaluations_better

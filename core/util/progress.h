@@ -11,10 +11,15 @@ enum class LogLevel { debug, info, warning, error };
 class ProgressSink {
 public:
     virtual ~ProgressSink() = default;
-    virtual void log(LogLevel level, std::string_view message) { (void)level; (void)message; }
+    virtual void log(LogLevel level, std::string_view message) {
+        (void)level;
+        (void)message;
+    }
     // done/total in work units of the current stage; total 0 = unknown.
     virtual void progress(std::string_view stage, long long done, long long total) {
-        (void)stage; (void)done; (void)total;
+        (void)stage;
+        (void)done;
+        (void)total;
     }
     // Polled between units of work; returning true makes the work stop
     // (throwing olm::Cancelled) at the next safe point.

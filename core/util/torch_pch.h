@@ -3,8 +3,8 @@
 // autograd/optim/nn and doubles compile time.
 #pragma once
 #include <ATen/ATen.h>
-#include <torch/types.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/types.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

@@ -34,7 +34,8 @@ std::string read_bytes(const fs::path& p) {
 std::vector<fs::path> project_files(const fs::path& root) {
     std::vector<fs::path> out;
     for (const auto& e : fs::recursive_directory_iterator(root))
-        if (e.is_regular_file() && e.path().filename() != "training.json") out.push_back(fs::relative(e.path(), root));
+        if (e.is_regular_file() && e.path().filename() != "training.json")
+            out.push_back(fs::relative(e.path(), root));
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -70,7 +71,8 @@ private slots:
         o.seed += 1;
         const fs::path c = fs::path(tmp.path().toStdString());
         olm::demo::generate_demo_project(c, o);
-        QVERIFY(read_bytes(c / "pool/base/model.safetensors") != read_bytes(m_a / "pool/base/model.safetensors"));
+        QVERIFY(read_bytes(c / "pool/base/model.safetensors") !=
+                read_bytes(m_a / "pool/base/model.safetensors"));
     }
 
     // The project's tokenizer reads the written tokenizer.json and encodes the
@@ -90,8 +92,10 @@ private slots:
             for (int i = 0; i < 50; ++i)
                 convs.push_back(olm::demo::make_conversation(olm::demo::task_from_index(t), rng));
         }
-        for (const auto& c : convs) texts.push_back(olm::demo::prompt_chatml(c) + olm::demo::answer_chatml(c));
-        const auto bpe = olm::demo::train_byte_bpe(texts, 80, {"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
+        for (const auto& c : convs)
+            texts.push_back(olm::demo::prompt_chatml(c) + olm::demo::answer_chatml(c));
+        const auto bpe =
+            olm::demo::train_byte_bpe(texts, 80, {"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
         const auto product = olm::Tokenizer::from_json(bpe.tokenizer_json().dump(), "", "trained");
         texts.push_back("it's 12+35=47, reverse: a b  c\n\n  x!? Don't");
         for (const auto& text : texts) {
@@ -119,10 +123,12 @@ private slots:
                 at::NoGradGuard no_grad;
                 ref = olm::demo::forward(ref_model, ids).logits[0];
             }
-            const auto got = logits[static_cast<int64_t>(r)].narrow(0, 0, static_cast<int64_t>(seqs[r].size()));
+            const auto got =
+                logits[static_cast<int64_t>(r)].narrow(0, 0, static_cast<int64_t>(seqs[r].size()));
             const double err = (got - ref).abs().max().item<double>();
             const double scale = ref.abs().max().item<double>();
-            QVERIFY2(err <= 1e-4 * std::max(1.0, scale), (std::to_string(err) + " vs scale " + std::to_string(scale)).c_str());
+            QVERIFY2(err <= 1e-4 * std::max(1.0, scale),
+                     (std::to_string(err) + " vs scale " + std::to_string(scale)).c_str());
         }
     }
 
@@ -151,9 +157,11 @@ private slots:
     void datasetsValidate() {
         for (const char* task : {"arithmetic", "reverse", "story"}) {
             const bool quality = std::string(task) == "story";
-            const auto records = olm::read_dataset_file(m_a / "datasets" / (std::string(task) + ".json"), !quality);
+            const auto records =
+                olm::read_dataset_file(m_a / "datasets" / (std::string(task) + ".json"), !quality);
             const auto quick = olm::demo::DemoOptions::quick();
-            QCOMPARE(static_cast<int>(records.size()), quality ? quick.quality_dataset_samples : quick.dataset_samples);
+            QCOMPARE(static_cast<int>(records.size()),
+                     quality ? quick.quality_dataset_samples : quick.dataset_samples);
             QCOMPARE(records.front().turns.back().role, std::string("assistant"));
         }
     }

@@ -54,7 +54,8 @@ class TestDemoPool : public QObject {
 private slots:
     void everyModelLoadsAndGenerates_data() {
         QTest::addColumn<QString>("model");
-        for (const auto& name : olm::demo::demo_model_names()) QTest::newRow(name.c_str()) << QString::fromStdString(name);
+        for (const auto& name : olm::demo::demo_model_names())
+            QTest::newRow(name.c_str()) << QString::fromStdString(name);
     }
     void everyModelLoadsAndGenerates() {
         QFETCH(QString, model);
@@ -81,11 +82,14 @@ private slots:
         const auto tok = olm::Tokenizer::from_folder(kDemo / "pool/base");
         auto base = olm::Transformer::from_folder(olm::ModelFolder::open(kDemo / "pool/base"));
         for (const char* task : {"arithmetic", "reverse"}) {
-            const auto records = olm::read_dataset_file(kDemo / "datasets" / (std::string(task) + ".json"), true);
+            const auto records =
+                olm::read_dataset_file(kDemo / "datasets" / (std::string(task) + ".json"), true);
             auto spec = olm::Transformer::from_folder(olm::ModelFolder::open(kDemo / "pool" / task));
             const double b = answer_accuracy(base, tok, records, 64);
             const double s = answer_accuracy(spec, tok, records, 64);
-            QVERIFY2(s > b, (std::string(task) + ": specialist " + std::to_string(s) + " base " + std::to_string(b)).c_str());
+            QVERIFY2(s > b,
+                     (std::string(task) + ": specialist " + std::to_string(s) + " base " + std::to_string(b))
+                         .c_str());
         }
     }
 
@@ -98,7 +102,8 @@ private slots:
         auto words_per_story = [&](const char* model) {
             auto engine = olm::Transformer::from_folder(olm::ModelFolder::open(kDemo / "pool" / model));
             std::vector<std::vector<int64_t>> prompts;
-            for (size_t i = 0; i < 16; ++i) prompts.push_back(prompt_ids(tok, records[i].turns.front().content));
+            for (size_t i = 0; i < 16; ++i)
+                prompts.push_back(prompt_ids(tok, records[i].turns.front().content));
             olm::GenerateOptions go;
             go.max_new_tokens = 96;
             go.eos_ids = {*tok.token_to_id("<|im_end|>")};
@@ -112,8 +117,9 @@ private slots:
         };
         const double base = words_per_story("base"), story = words_per_story("story");
         const auto min_words = static_cast<double>(olm::eval_settings_from(cfg).min_words);
-        QVERIFY2(base < min_words && story > min_words,
-                 ("words per story: base " + std::to_string(base) + ", story " + std::to_string(story)).c_str());
+        QVERIFY2(
+            base < min_words && story > min_words,
+            ("words per story: base " + std::to_string(base) + ", story " + std::to_string(story)).c_str());
     }
 
     void datasetsValidateWithTheConfig() {

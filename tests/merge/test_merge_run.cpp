@@ -39,8 +39,8 @@ public:
     std::vector<Preview> previews;
     void preview(std::string_view dataset, std::string_view prompt, std::string_view text, double score,
                  std::string_view penalty) override {
-        previews.push_back({std::string(dataset), std::string(prompt), std::string(text), std::string(penalty),
-                            score});
+        previews.push_back(
+            {std::string(dataset), std::string(prompt), std::string(text), std::string(penalty), score});
     }
 };
 

@@ -247,12 +247,14 @@ private slots:
         QTemporaryDir dir;
         std::filesystem::path d = dir.path().toStdString();
         std::filesystem::copy_file(kTiny / "tokenizer.json", d / "tokenizer.json");
-        std::ofstream(d / "special_tokens_map.json") << "{\"bos_token\": {\"content\": \"<|endoftext|>\"}, \"eos_token\": \"<|im_end|>\"}";
+        std::ofstream(d / "special_tokens_map.json")
+            << "{\"bos_token\": {\"content\": \"<|endoftext|>\"}, \"eos_token\": \"<|im_end|>\"}";
         auto tok = olm::Tokenizer::from_folder(d);
         QCOMPARE(tok.bos_id().value(), 509);
         QCOMPARE(tok.eos_id().value(), 511);
         QVERIFY(!tok.chat_template());
-        std::ofstream(d / "tokenizer_config.json") << "{\"eos_token\": \"<|endoftext|>\", \"clean_up_tokenization_spaces\": true}";
+        std::ofstream(d / "tokenizer_config.json")
+            << "{\"eos_token\": \"<|endoftext|>\", \"clean_up_tokenization_spaces\": true}";
         auto tok2 = olm::Tokenizer::from_folder(d);
         QCOMPARE(tok2.eos_id().value(), 509);  // tokenizer_config.json wins
         QCOMPARE(tok2.bos_id().value(), 509);  // from the map

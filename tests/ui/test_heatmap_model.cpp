@@ -120,7 +120,8 @@ private slots:
         QCOMPARE(changed.count(), 1);
         const double expected[3] = {std::sqrt(1.0 * 8.0), std::sqrt(1.2 * 9.0), std::sqrt(1.1 * 2.0)};
         for (int c = 0; c < 3; ++c)
-            QVERIFY(std::abs(m.data(m.index(0, c), HeatmapModel::ValueRole).toDouble() - expected[c]) < 1e-12);
+            QVERIFY(std::abs(m.data(m.index(0, c), HeatmapModel::ValueRole).toDouble() - expected[c]) <
+                    1e-12);
         QCOMPARE(m.data(m.index(0, 2), HeatmapModel::NormalizedRole).toDouble(), 0.0);
         QCOMPARE(m.data(m.index(0, 1), HeatmapModel::NormalizedRole).toDouble(), 1.0);
         QVERIFY(m.data(m.index(0, 2), Qt::ToolTipRole).toString().contains(QStringLiteral("geometric mean")));
@@ -158,7 +159,8 @@ private slots:
     void blendedCandidatesAndNewPositionsAddColumnsAndRows() {
         HeatmapModel m;
         QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
-        m.reset({QStringLiteral("base"), QStringLiteral("ft_1")}, 2, {QStringLiteral("math"), QStringLiteral("chat")});
+        m.reset({QStringLiteral("base"), QStringLiteral("ft_1")}, 2,
+                {QStringLiteral("math"), QStringLiteral("chat")});
         QSignalSpy cols(&m, &QAbstractItemModel::columnsInserted);
         QSignalSpy rows(&m, &QAbstractItemModel::rowsInserted);
         m.addResult(result(0, QStringLiteral("0.5·(current+ft_1)"), 1.0, 2.0));
@@ -180,8 +182,9 @@ private slots:
         QCOMPARE(m.rowCount(), 5);
         QStringList labels;
         for (int r = 0; r < m.rowCount(); ++r) labels << m.headerData(r, Qt::Vertical).toString();
-        QCOMPARE(labels, (QStringList{QStringLiteral("base"), QStringLiteral("boundary"), QStringLiteral("layer 0"),
-                                      QStringLiteral("layer 1"), QStringLiteral("layer 1 mlp")}));
+        QCOMPARE(labels,
+                 (QStringList{QStringLiteral("base"), QStringLiteral("boundary"), QStringLiteral("layer 0"),
+                              QStringLiteral("layer 1"), QStringLiteral("layer 1 mlp")}));
         QCOMPARE(m.rowOf(PositionKind::tensor, 1, QStringLiteral("mlp")), 4);
         QCOMPARE(*m.score(4, 1, QStringLiteral("chat")), 1.0);
     }

@@ -54,25 +54,27 @@ private slots:
         QVERIFY(tmp.isValid());
         const fs::path root = tmp.path().toStdString();
         olm::testing::write_tiny_model(root / "models" / "base", {.layers = 3, .seed = 1});
-        olm::testing::derive_model(root / "models" / "base", root / "models" / "ft_1", {.seed = 2, .layers = {0}});
+        olm::testing::derive_model(root / "models" / "base", root / "models" / "ft_1",
+                                   {.seed = 2, .layers = {0}});
         fs::create_directories(root / "data");
         std::ofstream(root / "data" / "math.json")
             << R"([{"conversation": [{"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"}]}])";
         std::ofstream(root / "data" / "chat.json")
             << R"([{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}]}])";
-        std::ofstream(root / "project.yaml") << "models_dir: models\n"
-                                                "models: [base, ft_1]\n"
-                                                "output_dir: out\n"
-                                                "dataset_dir: data\n"
-                                                "dataset:\n  math.json: {mode: exact}\n  chat.json: {mode: quality}\n"
-                                                "direction: backward\n"
-                                                "base_model_name: ft_1\n"
-                                                "boundary_select: true\n"
-                                                "improve_all: base\n"
-                                                "selection: copeland\n"
-                                                "search: better\n"
-                                                "samples: 5\n"
-                                                "seed: 42\n";
+        std::ofstream(root / "project.yaml")
+            << "models_dir: models\n"
+               "models: [base, ft_1]\n"
+               "output_dir: out\n"
+               "dataset_dir: data\n"
+               "dataset:\n  math.json: {mode: exact}\n  chat.json: {mode: quality}\n"
+               "direction: backward\n"
+               "base_model_name: ft_1\n"
+               "boundary_select: true\n"
+               "improve_all: base\n"
+               "selection: copeland\n"
+               "search: better\n"
+               "samples: 5\n"
+               "seed: 42\n";
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString((root / "project.yaml").string())));
         QCOMPARE(w.poolPanel()->model()->names(), (QStringList{"base", "ft_1"}));

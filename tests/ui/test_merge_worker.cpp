@@ -81,7 +81,9 @@ private slots:
             // The heatmap frames what the report records ...
             const auto& layer = report["layers"][std::to_string(k)];
             QCOMPARE(h->chosen(row), QString::fromStdString(layer["best_model"].get<std::string>()));
-            QVERIFY(h->data(h->index(row, h->columnOf(QStringLiteral("m%1").arg(k))), HeatmapModel::ChosenRole).toBool());
+            QVERIFY(
+                h->data(h->index(row, h->columnOf(QStringLiteral("m%1").arg(k))), HeatmapModel::ChosenRole)
+                    .toBool());
             // Every pool model was scored here, with the score the report holds.
             const auto& metrics = report["layers"][std::to_string(k)]["metrics"][m_pool.dataset];
             for (const auto& name : m_pool.models) {
@@ -114,7 +116,8 @@ private slots:
             for (int tab = 0; tab < 3; ++tab) {
                 w.tabs()->setCurrentIndex(tab);
                 QTest::qWait(200);
-                QVERIFY(w.grab().save(QStringLiteral("%1/tab%2.png").arg(QString::fromLocal8Bit(dir)).arg(tab)));
+                QVERIFY(
+                    w.grab().save(QStringLiteral("%1/tab%2.png").arg(QString::fromLocal8Bit(dir)).arg(tab)));
             }
         }
     }

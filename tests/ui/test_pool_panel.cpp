@@ -8,8 +8,8 @@
 #include "ui/pool_panel.h"
 
 #include <QComboBox>
-#include <QLineEdit>
 #include <QDropEvent>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QSpinBox>
 #include <QTableView>
@@ -67,7 +67,8 @@ private slots:
         panel.resize(600, 400);
         const QString root = m_tmp.path();
         auto p = [&](const char* n) { return root + QLatin1Char('/') + QLatin1String(n); };
-        QVERIFY(dropUrls(&panel, {p("base"), p("ft_1"), p("deep"), p("wide"), p("notes.txt"), p("not_a_model")}));
+        QVERIFY(
+            dropUrls(&panel, {p("base"), p("ft_1"), p("deep"), p("wide"), p("notes.txt"), p("not_a_model")}));
         PoolModel* m = panel.model();
         QCOMPARE(m->rowCount(), 5);  // the text file is not a folder
         QCOMPARE(m->names(), (QStringList{"base", "ft_1", "deep", "wide", "not_a_model"}));
@@ -81,7 +82,8 @@ private slots:
         QCOMPARE(cell(m, 2, PoolModel::VerdictColumn), QStringLiteral("num_hidden_layers is 3, base has 2"));
         // The first differing tensor: an MLP projection of layer 0, [intermediate, hidden].
         QVERIFY2(cell(m, 3, PoolModel::VerdictColumn).startsWith(QStringLiteral("layer 0 mlp.")) &&
-                     cell(m, 3, PoolModel::VerdictColumn).endsWith(QStringLiteral("is [96, 32], base has [64, 32]")),
+                     cell(m, 3, PoolModel::VerdictColumn)
+                         .endsWith(QStringLiteral("is [96, 32], base has [64, 32]")),
                  qPrintable(cell(m, 3, PoolModel::VerdictColumn)));
         QVERIFY(!m->entries()[4].openable);
         QVERIFY(!cell(m, 4, PoolModel::VerdictColumn).isEmpty());

@@ -34,7 +34,10 @@ private slots:
         olm::write_file_atomic(target, "short");
         QCOMPARE(QString::fromStdString(slurp(target)), QStringLiteral("short"));
         int entries = 0;
-        for (const auto& e : fs::directory_iterator(root)) { (void)e; ++entries; }
+        for (const auto& e : fs::directory_iterator(root)) {
+            (void)e;
+            ++entries;
+        }
         QCOMPARE(entries, 1);
     }
     void missingFolderIsAnErrorNamingThePath() {
