@@ -1,8 +1,9 @@
 #include "ui/report_reader.h"
 
+#include "core/util/json_file.h"
+
 #include <nlohmann/json.hpp>
 
-#include <QFile>
 #include <QObject>
 
 #include <algorithm>
@@ -133,13 +134,15 @@ void readPass(const Json& root, bool backward, ReportContents& out) {
 
 bool readMergeReport(const QString& path, ReportContents& out, QString* error) {
     out = {};
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) {
-        if (error) *error = QObject::tr("cannot read %1: %2").arg(path, f.errorString());
+    std::string text;
+    try {
+        text = olm::read_text_file(path.toStdString(), olm::max_report_bytes);  // regular files only, bounded
+    } catch (const std::exception& ex) {
+        if (error) *error = QObject::tr("cannot read %1: %2").arg(path, QString::fromStdString(ex.what()));
         return false;
     }
     try {
-        const Json root = Json::parse(f.readAll().toStdString());
+        const Json root = olm::parse_json_text(text, {});
         if (!root.is_object()) throw std::runtime_error("not a JSON object");
         bool backward = false;
         if (const auto c = root.find("config"); c != root.end() && c->is_object())

@@ -6,6 +6,7 @@
 #include "core/tokenizer/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -41,12 +42,7 @@ int run_jsonl(const olm::Tokenizer& tok, std::istream& in) {
     while (std::getline(in, line)) {
         ++n;
         if (line.empty()) continue;
-        json j;
-        try {
-            j = json::parse(line);
-        } catch (const json::exception& e) {
-            throw olm::Error("--jsonl input line " + std::to_string(n) + ": " + e.what());
-        }
+        const json j = olm::parse_json_text(line, "--jsonl input line " + std::to_string(n));
         if (!j.is_string())
             throw olm::Error("--jsonl input line " + std::to_string(n) + ": expected a JSON string");
         std::string text = j.get<std::string>();
@@ -68,14 +64,7 @@ int run_jsonl(const olm::Tokenizer& tok, std::istream& in) {
 }
 
 std::vector<olm::ChatTurn> read_chat(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw olm::Error("cannot read chat file " + path);
-    json j;
-    try {
-        j = json::parse(in);
-    } catch (const json::exception& e) {
-        throw olm::Error(path + ": " + e.what());
-    }
+    json j = olm::parse_json_text(olm::read_text_file(path, olm::max_dataset_bytes, "chat file"), path);
     if (j.is_object() && j.contains("messages")) j = j["messages"];
     if (!j.is_array()) throw olm::Error(path + ": expected a list of {\"role\", \"content\"} turns");
     std::vector<olm::ChatTurn> turns;

@@ -3,12 +3,12 @@
 #include "core/eval/dataset.h"
 
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 namespace olm {
@@ -88,11 +88,8 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
 }
 
 std::string slurp(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error("dataset " + file.string() + ": cannot open the file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    if (!std::filesystem::exists(file)) throw Error("dataset " + file.string() + ": cannot open the file");
+    return read_text_file(file, max_dataset_bytes, "dataset");  // regular files only, size-limited
 }
 
 uint64_t splitmix64(uint64_t& state) {
@@ -105,12 +102,20 @@ uint64_t splitmix64(uint64_t& state) {
 }  // namespace
 
 std::vector<DatasetRecord> read_dataset_file(const std::filesystem::path& file, bool require_response) {
-    const std::string text = slurp(file);
+    return parse_dataset_text(slurp(file), file, require_response);
+}
+
+std::vector<DatasetRecord> parse_dataset_text(const std::string& text, const std::filesystem::path& file,
+                                              bool require_response) {
     const size_t first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) fail(file, "", "the file is empty");
 
     std::vector<DatasetRecord> records;
     if (text[first] == '[') {
+        if (const size_t at = json_depth_violation(text); at != std::string::npos)
+            fail(file, "",
+                 "JSON nested deeper than " + std::to_string(max_json_depth) + " levels (at byte " +
+                     std::to_string(at) + "); refused");
         json doc;
         try {
             doc = json::parse(text);
@@ -128,6 +133,10 @@ std::vector<DatasetRecord> read_dataset_file(const std::filesystem::path& file, 
             ++line_no;
             if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
             const int64_t index = static_cast<int64_t>(records.size());
+            if (const size_t at = json_depth_violation(line); at != std::string::npos)
+                fail(file, sample_where(index) + " (line " + std::to_string(line_no) + ")",
+                     "JSON nested deeper than " + std::to_string(max_json_depth) + " levels (at column " +
+                         std::to_string(at + 1) + "); refused");
             json sample;
             try {
                 sample = json::parse(line);

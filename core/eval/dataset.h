@@ -35,7 +35,12 @@ struct DatasetRecord {
 // Reads and validates a dataset file. require_response: an empty final assistant
 // turn is an error (exact, bigram); otherwise it is allowed (quality).
 // Throws olm::Error naming the file, the sample index and the problem.
+// Only regular files of at most max_dataset_bytes (core/util/json_file.h) are
+// read; JSON nesting is bounded by max_json_depth.
 std::vector<DatasetRecord> read_dataset_file(const std::filesystem::path& file, bool require_response);
+// The same over the text of a file; file names it in errors.
+std::vector<DatasetRecord> parse_dataset_text(const std::string& text, const std::filesystem::path& file,
+                                              bool require_response);
 
 // Which usable samples are scored: the first `samples` (<= 0: all) in file order,
 // of which round(holdout * n) chosen by a seeded shuffle are held out. Both lists

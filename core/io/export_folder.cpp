@@ -3,6 +3,7 @@
 #include "core/io/model_config.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,14 +28,6 @@ bool within(const fs::path& inner, const fs::path& outer) {
         if (i == inner.end() || *i != *o) return false;
     }
     return true;
-}
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw Error(p.string() + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 bool is_floating(DType d) {
@@ -107,7 +100,8 @@ ExportResult export_model_folder(const ModelFolder& base, const std::vector<Tens
 
     // config.json: the base's, key order kept, dtype updated if converted.
     {
-        auto config = nlohmann::ordered_json::parse(read_text(base.path() / "config.json"));
+        const fs::path cj = base.path() / "config.json";
+        auto config = parse_ordered_json_text(read_text_file(cj, max_small_json_bytes), cj.string());
         const std::string dtype = output_dtype_name(tensors);
         if (!dtype.empty()) {
             const bool v5 = config.contains("dtype") && !config.contains("torch_dtype");

@@ -4,8 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 
 namespace olm {
 
@@ -20,15 +19,38 @@ using nlohmann::json;
 int64_t get_int(const json& j, const char* key, const std::string& label) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) fail(label, std::string("missing required key '") + key + "'");
-    if (!it->is_number_integer() &&
-        !(it->is_number_float() && it->get<double>() == std::floor(it->get<double>())))
-        fail(label, std::string("key '") + key + "' should be an integer, found " + it->dump());
-    return it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
+    if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        fail(label, std::string("key '") + key + "' is out of range, found " + it->dump());
+    if (it->is_number_integer()) return it->get<int64_t>();
+    if (it->is_number_float()) {
+        const double d = it->get<double>();
+        // 2^62: any larger value is out of every bound below, and the cast stays defined.
+        if (d == std::floor(d) && std::fabs(d) < 4.6e18) return static_cast<int64_t>(d);
+        if (d == std::floor(d))
+            fail(label, std::string("key '") + key + "' is out of range, found " + it->dump());
+    }
+    fail(label, std::string("key '") + key + "' should be an integer, found " + it->dump());
 }
 
-int64_t get_positive(const json& j, const char* key, const std::string& label) {
-    const int64_t v = get_int(j, key, label);
+std::string number_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+// v in [1, max]: a value past any real model is refused before it sizes anything.
+int64_t bounded(int64_t v, int64_t max, const char* key, const std::string& label) {
     if (v <= 0) fail(label, std::string("key '") + key + "' must be positive, found " + std::to_string(v));
+    if (v > max)
+        fail(label, std::string("key '") + key + "' is " + std::to_string(v) +
+                        ", above the supported maximum of " + std::to_string(max));
+    return v;
+}
+
+// A positive, finite number.
+double positive_number(double v, const char* key, const std::string& label) {
+    if (!std::isfinite(v) || v <= 0)
+        fail(label, std::string("key '") + key + "' must be a positive number, found " + number_text(v));
     return v;
 }
 
@@ -86,7 +108,8 @@ void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
     if (type == "linear" || type == "llama3") {
         auto f = opt_number(r, "factor", label);
         if (!f) fail(label, where + "type '" + type + "' needs 'factor'");
-        if (*f <= 0) fail(label, where + "factor must be positive, found " + std::to_string(*f));
+        if (!std::isfinite(*f) || *f <= 0)
+            fail(label, where + "factor must be positive, found " + number_text(*f));
         s.factor = *f;
     }
     if (type == "llama3") {
@@ -100,6 +123,12 @@ void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
         s.low_freq_factor = *lo;
         s.high_freq_factor = *hi;
         s.original_max_position_embeddings = *orig;
+        if (!std::isfinite(s.low_freq_factor) || !std::isfinite(s.high_freq_factor) ||
+            s.low_freq_factor <= 0 || s.original_max_position_embeddings <= 0 ||
+            s.original_max_position_embeddings > ModelSpecLimits::max_positions)
+            fail(label, where +
+                            "low_freq_factor, high_freq_factor and original_max_position_embeddings must be "
+                            "positive");
         if (s.high_freq_factor <= s.low_freq_factor)
             fail(label, where + "high_freq_factor must be larger than low_freq_factor");
     } else if (type != "linear") {
@@ -109,18 +138,6 @@ void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
 }
 
 }  // namespace
-
-json read_json_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path.string() + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw Error(path.string() + ": not valid JSON: " + e.what());
-    }
-}
 
 ModelSpec parse_model_spec(const json& c, const std::string& label) {
     if (!c.is_object()) fail(label, "config is not a JSON object");
@@ -134,12 +151,17 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     else
         fail(label, "missing required key 'model_type'");
 
-    s.hidden_size = get_positive(c, "hidden_size", label);
-    s.intermediate_size = get_positive(c, "intermediate_size", label);
-    s.num_hidden_layers = get_positive(c, "num_hidden_layers", label);
-    s.num_attention_heads = get_positive(c, "num_attention_heads", label);
+    using L = ModelSpecLimits;
+    s.hidden_size = bounded(get_int(c, "hidden_size", label), L::max_hidden, "hidden_size", label);
+    s.intermediate_size =
+        bounded(get_int(c, "intermediate_size", label), L::max_intermediate, "intermediate_size", label);
+    s.num_hidden_layers =
+        bounded(get_int(c, "num_hidden_layers", label), L::max_layers, "num_hidden_layers", label);
+    s.num_attention_heads =
+        bounded(get_int(c, "num_attention_heads", label), L::max_heads, "num_attention_heads", label);
     s.num_key_value_heads = opt_int(c, "num_key_value_heads", label).value_or(s.num_attention_heads);
-    if (s.num_key_value_heads <= 0 || s.num_attention_heads % s.num_key_value_heads != 0)
+    bounded(s.num_key_value_heads, L::max_heads, "num_key_value_heads", label);
+    if (s.num_attention_heads % s.num_key_value_heads != 0)
         fail(label, "num_attention_heads (" + std::to_string(s.num_attention_heads) +
                         ") must be a positive multiple of num_key_value_heads (" +
                         std::to_string(s.num_key_value_heads) + ")");
@@ -154,9 +176,20 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     }
     if (s.head_dim <= 0 || s.head_dim % 2 != 0)
         fail(label, "head_dim must be positive and even (RoPE), found " + std::to_string(s.head_dim));
-    s.vocab_size = get_positive(c, "vocab_size", label);
-    s.rms_norm_eps = opt_number(c, "rms_norm_eps", label).value_or(1e-6);
+    bounded(s.head_dim, L::max_head_dim, "head_dim", label);
+    if (s.num_attention_heads * s.head_dim > L::max_hidden)
+        fail(label, "num_attention_heads x head_dim = " + std::to_string(s.num_attention_heads * s.head_dim) +
+                        " is above the supported maximum of " + std::to_string(L::max_hidden));
+    s.vocab_size = bounded(get_int(c, "vocab_size", label), L::max_vocab, "vocab_size", label);
+    s.rms_norm_eps =
+        positive_number(opt_number(c, "rms_norm_eps", label).value_or(1e-6), "rms_norm_eps", label);
+    if (s.rms_norm_eps >= 1)
+        fail(label,
+             "key 'rms_norm_eps' must be below 1 (a small epsilon), found " + number_text(s.rms_norm_eps));
     s.max_position_embeddings = opt_int(c, "max_position_embeddings", label).value_or(0);
+    if (s.max_position_embeddings < 0 || s.max_position_embeddings > L::max_positions)
+        fail(label, "key 'max_position_embeddings' is " + std::to_string(s.max_position_embeddings) +
+                        ", outside [0, " + std::to_string(L::max_positions) + "]");
     if (auto t = c.find("tie_word_embeddings"); t != c.end() && t->is_boolean())
         s.tie_word_embeddings = t->get<bool>();
 
@@ -174,6 +207,7 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
         parse_rope(*rp, s, label);
     }
     if (auto rs = c.find("rope_scaling"); rs != c.end() && !rs->is_null()) parse_rope(*rs, s, label);
+    positive_number(s.rope_theta, "rope_theta", label);
 
     if (auto d = c.find("torch_dtype"); d != c.end() && d->is_string()) s.torch_dtype = d->get<std::string>();
     if (auto d = c.find("dtype"); d != c.end() && d->is_string()) s.torch_dtype = d->get<std::string>();

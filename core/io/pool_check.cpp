@@ -26,12 +26,7 @@ std::string short_name(const Architecture& arch, const std::string& name) {
     return s;
 }
 
-std::string bytes_of(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string bytes_of(const fs::path& p) { return read_text_file(p, max_tokenizer_json_bytes); }
 
 template <class T>
 std::string differs(const char* what, const T& base, const T& other) {
@@ -98,8 +93,8 @@ std::optional<std::string> tokenizer_difference(const fs::path& base, const fs::
         return std::string("tokenizer.json ") +
                (fs::exists(oj) ? "present, base has none" : "missing, base has one");
     if (fs::exists(bj)) {
-        const auto b = read_json_file(bj);
-        const auto o = read_json_file(oj);
+        const auto b = read_json_file(bj, max_tokenizer_json_bytes);
+        const auto o = read_json_file(oj, max_tokenizer_json_bytes);
         auto part = [](const nlohmann::json& j, const char* k) {
             return j.contains(k) ? j.at(k) : nlohmann::json();
         };

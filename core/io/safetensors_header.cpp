@@ -1,6 +1,7 @@
 #include "core/io/safetensors_header.h"
 
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -133,6 +134,9 @@ SafetensorsHeader parse_safetensors_header(std::string_view json_text, uint64_t 
     // of the top-level object while parsing.
     std::set<std::string> seen;
     std::string duplicate;
+    if (const size_t at = json_depth_violation(json_text); at != std::string_view::npos)
+        fail(label, "header JSON nested deeper than " + std::to_string(max_json_depth) + " levels (at byte " +
+                        std::to_string(8 + at) + "); refused");
     json doc;
     try {
         doc = json::parse(json_text.begin(), json_text.end(),

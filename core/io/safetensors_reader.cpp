@@ -1,6 +1,7 @@
 #include "core/io/safetensors_reader.h"
 
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -108,11 +109,14 @@ DType from_scalar_type(at::ScalarType type) {
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path) {
     const std::string label = path.string();
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // A FIFO or a device is refused by stat before open (open would wait for a
+    // writer); O_NONBLOCK covers a swap between the two, fstat refuses it.
+    require_regular_file(path);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (fd.get() < 0) throw Error(label + ": cannot open: " + errno_text());
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw Error(label + ": cannot stat: " + errno_text());
-    if (!S_ISREG(st.st_mode)) throw Error(label + ": not a regular file");
+    if (!S_ISREG(st.st_mode)) throw Error(label + ": not a regular file; refused");
     const uint64_t size = static_cast<uint64_t>(st.st_size);
 
     unsigned char first8[8] = {};

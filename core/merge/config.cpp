@@ -4,6 +4,7 @@
 #include "core/io/hf_cache.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -423,12 +424,10 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
 }
 
 MergeConfig load_merge_config(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error("cannot open merge config " + path.string());
-    std::stringstream ss;
-    ss << in.rdbuf();
+    if (!fs::exists(path)) throw Error("cannot open merge config " + path.string());
+    const std::string text = read_text_file(path, max_small_json_bytes, "merge config");  // regular, bounded
     const fs::path abs = fs::absolute(path).lexically_normal();
-    MergeConfig c = parse_merge_config(ss.str(), abs.parent_path(), path.string());
+    MergeConfig c = parse_merge_config(text, abs.parent_path(), path.string());
     c.config_path = abs;
     return c;
 }

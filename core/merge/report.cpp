@@ -2,6 +2,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <fstream>
 #include <sstream>
@@ -40,15 +41,9 @@ MergeReport::MergeReport(nlohmann::json j) : m_json(std::move(j)) {
 }
 
 MergeReport MergeReport::load(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error("cannot open merge report " + path.string());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return MergeReport(Json::parse(ss.str()));
-    } catch (const Json::exception& e) {
-        throw Error("merge report " + path.string() + " is not valid JSON: " + e.what());
-    }
+    if (!std::filesystem::exists(path)) throw Error("cannot open merge report " + path.string());
+    return MergeReport(parse_json_text(read_text_file(path, max_report_bytes, "merge report"),
+                                       "merge report " + path.string()));
 }
 
 void MergeReport::save_to(const std::filesystem::path& path) const {

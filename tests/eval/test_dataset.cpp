@@ -2,6 +2,9 @@
 // seeded held-out split.
 #include "core/eval/dataset.h"
 #include "core/util/error.h"
+#include "support/test_files.h"
+
+#include <sys/stat.h>
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -110,6 +113,13 @@ private slots:
         QTest::newRow("jsonl bad line") << ok + "\n" + ok + "\n{oops\n"
                                         << true << "sample 2 (line 3)"
                                         << "not JSON";
+        // 100,000 levels once overflowed the stack; refused past 256 by a pre-scan.
+        const QString deep = QString(100000, '[') + QString(100000, ']');
+        QTest::newRow("deep array") << "[{\"conversation\": " + deep + "}]" << true << ""
+                                    << "JSON nested deeper than 256 levels (at byte 272); refused";
+        QTest::newRow("deep jsonl line") << ok + "\n{\"conversation\": " + deep + "}\n"
+                                         << true << "sample 1 (line 2)"
+                                         << "JSON nested deeper than 256 levels (at column 273); refused";
     }
     void errors() {
         QFETCH(QString, text);
@@ -134,6 +144,22 @@ private slots:
         } catch (const olm::Error& e) {
             QVERIFY(QString(e.what()).contains("/no/such/data.json"));
         }
+    }
+
+    // A FIFO once hung the reader and /dev/zero grew memory until bad_alloc.
+    void onlyRegularFilesAreRead() {
+        const auto fifo = std::filesystem::path(m_dir.path().toStdString()) / "fifo.json";
+        QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+        QCOMPARE(QString::fromStdString(olm::testing::error_of([&] { olm::read_dataset_file(fifo, true); })),
+                 QString::fromStdString("dataset " + fifo.string() +
+                                        ": a FIFO (named pipe), not a regular file; refused"));
+        QCOMPARE(
+            QString::fromStdString(olm::testing::error_of([] { olm::read_dataset_file("/dev/zero", true); })),
+            QString("dataset /dev/zero: a character device, not a regular file; refused"));
+        QCOMPARE(QString::fromStdString(olm::testing::error_of(
+                     [&] { olm::read_dataset_file(m_dir.path().toStdString(), true); })),
+                 QString::fromStdString("dataset " + m_dir.path().toStdString() +
+                                        ": a directory, not a regular file; refused"));
     }
 
     void samplesLimitKeepsFileOrder() {

@@ -7,6 +7,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 using namespace olm;
@@ -49,6 +51,9 @@ private slots:
     void generation_config_merges_ids();
     void errors_data();
     void errors();
+    void deep_nesting_is_refused();
+    void only_regular_files_are_read();
+    void oversized_config_is_refused();
 };
 
 void TestModelConfig::llama3_transformers4() {
@@ -199,6 +204,57 @@ void TestModelConfig::errors_data() {
     QTest::newRow("odd head_dim") << "head_dim"
                                   << "7"
                                   << "head_dim must be positive and even";
+    // Bounds: a hostile value is refused before it sizes anything.
+    QTest::newRow("1e8 layers")
+        << "num_hidden_layers"
+        << "100000000"
+        << "key 'num_hidden_layers' is 100000000, above the supported maximum of 4096";
+    QTest::newRow("1e300 layers") << "num_hidden_layers"
+                                  << "1e300"
+                                  << "key 'num_hidden_layers' is out of range";
+    QTest::newRow("2^64-1 hidden") << "hidden_size"
+                                   << "18446744073709551615"
+                                   << "key 'hidden_size' is out of range, found 18446744073709551615";
+    QTest::newRow("huge intermediate")
+        << "intermediate_size"
+        << "1099511627776"
+        << "key 'intermediate_size' is 1099511627776, above the supported maximum";
+    QTest::newRow("huge vocab") << "vocab_size"
+                                << "33554432"
+                                << "key 'vocab_size' is 33554432, above the supported maximum of 4194304";
+    QTest::newRow("huge heads") << "num_attention_heads"
+                                << "65536"
+                                << "key 'num_attention_heads' is 65536, above the supported maximum of 4096";
+    QTest::newRow("zero kv heads") << "num_key_value_heads"
+                                   << "0"
+                                   << "key 'num_key_value_heads' must be positive, found 0";
+    QTest::newRow("huge head_dim") << "head_dim"
+                                   << "1048576"
+                                   << "key 'head_dim' is 1048576, above the supported maximum of 8192";
+    QTest::newRow("negative positions") << "max_position_embeddings"
+                                        << "-1"
+                                        << "key 'max_position_embeddings' is -1, outside [0, 1073741824]";
+    QTest::newRow("zero rope_theta") << "rope_theta"
+                                     << "0"
+                                     << "key 'rope_theta' must be a positive number, found 0";
+    QTest::newRow("negative rope_theta") << "rope_theta"
+                                         << "-10000"
+                                         << "key 'rope_theta' must be a positive number, found -10000";
+    QTest::newRow("zero rope_theta (v5)") << "rope_parameters"
+                                          << R"({"rope_type":"default","rope_theta":0})"
+                                          << "key 'rope_theta' must be a positive number, found 0";
+    QTest::newRow("negative eps") << "rms_norm_eps"
+                                  << "-1e-06"
+                                  << "key 'rms_norm_eps' must be a positive number, found -1e-06";
+    QTest::newRow("zero eps") << "rms_norm_eps"
+                              << "0"
+                              << "key 'rms_norm_eps' must be a positive number, found 0";
+    QTest::newRow("eps above 1") << "rms_norm_eps"
+                                 << "2.5"
+                                 << "key 'rms_norm_eps' must be below 1";
+    QTest::newRow("negative rope factor") << "rope_scaling"
+                                          << R"({"rope_type":"linear","factor":-2})"
+                                          << "factor must be positive, found -2";
 }
 
 void TestModelConfig::errors() {
@@ -218,6 +274,90 @@ void TestModelConfig::errors() {
     }
     QVERIFY2(err.find(expected.toStdString()) != std::string::npos, err.c_str());
     QVERIFY2(err.rfind("/m/config.json: ", 0) == 0, err.c_str());
+}
+
+// 100,000 levels of nesting once overflowed the stack (segfault); every JSON
+// file is now pre-scanned and refused past max_json_depth, naming the file.
+void TestModelConfig::deep_nesting_is_refused() {
+    QTemporaryDir dir;
+    const std::filesystem::path folder = dir.path().toStdString();
+    json c = llama3_config();
+    std::string text = c.dump();
+    text.insert(text.size() - 1, ", \"x\": " + std::string(100000, '[') + std::string(100000, ']'));
+    std::ofstream(folder / "config.json") << text;
+    std::string err;
+    try {
+        load_model_spec(folder);
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    const std::string want =
+        (folder / "config.json").string() + ": JSON nested deeper than 256 levels (at byte ";
+    QVERIFY2(err.rfind(want, 0) == 0, err.c_str());
+    QVERIFY2(err.find("); refused") != std::string::npos, err.c_str());
+
+    // generation_config.json goes through the same reader.
+    std::ofstream(folder / "config.json", std::ios::trunc) << c.dump();
+    std::ofstream(folder / "generation_config.json") << std::string(300, '[') + std::string(300, ']');
+    err.clear();
+    try {
+        load_model_spec(folder);
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    QVERIFY2(err.rfind((folder / "generation_config.json").string() + ": JSON nested deeper than 256 levels",
+                       0) == 0,
+             err.c_str());
+
+    // 256 levels are still fine: the bound is exact, not a guess.
+    QVERIFY(json_depth_violation(std::string(256, '[') + std::string(256, ']')) == std::string_view::npos);
+    QCOMPARE(json_depth_violation(std::string(257, '[') + std::string(257, ']')), size_t(256));
+    // Brackets inside strings (and escaped quotes) do not count.
+    QVERIFY(json_depth_violation("[\"" + std::string(1000, '[') + "\\\"\"]") == std::string_view::npos);
+}
+
+// A FIFO as config.json once hung, /dev/zero grew memory until bad_alloc:
+// stat refuses anything but a regular file before it is opened.
+void TestModelConfig::only_regular_files_are_read() {
+    QTemporaryDir dir;
+    const std::filesystem::path folder = dir.path().toStdString();
+    const auto cfg = folder / "config.json";
+    QCOMPARE(::mkfifo(cfg.c_str(), 0600), 0);
+    std::string err;
+    try {
+        load_model_spec(folder);
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    QCOMPARE(err, cfg.string() + ": a FIFO (named pipe), not a regular file; refused");
+
+    std::filesystem::remove(cfg);
+    std::filesystem::create_symlink("/dev/zero", cfg);
+    err.clear();
+    try {
+        load_model_spec(folder);
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    QCOMPARE(err, cfg.string() + ": a character device, not a regular file; refused");
+}
+
+void TestModelConfig::oversized_config_is_refused() {
+    QTemporaryDir dir;
+    const std::filesystem::path cfg = std::filesystem::path(dir.path().toStdString()) / "config.json";
+    {
+        std::ofstream out(cfg);
+        out << "{\"pad\": \"";
+    }
+    std::filesystem::resize_file(cfg, max_small_json_bytes + 1);  // sparse: no disk used
+    std::string err;
+    try {
+        read_json_file(cfg);
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    QCOMPARE(err, cfg.string() + ": " + std::to_string(max_small_json_bytes + 1) +
+                      " bytes is larger than the limit of 64 MiB for this file; refused");
 }
 
 QTEST_GUILESS_MAIN(TestModelConfig)
