@@ -36,6 +36,14 @@ void MergeTable::put(int32_t a, int32_t b, std::pair<int32_t, int32_t> value) {
     m_values[i] = value;
 }
 
+int32_t token_id_from_json(const nlohmann::json& v, const std::string& what) {
+    const bool negative = v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0;
+    if (!v.is_number_integer() || negative ||
+        (!negative && v.get<uint64_t>() > static_cast<uint64_t>(max_token_id)))
+        throw Error(what + " has id " + v.dump() + ", outside [0, " + std::to_string(max_token_id) + "]");
+    return static_cast<int32_t>(v.get<int64_t>());
+}
+
 namespace {
 
 std::string opt_string(const nlohmann::json& j, const char* key) {
@@ -53,7 +61,8 @@ Bpe::Bpe(const nlohmann::json& model) {
     m_vocab.reserve(vocab.size());
     int32_t max_id = -1;
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-        int32_t id = it.value().get<int32_t>();
+        const int32_t id =
+            token_id_from_json(it.value(), "vocabulary token " + nlohmann::json(it.key()).dump());
         m_vocab.emplace(it.key(), id);
         max_id = std::max(max_id, id);
     }

@@ -15,6 +15,16 @@
 
 namespace olm::tok {
 
+// Token ids of a tokenizer.json lie in [0, max_token_id]: the table is sized by
+// the largest id, so 2^22 (4.2M, 16 times the largest released vocabulary)
+// bounds what a file can make the loader allocate. Matches the vocab_size
+// bound on config.json (ModelSpecLimits::max_vocab).
+constexpr int64_t max_token_id = (int64_t(1) << 22) - 1;
+
+// A token id from tokenizer.json: an integer in [0, max_token_id], else
+// olm::Error naming `what` (no silent wrap of 2^40 to 0, no negative index).
+int32_t token_id_from_json(const nlohmann::json& v, const std::string& what);
+
 struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

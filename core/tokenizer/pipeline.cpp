@@ -1,5 +1,6 @@
 #include "core/tokenizer/pipeline.h"
 
+#include "core/tokenizer/bpe.h"
 #include "core/tokenizer/regex.h"
 #include "core/tokenizer/unicode.h"
 #include "core/util/error.h"
@@ -646,7 +647,10 @@ public:
                 if (!specials.contains(id))
                     throw Error("TemplateProcessing uses special token \"" + id +
                                 "\" missing from special_tokens");
-                m_items.push_back({false, specials[id].at("ids").get<std::vector<int32_t>>()});
+                std::vector<int32_t> ids;
+                for (const auto& v : specials[id].at("ids"))
+                    ids.push_back(token_id_from_json(v, "TemplateProcessing special token \"" + id + "\""));
+                m_items.push_back({false, std::move(ids)});
             } else {
                 throw Error("TemplateProcessing: unknown template item " + item.dump());
             }
@@ -676,7 +680,8 @@ private:
 class ClsSepPost : public PostProcessor {
 public:
     explicit ClsSepPost(const json& j)
-        : m_cls(j.at("cls").at(1).get<int32_t>()), m_sep(j.at("sep").at(1).get<int32_t>()) {}
+        : m_cls(token_id_from_json(j.at("cls").at(1), "post_processor cls")),
+          m_sep(token_id_from_json(j.at("sep").at(1), "post_processor sep")) {}
     void apply(std::vector<int32_t>& ids) const override {
         ids.insert(ids.begin(), m_cls);
         ids.push_back(m_sep);

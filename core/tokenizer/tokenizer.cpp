@@ -5,11 +5,11 @@
 #include "core/tokenizer/pipeline.h"
 #include "core/tokenizer/unicode.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -40,14 +40,6 @@ struct Tokenizer::Impl {
 };
 
 namespace {
-
-std::string read_text(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw Error("cannot read " + p.string());
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // A special-token field: "text", {"content": "text", ...} or null.
 std::optional<std::string> token_field(const json& j, const char* key) {
@@ -110,7 +102,7 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view con
     auto impl = std::make_shared<Impl>();
     impl->origin = origin;
     try {
-        json j = json::parse(tokenizer_json);
+        json j = parse_json_text(tokenizer_json, "");
         if (!j.contains("model")) throw Error("no \"model\" object");
         impl->model = std::make_unique<tok::Bpe>(j["model"]);
         impl->normalizer = tok::make_normalizer(j.value("normalizer", json()));
@@ -145,6 +137,10 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view con
                     int64_t next = !max_added                                      ? model_size
                                    : (*max_added >= model_size || model_size == 0) ? *max_added + 1
                                                                                    : model_size;
+                    if (next > tok::max_token_id)
+                        throw Error("added token " + json(t.content).dump() + " would get id " +
+                                    std::to_string(next) + ", above the limit of " +
+                                    std::to_string(tok::max_token_id));
                     t.id = static_cast<int32_t>(next);
                 }
                 max_added = std::max<int64_t>(max_added.value_or(t.id), t.id);
@@ -156,6 +152,15 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view con
             for (const auto& t : impl->added)
                 if (t.special) impl->special_contents.insert(t.content);
         }
+        // Ids the post-processor adds (BOS/EOS...) must name tokens of this vocabulary.
+        if (impl->post_processor) {
+            std::vector<int32_t> specials;
+            impl->post_processor->apply(specials);
+            for (int32_t id : specials)
+                if (id < 0 || id >= impl->vocab_size)
+                    throw Error("post_processor adds token id " + std::to_string(id) +
+                                ", outside the vocabulary [0, " + std::to_string(impl->vocab_size) + ")");
+        }
         impl->raw_matcher.build(impl->added, false);
         impl->normalized_matcher.build(impl->added, true);
     } catch (const json::exception& e) {
@@ -165,14 +170,15 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view con
     }
     if (!config_json.empty()) {
         try {
-            apply_config(*impl, json::parse(config_json), true);
+            apply_config(*impl, parse_json_text(config_json, origin + " (tokenizer_config.json)"), true);
         } catch (const json::exception& e) {
             throw Error(origin + " (tokenizer_config.json): " + e.what());
         }
     }
     if (!special_map_json.empty()) {
         try {
-            apply_config(*impl, json::parse(special_map_json), false);
+            apply_config(*impl, parse_json_text(special_map_json, origin + " (special_tokens_map.json)"),
+                         false);
         } catch (const json::exception& e) {
             throw Error(origin + " (special_tokens_map.json): " + e.what());
         }
@@ -187,11 +193,11 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
     if (!std::filesystem::exists(tj)) throw Error("no tokenizer.json in " + dir.string());
     std::string config;
     auto cj = dir / "tokenizer_config.json";
-    if (std::filesystem::exists(cj)) config = read_text(cj);
+    if (std::filesystem::exists(cj)) config = read_text_file(cj, max_small_json_bytes);
     std::string special_map;
     auto sm = dir / "special_tokens_map.json";
-    if (std::filesystem::exists(sm)) special_map = read_text(sm);
-    return build(read_text(tj), config, special_map, tj.string());
+    if (std::filesystem::exists(sm)) special_map = read_text_file(sm, max_small_json_bytes);
+    return build(read_text_file(tj, max_tokenizer_json_bytes), config, special_map, tj.string());
 }
 
 const Tokenizer::Impl& Tokenizer::impl() const {

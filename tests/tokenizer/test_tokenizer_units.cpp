@@ -304,6 +304,82 @@ private slots:
         QCOMPARE(a, want);
         QCOMPARE(b, want);
     }
+
+    // A negative vocabulary id once wrote outside the token table and 2^40
+    // wrapped to 0; ids past max_token_id would size a huge table.
+    void vocabularyIdsOutOfRange_data() {
+        QTest::addColumn<QString>("id");
+        QTest::newRow("negative") << "-5";
+        QTest::newRow("2^40") << "1099511627776";
+        QTest::newRow("2^22") << "4194304";
+        QTest::newRow("2^64-1") << "18446744073709551615";
+        QTest::newRow("fraction") << "3.5";
+        QTest::newRow("string") << "\"7\"";
+    }
+    void vocabularyIdsOutOfRange() {
+        QFETCH(QString, id);
+        json j = tiny_json();
+        j["model"]["vocab"]["zz"] = json::parse(id.toStdString());
+        const std::string want =
+            "t.json: vocabulary token \"zz\" has id " + id.toStdString() + ", outside [0, 4194303]";
+        try {
+            olm::Tokenizer::from_json(j.dump(), {}, "t.json");
+            QFAIL("no error");
+        } catch (const olm::Error& e) {
+            QCOMPARE(std::string(e.what()), want);
+        }
+        // A large id inside the bound is accepted (a table with holes, as the reference allows).
+        j["model"]["vocab"]["zz"] = 100000;
+        QCOMPARE(olm::Tokenizer::from_json(j.dump()).vocab_size(), int64_t(100001));
+    }
+    void postProcessorIdsOutOfRange_data() {
+        QTest::addColumn<QString>("ids");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("negative")
+            << "[-1]"
+            << "TemplateProcessing special token \"<s>\" has id -1, outside [0, 4194303]";
+        QTest::newRow("2^40") << "[1099511627776]"
+                              << "TemplateProcessing special token \"<s>\" has id 1099511627776";
+        QTest::newRow("past the vocabulary")
+            << "[4000]"
+            << "post_processor adds token id 4000, outside the vocabulary [0, 512)";
+    }
+    void postProcessorIdsOutOfRange() {
+        QFETCH(QString, ids);
+        QFETCH(QString, expected);
+        json j = tiny_json();
+        j["post_processor"] = json::parse(R"({"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [], "special_tokens": {"<s>": {"id": "<s>", "tokens": ["<s>"], "ids": )" +
+                                          ids.toStdString() + "}}}");
+        try {
+            olm::Tokenizer::from_json(j.dump(), {}, "t.json");
+            QFAIL("no error");
+        } catch (const olm::Error& e) {
+            QVERIFY2(std::string(e.what()).rfind("t.json: " + expected.toStdString(), 0) == 0, e.what());
+        }
+    }
+    void deepNestingIsRefused() {
+        json j = tiny_json();
+        std::string text = j.dump();
+        text.insert(text.size() - 1, ", \"x\": " + std::string(100000, '[') + std::string(100000, ']'));
+        try {
+            olm::Tokenizer::from_json(text, {}, "t.json");
+            QFAIL("no error");
+        } catch (const olm::Error& e) {
+            QVERIFY2(
+                std::string(e.what()).rfind("t.json: JSON nested deeper than 256 levels (at byte ", 0) == 0,
+                e.what());
+        }
+        try {
+            olm::Tokenizer::from_json(j.dump(), std::string(1000, '[') + std::string(1000, ']'), "t.json");
+            QFAIL("no error");
+        } catch (const olm::Error& e) {
+            QVERIFY2(std::string(e.what()).rfind(
+                         "t.json (tokenizer_config.json): JSON nested deeper than 256", 0) == 0,
+                     e.what());
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestTokenizerUnits)
