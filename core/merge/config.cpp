@@ -253,7 +253,7 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
     std::set<std::string> seen;
     for (auto it = root.begin(); it != root.end(); ++it) {
         const std::string key = it->first.as<std::string>();
-        const YAML::Node& v = it->second;
+        const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         seen.insert(key);
         static const std::vector<std::pair<std::string, std::string>> unsupported = {
             {"metric_dir", "not used by the original's code either"},
@@ -386,7 +386,7 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         e.name = it->first.as<std::string>();
         const fs::path p(e.name);
         e.path = p.is_absolute() ? p : (c.dataset_dir / p).lexically_normal();
-        const YAML::Node& v = it->second;
+        const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         if (v.IsMap()) {
             for (auto f = v.begin(); f != v.end(); ++f) {
                 const std::string k = f->first.as<std::string>();
