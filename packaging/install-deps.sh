@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git xz-utils
   clang-format-14         # the check_format test (the root .clang-format)
   time                    # /usr/bin/time -v: peak-memory figures in docs/bench-*.md
+  clang-14 libclang-rt-14-dev  # libFuzzer targets of the parsers (tests/fuzz/run-fuzz.sh)
   # merge core
   libtorch-dev            # Debian's CPU libtorch (1.13)
   libopenblas0-pthread    # without it libtorch uses reference BLAS: fp32 matmul ~30x slower

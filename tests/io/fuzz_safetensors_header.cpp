@@ -7,6 +7,9 @@
 // any out-of-bounds read into a crash.
 //
 // Usage: fuzz_safetensors_header [iterations] [seconds] [seed]
+//
+// Built with -DOLM_LIBFUZZER (tests/fuzz/, clang's libFuzzer) the same check
+// runs as LLVMFuzzerTestOneInput on coverage-guided inputs instead.
 #include "core/io/safetensors_header.h"
 #include "core/util/error.h"
 
@@ -18,6 +21,41 @@
 #include <random>
 #include <string>
 #include <vector>
+
+namespace {
+
+// 1: accepted, 0: rejected with olm::Error, -1: a broken invariant (reported).
+int check_one(std::string_view view, const char* where) {
+    static volatile unsigned sink = 0;
+    try {
+        const olm::SafetensorsHeader h = olm::parse_safetensors_bytes(view, "fuzz");
+        for (const auto& t : h.tensors) {
+            if (h.data_offset + t.end > view.size() || t.begin > t.end) {
+                std::fprintf(stderr, "%s: accepted tensor '%s' outside the buffer\n", where, t.name.c_str());
+                return -1;
+            }
+            for (uint64_t b = t.begin; b < t.end; ++b)
+                sink = sink + static_cast<unsigned char>(view[h.data_offset + b]);
+        }
+        return 1;
+    } catch (const olm::Error&) {
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: unexpected exception type: %s\n", where, e.what());
+        return -1;
+    }
+}
+
+}  // namespace
+
+#ifdef OLM_LIBFUZZER
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (check_one(std::string_view(reinterpret_cast<const char*>(data), size), "input") < 0) std::abort();
+    return 0;
+}
+
+#else
 
 namespace {
 
@@ -127,7 +165,6 @@ int main(int argc, char** argv) {
     const auto corpus = seeds();
     const auto start = std::chrono::steady_clock::now();
     long ok = 0, rejected = 0, it = 0;
-    volatile unsigned sink = 0;
     for (; it < iterations; ++it) {
         if ((it & 1023) == 0 &&
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds)
@@ -138,26 +175,15 @@ int main(int argc, char** argv) {
         std::unique_ptr<char[]> buf(new char[input.size() ? input.size() : 1]);
         std::memcpy(buf.get(), input.data(), input.size());
         const std::string_view view(buf.get(), input.size());
-        try {
-            const olm::SafetensorsHeader h = olm::parse_safetensors_bytes(view, "fuzz");
-            for (const auto& t : h.tensors) {
-                if (h.data_offset + t.end > view.size() || t.begin > t.end) {
-                    std::fprintf(stderr, "accepted tensor '%s' outside the buffer\n", t.name.c_str());
-                    return 1;
-                }
-                for (uint64_t b = t.begin; b < t.end; ++b)
-                    sink = sink + static_cast<unsigned char>(view[h.data_offset + b]);
-            }
-            ++ok;
-        } catch (const olm::Error&) {
-            ++rejected;
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "iteration %ld: unexpected exception type: %s\n", it, e.what());
-            return 1;
-        }
+        const std::string where = "iteration " + std::to_string(it);
+        const int r = check_one(view, where.c_str());
+        if (r < 0) return 1;
+        ++(r ? ok : rejected);
     }
     std::printf(
         "fuzz_safetensors_header: %ld inputs (%ld accepted, %ld rejected with olm::Error), seed %llu\n", it,
         ok, rejected, static_cast<unsigned long long>(seed));
     return it > 0 ? 0 : 1;
 }
+
+#endif  // OLM_LIBFUZZER
