@@ -36,6 +36,23 @@ std::string num(double v, int digits = 4) {
 
 MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const Json& report,
                                const std::filesystem::path& target, ProgressSink& sink) {
+    return export_merge(pool, state, report, target, sink, MergeExportOptions{});
+}
+
+MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const Json& report,
+                               const std::filesystem::path& target, ProgressSink& sink,
+                               const MergeExportOptions& options) {
+    DType out_dtype = pool.storage_dtype();
+    if (!options.dtype.empty()) {
+        if (options.dtype == "float32")
+            out_dtype = DType::F32;
+        else if (options.dtype == "bfloat16")
+            out_dtype = DType::BF16;
+        else if (options.dtype == "float16")
+            out_dtype = DType::F16;
+        else
+            throw Error("export: unknown dtype '" + options.dtype + "' (float32, bfloat16 or float16)");
+    }
     const ModelFolder& base = pool.folder(state.base);
     const Architecture& arch = base.architecture();
     const ModelSpec& spec = base.spec();
@@ -50,7 +67,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         pool.check_recipe(r);
         TensorSource s;
         s.name = t.name;
-        s.dtype = pool.storage_dtype();
+        s.dtype = out_dtype;
         s.shape = base.info(t.name).shape;
         s.produce = [&pool, name = t.name, r]() { return pool.tensor(name, r); };
         s.done = [&pool, name = t.name, r]() {
@@ -60,6 +77,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     }
     ExportOptions eo;
     eo.overwrite = true;
+    eo.max_shard_bytes = options.max_shard_bytes;
     for (const auto& n : pool.names()) eo.protected_folders.push_back(pool.folder(n).path());
     std::map<std::string, std::string> refs;
     if (report.contains("config") && report["config"].contains("models")) {
@@ -71,7 +89,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         if (!refs.count(n)) refs[n] = pool.folder(n).path().string();
     eo.extra_files["README.md"] = model_card(report, state);
     eo.extra_files["mergekit_config.yml"] =
-        mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(pool.storage_dtype())));
+        mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)));
     eo.extra_files["merge_report.json"] = report.dump(2) + "\n";
     eo.metadata["olm_merge"] = "OLM Studio";
     ExportResult res = export_model_folder(base, sources, target, eo, sink);

@@ -4,6 +4,7 @@
 // dtype, streamed tensor by tensor through the io export folder writer), the
 // base's config and tokenizer files, merge_report.json, a README.md model card
 // and a mergekit YAML that rebuilds the recipe.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -24,9 +25,19 @@ struct MergeExportResult {
     std::vector<std::string> files;  // shard files
 };
 
+// How the folder is written: the tensors' dtype ("" = the pool's storage
+// dtype; float32 | bfloat16 | float16) and the largest shard.
+struct MergeExportOptions {
+    std::string dtype;
+    uint64_t max_shard_bytes = 5'000'000'000ull;
+};
+
 // target is replaced when it exists (never a pool folder).
 MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const nlohmann::json& report,
                                const std::filesystem::path& target, ProgressSink& sink = null_sink());
+MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const nlohmann::json& report,
+                               const std::filesystem::path& target, ProgressSink& sink,
+                               const MergeExportOptions& options);
 
 // mergekit configuration reproducing the recipe: `passthrough` slices per run of
 // layers taken whole from one model; `linear` (normalize: false) with per-source
