@@ -1,6 +1,8 @@
 // libtorch first: its headers use the identifier `slots`, which Qt defines as a macro.
 #include "core/eval/dataset.h"
 #include "core/eval/modes.h"
+#include "core/eval/scripts.h"
+#include "core/eval/settings.h"
 #include "core/io/model_folder.h"
 #include "core/io/pool_check.h"
 
@@ -109,6 +111,20 @@ QStringList computeDevices() {
         for (std::size_t i = 0; i < n; ++i) out << QStringLiteral("cuda:%1").arg(i);
     }
     return out;
+}
+
+PreviewDetectors previewDetectors(const QStringList& forbiddenScripts) {
+    PreviewDetectors d;
+    d.maxWordChars = static_cast<int>(olm::EvalSettings{}.max_word_chars);
+    try {
+        std::vector<std::string> names;
+        for (const auto& s : forbiddenScripts) names.push_back(s.toStdString());
+        for (const auto& r : olm::parse_script_ranges(names))
+            d.forbidden.append({static_cast<uint>(r.first), static_cast<uint>(r.last)});
+    } catch (const std::exception& e) {
+        d.error = QString::fromUtf8(e.what());
+    }
+    return d;
 }
 
 }  // namespace olm::ui

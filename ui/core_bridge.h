@@ -3,6 +3,7 @@
 // what a model folder is, whether a pool can be layer-merged, which
 // evaluation modes and compute devices exist. Only core_bridge.cpp and
 // merge_worker.cpp include libtorch-heavy core headers.
+#include <QPair>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -37,6 +38,15 @@ void checkPool(QVector<PoolEntry>& entries, int base);
 // Reads a dataset file with core/eval (conversation JSON or JSON Lines) and
 // returns its number of conversations; -1 and the error text when invalid.
 int countConversations(const QString& path, QString* error = nullptr);
+
+// What the quality mode's detectors look for: forbidden code point ranges and
+// the longest allowed word (core/eval's settings from the config's keys).
+struct PreviewDetectors {
+    QVector<QPair<uint, uint>> forbidden;  // inclusive code point ranges
+    int maxWordChars = 20;
+    QString error;  // why the config's forbidden_scripts did not parse
+};
+PreviewDetectors previewDetectors(const QStringList& forbiddenScripts);
 
 // Registered evaluation modes ("exact", "bigram", "quality", ...).
 QStringList evalModeNames();

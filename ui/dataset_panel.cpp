@@ -10,17 +10,40 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QMimeData>
 #include <QPushButton>
+
 #include <QSpinBox>
 #include <QTableView>
 #include <QUrl>
 #include <QVBoxLayout>
+#include <functional>
 
 #include <set>
 
 namespace olm::ui {
+namespace {
+class DeleteKeyFilter : public QObject {
+public:
+    DeleteKeyFilter(QObject* parent, std::function<void()> action)
+        : QObject(parent), m_action(std::move(action)) {}
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::KeyPress) {
+            const int key = static_cast<QKeyEvent*>(event)->key();
+            if (key == Qt::Key_Delete || key == Qt::Key_Backspace) {
+                m_action();
+                return true;
+            }
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    std::function<void()> m_action;
+};
+}  // namespace
 
 DatasetPanel::DatasetPanel(QWidget* parent) : QGroupBox(tr("Datasets"), parent) {
     setObjectName(QStringLiteral("datasetPanel"));
@@ -40,6 +63,8 @@ DatasetPanel::DatasetPanel(QWidget* parent) : QGroupBox(tr("Datasets"), parent) 
     m_view->horizontalHeader()->setSectionResizeMode(DatasetModel::SamplesColumn,
                                                      QHeaderView::ResizeToContents);
     layout->addWidget(m_view, 1);
+    // Delete (and Backspace) remove the selected rows.
+    m_view->installEventFilter(new DeleteKeyFilter(m_view, [this] { removeSelected(); }));
 
     auto* row = new QHBoxLayout;
     auto* add = new QPushButton(tr("Add…"));

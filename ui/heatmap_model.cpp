@@ -1,5 +1,7 @@
 #include "ui/heatmap_model.h"
 
+#include "core/merge/search.h"
+
 #include <cmath>
 
 #include <QColor>
@@ -116,8 +118,13 @@ void HeatmapModel::noteDatasets(const QMap<QString, double>& scores) {
 }
 
 void HeatmapModel::emitRowChanged(int row) {
-    // A new result can change every rank and the colour scale of its row.
-    if (columnCount() > 0) emit dataChanged(index(row, 0), index(row, columnCount() - 1));
+    // A new result can change every rank and the colour scale of its row (the
+    // change view's scale is the whole table's).
+    if (columnCount() == 0) return;
+    if (m_valueKind == ValueKind::change)
+        emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+    else
+        emit dataChanged(index(row, 0), index(row, columnCount() - 1));
 }
 
 void HeatmapModel::candidateStarted(const CandidateResult& started) {
@@ -167,18 +174,108 @@ std::optional<double> HeatmapModel::score(int row, int column, const QString& da
     return *it;
 }
 
-int HeatmapModel::rank(int row, int column, const QString& dataset) const {
-    const auto mine = score(row, column, dataset);
-    if (!mine) return 0;
-    // Stable order: by score, equal scores by column (= pool order).
-    int better = 0;
+void HeatmapModel::rowTable(int row, std::vector<std::vector<double>>& scores,
+                            std::vector<bool>& eligible) const {
+    const auto nc = static_cast<size_t>(m_candidates.size());
+    scores.assign(nc, std::vector<double>(static_cast<size_t>(m_datasets.size()), 0.0));
+    eligible.assign(nc, false);
     for (int c = 0; c < m_candidates.size(); ++c) {
-        if (c == column) continue;
-        const auto other = score(row, c, dataset);
-        if (!other) continue;
-        if (*other < *mine || (*other == *mine && c < column)) ++better;
+        bool ok = !m_datasets.isEmpty();
+        for (int d = 0; d < m_datasets.size() && ok; ++d) {
+            const auto s = score(row, c, m_datasets[d]);
+            if (!s)
+                ok = false;
+            else
+                scores[static_cast<size_t>(c)][static_cast<size_t>(d)] = *s;
+        }
+        eligible[static_cast<size_t>(c)] = ok;
     }
-    return better + 1;
+}
+
+int HeatmapModel::rank(int row, int column, const QString& dataset) const {
+    // core's own ranking: stable, equal scores in column (= pool) order,
+    // among the candidates scored on every dataset.
+    const int d = static_cast<int>(m_datasets.indexOf(dataset));
+    if (d < 0 || column < 0 || column >= m_candidates.size()) return 0;
+    std::vector<std::vector<double>> scores;
+    std::vector<bool> eligible;
+    rowTable(row, scores, eligible);
+    if (!eligible[static_cast<size_t>(column)]) return 0;
+    return olm::dataset_ranks(scores, eligible)[static_cast<size_t>(column)][static_cast<size_t>(d)];
+}
+
+int HeatmapModel::bestColumn(int row) const {
+    if (row < 0 || row >= m_rows.size() || m_candidates.isEmpty()) return -1;
+    std::vector<std::vector<double>> scores;
+    std::vector<bool> eligible;
+    rowTable(row, scores, eligible);
+    try {
+        // Layer and tensor rows are slots (where core's ranks rule is Copeland on ranks).
+        const bool slot = m_rows[row].kind == PositionKind::layer || m_rows[row].kind == PositionKind::tensor;
+        return olm::select_best(scores, eligible, olm::parse_selection_rule(m_rule.toStdString()), slot);
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
+void HeatmapModel::setSelectionRule(const QString& rule) {
+    m_rule = rule.isEmpty() ? QStringLiteral("ranks") : rule;
+    setAggregate(m_rule == QLatin1String("geomean") ? Aggregate::geomean : Aggregate::rankSum);
+    if (!m_rows.isEmpty() && !m_candidates.isEmpty())
+        emit dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+}
+
+int HeatmapModel::referenceColumn(int row) const {
+    if (row < 0 || row >= m_rows.size()) return -1;
+    const Row& r = m_rows[row];
+    for (int c = 0; c < r.cells.size(); ++c)
+        if (r.cells[c].status == CandidateStatus::reused) return c;
+    if (r.kind == PositionKind::base && !r.chosen.isEmpty()) return columnOf(r.chosen);
+    return -1;
+}
+
+std::optional<double> HeatmapModel::change(int row, int column, const QString& dataset) const {
+    const int ref = referenceColumn(row);
+    if (ref < 0) return {};
+    auto ratio = [&](const QString& d) -> std::optional<double> {
+        const auto s = score(row, column, d), r = score(row, ref, d);
+        if (!s || !r) return {};
+        return std::max(*s, 1e-9) / std::max(*r, 1e-9);
+    };
+    if (!dataset.isEmpty()) {
+        const auto x = ratio(dataset);
+        return x ? std::optional<double>(100.0 * (*x - 1.0)) : std::nullopt;
+    }
+    if (m_datasets.isEmpty()) return {};
+    double logSum = 0.0;
+    for (const auto& d : m_datasets) {
+        const auto x = ratio(d);
+        if (!x) return {};
+        logSum += std::log(*x);
+    }
+    return 100.0 * (std::exp(logSum / m_datasets.size()) - 1.0);
+}
+
+std::optional<double> HeatmapModel::accuracy(int row, int column, const QString& dataset) const {
+    if (row < 0 || row >= m_rows.size() || column < 0 || column >= m_candidates.size()) return {};
+    const Cell& cell = m_rows[row].cells[column];
+    if (!scored(cell.status)) return {};
+    if (!dataset.isEmpty()) {
+        const auto it = cell.accuracy.constFind(dataset);
+        return it == cell.accuracy.cend() ? std::nullopt : std::optional<double>(100.0 * *it);
+    }
+    if (cell.accuracy.isEmpty()) return {};
+    double sum = 0.0;
+    for (double a : cell.accuracy) sum += a;
+    return 100.0 * sum / cell.accuracy.size();
+}
+
+double HeatmapModel::changeScale() const {
+    double top = 0.0;
+    for (int r = 0; r < m_rows.size(); ++r)
+        for (int c = 0; c < m_candidates.size(); ++c)
+            if (const auto x = change(r, c, m_dataset)) top = std::max(top, std::abs(*x));
+    return top;
 }
 
 std::optional<double> HeatmapModel::rankSum(int row, int column) const {
@@ -204,6 +301,8 @@ std::optional<double> HeatmapModel::geometricMean(int row, int column) const {
 }
 
 std::optional<double> HeatmapModel::value(int row, int column) const {
+    if (m_valueKind == ValueKind::change) return change(row, column, m_dataset);
+    if (m_valueKind == ValueKind::accuracy) return accuracy(row, column, m_dataset);
     if (m_dataset.isEmpty())
         return m_aggregate == Aggregate::geomean ? geometricMean(row, column) : rankSum(row, column);
     if (m_valueKind == ValueKind::rank) {
@@ -263,9 +362,20 @@ QString HeatmapModel::tooltip(int row, int column) const {
             line += tr(", accuracy %1%").arg(*a * 100.0, 0, 'f', 1);
         lines << line;
     }
+    if (const auto ch = change(row, column, QString()); ch && referenceColumn(row) != column)
+        lines << tr("change vs the current choice (%1): %2 % of the loss (%3)")
+                     .arg(m_candidates[referenceColumn(row)].toHtmlEscaped())
+                     .arg(*ch, 0, 'f', 2)
+                     .arg(*ch < 0   ? tr("better")
+                          : *ch > 0 ? tr("worse")
+                                    : tr("equal"));
+    if (referenceColumn(row) == column)
+        lines << tr("<i>the position's current choice (the reference of the change view)</i>");
     if (const auto rs = rankSum(row, column)) lines << tr("rank sum: %1").arg(*rs);
     if (const auto gm = geometricMean(row, column)) lines << tr("geometric mean: %1").arg(*gm, 0, 'g', 6);
     if (r.chosen == m_candidates[column]) lines << tr("<i>chosen for this position</i>");
+    if (bestColumn(row) == column) lines << tr("<i>best under the %1 rule</i>").arg(m_rule);
+    lines << tr("<small>losses: lower is better</small>");
     return lines.join(QStringLiteral("<br>"));
 }
 
@@ -280,6 +390,13 @@ QVariant HeatmapModel::data(const QModelIndex& index, int role) const {
             if (cell.status == CandidateStatus::running) return QStringLiteral("…");
             const auto v = value(row, col);
             if (!v) return {};
+            if (m_valueKind == ValueKind::change) {
+                if (col == referenceColumn(row)) return QStringLiteral("0");
+                return QStringLiteral("%1%2")
+                    .arg(*v > 0 ? QStringLiteral("+") : QString())
+                    .arg(*v, 0, 'f', std::abs(*v) >= 10 ? 0 : 1);
+            }
+            if (m_valueKind == ValueKind::accuracy) return QString::number(*v, 'f', 0);
             if (m_dataset.isEmpty() || m_valueKind == ValueKind::rank) return QString::number(*v, 'g', 4);
             return QString::number(*v, 'f', *v >= 100 ? 1 : 3);
         }
@@ -294,8 +411,18 @@ QVariant HeatmapModel::data(const QModelIndex& index, int role) const {
             const auto range = rowRange(row);
             if (!v || !range) return {};
             const double span = range->second - range->first;
-            return span > 0 ? (*v - range->first) / span : 0.0;
+            const double t = span > 0 ? (*v - range->first) / span : 0.0;
+            return m_valueKind == ValueKind::accuracy ? 1.0 - t : t;  // accuracy: higher is better
         }
+        case DivergingRole: {
+            if (m_valueKind != ValueKind::change) return {};
+            const auto v = value(row, col);
+            if (!v) return {};
+            const double scale = changeScale();
+            return scale > 0 ? std::clamp(*v / scale, -1.0, 1.0) : 0.0;
+        }
+        case BestRole:
+            return bestColumn(row) == col;
         case StatusRole:
             return static_cast<int>(cell.status);
         case ChosenRole:

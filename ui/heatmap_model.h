@@ -25,8 +25,14 @@ public:
         StatusRole,                    // int: CandidateStatus
         ChosenRole,                    // bool: the position's chosen candidate
         ReasonRole,                    // QString: disqualification reason / error
+        DivergingRole,                 // double in [-1, 1] (change view): < 0 better than the current choice
+        BestRole,                      // bool: the candidate the run's selection rule prefers in its row
     };
-    enum class ValueKind { score, rank };
+    // change: each candidate's change against the position's current choice,
+    // in % of the loss (per dataset; aggregate: the geometric mean of the
+    // ratios), < 0 = better. score: the raw loss (aggregate: the rule's rank
+    // sum or geometric mean). rank: rank within the row. accuracy: in %.
+    enum class ValueKind { change, score, rank, accuracy };
     // What the aggregate view shows: the rank sum (selection ranks, copeland) or
     // the geometric mean of the scores (selection geomean), so the best cell of a
     // row is the one the run's rule prefers.
@@ -49,6 +55,10 @@ public:
     void setValueKind(ValueKind kind);
     Aggregate aggregate() const { return m_aggregate; }
     void setAggregate(Aggregate aggregate);
+    // The run's selection rule (ranks, copeland, geomean): the best cell of a
+    // row is core's select_best under it; the aggregate follows it.
+    void setSelectionRule(const QString& rule);
+    QString selectionRule() const { return m_rule; }
 
     // Live updates (slots for the worker's queued signals).
     void candidateStarted(const olm::ui::CandidateResult& started);
@@ -68,6 +78,16 @@ public:
     std::optional<double> rankSum(int row, int column) const;
     // exp(mean over datasets of log(max(score, 1e-9))); empty when the candidate lacks a dataset.
     std::optional<double> geometricMean(int row, int column) const;
+    // The column the position's current choice holds (the candidate identical
+    // to it; the chosen one for the base), -1 when none.
+    int referenceColumn(int row) const;
+    // Change against the current choice in % (< 0 = better); dataset "" = aggregate.
+    std::optional<double> change(int row, int column, const QString& dataset) const;
+    std::optional<double> accuracy(int row, int column, const QString& dataset) const;
+    // The column core's select_best picks under the selection rule; -1 when none.
+    int bestColumn(int row) const;
+    // Largest |change| in the table (the colour scale of the change view).
+    double changeScale() const;
     // The value the cell shows under the current dataset/valueKind.
     std::optional<double> value(int row, int column) const;
     CandidateStatus status(int row, int column) const;
@@ -109,7 +129,10 @@ private:
     int m_layers = 0;
     QString m_dataset;
     Aggregate m_aggregate = Aggregate::rankSum;
-    ValueKind m_valueKind = ValueKind::score;
+    ValueKind m_valueKind = ValueKind::change;
+    QString m_rule = QStringLiteral("ranks");
+    // Per-row table in core's shape: scores[c][d] over the datasets, eligible[c].
+    void rowTable(int row, std::vector<std::vector<double>>& scores, std::vector<bool>& eligible) const;
 };
 
 }  // namespace olm::ui

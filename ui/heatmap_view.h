@@ -25,6 +25,8 @@ public:
 
     // The fill colour for a normalised value (0 = best, 1 = worst).
     static QColor colorFor(double normalized);
+    // The change view's diverging map: -1 (better) blue, 0 white, +1 (worse) red.
+    static QColor divergingColor(double t);
 };
 
 class HeatmapView : public QTableView {
@@ -39,8 +41,14 @@ public:
     explicit HeatmapPanel(HeatmapModel* model, QWidget* parent = nullptr);
     HeatmapView* view() const { return m_view; }
     QComboBox* datasetSelector() const { return m_dataset; }
+    QComboBox* valueKindSelector() const { return m_valueKind; }
+    QLabel* legend() const { return m_legend; }
+    // Marks the heatmap as not describing the current config (greyed, a note).
+    void setStale(bool stale);
+    bool stale() const { return m_stale; }
 
 private:
+    void updateLegend();
     void refreshDatasets();
     void applySelection();
 
@@ -48,6 +56,9 @@ private:
     HeatmapView* m_view;
     QComboBox* m_dataset;
     QComboBox* m_valueKind;
+    QLabel* m_legend;
+    QLabel* m_staleNote;
+    bool m_stale = false;
 };
 
 }  // namespace olm::ui

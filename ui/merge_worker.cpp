@@ -1,10 +1,15 @@
-#include "ui/merge_worker.h"
-
+// libtorch headers first: Qt defines `slots` as a macro.
+#include "core/merge/merge_export.h"
+#include "core/merge/report.h"
 #include "core/merge/run.h"
+#include "core/merge/session.h"
 #include "core/util/error.h"
+
+#include "ui/merge_worker.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QMetaMethod>
 #include <QMetaType>
 
 #include <exception>
@@ -50,6 +55,39 @@ CandidateStatus toStatus(olm::CandidateStatus s) {
     return CandidateStatus::failed;
 }
 
+QString kindName(olm::PositionId::Kind k) {
+    switch (k) {
+        case olm::PositionId::Kind::base:
+            return QStringLiteral("base");
+        case olm::PositionId::Kind::boundary:
+            return QStringLiteral("boundary");
+        case olm::PositionId::Kind::layer:
+            return QStringLiteral("layer");
+        case olm::PositionId::Kind::tensor:
+            return QStringLiteral("tensor");
+        case olm::PositionId::Kind::reference:
+            return QStringLiteral("reference");
+    }
+    return {};
+}
+
+RunEvent positionEvent(RunEvent::Type type, const olm::PositionId& pos) {
+    RunEvent e;
+    e.type = type;
+    e.kind = kindName(pos.kind);
+    e.layer = pos.layer;
+    e.unit = QString::fromStdString(pos.unit);
+    return e;
+}
+
+RunEvent candidateEvent(RunEvent::Type type, const olm::CandidateEvent& c) {
+    RunEvent e = positionEvent(type, c.position);
+    e.name = QString::fromStdString(c.name);
+    e.index = c.index;
+    e.count = c.count;
+    return e;
+}
+
 CandidateResult toResult(const olm::CandidateEvent& c) {
     CandidateResult r;
     r.kind = toKind(c.position.kind);
@@ -75,6 +113,11 @@ public:
 
     void stage_changed(olm::MergeStage stage, std::string_view description) override {
         m_stage = QString::fromUtf8(olm::stage_name(stage));
+        RunEvent e;
+        e.type = RunEvent::Type::stage;
+        e.stage = m_stage;
+        e.description = qs(description);
+        m_w.emitEvent(e);
         emit m_w.stageChanged(m_stage, qs(description));
     }
     void candidate_started(const olm::CandidateEvent& c) override {
@@ -82,10 +125,18 @@ public:
         m_layer = c.position.layer;
         m_index = c.index;
         m_count = c.count;
+        m_position = kindName(c.position.kind);
+        if (c.position.layer >= 0) m_position += QStringLiteral(" %1").arg(c.position.layer);
+        if (!c.position.unit.empty())
+            m_position += QStringLiteral(" %1").arg(QString::fromStdString(c.position.unit));
+        m_w.emitEvent(candidateEvent(RunEvent::Type::candidateStarted, c));
         if (c.position.kind == olm::PositionId::Kind::reference) return;
         emit m_w.candidateStarted(toResult(c));
     }
     void candidate_finished(const olm::CandidateEvent& c, const olm::CandidateResult& res) override {
+        RunEvent e = candidateEvent(RunEvent::Type::candidateFinished, c);
+        e.status = candidateStatusName(toStatus(res.status));
+        m_w.emitEvent(e);
         if (c.position.kind == olm::PositionId::Kind::reference) {
             ReferenceScores ref;
             ref.name = QString::fromStdString(c.name);
@@ -110,6 +161,9 @@ public:
         }
     }
     void position_decided(const olm::PositionDecision& d) override {
+        RunEvent e = positionEvent(RunEvent::Type::decision, d.position);
+        e.name = QString::fromStdString(d.best_name);
+        m_w.emitEvent(e);
         PositionDecision out;
         out.kind = toKind(d.position.kind);
         out.layer = d.position.layer;
@@ -131,6 +185,7 @@ public:
         p.penalty = score;
         if (!penalty.empty()) p.reasons << qs(penalty);
         p.candidate = m_candidate;
+        p.position = m_position;
         p.dataset = qs(dataset);
         p.sample = m_previewIndex++;
         p.prompt = qs(prompt);
@@ -155,6 +210,7 @@ private:
     MergeWorker& m_w;
     QString m_stage;
     QString m_candidate;
+    QString m_position;
     int m_layer = -1, m_index = -1, m_count = 0, m_previewIndex = 0;
 };
 
@@ -165,27 +221,48 @@ void registerRunTypes() {
         qRegisterMetaType<olm::ui::PreviewSample>();
         qRegisterMetaType<olm::ui::RunProgress>();
         qRegisterMetaType<olm::ui::ReferenceScores>();
+        qRegisterMetaType<olm::ui::RunEvent>();
         qRegisterMetaType<olm::ui::MergeWorker::Outcome>();
         return true;
     }();
     (void)once;
 }
 
-MergeWorker::MergeWorker(MergeJob job, QObject* parent) : QObject(parent), m_job(std::move(job)) {
+MergeWorker::MergeWorker(MergeJob job, QObject* parent) : RunSignals(parent), m_job(std::move(job)) {
     registerRunTypes();
     m_paused = m_job.startPaused;
 }
 
 MergeWorker::~MergeWorker() = default;
 
+void MergeWorker::emitEvent(RunEvent e) {
+    e.t = m_clock.isValid() ? static_cast<double>(m_clock.nsecsElapsed()) / 1e9 : 0.0;
+    {
+        std::lock_guard lock(m_recordMutex);
+        if (m_record) {
+            m_record->write(runEventToJson(e) + '\n');
+            m_record->flush();
+        }
+    }
+    emit runEvent(e);
+}
+
 void MergeWorker::pause() {
-    m_paused = true;
+    if (!m_paused.exchange(true)) {
+        RunEvent e;
+        e.type = RunEvent::Type::paused;
+        emitEvent(e);
+    }
     std::lock_guard lock(m_runMutex);
     if (m_run) m_run->pause();
 }
 
 void MergeWorker::resume() {
-    m_paused = false;
+    if (m_paused.exchange(false)) {
+        RunEvent e;
+        e.type = RunEvent::Type::resumed;
+        emitEvent(e);
+    }
     std::lock_guard lock(m_runMutex);
     if (m_run) m_run->resume();
 }
@@ -197,6 +274,21 @@ void MergeWorker::cancel() {
 }
 
 void MergeWorker::run() {
+    m_clock.start();
+    if (!m_job.recordEvents.isEmpty()) {
+        std::lock_guard lock(m_recordMutex);
+        m_record = std::make_unique<QFile>(m_job.recordEvents);
+        if (!m_record->open(QIODevice::WriteOnly | QIODevice::Truncate)) m_record.reset();
+    }
+    if (m_paused) {
+        RunEvent e;
+        e.type = RunEvent::Type::paused;
+        emitEvent(e);
+    }
+    if (m_job.kind == MergeJob::Kind::exportRecorded) {
+        runExport();
+        return;
+    }
     WorkerEvents events(*this);
     Outcome outcome = Outcome::finished;
     QString message;
@@ -230,10 +322,114 @@ void MergeWorker::run() {
         outcome = Outcome::failed;
         message = QString::fromStdString(ex.what());
     }
+    RunEvent end;
+    end.type = RunEvent::Type::finished;
+    end.status = outcome == Outcome::finished    ? QStringLiteral("finished")
+                 : outcome == Outcome::cancelled ? QStringLiteral("cancelled")
+                                                 : QStringLiteral("failed");
+    emitEvent(end);
     emit finished(outcome, message);
 }
 
-MergeController::MergeController(QObject* parent) : QObject(parent) { registerRunTypes(); }
+namespace {
+// Log lines and cancel for the export (pause holds between tensors).
+class ExportSink : public olm::ProgressSink {
+public:
+    ExportSink(RunSignals& out, const std::atomic<bool>& cancel, const std::atomic<bool>& paused)
+        : m_signals(out), m_cancel(cancel), m_paused(paused) {}
+    void log(olm::LogLevel level, std::string_view message) override {
+        emit m_signals.logLine(static_cast<int>(level), qs(message));
+    }
+    bool cancelled() const override {
+        while (m_paused.load() && !m_cancel.load()) QThread::msleep(50);
+        return m_cancel.load();
+    }
+
+private:
+    RunSignals& m_signals;
+    const std::atomic<bool>& m_cancel;
+    const std::atomic<bool>& m_paused;
+};
+}  // namespace
+
+// Writes the recipe the report holds (the finished merge, or the best so far
+// of an unfinished one) with core's export, then re-scores it from disk
+// against the scores the report recorded for that recipe, when it has them.
+void MergeWorker::runExport() {
+    Outcome outcome = Outcome::finished;
+    QString message;
+    auto stage = [this](const QString& name, const QString& what) {
+        RunEvent e;
+        e.type = RunEvent::Type::stage;
+        e.stage = name;
+        e.description = what;
+        emitEvent(e);
+        emit stageChanged(name, what);
+    };
+    try {
+        ExportSink sink(*this, m_cancel, m_paused);
+        stage(QStringLiteral("loading"), tr("pool and datasets"));
+        const auto reportPath = m_job.config.report_path();
+        olm::MergeReport report = olm::MergeReport::load(reportPath);
+        std::vector<std::string> warnings;
+        olm::MergeSession session(m_job.config, "", &sink, &warnings);
+        for (const auto& w : warnings) emit logLine(2, QString::fromStdString(w));
+        olm::MergeState state = report.state(session.pool().num_layers());
+        auto& j = report.json();
+        const bool complete = j.value("status", std::string()) == "complete";
+        std::string exported = "merge";
+        if (j.contains("safeguard") && j["safeguard"].contains("exported"))
+            exported = j["safeguard"]["exported"].get<std::string>();
+        if (exported != "merge") {
+            state.base = exported;
+            state.boundary = olm::single_model(exported);
+            state.layers.assign(state.layers.size(), olm::single_model(exported));
+            state.units.clear();
+        }
+        if (m_cancel) throw olm::Cancelled();
+        stage(QStringLiteral("exporting"), tr("writing the merged model"));
+        const std::filesystem::path target = m_job.exportFolder.toStdString();
+        olm::MergeExportOptions eo;
+        eo.dtype = m_job.exportDtype.toStdString();
+        eo.max_shard_bytes = static_cast<uint64_t>(std::max<qint64>(m_job.shardBytes, 1'000'000));
+        j["export"] = {{"folder", target.string()},
+                       {"model", exported},
+                       {"recipe", complete ? "finished merge" : "best so far (unfinished search)"}};
+        olm::export_merge(session.pool(), state, j, target, sink, eo);
+        // The scores the written recipe should reproduce: the merge's final
+        // scoring (when it scored this recipe) or the exported pool model's.
+        std::map<std::string, double> expected;
+        const nlohmann::json* scored = nullptr;
+        if (exported != "merge" && j.contains("references") && j["references"].contains(exported))
+            scored = &j["references"][exported];
+        else if (j.contains("final") && j["final"].value("recipe", nlohmann::json()) == j["recipe"])
+            scored = &j["final"];
+        if (scored && scored->contains("metrics"))
+            for (auto it = (*scored)["metrics"].begin(); it != (*scored)["metrics"].end(); ++it)
+                expected[it.key()] = it.value();
+        if (m_job.verifyExport && !expected.empty() && eo.dtype.empty()) {
+            j["export"]["verification"] = olm::verify_export(session, target, expected);
+            emit logLine(1, tr("export verified: the written model scores as the report recorded"));
+        }
+        report.save_to(reportPath);
+        message =
+            tr("Exported %1 to %2")
+                .arg(complete ? tr("the merged model") : tr("the best recipe so far"), m_job.exportFolder);
+        stage(QStringLiteral("done"), tr("export complete"));
+    } catch (const olm::Cancelled&) {
+        outcome = Outcome::cancelled;
+        message = tr("Export cancelled; nothing was written to the folder.");
+    } catch (const std::exception& ex) {
+        outcome = Outcome::failed;
+        message = QString::fromStdString(ex.what());
+    }
+    RunEvent end;
+    end.type = RunEvent::Type::finished;
+    emitEvent(end);
+    emit finished(outcome, message);
+}
+
+MergeController::MergeController(QObject* parent) : RunSignals(parent) { registerRunTypes(); }
 
 MergeController::~MergeController() {
     if (m_worker) m_worker->cancel();
@@ -244,23 +440,18 @@ MergeController::~MergeController() {
 
 bool MergeController::start(const MergeJob& job) {
     if (m_worker) return false;
+    m_job = job;
     m_thread.reset(new QThread);
     m_thread->setObjectName(QStringLiteral("merge"));
     m_worker = new MergeWorker(job);
     m_worker->moveToThread(m_thread.get());
-    // Worker signals are emitted on the worker thread: queued to this (GUI) thread.
-    connect(m_worker, &MergeWorker::stageChanged, this, &MergeController::stageChanged, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::candidateStarted, this, &MergeController::candidateStarted,
-            Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::candidateFinished, this, &MergeController::candidateFinished,
-            Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::positionDecided, this, &MergeController::positionDecided,
-            Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::referenceScored, this, &MergeController::referenceScored,
-            Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::preview, this, &MergeController::preview, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::progress, this, &MergeController::progress, Qt::QueuedConnection);
-    connect(m_worker, &MergeWorker::logLine, this, &MergeController::logLine, Qt::QueuedConnection);
+    // Worker signals are emitted on the worker thread: every RunSignals signal
+    // is queued to the same signal of this (GUI-thread) object.
+    const QMetaObject& signalList = RunSignals::staticMetaObject;
+    for (int i = signalList.methodOffset(); i < signalList.methodCount(); ++i) {
+        const QMetaMethod m = signalList.method(i);
+        if (m.methodType() == QMetaMethod::Signal) connect(m_worker, m, this, m, Qt::QueuedConnection);
+    }
     connect(m_worker, &MergeWorker::finished, this, &MergeController::onWorkerFinished, Qt::QueuedConnection);
     connect(m_thread.get(), &QThread::started, m_worker, &MergeWorker::run);
     m_thread->start();

@@ -9,6 +9,8 @@
 #include "core/merge/config.h"
 #include "ui/run_types.h"
 
+#include <QElapsedTimer>
+#include <QFile>
 #include <QObject>
 #include <QThread>
 
@@ -23,15 +25,45 @@ class MergeRun;
 namespace olm::ui {
 
 struct MergeJob {
+    enum class Kind {
+        merge,           // the search (and, with exportModel, core's own export to output_dir/merged)
+        exportRecorded,  // writes the report's recipe as it stands (finished or best so far) to exportFolder
+    };
+    Kind kind = Kind::merge;
     olm::MergeConfig config;
     bool resume = false;       // continue from output_dir/merge_report.json
     bool force = false;        // resume even when the config hash differs
     bool exportModel = true;   // write the merged model after the search
     bool verifyExport = true;  // re-score the written model
     bool startPaused = false;  // hold at the first checkpoint until resume()
+    // Kind::exportRecorded
+    QString exportFolder;
+    QString exportDtype;  // "" = the pool's storage dtype
+    qint64 shardBytes = 5'000'000'000;
+    // Writes every RunEvent as a JSON line to this file (a recorded event stream).
+    QString recordEvents;
 };
 
-class MergeWorker : public QObject {
+// The signals of a run, declared once: the worker emits them on its thread,
+// the controller re-emits them on the GUI thread (every signal of this class
+// is forwarded, queued).
+class RunSignals : public QObject {
+    Q_OBJECT
+public:
+    using QObject::QObject;
+signals:
+    void stageChanged(const QString& stage, const QString& description);
+    void candidateStarted(const olm::ui::CandidateResult& candidate);
+    void candidateFinished(const olm::ui::CandidateResult& result);
+    void positionDecided(const olm::ui::PositionDecision& decision);
+    void referenceScored(const olm::ui::ReferenceScores& reference);
+    void preview(const olm::ui::PreviewSample& sample);
+    void progress(const olm::ui::RunProgress& progress);
+    void runEvent(const olm::ui::RunEvent& event);    // timed, for the progress tracker
+    void logLine(int level, const QString& message);  // olm::LogLevel
+};
+
+class MergeWorker : public RunSignals {
     Q_OBJECT
 public:
     enum class Outcome { finished, cancelled, failed };
@@ -51,26 +83,23 @@ public slots:
     void run();
 
 signals:
-    void stageChanged(const QString& stage, const QString& description);
-    void candidateStarted(const olm::ui::CandidateResult& candidate);
-    void candidateFinished(const olm::ui::CandidateResult& result);
-    void positionDecided(const olm::ui::PositionDecision& decision);
-    void referenceScored(const olm::ui::ReferenceScores& reference);
-    void preview(const olm::ui::PreviewSample& sample);
-    void progress(const olm::ui::RunProgress& progress);
-    void logLine(int level, const QString& message);  // olm::LogLevel
     void finished(olm::ui::MergeWorker::Outcome outcome, const QString& message);
 
 private:
     friend class WorkerEvents;
+    void emitEvent(RunEvent e);
+    void runExport();
     MergeJob m_job;
     std::atomic<bool> m_paused{false};
     std::atomic<bool> m_cancel{false};
     std::mutex m_runMutex;  // guards m_run against pause/cancel from the GUI thread
     olm::MergeRun* m_run = nullptr;
+    QElapsedTimer m_clock;
+    std::mutex m_recordMutex;
+    std::unique_ptr<QFile> m_record;
 };
 
-class MergeController : public QObject {
+class MergeController : public RunSignals {
     Q_OBJECT
 public:
     explicit MergeController(QObject* parent = nullptr);
@@ -83,18 +112,12 @@ public:
     void cancel();
     bool running() const { return m_worker != nullptr; }
     bool paused() const;
+    // The job running (or last run).
+    const MergeJob& job() const { return m_job; }
     // Processes events until the run has finished (tests, --run); false on timeout.
     bool wait(int ms);
 
 signals:
-    void stageChanged(const QString& stage, const QString& description);
-    void candidateStarted(const olm::ui::CandidateResult& candidate);
-    void candidateFinished(const olm::ui::CandidateResult& result);
-    void positionDecided(const olm::ui::PositionDecision& decision);
-    void referenceScored(const olm::ui::ReferenceScores& reference);
-    void preview(const olm::ui::PreviewSample& sample);
-    void progress(const olm::ui::RunProgress& progress);
-    void logLine(int level, const QString& message);
     void pausedChanged(bool paused);
     void started();
     void finished(olm::ui::MergeWorker::Outcome outcome, const QString& message);
@@ -111,6 +134,7 @@ private:
 
     std::unique_ptr<QThread, ThreadStopper> m_thread;
     MergeWorker* m_worker = nullptr;  // deleted on its thread's finish
+    MergeJob m_job;
 };
 
 // Registers the value types with Qt's meta-type system (once).

@@ -150,7 +150,9 @@ QVariant PoolModel::data(const QModelIndex& index, int role) const {
         }
     }
     if (role == Qt::ToolTipRole) {
-        return QStringLiteral("%1\n%2").arg(e.path, e.openable ? e.verdict : e.error);
+        QString tip = QStringLiteral("%1\n%2").arg(e.path, e.openable ? e.verdict : e.error);
+        for (const auto& w : e.warnings) tip += QStringLiteral("\n") + w;
+        return tip;
     }
     if (role == Qt::ForegroundRole && index.column() == VerdictColumn)
         return QBrush(e.compatible ? QColor(30, 130, 60) : QColor(190, 40, 40));

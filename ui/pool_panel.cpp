@@ -10,17 +10,40 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMimeData>
 #include <QPushButton>
+
 #include <QTableView>
 #include <QUrl>
 #include <QVBoxLayout>
+#include <functional>
 
 #include <set>
 
 namespace olm::ui {
+namespace {
+class DeleteKeyFilter : public QObject {
+public:
+    DeleteKeyFilter(QObject* parent, std::function<void()> action)
+        : QObject(parent), m_action(std::move(action)) {}
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::KeyPress) {
+            const int key = static_cast<QKeyEvent*>(event)->key();
+            if (key == Qt::Key_Delete || key == Qt::Key_Backspace) {
+                m_action();
+                return true;
+            }
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    std::function<void()> m_action;
+};
+}  // namespace
 namespace {
 // Base selector entries before the model names.
 constexpr int kFirstModel = 0;
@@ -45,10 +68,18 @@ PoolPanel::PoolPanel(QWidget* parent) : QGroupBox(tr("Model pool"), parent) {
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_view->verticalHeader()->setDefaultSectionSize(22);
+    // A long model name must not push the verdict off-screen: the name column
+    // has a fixed, adjustable width and elides in the middle (full name and
+    // verdict in the tooltip); the verdict takes the rest.
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_view->horizontalHeader()->setSectionResizeMode(PoolModel::NameColumn, QHeaderView::Interactive);
+    m_view->horizontalHeader()->resizeSection(PoolModel::NameColumn, 130);
     m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->setTextElideMode(Qt::ElideMiddle);
     m_view->setWordWrap(false);
     layout->addWidget(m_view, 1);
+    // Delete (and Backspace) remove the selected rows.
+    m_view->installEventFilter(new DeleteKeyFilter(m_view, [this] { removeSelected(); }));
 
     // A Hugging Face model by name: the cache, else the Hub when the merge starts.
     auto* hub = new QHBoxLayout;
@@ -101,9 +132,24 @@ QStringList PoolPanel::foldersFromUrls(const QList<QUrl>& urls) {
     return out;
 }
 
+void PoolPanel::setDropHighlight(bool on) {
+    m_dropHighlight = on;
+    m_view->setStyleSheet(
+        on ? QStringLiteral("QTableView#modelPool { border: 2px dashed #2f7de1; background: #eaf2fd; }")
+           : QString());
+}
+
 void PoolPanel::dragEnterEvent(QDragEnterEvent* event) {
-    if (isEnabled() && event->mimeData()->hasUrls() && !foldersFromUrls(event->mimeData()->urls()).isEmpty())
+    if (acceptDrops() && event->mimeData()->hasUrls() &&
+        !foldersFromUrls(event->mimeData()->urls()).isEmpty()) {
         event->acceptProposedAction();
+        setDropHighlight(true);
+    }
+}
+
+void PoolPanel::dragLeaveEvent(QDragLeaveEvent* event) {
+    setDropHighlight(false);
+    QGroupBox::dragLeaveEvent(event);
 }
 
 void PoolPanel::dragMoveEvent(QDragMoveEvent* event) {
@@ -111,6 +157,7 @@ void PoolPanel::dragMoveEvent(QDragMoveEvent* event) {
 }
 
 void PoolPanel::dropEvent(QDropEvent* event) {
+    setDropHighlight(false);
     const QStringList folders = foldersFromUrls(event->mimeData()->urls());
     if (folders.isEmpty()) return;
     m_model->addFolders(folders);
@@ -118,8 +165,14 @@ void PoolPanel::dropEvent(QDropEvent* event) {
 }
 
 void PoolPanel::addFolderDialog() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a Hugging Face model folder"));
-    if (!dir.isEmpty()) m_model->addFolders({dir});
+    // Several folders at once (Ctrl/Shift-click), starting in the project's folder.
+    QFileDialog d(this, tr("Add Hugging Face model folders"), m_startFolder);
+    d.setFileMode(QFileDialog::Directory);
+    d.setOption(QFileDialog::DontUseNativeDialog, true);
+    d.setOption(QFileDialog::ShowDirsOnly, true);
+    for (auto* v : d.findChildren<QAbstractItemView*>())
+        v->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    if (d.exec() == QDialog::Accepted) m_model->addFolders(d.selectedFiles());
 }
 
 bool PoolPanel::addHubName(const QString& text) {

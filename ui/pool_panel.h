@@ -34,6 +34,9 @@ public:
     void applyTo(olm::MergeConfig& config) const;
     void loadFrom(const olm::MergeConfig& config);
     void setEditable(bool editable);
+    // Where Add… starts (the project's folder).
+    void setStartFolder(const QString& folder) { m_startFolder = folder; }
+    bool dropHighlighted() const { return m_dropHighlight; }
 
 public slots:
     void addFolderDialog();
@@ -48,9 +51,13 @@ protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dragMoveEvent(QDragMoveEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    void dragLeaveEvent(QDragLeaveEvent* event) override;
 
 private:
     void refreshBaseChoices();
+    void setDropHighlight(bool on);
+    QString m_startFolder;
+    bool m_dropHighlight = false;
 
     PoolModel* m_model;
     QTableView* m_view;

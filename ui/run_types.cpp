@@ -1,5 +1,9 @@
 #include "ui/run_types.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <array>
 #include <cmath>
 
 namespace olm::ui {
@@ -34,6 +38,58 @@ QString candidateStatusName(CandidateStatus status) {
             return QStringLiteral("failed");
     }
     return {};
+}
+
+namespace {
+constexpr std::array<const char*, 7> kEventTypes{"stage",  "start",   "finish", "decision",
+                                                 "paused", "resumed", "end"};
+}
+
+QString runEventTypeName(RunEvent::Type type) {
+    return QLatin1String(kEventTypes[static_cast<size_t>(type)]);
+}
+
+QByteArray runEventToJson(const RunEvent& e) {
+    QJsonObject o;
+    o[QStringLiteral("t")] = std::round(e.t * 1000.0) / 1000.0;
+    o[QStringLiteral("ev")] = runEventTypeName(e.type);
+    if (!e.stage.isEmpty()) o[QStringLiteral("stage")] = e.stage;
+    if (!e.description.isEmpty()) o[QStringLiteral("description")] = e.description;
+    if (!e.kind.isEmpty()) o[QStringLiteral("kind")] = e.kind;
+    if (e.layer >= 0) o[QStringLiteral("layer")] = e.layer;
+    if (!e.unit.isEmpty()) o[QStringLiteral("unit")] = e.unit;
+    if (!e.name.isEmpty()) o[QStringLiteral("name")] = e.name;
+    if (e.count > 0) {
+        o[QStringLiteral("index")] = e.index;
+        o[QStringLiteral("count")] = e.count;
+    }
+    if (!e.status.isEmpty()) o[QStringLiteral("status")] = e.status;
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+bool runEventFromJson(const QByteArray& line, RunEvent& e) {
+    const QJsonDocument doc = QJsonDocument::fromJson(line);
+    if (!doc.isObject()) return false;
+    const QJsonObject o = doc.object();
+    const QString ev = o.value(QStringLiteral("ev")).toString();
+    bool known = false;
+    for (size_t i = 0; i < kEventTypes.size(); ++i)
+        if (ev == QLatin1String(kEventTypes[i])) {
+            e.type = static_cast<RunEvent::Type>(i);
+            known = true;
+        }
+    if (!known) return false;
+    e.t = o.value(QStringLiteral("t")).toDouble();
+    e.stage = o.value(QStringLiteral("stage")).toString();
+    e.description = o.value(QStringLiteral("description")).toString();
+    e.kind = o.value(QStringLiteral("kind")).toString();
+    e.layer = o.value(QStringLiteral("layer")).toInt(-1);
+    e.unit = o.value(QStringLiteral("unit")).toString();
+    e.name = o.value(QStringLiteral("name")).toString();
+    e.index = o.value(QStringLiteral("index")).toInt();
+    e.count = o.value(QStringLiteral("count")).toInt();
+    e.status = o.value(QStringLiteral("status")).toString();
+    return true;
 }
 
 QString formatDuration(double seconds) {

@@ -43,6 +43,7 @@ struct PositionDecision {
 
 // One generated text of the quality mode for the current candidate.
 struct PreviewSample {
+    QString position;  // where the candidate was scored: "layer 3", "boundary", "base", "reference"
     QString candidate;
     QString dataset;
     int sample = 0;
@@ -74,6 +75,26 @@ struct ReferenceScores {
     QMap<QString, double> scores;
 };
 
+// One thing the run did, with its time: what the progress tracker measures
+// costs from, and what a recorded event stream (one JSON object a line) holds.
+struct RunEvent {
+    enum class Type { stage, candidateStarted, candidateFinished, decision, paused, resumed, finished };
+    Type type = Type::stage;
+    double t = 0.0;       // seconds since the run started (wall clock)
+    QString stage;        // Type::stage: core's stage name ("layers", "references", ...)
+    QString description;  // Type::stage: "layer-wise, pass 1"
+    QString kind;         // base | boundary | layer | tensor | reference
+    int layer = -1;
+    QString unit;
+    QString name;  // candidate
+    int index = 0, count = 0;
+    QString status;  // candidateFinished: evaluated | reused | disqualified | failed
+};
+QString runEventTypeName(RunEvent::Type type);
+// One JSON object (no newline) and back; false on a line that is not an event.
+QByteArray runEventToJson(const RunEvent& event);
+bool runEventFromJson(const QByteArray& line, RunEvent& event);
+
 // Formats seconds as "1 h 02 min", "3 min 05 s" or "42 s".
 QString formatDuration(double seconds);
 // Formats a byte count as "1.2 GB", "350 MB"...
@@ -86,3 +107,4 @@ Q_DECLARE_METATYPE(olm::ui::PositionDecision)
 Q_DECLARE_METATYPE(olm::ui::PreviewSample)
 Q_DECLARE_METATYPE(olm::ui::RunProgress)
 Q_DECLARE_METATYPE(olm::ui::ReferenceScores)
+Q_DECLARE_METATYPE(olm::ui::RunEvent)

@@ -57,6 +57,21 @@ void ScoreChart::noteDatasets(const QMap<QString, double>& scores) {
     }
 }
 
+void ScoreChart::setModels(const QStringList& pool) {
+    m_models = pool;
+    rebuild();
+}
+
+QColor ScoreChart::colorOf(const QString& model) const {
+    // A fixed palette by pool index (Okabe-Ito, without black); other names by a stable hash.
+    static const QColor palette[] = {QColor(0, 114, 178),   QColor(0, 158, 115),  QColor(213, 94, 0),
+                                     QColor(204, 121, 167), QColor(86, 180, 233), QColor(230, 159, 0),
+                                     QColor(120, 120, 120), QColor(240, 228, 66)};
+    const int at = static_cast<int>(m_models.indexOf(model));
+    if (at >= 0) return palette[at % 8];
+    return QColor::fromHsv(static_cast<int>(qHash(model, 7) % 360), 140, 190);
+}
+
 void ScoreChart::addDecision(const PositionDecision& decision) {
     if (decision.kind == PositionKind::base) return;  // the base is the reference line and step 0
     m_decisions << decision;
@@ -118,13 +133,12 @@ void ScoreChart::rebuild() {
     axisX->setTickType(QValueAxis::TicksDynamic);
     axisX->setTickInterval(std::max(1.0, std::ceil(xMax / 10.0)));
     auto* axisY = new QValueAxis;
-    axisY->setTitleText(tr("score"));
+    axisY->setTitleText(tr("loss (lower is better)"));
     axisY->setLabelFormat(QStringLiteral("%.5g"));
     m_chart->addAxis(axisX, Qt::AlignBottom);
     m_chart->addAxis(axisY, Qt::AlignLeft);
 
     // Reference lines: base dashed dark, pool models dotted, in pool colours.
-    int k = 0;
     for (const auto& r : m_references) {
         if (!r.scores.contains(ds)) continue;
         const double y = r.scores.value(ds);
@@ -133,7 +147,7 @@ void ScoreChart::rebuild() {
         line->setName(r.isBase ? tr("base (%1)").arg(r.name) : r.name);
         line->append(0, y);
         line->append(xMax, y);
-        QPen pen(r.isBase ? QColor(60, 60, 60) : QColor::fromHsv((k++ * 67) % 360, 150, 200));
+        QPen pen(r.isBase ? QColor(60, 60, 60) : colorOf(r.name));
         pen.setWidthF(r.isBase ? 2.0 : 1.2);
         pen.setStyle(r.isBase ? Qt::DashLine : Qt::DotLine);
         line->setPen(pen);

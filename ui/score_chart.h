@@ -5,6 +5,7 @@
 // average) as horizontal reference lines. Lower is better.
 #include "ui/run_types.h"
 
+#include <QColor>
 #include <QWidget>
 
 class QChart;
@@ -21,6 +22,10 @@ public:
     explicit ScoreChart(QWidget* parent = nullptr);
 
     void clear();
+    // The pool, in pool order: every model keeps one colour (its pool index),
+    // whatever order its scores arrive in.
+    void setModels(const QStringList& pool);
+    QColor colorOf(const QString& model) const;
     void addDecision(const olm::ui::PositionDecision& decision);
     void addReference(const olm::ui::ReferenceScores& reference);
 
@@ -39,6 +44,7 @@ private:
     QChartView* m_view;
     QChart* m_chart;
     QStringList m_datasets;
+    QStringList m_models;
     QVector<PositionDecision> m_decisions;
     QVector<ReferenceScores> m_references;
 };

@@ -6,15 +6,21 @@
 //   --run                            starts the merge at once (--resume: continues the report)
 //   --screenshot FILE [--tab N]      saves the window as FILE after the run (or at once) and quits;
 //                                    "{tab}" in FILE saves every result tab
+//   --screenshot-after S             with --run: save the screen S seconds into the run instead
+//   --export-dialog                  with --screenshot: show the export dialog and save the screen
+//   OLM_STUDIO_RECORD_EVENTS=FILE    writes every run event (JSON lines) for the progress tests
 #include "core/util/resources.h"
 #include "core/util/threads.h"
 #include "ui/main_window.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDialog>
 #include <QDir>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QPixmap>
+#include <QScreen>
 #include <QTabWidget>
 #include <QTimer>
 
@@ -69,20 +75,43 @@ int main(int argc, char** argv) {
         QStringLiteral("tab"),
         QStringLiteral("With --screenshot: the result tab to show (0 heatmap, 1 scores, 2 previews)."),
         QStringLiteral("N"), QStringLiteral("0"));
-    parser.addOptions({demo, run, resume, shot, tab});
+    const QCommandLineOption shotAfter(
+        QStringLiteral("screenshot-after"),
+        QStringLiteral("With --run and --screenshot: save the screen S seconds into the run."),
+        QStringLiteral("S"));
+    const QCommandLineOption exportDialog(
+        QStringLiteral("export-dialog"),
+        QStringLiteral("With --screenshot: open the export dialog and save the screen."));
+    parser.addOptions({demo, run, resume, shot, tab, shotAfter, exportDialog});
     parser.process(app);
 
     olm::ui::MainWindow window;
     window.show();
 
-    if (parser.isSet(demo)) {
+    auto openDemo = [&window] {
         const QString path = demoConfigPath(window);
         if (!path.isEmpty()) window.openProject(path);
+    };
+    QObject::connect(&window, &olm::ui::MainWindow::openDemoRequested, &window, openDemo);
+    if (parser.isSet(demo)) {
+        openDemo();
     } else if (!parser.positionalArguments().isEmpty()) {
         window.openProject(parser.positionalArguments().first());
     }
 
     const QString screenshot = parser.value(shot);
+    // The whole screen (dialogs included) when a dialog is shown or the run is caught midway.
+    auto grabScreen = [&screenshot] {
+        QCoreApplication::processEvents();
+        const bool ok = QGuiApplication::primaryScreen()->grabWindow(0).save(screenshot);
+        QApplication::exit(ok ? 0 : 1);
+    };
+    if (!screenshot.isEmpty() && parser.isSet(exportDialog)) {
+        QTimer::singleShot(400, &window, [&window] { window.exportModel(); });
+        QTimer::singleShot(1200, &window, grabScreen);
+    }
+    if (!screenshot.isEmpty() && parser.isSet(run) && parser.isSet(shotAfter))
+        QTimer::singleShot(static_cast<int>(parser.value(shotAfter).toDouble() * 1000), &window, grabScreen);
     // FILE with "{tab}" saves every result tab (0 heatmap, 1 scores, 2 previews).
     auto grabAndQuit = [&window, &screenshot, &parser, &tab] {
         QTimer::singleShot(300, &window, [&window, &screenshot, &parser, &tab] {
@@ -103,11 +132,11 @@ int main(int argc, char** argv) {
                 if (!screenshot.isEmpty()) grabAndQuit();
                 return;
             }
-            if (!screenshot.isEmpty())
+            if (!screenshot.isEmpty() && !parser.isSet(shotAfter))
                 QObject::connect(window.controller(), &olm::ui::MergeController::finished, &window,
                                  [&] { grabAndQuit(); });
         });
-    } else if (!screenshot.isEmpty()) {
+    } else if (!screenshot.isEmpty() && !parser.isSet(exportDialog)) {
         QTimer::singleShot(500, &window, grabAndQuit);
     }
     return QApplication::exec();

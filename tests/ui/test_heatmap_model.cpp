@@ -45,6 +45,7 @@ class TestHeatmapModel : public QObject {
 private slots:
     void scriptedRunFillsTheTable() {
         HeatmapModel m;
+        m.setValueKind(HeatmapModel::ValueKind::score);
         QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
         const QStringList pool{QStringLiteral("base"), QStringLiteral("ft_1"), QStringLiteral("ft_2")};
         m.reset(pool, 3, {QStringLiteral("math"), QStringLiteral("chat")});
@@ -105,6 +106,7 @@ private slots:
     // raw values; the row's best cell (normalised 0) is the one selection geomean picks.
     void geometricMeanAggregate() {
         HeatmapModel m;
+        m.setValueKind(HeatmapModel::ValueKind::score);
         QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
         m.reset({QStringLiteral("base"), QStringLiteral("ft_1"), QStringLiteral("ft_2")}, 1,
                 {QStringLiteral("math"), QStringLiteral("chat")});
@@ -132,6 +134,7 @@ private slots:
 
     void disqualifiedAndFailedCellsAreNotRanked() {
         HeatmapModel m;
+        m.setValueKind(HeatmapModel::ValueKind::score);
         m.reset({QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")}, 1, {});
         m.addResult(result(0, QStringLiteral("a"), 1.0, 1.0));
         CandidateResult dq = result(0, QStringLiteral("b"), 0.1, 0.0, CandidateStatus::disqualified);
@@ -158,6 +161,7 @@ private slots:
 
     void blendedCandidatesAndNewPositionsAddColumnsAndRows() {
         HeatmapModel m;
+        m.setValueKind(HeatmapModel::ValueKind::score);
         QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
         m.reset({QStringLiteral("base"), QStringLiteral("ft_1")}, 2,
                 {QStringLiteral("math"), QStringLiteral("chat")});
@@ -187,6 +191,83 @@ private slots:
                               QStringLiteral("layer 1"), QStringLiteral("layer 1 mlp")}));
         QCOMPARE(m.rowOf(PositionKind::tensor, 1, QStringLiteral("mlp")), 4);
         QCOMPARE(*m.score(4, 1, QStringLiteral("chat")), 1.0);
+    }
+
+    // The best cell of a row is core's selection rule: under copeland the most
+    // pairwise wins (checked against a count written here), which is not the
+    // smallest rank sum.
+    void bestCellFollowsTheSelectionRule() {
+        HeatmapModel m;
+        const QStringList ds{QStringLiteral("d1"), QStringLiteral("d2"), QStringLiteral("d3")};
+        m.reset({QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QStringLiteral("d")}, 1, ds);
+        const double table[4][3] = {{1, 1, 4}, {2, 2, 1}, {3, 3, 2}, {4, 4, 3}};
+        for (int c = 0; c < 4; ++c) {
+            CandidateResult r;
+            r.layer = 0;
+            r.candidate = m.candidates()[c];
+            for (int d = 0; d < 3; ++d) r.scores[ds[d]] = table[c][d];
+            m.addResult(r);
+        }
+        // Independent references: pairwise wins and rank sums.
+        int copeland = -1, mostWins = -1, rankWinner = -1;
+        double bestSum = 1e9;
+        for (int a = 0; a < 4; ++a) {
+            int wins = 0;
+            for (int b = 0; b < 4; ++b) {
+                if (a == b) continue;
+                int better = 0, worse = 0;
+                for (int d = 0; d < 3; ++d) {
+                    if (table[a][d] < table[b][d]) ++better;
+                    if (table[a][d] > table[b][d]) ++worse;
+                }
+                wins += better > worse;
+            }
+            if (wins > mostWins) mostWins = wins, copeland = a;
+            double sum = 0;
+            for (const auto& d : ds) sum += m.rank(0, a, d);
+            if (sum < bestSum) bestSum = sum, rankWinner = a;
+        }
+        QVERIFY(copeland != rankWinner);  // the table tells the rules apart
+        m.setSelectionRule(QStringLiteral("copeland"));
+        QCOMPARE(m.bestColumn(0), copeland);
+        QVERIFY(m.data(m.index(0, copeland), HeatmapModel::BestRole).toBool());
+        m.setSelectionRule(QStringLiteral("rank_sum"));
+        QCOMPARE(m.bestColumn(0), rankWinner);
+        QCOMPARE(m.aggregate(), HeatmapModel::Aggregate::rankSum);
+        m.setSelectionRule(QStringLiteral("geomean"));
+        QCOMPARE(m.aggregate(), HeatmapModel::Aggregate::geomean);
+    }
+
+    // The default view: each candidate's change of the loss against the
+    // position's current choice (the candidate identical to it), in %, per
+    // dataset and as the geometric mean of the ratios; < 0 is better and
+    // colours blue (negative diverging value).
+    void changeViewAgainstTheCurrentChoice() {
+        HeatmapModel m;
+        QCOMPARE(m.valueKind(), HeatmapModel::ValueKind::change);
+        m.reset({QStringLiteral("base"), QStringLiteral("ft_1"), QStringLiteral("ft_2")}, 1,
+                {QStringLiteral("math"), QStringLiteral("chat")});
+        m.addResult(
+            result(0, QStringLiteral("base"), 2.0, 4.0, CandidateStatus::reused));  // the current choice
+        m.addResult(result(0, QStringLiteral("ft_1"), 1.5, 4.4));
+        m.addResult(result(0, QStringLiteral("ft_2"), 2.2, 5.0));
+        QCOMPARE(m.referenceColumn(0), 0);
+        m.setDataset(QStringLiteral("math"));
+        QVERIFY(std::abs(m.data(m.index(0, 1), HeatmapModel::ValueRole).toDouble() -
+                         100.0 * (1.5 / 2.0 - 1.0)) < 1e-9);
+        QCOMPARE(m.data(m.index(0, 1)).toString(), QStringLiteral("-25"));
+        QCOMPARE(m.data(m.index(0, 0)).toString(), QStringLiteral("0"));
+        QVERIFY(m.data(m.index(0, 1), HeatmapModel::DivergingRole).toDouble() < 0);  // better
+        QVERIFY(m.data(m.index(0, 2), HeatmapModel::DivergingRole).toDouble() > 0);  // worse
+        m.setDataset(QString());
+        const double agg = 100.0 * (std::sqrt((1.5 / 2.0) * (4.4 / 4.0)) - 1.0);
+        QVERIFY(std::abs(m.data(m.index(0, 1), HeatmapModel::ValueRole).toDouble() - agg) < 1e-9);
+        QCOMPARE(m.changeScale(), std::abs(100.0 * (std::sqrt((2.2 / 2.0) * (5.0 / 4.0)) - 1.0)));
+        // Raw scores stay in the tooltip; accuracy is a view of its own.
+        QVERIFY(m.data(m.index(0, 1), Qt::ToolTipRole).toString().contains(QStringLiteral("math: 1.5")));
+        m.setValueKind(HeatmapModel::ValueKind::score);
+        m.setDataset(QStringLiteral("chat"));
+        QCOMPARE(m.data(m.index(0, 1), HeatmapModel::ValueRole).toDouble(), 4.4);
     }
 };
 

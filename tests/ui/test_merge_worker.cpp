@@ -100,7 +100,9 @@ private slots:
         QVERIFY(w.scoreChart()->workingSeries(ds).size() >= kLayers);
         // Export writes the merged model the report describes.
         finished.clear();
-        QVERIFY(w.exportModel());
+        olm::ui::ExportSettings exportTo;
+        exportTo.folder = QString::fromStdString((m_pool.dir / "out" / "merged").string());
+        QVERIFY(w.exportModel(exportTo, olm::ui::ExportChoice::finishFirst));
         QVERIFY(waitFinished(finished, 120000));
         QCOMPARE(finished.first().at(0).value<MergeWorker::Outcome>(), MergeWorker::Outcome::finished);
         const fs::path merged = m_pool.dir / "out" / "merged";
