@@ -219,6 +219,21 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
         bool use = true;
         if (auto u = c.find("use_sliding_window"); u != c.end() && u->is_boolean()) use = u->get<bool>();
         if (use) s.sliding_window = *sw;
+        if (s.sliding_window && *s.sliding_window <= 0)
+            fail(label, "sliding_window must be positive, found " + std::to_string(*s.sliding_window));
+    }
+    // transformers 5 names the attention of every layer; the engine applies
+    // one window to all layers, so a mix (Qwen2's max_window_layers) is refused.
+    if (auto lt = c.find("layer_types"); lt != c.end() && lt->is_array() && !lt->empty()) {
+        size_t sliding = 0;
+        for (const auto& t : *lt)
+            if (t.is_string() && t.get<std::string>() == "sliding_attention") ++sliding;
+        if (sliding == 0)
+            s.sliding_window.reset();
+        else if (sliding != lt->size() || !s.sliding_window)
+            fail(label, "layer_types mixes sliding and full attention (" + std::to_string(sliding) + " of " +
+                            std::to_string(lt->size()) +
+                            " layers slide); only one window for every layer is supported");
     }
     return s;
 }

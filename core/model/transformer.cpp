@@ -312,6 +312,16 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
     at::Tensor qcol = at::arange(past, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({T, 1});
     at::Tensor kcol = at::arange(0, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({1, S});
     at::Tensor allowed = (kcol <= qcol).unsqueeze(0) & key_valid.view({B, 1, S});  // [B, T, S]
+    if (m_spec.sliding_window && *m_spec.sliding_window < S) {
+        // Sliding-window attention (Mistral): a query sees the keys less than
+        // `window` positions back (transformers: kv_idx > q_idx - window).
+        // Counted in positions, not cache columns, so padding between a prompt
+        // and its generated tokens does not shrink the window: the position of
+        // a real key is the number of real keys before it.
+        const at::Tensor key_pos = key_valid.to(at::kLong).cumsum(-1) - 1;          // [B, S]
+        const at::Tensor dist = positions.unsqueeze(-1) - key_pos.view({B, 1, S});  // [B, T, S]
+        allowed = allowed & (dist < *m_spec.sliding_window);
+    }
     allowed = allowed | (kcol == qcol).unsqueeze(0);
     // The explicit path masks the keys a query may not see, [B, 1, 1, T, S];
     // the fused kernel takes the allowed ones with the rows of the stacked

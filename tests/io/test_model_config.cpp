@@ -255,6 +255,13 @@ void TestModelConfig::errors_data() {
     QTest::newRow("negative rope factor") << "rope_scaling"
                                           << R"({"rope_type":"linear","factor":-2})"
                                           << "factor must be positive, found -2";
+    QTest::newRow("zero sliding_window") << "sliding_window"
+                                         << "0"
+                                         << "sliding_window must be positive, found 0";
+    QTest::newRow("mixed layer_types")
+        << "layer_types"
+        << R"(["sliding_attention", "full_attention"])"
+        << "layer_types mixes sliding and full attention (1 of 2 layers slide)";
 }
 
 void TestModelConfig::errors() {
