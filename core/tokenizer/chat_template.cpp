@@ -80,6 +80,11 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
         case ChatFamily::chatml:
             for (const auto& t : turns) f.text += "<|im_start|>" + t.role + "\n" + t.content + "<|im_end|>\n";
             f.header = "<|im_start|>assistant\n";
+            // Qwen 3's hybrid template renders every final assistant turn after an
+            // empty think block (its generation prompt too, with enable_thinking
+            // false): the non-thinking reply follows the block.
+            if (auto tmpl = tok.chat_template(); tmpl && tmpl->find("enable_thinking") != std::string::npos)
+                f.header += "<think>\n\n</think>\n\n";
             f.end_of_turn = "<|im_end|>";
             break;
         case ChatFamily::llama3:

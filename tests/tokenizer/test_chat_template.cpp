@@ -78,7 +78,7 @@ private slots:
             << "chatml"
             << "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
                "<|im_start|>assistant\n4.<|im_end|>\n<|im_start|>user\nAnd "
-               "3+3?<|im_end|>\n<|im_start|>assistant\n"
+               "3+3?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
             << "6.<|im_end|>";
         QTest::newRow("chatml tiny")
             << "tiny-bytelevel"
