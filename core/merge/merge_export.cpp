@@ -102,71 +102,108 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
         auto it = refs.find(m);
         return it == refs.end() ? m : it->second;
     };
-    // A layer's signature: its recipe and its unit overrides.
+    // A layer's unit overrides ("self_attn.q_proj" -> recipe).
     auto units_of = [&](int L) {
         std::map<std::string, Recipe> u;
         const std::string prefix = std::to_string(L) + ".";
         for (const auto& [k, r] : st.units)
-            if (k.rfind(prefix, 0) == 0) u[k.substr(prefix.size())] = r;
+            if (k.rfind(prefix, 0) == 0 && !r.empty()) u[k.substr(prefix.size())] = r;
         return u;
     };
-    bool blended = !single_model_name(st.boundary).size();
-    for (int L = 0; L < num_layers; ++L) {
-        blended = blended || single_model_name(st.layers[static_cast<size_t>(L)]).empty();
-        for (const auto& [u, r] : units_of(L)) blended = blended || !r.empty();
+    // Slices: runs of consecutive layers with the same recipe and no unit
+    // overrides; a layer with overrides is a slice of its own.
+    struct Slice {
+        int begin, end;
+    };
+    std::vector<Slice> slices;
+    for (int L = 0; L < num_layers;) {
+        int end = L + 1;
+        while (end < num_layers && units_of(L).empty() && units_of(end).empty() &&
+               same_recipe(st.layers[static_cast<size_t>(end)], st.layers[static_cast<size_t>(L)]))
+            ++end;
+        slices.push_back({L, end});
+        L = end;
     }
+    const std::string boundary_model = single_model_name(st.boundary);
+    // mergekit takes the embeddings from the sources of the first slice and the
+    // final norm and lm_head from those of the last (plan.py: pre_weights /
+    // post_weights). `passthrough` (one source per slice, copied as is) is
+    // therefore exact only when every slot is one model and the first and last
+    // slices hold the boundary's model; anything else is `linear` with
+    // normalize: false, where every tensor is sum(weight * tensor) and the
+    // weights are filtered per tensor: the boundary's coefficients for
+    // embed_tokens (first slice) and model.norm / lm_head (last slice), a
+    // unit's coefficients for its tensors, the layer's otherwise.
+    bool passthrough = !boundary_model.empty() && !slices.empty();
+    for (int L = 0; L < num_layers && passthrough; ++L)
+        passthrough = !single_model_name(st.layers[static_cast<size_t>(L)]).empty() && units_of(L).empty();
+    if (passthrough)
+        passthrough =
+            single_model_name(st.layers[static_cast<size_t>(slices.front().begin)]) == boundary_model &&
+            single_model_name(st.layers[static_cast<size_t>(slices.back().begin)]) == boundary_model;
+
+    // Every slice lists every model of the recipe (weight 0 where it has no
+    // part): mergekit pairs the last slice's sources with as many entries as
+    // the first slice has when it plans the final norm and lm_head.
+    std::set<std::string> all_models;
+    for (const auto& [m, c] : st.boundary) all_models.insert(m);
+    for (const Recipe& r : st.layers)
+        for (const auto& [m, c] : r) all_models.insert(m);
+    for (const auto& [k, r] : st.units)
+        for (const auto& [m, c] : r) all_models.insert(m);
+
     std::ostringstream y;
     y << "# mergekit configuration written by OLM Studio: rebuilds this merge from the pool.\n";
     y << "# Layer recipe from merge_report.json; run: mergekit-yaml mergekit_config.yml ./out\n";
+    if (!passthrough)
+        y << "# Every tensor is sum(weight * tensor) (linear, normalize: false); embed_tokens (first "
+             "slice),\n"
+             "# model.norm and lm_head (last slice) carry the recipe of the embeddings / final norm / "
+             "lm_head: "
+          << recipe_text(st.boundary) << "\n";
     y << "slices:\n";
-    int L = 0;
-    while (L < num_layers) {
-        int end = L + 1;
-        while (end < num_layers &&
-               same_recipe(st.layers[static_cast<size_t>(end)], st.layers[static_cast<size_t>(L)]) &&
-               units_of(end) == units_of(L) && units_of(L).empty())
-            ++end;
+    for (size_t i = 0; i < slices.size(); ++i) {
+        const auto [L, end] = slices[i];
         const Recipe& r = st.layers[static_cast<size_t>(L)];
-        const auto units = units_of(L);
         y << "  - sources:\n";
-        if (!blended) {
+        if (passthrough) {
             y << "      - model: " << ref(single_model_name(r)) << "\n";
             y << "        layer_range: [" << L << ", " << end << "]\n";
-        } else {
-            std::set<std::string> models;
-            for (const auto& [m, c] : r) models.insert(m);
-            for (const auto& [u, ur] : units)
-                for (const auto& [m, c] : ur) models.insert(m);
-            for (const auto& m : models) {
-                const double layer_c = r.count(m) ? r.at(m) : 0.0;
-                y << "      - model: " << ref(m) << "\n";
-                y << "        layer_range: [" << L << ", " << end << "]\n";
-                y << "        parameters:\n";
-                if (units.empty()) {
-                    y << "          weight: " << num(layer_c, 12) << "\n";
-                } else {
-                    y << "          weight:\n";
-                    for (const auto& [u, ur] : units)
-                        y << "            - filter: " << u
-                          << "\n              value: " << num(ur.count(m) ? ur.at(m) : 0.0, 12) << "\n";
-                    y << "            - value: " << num(layer_c, 12) << "\n";
-                }
+            continue;
+        }
+        const auto units = units_of(L);
+        const bool first = i == 0, last = i + 1 == slices.size();
+        auto coeff = [](const Recipe& rr, const std::string& m) { return rr.count(m) ? rr.at(m) : 0.0; };
+        for (const auto& m : all_models) {
+            std::vector<std::pair<std::string, double>> filters;
+            if (first) filters.push_back({"embed_tokens", coeff(st.boundary, m)});
+            if (last) {
+                filters.push_back({"model.norm.", coeff(st.boundary, m)});
+                filters.push_back({"lm_head", coeff(st.boundary, m)});
+            }
+            for (const auto& [u, ur] : units) filters.push_back({u + ".", coeff(ur, m)});
+            y << "      - model: " << ref(m) << "\n";
+            y << "        layer_range: [" << L << ", " << end << "]\n";
+            y << "        parameters:\n";
+            if (filters.empty()) {
+                y << "          weight: " << num(coeff(r, m), 17) << "\n";
+            } else {
+                y << "          weight:\n";
+                for (const auto& [f, c] : filters)
+                    y << "            - filter: " << f << "\n              value: " << num(c, 17) << "\n";
+                y << "            - value: " << num(coeff(r, m), 17) << "\n";
             }
         }
-        L = end;
     }
-    if (blended) {
-        y << "merge_method: linear\nparameters:\n  normalize: false\n";
-        if (!single_model_name(st.boundary).empty())
-            y << "base_model: " << ref(single_model_name(st.boundary)) << "\n";
-        else
-            y << "# The embeddings / final norm / lm_head blend " << recipe_text(st.boundary)
-              << "; mergekit takes them from the slice sources' weights.\n";
-    } else {
+    if (passthrough) {
         y << "merge_method: passthrough\n";
-        y << "# embeddings, final norm and lm_head come from " << ref(single_model_name(st.boundary)) << "\n";
-        y << "base_model: " << ref(single_model_name(st.boundary)) << "\n";
+        y << "# embeddings, final norm and lm_head come from " << ref(boundary_model)
+          << " (the first and last slices' model)\n";
+    } else {
+        y << "merge_method: linear\nparameters:\n  normalize: false\n";
     }
+    // The config and tokenizer of the output come from the base.
+    y << "base_model: " << ref(st.base) << "\n";
     y << "dtype: " << dtype << "\n";
     return y.str();
 }

@@ -138,8 +138,12 @@ private slots:
         QVERIFY(fs::exists(c.output_dir / "merged" / "tokenizer.json"));
         std::ifstream yml(c.output_dir / "merged" / "mergekit_config.yml");
         const std::string y((std::istreambuf_iterator<char>(yml)), {});
-        QVERIFY2(y.find("merge_method: passthrough") != std::string::npos, y.c_str());
+        // Layers of m0..m2 around the base's embeddings: mergekit takes the
+        // embeddings from the first slice and the head from the last, so the
+        // recipe is a linear merge whose weights are filtered per tensor.
+        QVERIFY2(y.find("merge_method: linear") != std::string::npos, y.c_str());
         QVERIFY2(y.find("layer_range: [0, 1]") != std::string::npos, y.c_str());
+        QVERIFY2(y.find("filter: embed_tokens") != std::string::npos, y.c_str());
     }
 
     // Cancel after k candidates, resume, compare with the uninterrupted run.
