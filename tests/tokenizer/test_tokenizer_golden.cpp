@@ -1,5 +1,6 @@
 // Conformance against the Hugging Face tokenizers library: goldens written by
-// tests/tools/make_goldens.mjs (the reference library, native build) on the
+// tests/tools/make_goldens.py (the pinned Python package; checked by the
+// conformance suite, tests/conformance/test_tokenizers.py) on the
 // real tokenizer.json files of Qwen 3, Llama 3, Llama 2 (Mistral), Gemma 3 and
 // the project's tiny byte-level tokenizer. Every row must match exactly.
 #include "core/tokenizer/tokenizer.h"

@@ -1,0 +1,164 @@
+"""Shared pieces of the conformance suite: the `olm` binary, the committed
+tokenizers, and tiny random models made by transformers itself.
+
+Environment (set by tests/conformance/CMakeLists.txt):
+  OLM_CLI         path of the `olm` binary under test (default build/app/olm)
+  OLM_SOURCE_DIR  repository root (default: two levels up from here)
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+SOURCE_DIR = Path(os.environ.get("OLM_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+OLM = os.environ.get("OLM_CLI", str(SOURCE_DIR / "build" / "app" / "olm"))
+TOKENIZERS = SOURCE_DIR / "tests" / "data" / "tokenizers"
+TINY_TOKENIZER = TOKENIZERS / "tiny-bytelevel"  # 509 BPE tokens + 3 added = 512
+REAL_TOKENIZERS = ["qwen3", "llama3", "llama2", "gemma3"]
+
+torch.set_num_threads(1)
+
+
+def olm(*args, input=None, check=True):
+    """Runs `olm ARGS...` and returns its stdout (text)."""
+    if not Path(OLM).exists():
+        pytest.fail(f"olm binary not found at {OLM} (build the `olm` target or set OLM_CLI)")
+    p = subprocess.run([OLM, *map(str, args)], input=input, capture_output=True, text=True,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if check and p.returncode != 0:
+        raise AssertionError(f"olm {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr}")
+    return p.stdout
+
+
+def olm_json(*args, **kw):
+    return json.loads(olm(*args, **kw))
+
+
+@pytest.fixture(scope="session")
+def real_tokenizer_dirs(tmp_path_factory):
+    """name -> folder holding the extracted tokenizer.json + tokenizer_config.json."""
+    root = tmp_path_factory.mktemp("tokenizers")
+    out = {}
+    for name in REAL_TOKENIZERS:
+        dst = root / name
+        dst.mkdir()
+        with tarfile.open(TOKENIZERS / name / "tokenizer.tar.xz") as tar:
+            tar.extractall(dst, filter="data")
+        out[name] = dst
+    out["tiny-bytelevel"] = TINY_TOKENIZER
+    return out
+
+
+# ---- tiny models made by transformers --------------------------------------
+
+# Shared shape: small enough for a 2-core CI machine, big enough to exercise
+# grouped-query attention (4 query heads over 2 KV heads) and several layers.
+BASE = dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+            rms_norm_eps=1e-5, bos_token_id=509, eos_token_id=509, initializer_range=0.08)
+
+# name -> (model_type, extra config keys). Every architecture OLM Studio supports,
+# with the features that change the forward pass.
+ARCHS = {
+    "llama": ("llama", dict(tie_word_embeddings=False,
+                            rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+    # Llama 3: rope_type llama3 (the smoothing band falls inside the short test
+    # sequences: original_max_position_embeddings 64) and tied embeddings.
+    "llama3": ("llama", dict(tie_word_embeddings=True,
+                             rope_parameters={"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0,
+                                              "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                              "original_max_position_embeddings": 64})),
+    "mistral": ("mistral", dict(tie_word_embeddings=False, sliding_window=None, head_dim=16,
+                                rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+    # Mistral with a sliding window shorter than some test sequences.
+    "mistral-window": ("mistral", dict(tie_word_embeddings=False, sliding_window=8, head_dim=16,
+                                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+    "qwen2": ("qwen2", dict(tie_word_embeddings=False,
+                            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+    # Qwen 3: q/k norms, a head_dim that is not hidden/heads, tied embeddings.
+    "qwen3": ("qwen3", dict(tie_word_embeddings=True, head_dim=32,
+                            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+}
+
+
+def make_config(arch, **overrides):
+    from transformers import AutoConfig
+    model_type, extra = ARCHS[arch]
+    return AutoConfig.for_model(model_type, **{**BASE, **extra, **overrides})
+
+
+def perturb_(model, seed):
+    """Random norm weights and biases (transformers initialises them to 1 and
+    0, which would hide a wrong norm or bias). In place, seeded."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(1.0 + 0.3 * torch.randn(p.shape, generator=g))
+            elif name.endswith(".bias"):
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))
+
+
+def make_model(arch, path, dtype="float32", seed=0, max_shard_size=None, **overrides):
+    """Builds a seeded random `arch` model with AutoModelForCausalLM.from_config,
+    saves it with save_pretrained into `path` (dtype float32 or bfloat16,
+    sharded when max_shard_size is given) next to the tiny tokenizer, and
+    returns the transformers model (float32 master copy, eval mode)."""
+    from transformers import AutoModelForCausalLM
+    torch.manual_seed(seed)
+    cfg = make_config(arch, **overrides)
+    model = AutoModelForCausalLM.from_config(cfg)
+    perturb_(model, seed + 1)
+    model.eval()
+    out = model.to(getattr(torch, dtype)) if dtype != "float32" else model
+    kw = {"max_shard_size": max_shard_size} if max_shard_size else {}
+    out.save_pretrained(path, **kw)
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(TINY_TOKENIZER / f, Path(path) / f)
+    return out
+
+
+def load_hf(path, dtype=None):
+    from transformers import AutoModelForCausalLM
+    kw = {"dtype": getattr(torch, dtype)} if dtype else {}
+    m = AutoModelForCausalLM.from_pretrained(path, **kw)
+    m.eval()
+    return m
+
+
+def hf_logits(model, ids):
+    """[T, V] float32 logits of one sequence."""
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].float()
+
+
+def olm_logits(path, ids, dtype=None):
+    args = ["logits", path, "--ids", ",".join(map(str, ids)), "--json", "--threads", "1"]
+    if dtype:
+        args += ["--dtype", dtype]
+    return torch.tensor(olm_json(*args)["logits"], dtype=torch.float32)
+
+
+def id_sequences(seed, lengths, vocab=512):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randint(0, vocab, (n,), generator=g).tolist() for n in lengths]
+
+
+# ---- measured figures, printed in pytest's summary ---------------------------
+
+REPORT = {}  # (subject, what, detail) -> number
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not REPORT:
+        return
+    terminalreporter.section("conformance figures")
+    for k in sorted(REPORT, key=str):
+        v = REPORT[k]
+        terminalreporter.write_line(" ".join(map(str, k)) + ": " + (f"{v:.3g}" if isinstance(v, float) else str(v)))

@@ -1,0 +1,120 @@
+"""Models made by transformers: `olm logits` and `olm generate` against
+transformers' own forward and greedy generate, per architecture and dtype."""
+
+import json
+import zlib
+
+import pytest
+import torch
+
+from conftest import ARCHS, hf_logits, id_sequences, load_hf, make_model, olm_json, olm_logits
+
+LENGTHS = [1, 5, 17, 40]  # 17 and 40 are longer than mistral-window's sliding window (8)
+FP32_TOL = 1e-4
+from conftest import REPORT  # (arch, what, compute) -> measured figure, printed in the summary
+
+
+def _record(key, value):
+    REPORT[key] = max(REPORT.get(key, 0.0), value)
+
+
+@pytest.fixture(scope="module", params=sorted(ARCHS))
+def fp32_model(request, tmp_path_factory):
+    arch = request.param
+    path = tmp_path_factory.mktemp(f"{arch}-fp32")
+    # One fp32 model per architecture is sharded (small max_shard_size), so
+    # reading a safetensors index is checked for every family.
+    model = make_model(arch, path, "float32", seed=zlib.crc32(arch.encode()) % 1000, max_shard_size="200KB")
+    return arch, path, model
+
+
+@pytest.fixture(scope="module", params=sorted(ARCHS))
+def bf16_model(request, tmp_path_factory):
+    arch = request.param
+    path = tmp_path_factory.mktemp(f"{arch}-bf16")
+    make_model(arch, path, "bfloat16", seed=7 + zlib.crc32(arch.encode()) % 1000)
+    return arch, path
+
+
+def test_saved_folder_is_what_transformers_wrote(fp32_model):
+    arch, path, _ = fp32_model
+    cfg = json.loads((path / "config.json").read_text())
+    expected = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
+                "qwen3": "Qwen3ForCausalLM"}[ARCHS[arch][0]]
+    assert cfg["architectures"] == [expected]
+    assert (path / "model.safetensors.index.json").exists(), "expected a sharded fp32 model"
+
+
+@pytest.mark.parametrize("seq", range(len(LENGTHS)))
+def test_logits_fp32(fp32_model, seq):
+    arch, path, model = fp32_model
+    ids = id_sequences(100 + seq, LENGTHS)[seq]
+    ref = hf_logits(model, ids)
+    got = olm_logits(path, ids)
+    assert got.shape == ref.shape
+    d = (got - ref).abs().max().item()
+    _record((arch, "fp32", "fp32"), d)
+    assert d <= FP32_TOL, f"{arch}: max |olm - transformers| = {d:.3g} over {len(ids)} tokens"
+
+
+def test_llama3_rope_matters(tmp_path):
+    """The llama3 rope case is only a check if rope scaling changes the logits."""
+    a = make_model("llama3", tmp_path / "a", seed=3)
+    b = make_model("llama3", tmp_path / "b", seed=3,
+                   rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    ids = id_sequences(5, [40])[0]
+    assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL
+
+
+def test_sliding_window_matters(tmp_path):
+    """The window case is only a check if the window changes the logits."""
+    a = make_model("mistral-window", tmp_path / "a", seed=3)
+    b = make_model("mistral-window", tmp_path / "b", seed=3, sliding_window=None)
+    ids = id_sequences(5, [40])[0]
+    assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL
+
+
+@pytest.mark.parametrize("seq", range(len(LENGTHS)))
+def test_logits_bf16(bf16_model, seq):
+    """bf16 weights. (1) computed in fp32 by both (olm's CPU default, transformers
+    upcast): same tolerance as fp32. (2) computed in bf16 by both: the two
+    programs round in different places, so they may differ by bf16 rounding
+    noise; the bound is twice transformers' own bf16-vs-fp32 deviation on the
+    same input (plus 1e-2 absolute), i.e. olm in bf16 is no further from
+    transformers than transformers' bf16 run is from exact."""
+    arch, path = bf16_model
+    ids = id_sequences(200 + seq, LENGTHS)[seq]
+    up = load_hf(path, "float32")
+    ref32 = hf_logits(up, ids)
+    got32 = olm_logits(path, ids, "fp32")
+    d32 = (got32 - ref32).abs().max().item()
+    _record((arch, "bf16", "fp32"), d32)
+    assert d32 <= FP32_TOL, f"{arch} bf16 weights, fp32 compute: max |Δ| = {d32:.3g}"
+
+    ref16 = hf_logits(load_hf(path, "bfloat16"), ids)
+    got16 = olm_logits(path, ids, "bf16")
+    noise = (ref16 - ref32).abs().max().item()
+    d16 = (got16 - ref16).abs().max().item()
+    _record((arch, "bf16", "bf16"), d16)
+    _record((arch, "bf16", "bf16 hf-vs-fp32"), noise)
+    assert d16 <= 2 * noise + 1e-2, f"{arch} bf16 compute: max |Δ| = {d16:.3g}, transformers' own bf16 noise {noise:.3g}"
+
+
+GEN_PROMPTS = [[509, 10, 20, 30], [7], list(range(100, 125))]
+
+
+@pytest.mark.parametrize("prompt", range(len(GEN_PROMPTS)))
+def test_generate_greedy(fp32_model, prompt):
+    arch, path, model = fp32_model
+    ids = GEN_PROMPTS[prompt]
+    n = 24
+    with torch.no_grad():
+        ref = model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=n,
+                             eos_token_id=model.config.eos_token_id, pad_token_id=0)[0, len(ids):].tolist()
+    got = olm_json("generate", path, "--ids", ",".join(map(str, ids)), "--max-new-tokens", n, "--json",
+                   "--threads", "1")
+    REPORT[(arch, "generate rows", "fp32")] = REPORT.get((arch, "generate rows", "fp32"), 0) + 1
+    # transformers keeps the EOS it generated; olm reports it as the stop reason.
+    stopped = bool(ref) and ref[-1] == model.config.eos_token_id
+    assert got["ids"] == (ref[:-1] if stopped else ref), f"{arch}: olm {got['ids']} vs transformers {ref}"
+    assert got["stop"] == ("eos" if stopped else "length")

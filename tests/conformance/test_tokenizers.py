@@ -1,0 +1,96 @@
+"""Tokenizers: the committed goldens are what the pinned `tokenizers` package
+says (tests/tools/make_goldens.py --check), `olm tokenize --jsonl` equals the
+package on the same texts, and `olm tokenize --chat` equals
+transformers' apply_chat_template for every committed chat template."""
+
+import functools
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPORT, SOURCE_DIR, TOKENIZERS, olm
+
+CHAT_FAMILIES = ["qwen3", "llama3", "gemma3", "tiny-bytelevel"]  # the committed tokenizer_config.json with a chat_template
+
+CONVERSATIONS = {
+    "single": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}],
+    "system": [{"role": "system", "content": "You are terse."},
+               {"role": "user", "content": "Name a colour."},
+               {"role": "assistant", "content": "Blue."}],
+    "multi": [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello! How can I help?"},
+              {"role": "user", "content": "Tell me a joke.\nA short one."},
+              {"role": "assistant", "content": "Why did the chicken cross the road? To get to the other side."}],
+    "multi-system": [{"role": "system", "content": "Answer in French."},
+                     {"role": "user", "content": "Good morning"}, {"role": "assistant", "content": "Bonjour"},
+                     {"role": "user", "content": "Thank you"}, {"role": "assistant", "content": " Merci  "}],
+    "unicode": [{"role": "user", "content": "Übersetze: 日本語 😀"}, {"role": "assistant", "content": "Japanisch 😀"}],
+}
+
+
+def test_goldens_are_what_tokenizers_says():
+    p = subprocess.run([sys.executable, str(SOURCE_DIR / "tests" / "tools" / "make_goldens.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    n = sum(1 for f in TOKENIZERS.rglob("*golden*.jsonl") for line in f.open(encoding="utf-8") if line.strip())
+    REPORT[("tokenizers", "golden rows equal to the tokenizers package", "")] = n
+
+
+@pytest.mark.parametrize("name", ["qwen3", "llama3", "llama2", "gemma3", "tiny-bytelevel"])
+def test_olm_tokenize_jsonl(real_tokenizer_dirs, name):
+    """`olm tokenize --jsonl` row for row against the package, on the golden texts."""
+    from tokenizers import Tokenizer
+    d = real_tokenizer_dirs[name]
+    tok = Tokenizer.from_file(str(d / "tokenizer.json"))
+    texts = [json.loads(line)["text"] for line in (TOKENIZERS / name / "golden.jsonl").open(encoding="utf-8")]
+    out = olm("tokenize", d, "--jsonl", input="".join(json.dumps(t) + "\n" for t in texts))
+    rows = [json.loads(line) for line in out.split("\n") if line.strip()]
+    assert len(rows) == len(texts)
+    bad = []
+    for t, r in zip(texts, rows):
+        ids = tok.encode(t, add_special_tokens=False).ids
+        exp = {"ids": ids, "ids_with_special": tok.encode(t, add_special_tokens=True).ids,
+               "decoded": tok.decode(ids, skip_special_tokens=False),
+               "decoded_skip": tok.decode(ids, skip_special_tokens=True)}
+        if any(r[k] != v for k, v in exp.items()):
+            bad.append((t, {k: (r[k], v) for k, v in exp.items() if r[k] != v}))
+    REPORT[(name, "olm tokenize --jsonl rows", "")] = f"{len(rows)} rows, {len(bad)} mismatches"
+    assert not bad, bad[:3]
+
+
+@functools.lru_cache(maxsize=None)
+def auto_tokenizer(path):
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(path)
+
+
+@pytest.mark.parametrize("conv", sorted(CONVERSATIONS))
+@pytest.mark.parametrize("name", CHAT_FAMILIES)
+def test_chat_template(real_tokenizer_dirs, tmp_path, name, conv):
+    """context_ids = apply_chat_template(turns[:-1], add_generation_prompt=True);
+    context_ids + response_ids = the start of apply_chat_template(turns), which
+    goes on only with whitespace or a new generation prompt. Qwen 3 is rendered
+    with enable_thinking=False (the empty think block its template gives every
+    final assistant turn)."""
+    d = real_tokenizer_dirs[name]
+    tok = auto_tokenizer(str(d))
+    turns = CONVERSATIONS[conv]
+    kw = {"enable_thinking": False} if name == "qwen3" else {}
+    context = tok.apply_chat_template(turns[:-1], add_generation_prompt=True, tokenize=True, return_dict=False, **kw)
+    full = tok.apply_chat_template(turns, tokenize=True, return_dict=False, **kw)
+    f = tmp_path / "chat.json"
+    f.write_text(json.dumps(turns))
+    got = json.loads(olm("tokenize", d, "--chat", f))
+    key = (name, "chat-template rows", "")
+    REPORT[key] = REPORT.get(key, 0) + 1
+    assert got["context_ids"] == context, (
+        f"{name}/{conv} context:\n olm {tok.decode(got['context_ids'])!r}\n  hf {tok.decode(context)!r}")
+    n = len(got["context_ids"]) + len(got["response_ids"])
+    assert full[:n] == got["context_ids"] + got["response_ids"], (
+        f"{name}/{conv} response:\n olm {tok.decode(got['response_ids'])!r}\n  hf {tok.decode(full[len(context):])!r}")
+    # After the final turn a template may add whitespace, or (Llama 3's) the
+    # next assistant header, the same ids the context ends with.
+    rest = full[n:]
+    assert tok.decode(rest).strip() == "" or rest == context[len(context) - len(rest):], (
+        f"{name}/{conv}: template goes on with {tok.decode(rest)!r}")
