@@ -387,7 +387,10 @@ void MainWindow::updateControls() {
                              : why.isEmpty() ? tr("Start a new merge")
                                              : tr("Cannot start: %1").arg(why);
     m_start->setToolTip(shortcutHint(startTip, m_startAction));
-    if (!running && !why.isEmpty()) m_stageLabel->setText(tr("Ready — %1").arg(why));
+    if (!running && !why.isEmpty())
+        m_stageLabel->setText(tr("Ready — %1").arg(why));
+    else if (!running && m_stageLabel->text().startsWith(tr("Ready — ")))
+        m_stageLabel->setText(tr("Ready"));
     m_pool->setEditable(!running);
     m_datasets->setEditable(!running);
     m_options->setEditable(!running);
