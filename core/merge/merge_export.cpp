@@ -6,6 +6,7 @@
 #include "core/merge/report.h"
 #include "core/merge/session.h"
 #include "core/util/error.h"
+#include "core/util/json_text.h"
 
 #include <cmath>
 #include <cstdio>
@@ -76,7 +77,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         sources.push_back(std::move(s));
     }
     ExportOptions eo;
-    eo.overwrite = true;
+    eo.overwrite = options.overwrite;
     eo.max_shard_bytes = options.max_shard_bytes;
     for (const auto& n : pool.names()) eo.protected_folders.push_back(pool.folder(n).path());
     std::map<std::string, std::string> refs;
@@ -90,7 +91,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     eo.extra_files["README.md"] = model_card(report, state);
     eo.extra_files["mergekit_config.yml"] =
         mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)));
-    eo.extra_files["merge_report.json"] = report.dump(2) + "\n";
+    eo.extra_files["merge_report.json"] = dump_json_text(report, 2) + "\n";
     eo.metadata["olm_merge"] = "OLM Studio";
     ExportResult res = export_model_folder(base, sources, target, eo, sink);
     return MergeExportResult{res.folder, res.model.files};

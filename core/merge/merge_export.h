@@ -30,9 +30,13 @@ struct MergeExportResult {
 struct MergeExportOptions {
     std::string dtype;
     uint64_t max_shard_bytes = 5'000'000'000ull;
+    // Replace a previous export of this program in target. Never a pool folder,
+    // never a folder holding other files (refused, overwrite or not).
+    bool overwrite = true;
 };
 
-// target is replaced when it exists (never a pool folder).
+// target must be new, empty or (options.overwrite) hold a previous export of
+// this program, which is replaced.
 MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const nlohmann::json& report,
                                const std::filesystem::path& target, ProgressSink& sink = null_sink());
 MergeExportResult export_merge(const MergePool& pool, const MergeState& state, const nlohmann::json& report,

@@ -1,7 +1,10 @@
 // Export of a complete model folder: bit-exact reload, blended tensors equal a
 // naive float64 recomputation, dtype conversion updates config.json, tokenizer
 // and extra files travel along, pool folders are never written, and an
-// interrupted export leaves no target behind.
+// interrupted export leaves no target behind. Nothing the export did not
+// write is deleted: a folder with foreign files is refused (even with
+// overwrite), a previous export is replaced only with overwrite, and the
+// temporary folders of interrupted exports are cleaned up once unlocked.
 #include "core/io/export_folder.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
@@ -11,6 +14,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <fstream>
 #include <set>
 
@@ -51,7 +57,17 @@ private slots:
     void refuses_pool_folders();
     void cancelled_export_leaves_nothing();
     void overwrite_replaces_previous_export();
+    void never_replaces_foreign_files_data();
+    void never_replaces_foreign_files();
+    void removes_stale_partial_folders();
 };
+
+namespace {
+struct LogSink : ProgressSink {
+    std::string text;
+    void log(LogLevel, std::string_view m) override { text += std::string(m) + "\n"; }
+};
+}  // namespace
 
 void TestExportFolder::passthrough_is_bit_exact_data() {
     QTest::addColumn<int>("dtype");
@@ -160,8 +176,8 @@ void TestExportFolder::refuses_pool_folders_data() {
                                             << "is the pool model folder";
     QTest::newRow("a folder containing the pool") << "."
                                                   << "contains the pool model folder";
-    QTest::newRow("existing folder without overwrite") << "other"
-                                                       << "already exists";
+    QTest::newRow("existing folder with a user file") << "other"
+                                                      << "holds files this program did not write (notes.txt";
     QTest::newRow("pool model through a dotted path") << "x/../ft"
                                                       << "is the pool model folder";
 }
@@ -174,6 +190,7 @@ void TestExportFolder::refuses_pool_folders() {
     testing::write_tiny_model(root / "base");
     testing::derive_model(root / "base", root / "ft", 2, {1});
     fs::create_directories(root / "other");
+    write_text(root / "other" / "notes.txt", "mine");
     fs::create_directories(root / "x");
     const auto base = ModelFolder::open(root / "base");
     ExportOptions eo;
@@ -184,10 +201,10 @@ void TestExportFolder::refuses_pool_folders() {
     // The pool is untouched.
     QVERIFY(ModelFolder::open(root / "ft").has("model.norm.weight"));
     eo.overwrite = true;  // even when overwriting is allowed
-    if (target != "other")
-        QVERIFY(!error_of([&] {
-                     export_model_folder(base, passthrough_sources(base), root / target.toStdString(), eo);
-                 }).empty());
+    QVERIFY(!error_of([&] {
+                 export_model_folder(base, passthrough_sources(base), root / target.toStdString(), eo);
+             }).empty());
+    QCOMPARE(testing::read_text(root / "other" / "notes.txt"), std::string("mine"));
 }
 
 void TestExportFolder::cancelled_export_leaves_nothing() {
@@ -208,13 +225,87 @@ void TestExportFolder::overwrite_replaces_previous_export() {
     testing::write_tiny_model(root / "base");
     const auto base = ModelFolder::open(root / "base");
     export_model_folder(base, passthrough_sources(base), root / "out");
-    write_text(root / "out" / "stale.txt", "old");
+    QVERIFY(fs::is_regular_file(root / "out" / kExportMarker));
+    QCOMPARE(int(inspect_export_target(root / "out").kind), int(ExportTargetInfo::Kind::previous_export));
+    // Without overwrite a previous export is kept, and the message says how to replace it.
+    const std::string err =
+        error_of([&] { export_model_folder(base, passthrough_sources(base), root / "out"); });
+    QVERIFY2(err.find("holds a previous export") != std::string::npos, err.c_str());
     ExportOptions eo;
     eo.overwrite = true;
     export_model_folder(base, passthrough_sources(base, DType::F16), root / "out", eo);
-    QVERIFY(!fs::exists(root / "out" / "stale.txt"));
     QCOMPARE(ModelFolder::open(root / "out").main_dtype(), DType::F16);
     QVERIFY(only_dotfiles_besides(root, {"base", "out"}));
+    // An empty existing folder is as good as a new one.
+    fs::create_directories(root / "empty");
+    export_model_folder(base, passthrough_sources(base), root / "empty");
+    QVERIFY(ModelFolder::open(root / "empty").has("model.norm.weight"));
+}
+
+void TestExportFolder::never_replaces_foreign_files_data() {
+    QTest::addColumn<bool>("previous_export");
+    QTest::newRow("a folder of user files") << false;
+    QTest::newRow("a previous export with a user file added") << true;
+}
+
+void TestExportFolder::never_replaces_foreign_files() {
+    QFETCH(bool, previous_export);
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    testing::write_tiny_model(root / "base");
+    const auto base = ModelFolder::open(root / "base");
+    if (previous_export) export_model_folder(base, passthrough_sources(base), root / "out");
+    fs::create_directories(root / "out" / "sub");
+    write_text(root / "out" / "thesis.tex", "years of work");
+    write_text(root / "out" / "sub" / "data.csv", "1,2");
+    ExportOptions eo;
+    eo.overwrite = true;
+    const std::string err =
+        error_of([&] { export_model_folder(base, passthrough_sources(base), root / "out", eo); });
+    QVERIFY2(err.find((root / "out").string()) != std::string::npos, err.c_str());
+    QVERIFY2(err.find("thesis.tex") != std::string::npos, err.c_str());
+    QVERIFY2(err.find("never deleted") != std::string::npos, err.c_str());
+    QCOMPARE(testing::read_text(root / "out" / "thesis.tex"), std::string("years of work"));
+    QCOMPARE(testing::read_text(root / "out" / "sub" / "data.csv"), std::string("1,2"));
+    QVERIFY(only_dotfiles_besides(root, {"base", "out"}));
+}
+
+void TestExportFolder::removes_stale_partial_folders() {
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    testing::write_tiny_model(root / "base");
+    const auto base = ModelFolder::open(root / "base");
+    const std::string marker = R"({"written_by": "OLM Studio 0.1.0", "state": "partial", "pid": 1})";
+    // Left by a killed export: marked, nobody holds it.
+    fs::create_directories(root / ".out.partial-4242-17");
+    write_text(root / ".out.partial-4242-17" / kExportMarker, marker);
+    write_text(root / ".out.partial-4242-17" / "model.safetensors", "half");
+    fs::create_directories(root / ".out.old-4242-3");
+    write_text(root / ".out.old-4242-3" / kExportMarker, marker);
+    // A live export's folder: its marker is locked.
+    fs::create_directories(root / ".out.partial-77-1");
+    write_text(root / ".out.partial-77-1" / kExportMarker, marker);
+    const int fd = ::open((root / ".out.partial-77-1" / kExportMarker).c_str(), O_RDONLY);
+    QVERIFY(fd >= 0 && ::flock(fd, LOCK_EX) == 0);
+    // The pattern without our marker: not recognisably ours, left alone.
+    fs::create_directories(root / ".out.partial-5-5");
+    write_text(root / ".out.partial-5-5" / "keep.bin", "x");
+    // Another target's leftovers are not this export's business.
+    fs::create_directories(root / ".other.partial-1-1");
+    write_text(root / ".other.partial-1-1" / kExportMarker, marker);
+
+    LogSink sink;
+    export_model_folder(base, passthrough_sources(base), root / "out", {}, sink);
+    QVERIFY(!fs::exists(root / ".out.partial-4242-17"));
+    QVERIFY(!fs::exists(root / ".out.old-4242-3"));
+    QVERIFY(fs::exists(root / ".out.partial-77-1" / kExportMarker));
+    QVERIFY(fs::exists(root / ".out.partial-5-5" / "keep.bin"));
+    QVERIFY(fs::exists(root / ".other.partial-1-1"));
+    QVERIFY2(sink.text.find("removed " + (root / ".out.partial-4242-17").string()) != std::string::npos,
+             sink.text.c_str());
+    QVERIFY2(sink.text.find("left alone: " + (root / ".out.partial-5-5").string()) != std::string::npos,
+             sink.text.c_str());
+    ::close(fd);
 }
 
 QTEST_GUILESS_MAIN(TestExportFolder)
