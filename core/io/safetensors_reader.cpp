@@ -7,15 +7,124 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 namespace olm {
+
+namespace {
+
+// --- SIGBUS from a mapped file that shrank -----------------------------------
+// Reading a page of a mapping past the end of its (truncated) file raises
+// SIGBUS inside whatever kernel touched it, on any thread: nothing can unwind
+// from there. The handler finds the mapping the address belongs to, writes one
+// line naming the file and exits with status 1 (the merge report, saved
+// atomically after every candidate, stays resumable). Faults elsewhere go to
+// the previous handler, or the default action.
+constexpr size_t kMaxMappings = 4096;
+constexpr size_t kMaxPath = 1024;
+struct MappingSlot {
+    std::atomic<uintptr_t> begin{0};
+    std::atomic<uintptr_t> end{0};
+    char path[kMaxPath];
+};
+MappingSlot g_mappings[kMaxMappings];
+struct sigaction g_previous_sigbus {};
+
+void write_all(const char* s, size_t n) {
+    while (n > 0) {
+        const ssize_t w = ::write(2, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+void write_str(const char* s) { write_all(s, std::strlen(s)); }
+void write_num(uint64_t v) {
+    char buf[24];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v && i > 0);
+    write_all(buf + i, sizeof buf - i);
+}
+
+void on_sigbus(int sig, siginfo_t* info, void* ctx) {
+    const auto a = reinterpret_cast<uintptr_t>(info ? info->si_addr : nullptr);
+    for (auto& m : g_mappings) {
+        const uintptr_t b = m.begin.load(std::memory_order_acquire);
+        if (b == 0 || a < b || a >= m.end.load(std::memory_order_acquire)) continue;
+        write_str("\nerror: ");
+        write_str(m.path);
+        write_str(" changed while in use: reading byte ");
+        write_num(a - b);
+        write_str(
+            " of it failed (bus error: the file was truncated or replaced in place). A model or pool "
+            "file must stay as it is while it is open; a merge's report keeps every finished "
+            "candidate: restore the file and continue with --resume.\n");
+        ::_exit(1);
+    }
+    if (g_previous_sigbus.sa_flags & SA_SIGINFO) {
+        if (g_previous_sigbus.sa_sigaction) return g_previous_sigbus.sa_sigaction(sig, info, ctx);
+    } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+        return g_previous_sigbus.sa_handler(sig);
+    }
+    // Not ours: the default action when the faulting access runs again.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(SIGBUS, &dfl, nullptr);
+}
+
+void install_sigbus_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGBUS, &sa, &g_previous_sigbus);
+    });
+}
+
+// The slot of a mapping (kMaxMappings when the table is full: then a SIGBUS in
+// it is the default crash, as before).
+size_t register_mapping(const void* addr, size_t length, const std::string& path) {
+    install_sigbus_handler();
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    for (size_t i = 0; i < kMaxMappings; ++i) {
+        MappingSlot& m = g_mappings[i];
+        if (m.begin.load(std::memory_order_relaxed) != 0) continue;
+        const size_t n = std::min(path.size(), kMaxPath - 1);
+        std::memcpy(m.path, path.data(), n);
+        m.path[n] = '\0';
+        m.end.store(reinterpret_cast<uintptr_t>(addr) + length, std::memory_order_release);
+        m.begin.store(reinterpret_cast<uintptr_t>(addr), std::memory_order_release);
+        return i;
+    }
+    return kMaxMappings;
+}
+
+void unregister_mapping(size_t slot) {
+    if (slot >= kMaxMappings) return;
+    g_mappings[slot].begin.store(0, std::memory_order_release);
+    g_mappings[slot].end.store(0, std::memory_order_release);
+}
+
+}  // namespace
 
 struct FileMapping {
     void* addr = nullptr;
     size_t length = 0;
+    size_t slot = kMaxMappings;
     ~FileMapping() {
+        unregister_mapping(slot);
         if (addr && addr != MAP_FAILED) ::munmap(addr, length);
     }
 };
@@ -145,6 +254,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
         f->m_mapping->addr = nullptr;
         throw Error(label + ": mmap failed: " + errno_text());
     }
+    f->m_mapping->slot = register_mapping(f->m_mapping->addr, size, label);
     return f;
 }
 

@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <fstream>
 
 using namespace olm;
@@ -49,7 +51,41 @@ private slots:
     void malformed();
     void missing_file();
     void release_drops_resident_pages();
+    void truncated_while_mapped_names_the_file();
 };
+
+// A file that shrinks under its mapping makes the next read of a lost page a
+// SIGBUS; the reader's handler turns it into one line naming the file and exit
+// status 1 (a child process plays the victim).
+void TestSafetensorsReader::truncated_while_mapped_names_the_file() {
+    QTemporaryDir dir;
+    const std::string header = R"({"w":{"dtype":"F32","shape":[65536],"data_offsets":[0,262144]}})";
+    const fs::path p = write_file(dir, "shrinking.safetensors", frame(header, std::string(262144, '\1')));
+    int err[2];
+    QVERIFY(::pipe(err) == 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::dup2(err[1], 2);
+        ::close(err[0]);
+        auto f = SafetensorsFile::open(p);
+        const TensorInfo& info = f->info("w");
+        if (::truncate(p.c_str(), static_cast<off_t>(8 + header.size())) != 0) ::_exit(3);
+        volatile unsigned char last = f->data(info)[info.bytes() - 1];  // SIGBUS here
+        (void)last;
+        ::_exit(4);  // not reached
+    }
+    ::close(err[1]);
+    std::string text;
+    char buf[512];
+    for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+    ::close(err[0]);
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY2(WIFEXITED(status), ("killed by signal " + std::to_string(WTERMSIG(status))).c_str());
+    QCOMPARE(WEXITSTATUS(status), 1);
+    QVERIFY2(text.find(p.string() + " changed while in use") != std::string::npos, text.c_str());
+    QVERIFY2(text.find("--resume") != std::string::npos, text.c_str());
+}
 
 void TestSafetensorsReader::golden_every_dtype() {
     // Each tensor's bytes written out by hand, little-endian.
