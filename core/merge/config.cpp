@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -134,6 +135,49 @@ struct Reader {
     }
 };
 
+// Every key of every map at most once: YAML parsers differ on duplicates
+// (yaml-cpp's lookup takes the first, iteration sees both), so a repeated
+// key is an error naming both lines.
+void check_duplicate_keys(const YAML::Node& n, const std::string& name, const std::string& where) {
+    if (n.IsMap()) {
+        std::map<std::string, int> lines;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            const int line = it->first.Mark().line + 1;
+            if (it->first.IsScalar()) {
+                const std::string key = it->first.Scalar();
+                auto [at, fresh] = lines.emplace(key, line);
+                if (!fresh)
+                    throw Error(name + ":" + std::to_string(line) + ": " + where + key +
+                                ": duplicate key (first at line " + std::to_string(at->second) +
+                                "); each key may appear once");
+                check_duplicate_keys(it->second, name, where + key + ".");
+            } else {
+                check_duplicate_keys(it->second, name, where);
+            }
+        }
+    } else if (n.IsSequence()) {
+        for (const auto& e : n) check_duplicate_keys(e, name, where);
+    }
+}
+
+fs::path resolved(const fs::path& p) {
+    std::error_code ec;
+    fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+    if (ec) r = fs::absolute(p).lexically_normal();
+    if (r.filename().empty() && r.has_parent_path() && r != r.root_path()) r = r.parent_path();
+    return r;
+}
+
+// true if inner is outer or lies inside it
+bool within(const fs::path& inner, const fs::path& outer) {
+    auto i = inner.begin();
+    for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+        if (o->empty()) continue;
+        if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::string canonical_dtype(const std::string& dtype) {
@@ -142,6 +186,37 @@ std::string canonical_dtype(const std::string& dtype) {
     if (dtype == "fp16" || dtype == "float16") return "float16";
     if (dtype.empty() || dtype == "auto") return "";
     throw Error("dtype '" + dtype + "': expected fp32, bf16, fp16 (or float32, bfloat16, float16) or auto");
+}
+
+std::string output_dir_problem(const MergeConfig& c) {
+    const fs::path out = resolved(c.output_dir);
+    if (out == out.root_path())
+        return "is the root folder " + out.string() + "; give the merge a folder of its own";
+    const auto names = c.model_names();
+    const auto paths = c.model_paths();
+    for (size_t i = 0; i < paths.size(); ++i) {
+        const fs::path m = resolved(paths[i]);
+        if (within(out, m))
+            return std::string(out == m ? "is" : "lies inside") + " the folder of pool model " + names[i] +
+                   " (" + m.string() + "); the merge never writes into the pool: choose a folder outside it";
+    }
+    std::set<fs::path> dataset_folders;
+    for (const auto& d : c.datasets) dataset_folders.insert(resolved(d.path.parent_path()));
+    for (const auto& f : dataset_folders)
+        if (out == f) return "is the folder of the datasets (" + f.string() + "); choose a folder of its own";
+    // An explicit dataset_dir (not the config's own folder) is the datasets' alone.
+    const fs::path dd = resolved(c.dataset_dir);
+    const fs::path cfg_dir =
+        resolved(c.config_path.has_parent_path() ? c.config_path.parent_path() : fs::path("."));
+    if (dd != cfg_dir && within(out, dd))
+        return std::string(out == dd ? "is" : "lies inside") + " the datasets' folder dataset_dir (" +
+               dd.string() + "); choose a folder outside it";
+    return "";
+}
+
+void check_output_dir(const MergeConfig& c) {
+    const std::string p = output_dir_problem(c);
+    if (!p.empty()) throw Error("output_dir " + c.output_dir.string() + " " + p);
 }
 
 std::vector<double> MergeConfig::effective_interpolate() const {
@@ -241,6 +316,7 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         throw Error(name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
     }
     if (!root.IsMap()) throw Error(name + ": expected a map of settings at the top level");
+    check_duplicate_keys(root, name, "");
     Reader rd{name, base_dir};
     MergeConfig c;
     c.config_path = base_dir / fs::path(name).filename();  // load_merge_config sets the real path
@@ -419,6 +495,11 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         if (std::find(names.begin(), names.end(), c.base_display_name()) != names.end())
             rd.fail(root["base_model_name"], "base_model_name",
                     "'" + c.base_model_name + "' is outside models but has the name of a pool model");
+    }
+    if (const std::string p = output_dir_problem(c); !p.empty()) {
+        if (seen.count("output_dir"))
+            rd.fail(root["output_dir"], "output_dir", c.output_dir.string() + " " + p);
+        throw Error(name + ": output_dir: " + c.output_dir.string() + " " + p);
     }
     return c;
 }

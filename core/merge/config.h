@@ -102,6 +102,13 @@ MergeConfig load_merge_config(const std::filesystem::path& path);
 MergeConfig parse_merge_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
                                const std::string& name = "<config>");
 
+// Why output_dir may not be written ("" when it may): it is "/", is or lies
+// inside a pool model's folder, is the folder of a dataset file, or is or lies
+// inside an explicit dataset_dir (one other than the config file's folder).
+// The loader refuses such a config (file:line); MergeRun::run checks again.
+std::string output_dir_problem(const MergeConfig& config);
+void check_output_dir(const MergeConfig& config);  // throws olm::Error with the problem
+
 // Writes every key (paths relative to the file's folder when below it), atomically.
 void save_merge_config(const MergeConfig& config, const std::filesystem::path& path);
 std::string merge_config_to_yaml(const MergeConfig& config, const std::filesystem::path& base_dir);

@@ -173,6 +173,37 @@ load_merge_report: false
                                   << "cfg.yaml:";
         QTest::newRow("not a map") << "- a\n- b\n"
                                    << "expected a map of settings";
+        // A repeated key names both lines (yaml-cpp alone keeps one silently).
+        QTest::newRow("duplicate key") << "models: [a]\ndataset: {x.json: {mode: exact}}\nmodels: [a, b]\n"
+                                       << "cfg.yaml:3: models: duplicate key (first at line 1)";
+        QTest::newRow("duplicate nested key")
+            << "models: [a]\ndataset:\n  x.json:\n    mode: exact\n    mode: bigram\n"
+            << "cfg.yaml:5: dataset.x.json.mode: duplicate key (first at line 4)";
+        // output_dir never points at what the merge reads, nor at /.
+        QTest::newRow("output_dir root") << ok + "output_dir: /\n"
+                                         << "cfg.yaml:3: output_dir: / is the root folder";
+        QTest::newRow("output_dir inside a pool model")
+            << ok + "output_dir: a/out\n"
+            << "cfg.yaml:3: output_dir: /c/a/out lies inside the folder of pool model a (/c/a)";
+        QTest::newRow("output_dir is a pool model")
+            << ok + "output_dir: ./b/\n"
+            << "cfg.yaml:3: output_dir: /c/b is the folder of pool model b";
+        QTest::newRow("output_dir is the datasets' folder") << ok + "output_dir: .\n"
+                                                            << "is the folder of the datasets (/c)";
+        QTest::newRow("output_dir inside dataset_dir")
+            << ok + "dataset_dir: data\noutput_dir: data/run\n"
+            << "cfg.yaml:4: output_dir: /c/data/run lies inside the datasets' folder dataset_dir (/c/data)";
+    }
+
+    void outputDirBesideTheDatasetsIsFine() {
+        // The usual layout: config, datasets and output/ in one folder.
+        const auto c =
+            parse_merge_config("models: [a]\ndataset: {x.json: {mode: exact}}\noutput_dir: out\n", "/c");
+        QCOMPARE(c.output_dir.string(), std::string("/c/out"));
+        QVERIFY(output_dir_problem(c).empty());
+        MergeConfig moved = c;
+        moved.output_dir = "/c/a/merge";  // what the GUI could set after loading
+        QVERIFY_THROWS_EXCEPTION(Error, check_output_dir(moved));
     }
     void errors() {
         QFETCH(QString, yaml);

@@ -105,7 +105,10 @@ PlantedPool make_planted_pool(const fs::path& dir, int layers, double noise, int
 }
 
 std::string pool_config(const PlantedPool& p, const std::string& extra) {
-    std::string y = "models_dir: models\ndataset_dir: datasets\noutput_dir: out\nmodels:\n";
+    // extra may name its own output_dir (a key appears once).
+    std::string y = "models_dir: models\ndataset_dir: datasets\n";
+    if (extra.find("output_dir:") == std::string::npos) y += "output_dir: out\n";
+    y += "models:\n";
     for (const auto& m : p.models) y += "  - " + m + "\n";
     y += "dataset:\n  " + p.dataset + ":\n    mode: bigram\nsamples: 0\n" + extra;
     // The tests search layers unless they say otherwise (the original's default is off).
