@@ -1,6 +1,7 @@
 #include "ui/report_reader.h"
 
 #include "core/util/json_file.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -142,7 +143,10 @@ bool readMergeReport(const QString& path, ReportContents& out, QString* error) {
         return false;
     }
     try {
-        const Json root = olm::parse_json_text(text, {});
+        // NaN / Infinity literals too, within the depth limit
+        const Json root = olm::json_depth_violation(text) == std::string::npos
+                              ? olm::parse_json_text(std::string_view(text))
+                              : olm::parse_json_text(text, {});
         if (!root.is_object()) throw std::runtime_error("not a JSON object");
         bool backward = false;
         if (const auto c = root.find("config"); c != root.end() && c->is_object())

@@ -2,7 +2,9 @@
 // pool and its report (any report, finished or not: the recipe decided so far).
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "core/io/export_folder.h"
 #include "core/merge/config.h"
+#include "core/merge/fingerprint.h"
 #include "core/merge/merge_export.h"
 #include "core/merge/report.h"
 #include "core/merge/session.h"
@@ -11,17 +13,30 @@
 
 #include <iostream>
 
+namespace {
+// Export notices (leftovers of interrupted exports removed or left alone) on stderr.
+struct StderrSink : olm::ProgressSink {
+    void log(olm::LogLevel level, std::string_view m) override {
+        std::cerr << (level == olm::LogLevel::warning ? "warning: " : "") << m << "\n";
+    }
+};
+}  // namespace
+
 OLM_COMMAND(
     "export",
     "write the merged model of a merge_report.json (weights, config, tokenizer, model card, mergekit YAML)",
-    "--report merge_report.json --out DIR [--config CONFIG.yaml] [--device D] [--no-verify]\n\n"
+    "--report merge_report.json --out DIR [--config CONFIG.yaml] [--device D] [--no-verify] [--overwrite]\n\n"
     "  The pool and datasets are taken from the report's resolved config (or from --config).\n"
-    "  Unless --no-verify, the written model is scored from disk and compared with the report's scores.",
+    "  Unless --no-verify, the written model is scored from disk and compared with the report's scores.\n"
+    "  DIR must be new, empty or (with --overwrite) hold a previous export of olm, which is replaced;\n"
+    "  a folder holding other files is never written to.",
     [](const std::vector<std::string>& argv) -> int {
-        olm::cli::Args args(argv, {"report", "out", "config", "device"}, {"no-verify"});
+        olm::cli::Args args(argv, {"report", "out", "config", "device"}, {"no-verify", "overwrite"});
         const auto report_path = args.value("report");
         const auto out = args.value("out");
         if (!report_path || !out) throw olm::Error("--report and --out are required (see olm export --help)");
+        const bool overwrite = args.flag("overwrite");
+        olm::check_export_replaceable(*out, overwrite, "pass --overwrite");  // before loading anything
         olm::apply_thread_settings();
         olm::MergeReport report = olm::MergeReport::load(*report_path);
         olm::MergeConfig config;
@@ -52,10 +67,16 @@ OLM_COMMAND(
             throw olm::Error("the report's pool has " + std::to_string(names.size()) +
                              " models, the config " + std::to_string(config.models.size()) +
                              "; pass the merge's --config");
+        if (report.json().contains("inputs")) {
+            for (const auto& c :
+                 olm::fingerprint_changes(report.json()["inputs"], olm::input_fingerprint(config, &names)))
+                std::cerr << "warning: changed since the report was written: " << c << "\n";
+        }
         olm::MergeSession session(config, args.value_or("device", ""), nullptr, &warnings, &names);
         for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
         const olm::MergeState state = report.state(session.pool().num_layers());
-        const auto res = olm::export_merge(session.pool(), state, report.json(), *out);
+        StderrSink sink;
+        const auto res = olm::export_merge(session.pool(), state, report.json(), *out, sink, overwrite);
         std::cout << "wrote " << res.folder.string() << " (" << res.files.size() << " shard(s))\n";
         if (!args.flag("no-verify") && report.json().contains("final") &&
             report.json()["final"].value("recipe", nlohmann::json()) == report.json()["recipe"]) {

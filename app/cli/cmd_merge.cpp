@@ -90,13 +90,15 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
             "CONFIG.yaml [--resume] [--force] [--device cpu|cuda[:N]] [--dry-run] [--no-export] [--search "
             "original|better|thorough]\n\n"
             "  --resume      continue from output_dir/merge_report.json (also: load_merge_report: true)\n"
-            "  --force       resume even when the config changed since the report was written\n"
+            "  --force       resume even when the config or the inputs (dataset files, pool weights)\n"
+            "                changed since the report was written\n"
             "  --device D    override the config's device\n"
             "  --dry-run     check config, pool and datasets, print the plan and an estimated time\n"
             "  --no-export   search only; export later with `olm export --report ...`\n"
             "  --search P    preset: original (default) | better | thorough (explicit keys override it)\n\n"
             "Ctrl-C saves the state and exits with 130; `--resume` continues where it stopped.\n"
-            "The merged model is written to output_dir/merged.",
+            "The merged model is written to output_dir/merged (replacing only a previous export of olm).\n"
+            "One run per output_dir: a second one is refused while output_dir/.olm.lock is held.",
             [](const std::vector<std::string>& argv) -> int {
                 olm::cli::Args args(argv, {"device", "search"}, {"resume", "force", "dry-run", "no-export"});
                 if (args.positional().size() != 1)

@@ -3,6 +3,7 @@
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/json_file.h"
+#include "core/util/json_text.h"
 
 #include <fstream>
 #include <sstream>
@@ -41,13 +42,17 @@ MergeReport::MergeReport(nlohmann::json j) : m_json(std::move(j)) {
 }
 
 MergeReport MergeReport::load(const std::filesystem::path& path) {
-    if (!std::filesystem::exists(path)) throw Error("cannot open merge report " + path.string());
-    return MergeReport(parse_json_text(read_text_file(path, max_report_bytes, "merge report"),
-                                       "merge report " + path.string()));
+    const std::string text = read_text_file(path, max_report_bytes, "merge report");
+    // NaN / Infinity literals (as Python writes them) are accepted within the depth limit.
+    if (json_depth_violation(text) == std::string::npos) try {
+            return MergeReport(parse_json_text(std::string_view(text)));
+        } catch (const Json::exception&) {
+        }
+    return MergeReport(parse_json_text(text, "merge report " + path.string()));  // names the error
 }
 
 void MergeReport::save_to(const std::filesystem::path& path) const {
-    write_file_atomic(path, m_json.dump(2) + "\n");
+    write_file_atomic(path, dump_json_text(m_json, 2) + "\n");
 }
 
 void MergeReport::save() const {

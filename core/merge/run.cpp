@@ -1,14 +1,20 @@
 #include "core/merge/run.h"
 
+#include "core/io/export_folder.h"
+#include "core/merge/fingerprint.h"
 #include "core/merge/merge_export.h"
 #include "core/merge/model_fetch.h"
 #include "core/merge/report.h"
 #include "core/merge/safeguard.h"
 #include "core/merge/session.h"
 #include "core/util/atomic_file.h"
+#include "core/util/dir_lock.h"
 #include "core/util/error.h"
+#include "core/util/json_text.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -68,6 +74,12 @@ std::vector<std::vector<double>> per_sample(const Json& entry, const std::vector
     return out;
 }
 
+std::string lines_text(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines) out += "\n  - " + l;
+    return out;
+}
+
 std::string fmt(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4g", v);
@@ -102,6 +114,15 @@ void MergeRun::checkpoint() {
     if (m_cancel.load()) throw Cancelled();
 }
 
+void MergeRun::check_inputs() const {
+    const auto changed = changed_weight_files(m_inputs);
+    if (!changed.empty())
+        throw AbortRun(
+            "a pool file changed while the merge ran (it is memory-mapped and must stay as it was):" +
+            lines_text(changed) + "\n" + report_path().string() +
+            " holds every finished candidate; restore the file and continue with --resume");
+}
+
 void MergeRun::run() {
     const auto t0 = Clock::now();
     auto stage = [&](MergeStage s, const std::string& what) {
@@ -110,6 +131,7 @@ void MergeRun::run() {
     };
     stage(MergeStage::loading, "config, pool check, datasets");
     for (const auto& w : m_config.warnings) m_events.log(LogLevel::warning, w);
+    check_output_dir(m_config);
     fs::create_directories(m_config.output_dir);
     // Pool models named org/name that are not on disk come from the Hub first,
     // so the config hash below already sees their cache folders.
@@ -117,9 +139,21 @@ void MergeRun::run() {
         RunSink fetch_sink(*this, m_events);  // Pause/Cancel work during downloads too
         fetch_missing_models(m_config, &fetch_sink);
     }
+    // One run per output folder, for the whole run (a killed holder frees it).
+    const DirLock lock =
+        DirLock::acquire(m_config.output_dir / kDirLockName, "output_dir " + m_config.output_dir.string());
+    RunSink sink(*this, m_events);
+    const fs::path merged_dir = m_config.output_dir / "merged";
+    if (m_options.export_model) {
+        // Refuse now rather than after the search: merged/ is replaced only when
+        // it holds a previous export of this program.
+        check_export_replaceable(merged_dir, true);
+        remove_stale_export_folders(merged_dir, sink);
+    }
 
     const fs::path report_path = m_config.report_path();
     const std::string hash = merge_config_hash(m_config);
+    const Json inputs = input_fingerprint(m_config);
     MergeReport report;
     const bool resume = m_options.resume || m_config.load_merge_report;
     if (resume && fs::exists(report_path)) {
@@ -129,6 +163,24 @@ void MergeRun::run() {
             throw Error("cannot resume: " + report_path.string() +
                         " was written with a different config (hash " + old + ", now " + hash +
                         "); use --force to resume anyway, or another output_dir to start over");
+        if (!report.json().contains("inputs")) {
+            m_events.log(
+                LogLevel::warning,
+                report_path.string() +
+                    " has no fingerprint of its inputs (an older version wrote it): the contents of the "
+                    "datasets and pool weights cannot be checked, so resuming trusts they are unchanged");
+        } else {
+            const auto changes = fingerprint_changes(report.json()["inputs"], inputs);
+            if (!changes.empty() && !m_options.force)
+                throw Error(
+                    "cannot resume: the inputs changed since " + report_path.string() +
+                    " was written, so its scores were measured on other data:" + lines_text(changes) +
+                    "\nuse --force to resume anyway (old and new scores then mix), or another output_dir "
+                    "to start over");
+            if (!changes.empty())
+                m_events.log(LogLevel::warning,
+                             "resuming despite changed inputs (--force):" + lines_text(changes));
+        }
         m_events.log(LogLevel::info, "resuming from " + report_path.string());
     } else if (fs::exists(report_path)) {
         m_events.log(LogLevel::warning,
@@ -137,11 +189,12 @@ void MergeRun::run() {
     report.json()["version"] = kMergeReportVersion;
     report.json()["config"] = merge_config_to_json(m_config);
     report.json()["config_hash"] = hash;
+    report.json()["inputs"] = inputs;
     report.json()["status"] = "running";
     report.set_autosave(report_path);
     report.save();
+    m_inputs = inputs;
 
-    RunSink sink(*this, m_events);
     std::vector<std::string> warnings;
     MergeSession session(m_config, m_options.device, &sink, &warnings);
     session.set_events(&m_events);
@@ -161,7 +214,10 @@ void MergeRun::run() {
 
     // --- the search ----------------------------------------------------------
     SearchHooks hooks;
-    hooks.checkpoint = [this] { checkpoint(); };
+    hooks.checkpoint = [this] {
+        checkpoint();
+        check_inputs();
+    };
     hooks.events = &m_events;
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
     const auto t_search = Clock::now();
@@ -195,6 +251,7 @@ void MergeRun::run() {
         m_events.candidate_started(ev);
         if (!j.contains("references") || !j["references"].contains(name)) {
             checkpoint();
+            check_inputs();
             session.set_slot(pos, recipe);
             Json e = score_model(session);
             e["recipe"] = recipe_to_json(recipe);
@@ -217,14 +274,18 @@ void MergeRun::run() {
         stage(MergeStage::safeguard, "paired bootstrap against the best pool model");
         const auto& names = session.pool().names();
         std::vector<std::vector<double>> table;
-        for (const auto& m : names) {
+        // A model with a non-finite score (NaN weights) is no yardstick.
+        std::vector<bool> finite(names.size(), true);
+        for (size_t i = 0; i < names.size(); ++i) {
             std::vector<double> row;
-            for (const auto& d : session.datasets())
-                row.push_back(j["references"][m]["metrics"][d.name].get<double>());
+            for (const auto& d : session.datasets()) {
+                row.push_back(j["references"][names[i]]["metrics"][d.name].get<double>());
+                finite[i] = finite[i] && std::isfinite(row.back());
+            }
             table.push_back(row);
         }
-        const int best = select_best(table, std::vector<bool>(names.size(), true),
-                                     parse_selection_rule(m_config.effective_selection()));
+        if (std::find(finite.begin(), finite.end(), true) == finite.end()) finite.assign(names.size(), true);
+        const int best = select_best(table, finite, parse_selection_rule(m_config.effective_selection()));
         const std::string best_name = names[static_cast<size_t>(best)];
         Json s;
         s["best_model"] = best_name;
@@ -266,6 +327,7 @@ void MergeRun::run() {
     if (m_options.export_model) {
         stage(MergeStage::exporting, "writing the merged model");
         checkpoint();
+        check_inputs();
         MergeState out = res.state;
         std::map<std::string, double> expected;
         if (exported != "merge") {
@@ -277,7 +339,7 @@ void MergeRun::run() {
         const Json& scored = exported == "merge" ? j["final"] : j["references"][exported];
         for (auto it = scored["metrics"].begin(); it != scored["metrics"].end(); ++it)
             expected[it.key()] = it.value();
-        const fs::path target = m_config.output_dir / "merged";
+        const fs::path target = merged_dir;
         j["export"] = {{"folder", target.string()}, {"model", exported}};
         report.save();
         export_merge(session.pool(), out, j, target, sink);
@@ -290,7 +352,7 @@ void MergeRun::run() {
                         {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
                         {"evaluations_this_run", res.evaluations}};
         report.save();
-        write_file_atomic(target / "merge_report.json", j.dump(2) + "\n");
+        write_file_atomic(target / "merge_report.json", dump_json_text(j, 2) + "\n");
     } else {
         j["status"] = "complete";
         j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},

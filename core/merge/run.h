@@ -10,12 +10,16 @@
 // thread while run() works; they are honoured between evaluation batches.
 // The report (output_dir/merge_report.json) is written atomically after every
 // candidate, so a cancelled or killed run continues with Options::resume.
+// run() holds an flock on output_dir/.olm.lock throughout: a second run on the
+// same folder (CLI or GUI, any process) is refused naming the holder's pid.
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "core/merge/config.h"
 #include "core/merge/events.h"
@@ -70,6 +74,9 @@ public:
     // Blocks while paused; throws olm::Cancelled when cancel() was called.
     // Called by the search between evaluation batches.
     void checkpoint();
+    // Throws olm::Error naming a pool weight file whose size or mtime changed
+    // since the run started (called between candidates).
+    void check_inputs() const;
 
 private:
     MergeConfig m_config;
@@ -79,6 +86,7 @@ private:
     std::atomic<bool> m_cancel{false};
     std::mutex m_mutex;
     std::condition_variable m_cv;
+    nlohmann::json m_inputs;  // input_fingerprint at the start of run()
 };
 
 }  // namespace olm

@@ -314,6 +314,8 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
         }
     } catch (const Cancelled&) {
         throw;
+    } catch (const AbortRun&) {
+        throw;
     } catch (const std::exception& e) {
         r.status = CandidateStatus::failed;
         r.reason = e.what();

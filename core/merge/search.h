@@ -15,6 +15,7 @@
 
 #include "core/merge/events.h"
 #include "core/merge/recipe.h"
+#include "core/util/error.h"
 
 namespace olm {
 
@@ -133,8 +134,16 @@ long long planned_evaluations(const SearchOptions& o);
 
 // --- the search ------------------------------------------------------------
 
+// Thrown by a hook to end the whole run (e.g. a pool file changed under it):
+// unlike other errors while a candidate is scored, it is not recorded as that
+// candidate's failure, so the report stays as it was for a resume.
+class AbortRun : public Error {
+public:
+    using Error::Error;
+};
+
 struct SearchHooks {
-    std::function<void()> checkpoint;  // between evaluations: pause / cancel (may throw Cancelled)
+    std::function<void()> checkpoint;  // between evaluations: pause / cancel (may throw Cancelled, AbortRun)
     MergeEvents* events = nullptr;
 };
 

@@ -4,6 +4,8 @@
 #include "core/merge/model_fetch.h"
 #include "core/util/error.h"
 
+#include <algorithm>
+
 namespace olm {
 
 EvalSettings eval_settings_from(const MergeConfig& c) {
@@ -53,6 +55,30 @@ MergeSession::MergeSession(const MergeConfig& config, const std::string& device,
     const EvalSettings settings = eval_settings_from(config);
     for (const auto& d : config.datasets)
         m_datasets.push_back(load_eval_dataset(d.path, d.mode, m_tok, settings, d.name, d.think));
+    // Positions past max_position_embeddings are extrapolated (RoPE computes
+    // them, the model never saw them): say so once per dataset.
+    const int64_t max_pos = m_pool.spec().max_position_embeddings;
+    if (warnings && max_pos > 0)
+        for (const auto& d : m_datasets) {
+            const bool quality = d.mode == "quality";
+            int64_t longest = 0, over = 0, total = 0;
+            for (const auto* split : {&d.selection, &d.holdout})
+                for (const auto& smp : *split) {
+                    const int64_t n = static_cast<int64_t>(smp.context_ids.size()) +
+                                      (quality ? config.quality_max_new_tokens
+                                               : static_cast<int64_t>(smp.response_ids.size()));
+                    longest = std::max(longest, n);
+                    over += n > max_pos;
+                    ++total;
+                }
+            if (over > 0)
+                warnings->push_back("dataset " + d.name + ": " + std::to_string(over) + " of " +
+                                    std::to_string(total) + " samples are longer than the model's " +
+                                    "max_position_embeddings " + std::to_string(max_pos) + " (longest " +
+                                    std::to_string(longest) + " tokens, context + " +
+                                    (quality ? "quality_max_new_tokens" : "response") +
+                                    "); positions past it are extrapolated and may score poorly");
+        }
     EngineOptions eo = make_engine_options(device.empty() ? config.device : device, config.dtype);
     eo.max_batch_tokens = config.batch_tokens;
     m_model = std::make_unique<Transformer>(Transformer::from_folder(m_pool.first(), eo));

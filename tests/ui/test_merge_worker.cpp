@@ -6,6 +6,7 @@
 // planted layers is tests/merge's business); Pause holds the run, Resume
 // continues it, Cancel stops it within a second, and Resume from the report
 // finishes it with the same choices and scores as an uninterrupted run.
+#include "core/util/dir_lock.h"
 #include "merge/tiny_pool.h"
 #include "ui/heatmap_model.h"
 #include "ui/main_window.h"
@@ -21,6 +22,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <unistd.h>
 #include <fstream>
 
 namespace fs = std::filesystem;
@@ -176,6 +178,27 @@ private slots:
             QCOMPARE(w.heatmapModel()->chosen(w.heatmapModel()->rowOf(PositionKind::layer, k)),
                      QString::fromStdString(full["layers"][key]["best_model"].get<std::string>()));
         }
+    }
+
+    // The worker's run takes the output folder's lock like `olm merge`: while
+    // another run holds it, the GUI's run fails at once, naming the holder.
+    void busyOutputFolderIsRefused() {
+        olm::ui::MainWindow w;
+        QVERIFY(w.openProject(QString::fromStdString(m_config.string())));
+        olm::ui::MergeJob job;
+        job.config = w.currentConfig();
+        job.config.output_dir = m_pool.dir / "out_busy";
+        fs::create_directories(job.config.output_dir);
+        const olm::DirLock other = olm::DirLock::acquire(job.config.output_dir / olm::kDirLockName, "test");
+        MergeController* c = w.controller();
+        QSignalSpy finished(c, &MergeController::finished);
+        QVERIFY(c->start(job));
+        QVERIFY(waitFinished(finished, 30000));
+        QCOMPARE(finished.first().at(0).value<MergeWorker::Outcome>(), MergeWorker::Outcome::failed);
+        const QString message = finished.first().at(1).toString();
+        QVERIFY2(message.contains(QStringLiteral("is in use by another run (pid %1").arg(::getpid())),
+                 qPrintable(message));
+        QVERIFY(!fs::exists(job.config.output_dir / "merge_report.json"));
     }
 
     void cancelWhilePausedStopsWithinASecond() {
