@@ -192,8 +192,12 @@ std::string output_dir_problem(const MergeConfig& c) {
     const fs::path out = resolved(c.output_dir);
     if (out == out.root_path())
         return "is the root folder " + out.string() + "; give the merge a folder of its own";
-    const auto names = c.model_names();
-    const auto paths = c.model_paths();
+    auto names = c.model_names();
+    auto paths = c.model_paths();
+    if (c.base_outside_pool()) {
+        names.push_back(c.base_display_name());
+        paths.push_back(c.base_path());
+    }
     for (size_t i = 0; i < paths.size(); ++i) {
         const fs::path m = resolved(paths[i]);
         if (within(out, m))

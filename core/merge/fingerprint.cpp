@@ -172,6 +172,15 @@ Json input_fingerprint(const MergeConfig& c, const std::vector<std::string>* poo
             files[f.filename().string()] = fingerprint_file(f, f.extension() == ".safetensors");
         models[names[i]] = {{"path", paths[i].string()}, {"files", files}};
     }
+    if (!pool_names && c.base_outside_pool()) {  // the base is read too (tokenizer, base weights)
+        std::error_code ec;
+        if (fs::is_directory(c.base_path(), ec)) {
+            Json files = Json::object();
+            for (const auto& f : model_files(c.base_path()))
+                files[f.filename().string()] = fingerprint_file(f, f.extension() == ".safetensors");
+            models[c.base_display_name()] = {{"path", c.base_path().string()}, {"files", files}};
+        }
+    }
     j["models"] = models;
     if (c.chat_template != "auto" && c.chat_template != "none") {
         fs::path t(c.chat_template);
