@@ -76,7 +76,9 @@ OLM_COMMAND(
         for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
         const olm::MergeState state = report.state(session.pool().num_layers());
         StderrSink sink;
-        const auto res = olm::export_merge(session.pool(), state, report.json(), *out, sink, overwrite);
+        olm::MergeExportOptions eo;
+        eo.overwrite = overwrite;
+        const auto res = olm::export_merge(session.pool(), state, report.json(), *out, sink, eo);
         std::cout << "wrote " << res.folder.string() << " (" << res.files.size() << " shard(s))\n";
         if (!args.flag("no-verify") && report.json().contains("final") &&
             report.json()["final"].value("recipe", nlohmann::json()) == report.json()["recipe"]) {
