@@ -357,7 +357,9 @@ private slots:
         p.setProcessChannelMode(QProcess::MergedChannels);
         p.start(OLM_CLI_PATH, {"merge", q(cfg)});
         QVERIFY(p.waitForStarted());
-        while (p.state() != QProcess::NotRunning && recorded(report) < 2) QThread::msleep(2);
+        // waitForReadyRead drains the child's output (a full pipe would block it) and
+        // updates the process state, which a plain sleep never does.
+        while (p.state() != QProcess::NotRunning && recorded(report) < 2) p.waitForReadyRead(5);
         if (p.state() == QProcess::NotRunning) QSKIP("the merge finished before the truncation");
         fs::resize_file(weights, bytes.size() / 2);
         QVERIFY(p.waitForFinished(120000));
