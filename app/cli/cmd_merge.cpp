@@ -20,16 +20,6 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
-std::string clock_text(double s) {
-    char buf[32];
-    const long t = static_cast<long>(s + 0.5);
-    if (t >= 3600)
-        std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
-    return buf;
-}
-
 // A one-line live display on a terminal; plain log lines otherwise.
 class TerminalEvents : public olm::MergeEvents {
 public:
@@ -67,7 +57,7 @@ public:
         if (!m_tty) return;
         std::string line =
             "[" + m_stage + "] " + p.detail + "  " + std::to_string(p.done) + "/" + std::to_string(p.total);
-        if (p.eta_s) line += "  ETA " + clock_text(*p.eta_s);
+        if (p.eta_s) line += "  ETA " + olm::cli::clock_text(*p.eta_s);
         if (line.size() > 150) line = line.substr(0, 150);
         std::cout << "\r" << line << "\033[K" << std::flush;
         m_dirty = true;

@@ -18,8 +18,7 @@ std::filesystem::path model_folder_arg(const std::string& arg) {
                 "); fetch it with `olm download " + arg + "`");
 }
 
-namespace {
-
+// Defined outside the anonymous namespace: cmd_merge's progress line uses it too.
 std::string clock_text(double s) {
     char buf[32];
     const long t = static_cast<long>(s + 0.5);
@@ -29,8 +28,6 @@ std::string clock_text(double s) {
         std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
     return buf;
 }
-
-}  // namespace
 
 DownloadBar::DownloadBar() : m_tty(::isatty(2) != 0), m_start(std::chrono::steady_clock::now()) {}
 

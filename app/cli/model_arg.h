@@ -14,6 +14,9 @@ namespace olm::cli {
 // (naming `olm download` for a name that is not cached).
 std::filesystem::path model_folder_arg(const std::string& arg);
 
+// Seconds as "m:ss", or "h:mm:ss" from an hour on (ETAs of progress lines).
+std::string clock_text(double seconds);
+
 // "download 45% 12.3/27.1 MB 3.2 MB/s ETA 0:05" on one terminal line (stderr);
 // without a terminal, a line every 10 %.
 class DownloadBar {
