@@ -68,6 +68,12 @@ struct Reader {
         const int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
         throw Error(name + ":" + std::to_string(line) + ": " + key + ": " + what);
     }
+    // A map key: YAML allows a list or a map as a key ("[a]: 1", "? {x: 1}");
+    // a config key is always a plain name.
+    std::string key_name(const YAML::Node& k, const std::string& where) const {
+        if (!k.IsScalar()) fail(k, where.empty() ? std::string("(key)") : where, "a key must be a plain name, found a list or map");
+        return k.Scalar();
+    }
     std::string scalar(const YAML::Node& n, const std::string& key) const {
         if (n.IsNull()) return "";
         if (!n.IsScalar()) fail(n, key, "expected a single value");
@@ -311,8 +317,10 @@ std::vector<std::string> MergeConfig::model_names() const {
     return out;
 }
 
-MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& base_dir,
-                               const std::string& name) {
+namespace {
+
+MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path& base_dir,
+                                    const std::string& name) {
     YAML::Node root;
     try {
         root = YAML::Load(yaml_text);
@@ -332,7 +340,7 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
     const auto& keys = merge_config_keys();
     std::set<std::string> seen;
     for (auto it = root.begin(); it != root.end(); ++it) {
-        const std::string key = it->first.as<std::string>();
+        const std::string key = rd.key_name(it->first, "");
         const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         seen.insert(key);
         static const std::vector<std::pair<std::string, std::string>> unsupported = {
@@ -463,13 +471,13 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         rd.fail(dataset_node, "dataset", "expected a map {file.json: {mode: exact|bigram|quality}}");
     for (auto it = dataset_node.begin(); it != dataset_node.end(); ++it) {
         MergeDatasetEntry e;
-        e.name = it->first.as<std::string>();
+        e.name = rd.key_name(it->first, "dataset");
         const fs::path p(e.name);
         e.path = p.is_absolute() ? p : (c.dataset_dir / p).lexically_normal();
         const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         if (v.IsMap()) {
             for (auto f = v.begin(); f != v.end(); ++f) {
-                const std::string k = f->first.as<std::string>();
+                const std::string k = rd.key_name(f->first, "dataset." + e.name);
                 if (k == "mode")
                     e.mode = rd.scalar(f->second, "dataset." + e.name + ".mode");
                 else if (k == "think")
@@ -506,6 +514,19 @@ MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& bas
         throw Error(name + ": output_dir: " + c.output_dir.string() + " " + p);
     }
     return c;
+}
+
+}  // namespace
+
+MergeConfig parse_merge_config(const std::string& yaml_text, const fs::path& base_dir,
+                               const std::string& name) {
+    try {
+        return parse_merge_config_text(yaml_text, base_dir, name);
+    } catch (const YAML::Exception& e) {
+        // Every node access above is checked; this is the net for any yaml-cpp
+        // conversion not yet guarded, so a caller only ever sees olm::Error.
+        throw Error(name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
 }
 
 MergeConfig load_merge_config(const fs::path& path) {

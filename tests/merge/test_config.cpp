@@ -179,6 +179,15 @@ load_merge_report: false
         QTest::newRow("duplicate nested key")
             << "models: [a]\ndataset:\n  x.json:\n    mode: exact\n    mode: bigram\n"
             << "cfg.yaml:5: dataset.x.json.mode: duplicate key (first at line 4)";
+        // YAML allows lists and maps as keys; a config key is a name (these
+        // threw yaml-cpp's "bad conversion" instead of olm::Error).
+        QTest::newRow("list as key") << "models: [a]\n[x, y]: 1\ndataset: {x.json: {mode: exact}}\n"
+                                     << "cfg.yaml:2: (key): a key must be a plain name";
+        QTest::newRow("map as dataset") << "models: [a]\ndataset: {? {x: 1} : {mode: exact}}\n"
+                                        << "cfg.yaml:2: dataset: a key must be a plain name";
+        QTest::newRow("list as dataset option")
+            << "models: [a]\ndataset:\n  x.json:\n    [mode]: exact\n"
+            << "cfg.yaml:4: dataset.x.json: a key must be a plain name";
         // output_dir never points at what the merge reads, nor at /.
         QTest::newRow("output_dir root") << ok + "output_dir: /\n"
                                          << "cfg.yaml:3: output_dir: / is the root folder";
