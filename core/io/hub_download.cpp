@@ -1,6 +1,7 @@
 #include "core/io/hub_download.h"
 
 #include "core/util/atomic_file.h"
+#include "core/util/dir_lock.h"
 #include "core/util/error.h"
 #include "core/util/version.h"
 
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -476,6 +478,32 @@ void fetch_blob(const HubModelRef& ref, const HubOptions& o, const std::string& 
     if (ec) throw Error("cannot move " + part.string() + " to " + blob.string() + ": " + ec.message());
 }
 
+// One download of a blob at a time, across processes: the lock huggingface_hub
+// takes for the same file (<cache>/.locks/models--org--name/<etag>.lock, an
+// flock), so this program and a transformers download wait for each other
+// instead of writing one .incomplete file together.
+DirLock lock_blob(const fs::path& cache_dir, const HubModelRef& ref, const HubFile& f, ProgressSink& sink) {
+    const fs::path dir = cache_dir / ".locks" / hf_repo_cache_dir(cache_dir, ref.repo).filename();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error("cannot create " + dir.string() + ": " + ec.message());
+    const fs::path file = dir / (f.etag() + ".lock");
+    bool told = false;
+    for (;;) {
+        std::string holder;
+        DirLock l = DirLock::try_acquire(file, false, &holder);
+        if (l.held()) return l;
+        if (!told) {
+            if (holder.rfind("pid unknown", 0) == 0) holder = "another program, such as huggingface_hub";
+            sink.log(LogLevel::info, "  " + f.name + ": another download of this file is running (" + holder +
+                                         "; lock " + file.string() + "); waiting for it");
+            told = true;
+        }
+        if (sink.cancelled()) throw Cancelled();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
 }  // namespace
 
 fs::path hub_download_model(const HubModelRef& ref, const HubOptions& options, ProgressSink& sink) {
@@ -504,6 +532,12 @@ fs::path hub_download_model(const HubModelRef& ref, const HubOptions& options, P
         return fs::is_regular_file(b, ec) &&
                (f.size < 0 || static_cast<int64_t>(fs::file_size(b, ec)) == f.size);
     };
+    // Fetches f unless it is there, under its lock; another process may have
+    // finished it while this one waited.
+    auto fetch = [&](const HubFile& f, int64_t done_before, int64_t total) {
+        const DirLock lock = lock_blob(o.cache_dir, ref, f, sink);
+        if (!have_blob(f)) fetch_blob(ref, o, info.commit, f, blob_of(f), sink, done_before, total);
+    };
     auto link = [&](const HubFile& f) {
         const fs::path l = snapshot / f.name;
         fs::remove(l, ec);
@@ -516,7 +550,7 @@ fs::path hub_download_model(const HubModelRef& ref, const HubOptions& options, P
     bool has_index = false;
     for (const auto& f : info.files)
         if (f.name == "model.safetensors.index.json") {
-            if (!have_blob(f)) fetch_blob(ref, o, info.commit, f, blob_of(f), sink, 0, f.size);
+            if (!have_blob(f)) fetch(f, 0, f.size);
             link(f);
             try {
                 std::ifstream in(blob_of(f));
@@ -541,7 +575,7 @@ fs::path hub_download_model(const HubModelRef& ref, const HubOptions& options, P
                                      " (commit " + info.commit + ")");
     for (const HubFile* f : missing) {
         sink.log(LogLevel::info, "  " + f->name + " (" + mib(f->size) + ")");
-        fetch_blob(ref, o, info.commit, *f, blob_of(*f), sink, done, total);
+        fetch(*f, done, total);
         done += std::max<int64_t>(f->size, 0);
         sink.progress("download", done, total);
     }

@@ -14,6 +14,12 @@ std::vector<std::filesystem::path> fetch_missing_models(const MergeConfig& confi
         if (!is_hub_model_name(name) || std::filesystem::exists(paths[i], ec)) continue;
         paths[i] = hub_download_model(parse_hub_model_name(name), HubOptions{}, sink ? *sink : null_sink());
     }
+    // A base outside the pool (base_model_name: org/name) is read too: the
+    // tokenizer, the config and the tensors no candidate replaces.
+    if (config.base_outside_pool() && is_hub_model_name(config.base_model_name) &&
+        !std::filesystem::exists(config.base_path(), ec))
+        hub_download_model(parse_hub_model_name(config.base_model_name), HubOptions{},
+                           sink ? *sink : null_sink());
     return paths;
 }
 

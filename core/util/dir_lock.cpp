@@ -65,20 +65,17 @@ std::string holder_text(const std::string& contents) {
 
 }  // namespace
 
-DirLock DirLock::acquire(const std::filesystem::path& lock_file, const std::string& what,
-                         bool remove_on_release) {
+DirLock DirLock::try_acquire(const std::filesystem::path& lock_file, bool remove_on_release,
+                             std::string* holder) {
     for (int attempt = 0; attempt < 16; ++attempt) {
         const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
             throw Error("cannot create the lock file " + lock_file.string() + ": " + std::strerror(errno));
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
-            const std::string holder = holder_text(read_fd_text(fd));
+            if (holder) *holder = holder_text(read_fd_text(fd));
             ::close(fd);
-            if (err == EWOULDBLOCK)
-                throw Error(what + " is in use by another run (" + holder + "; lock file " +
-                            lock_file.string() +
-                            "); wait for it to finish or stop it, or use another folder");
+            if (err == EWOULDBLOCK) return DirLock();
             throw Error("cannot lock " + lock_file.string() + ": " + std::strerror(err));
         }
         // A holder that removes its file on release may have unlinked it between
@@ -102,6 +99,16 @@ DirLock DirLock::acquire(const std::filesystem::path& lock_file, const std::stri
         return l;
     }
     throw Error("cannot lock " + lock_file.string() + ": it keeps being replaced by another process");
+}
+
+DirLock DirLock::acquire(const std::filesystem::path& lock_file, const std::string& what,
+                         bool remove_on_release) {
+    std::string holder;
+    DirLock l = try_acquire(lock_file, remove_on_release, &holder);
+    if (!l.held())
+        throw Error(what + " is in use by another run (" + holder + "; lock file " + lock_file.string() +
+                    "); wait for it to finish or stop it, or use another folder");
+    return l;
 }
 
 DirLock::DirLock(DirLock&& o) noexcept : m_fd(o.m_fd), m_path(std::move(o.m_path)), m_remove(o.m_remove) {

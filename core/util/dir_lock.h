@@ -24,6 +24,11 @@ public:
     // (acquire then checks it locked the file still at that path).
     static DirLock acquire(const std::filesystem::path& lock_file, const std::string& what,
                            bool remove_on_release = false);
+    // The same without the refusal: an unheld DirLock when another holds the
+    // lock (its "pid N, command, since time" in *holder), for callers that wait.
+    // Other failures (the file cannot be created or locked) still throw.
+    static DirLock try_acquire(const std::filesystem::path& lock_file, bool remove_on_release = false,
+                               std::string* holder = nullptr);
 
     DirLock() = default;
     DirLock(DirLock&& other) noexcept;

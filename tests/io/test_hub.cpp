@@ -7,6 +7,8 @@
 #include "core/io/model_folder.h"
 #include "core/merge/config.h"
 #include "core/merge/model_fetch.h"
+#include "core/util/dir_lock.h"
+#include "tests/support/hub_server.h"
 #include "tests/support/test_files.h"
 #include "tests/support/tiny_model.h"
 
@@ -17,9 +19,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+#include <mutex>
+#include <thread>
+
 using namespace olm;
 namespace fs = std::filesystem;
 using testing::error_of;
+using testing::HubServer;
 using testing::read_text;
 using testing::write_text;
 
@@ -29,47 +36,6 @@ const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
 const std::string kCommitV1 = "fedcba9876543210fedcba9876543210fedcba98";
 
 QString q(const fs::path& p) { return QString::fromStdString(p.string()); }
-
-// The Hub look-alike, one per test.
-class HubServer {
-public:
-    HubServer(const fs::path& work, const nlohmann::json& repos) : m_log(work / "server.log") {
-        const fs::path spec = work / "spec.json";
-        write_text(spec, nlohmann::json{{"repos", repos}}.dump());
-        m_proc.setProcessChannelMode(QProcess::SeparateChannels);
-        m_proc.start(QStringLiteral("python3"), {QStringLiteral(OLM_HUB_SERVER), q(spec), q(m_log)});
-        if (!m_proc.waitForStarted(10000) || !m_proc.waitForReadyRead(10000)) return;
-        m_port = QString::fromUtf8(m_proc.readLine()).trimmed().toInt();
-    }
-    ~HubServer() {
-        m_proc.kill();
-        m_proc.waitForFinished(5000);
-    }
-    bool ok() const { return m_port > 0; }
-    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(m_port); }
-    std::vector<nlohmann::json> requests() const {
-        std::vector<nlohmann::json> out;
-        std::istringstream in(read_text(m_log));
-        for (std::string line; std::getline(in, line);)
-            if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-        return out;
-    }
-    // Requests whose path ends with suffix.
-    std::vector<nlohmann::json> requests_for(const std::string& suffix) const {
-        std::vector<nlohmann::json> out;
-        for (const auto& r : requests()) {
-            const std::string p = r["path"];
-            if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
-                out.push_back(r);
-        }
-        return out;
-    }
-
-private:
-    fs::path m_log;
-    QProcess m_proc;
-    int m_port = 0;
-};
 
 // A tiny sharded model plus files a merge does not need.
 fs::path make_repo(const fs::path& dir, int shards = 2) {
@@ -120,6 +86,8 @@ private slots:
     void checksum_mismatch();
     void pickle_only_refused();
     void config_download_key();
+    void base_outside_pool_downloaded();
+    void concurrent_download_waits();
     void cli_download_and_inspect();
 };
 
@@ -447,6 +415,83 @@ void TestHub::config_download_key() {
     QCOMPARE(paths[2], cache / "models--org--b" / "snapshots" / kCommit);
     QCOMPARE(on.model_paths(), paths);  // from now on found in the cache
     QVERIFY(merge_config_to_yaml(on, root).find("download: true") != std::string::npos);
+}
+
+void TestHub::base_outside_pool_downloaded() {
+    // base_model_name: org/name outside `models` is read (tokenizer, config,
+    // tensors no candidate replaces), so the merge downloads it too.
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    HubServer hub(root, {{"org/a", repo_spec(make_repo(root / "a", 1))},
+                         {"org/base", repo_spec(make_repo(root / "base", 1))}});
+    QVERIFY(hub.ok());
+    const fs::path cache = root / "cache";
+    qputenv("HF_HUB_CACHE", QByteArray::fromStdString(cache.string()));
+    qputenv("HF_ENDPOINT", QByteArray::fromStdString(hub.endpoint()));
+    const std::string yaml =
+        "models: [org/a]\nbase_model_name: org/base\ndataset:\n  d.json: {mode: exact}\n";
+    MergeConfig off = parse_merge_config(yaml + "download: false\n", root);
+    QVERIFY(off.base_outside_pool());
+    fetch_missing_models(off, nullptr);
+    QVERIFY(hub.requests().empty());
+    MergeConfig on = parse_merge_config(yaml, root);
+    const auto paths = fetch_missing_models(on, nullptr);
+    QCOMPARE(paths.size(), size_t(1));  // the pool's paths; the base is found through the cache
+    const fs::path base_snap = cache / "models--org--base" / "snapshots" / kCommit;
+    QCOMPARE(on.base_path(), base_snap);
+    QCOMPARE(read_text(base_snap / "model.safetensors"), read_text(root / "base" / "model.safetensors"));
+    const size_t served = hub.requests().size();
+    fetch_missing_models(on, nullptr);  // both in the cache now: nothing asked again
+    QCOMPARE(hub.requests().size(), served);
+}
+
+void TestHub::concurrent_download_waits() {
+    // Another process downloading the same blob holds huggingface_hub's lock
+    // for it (<cache>/.locks/models--org--name/<etag>.lock); a download waits
+    // for it instead of writing the same .incomplete file, then finds the file
+    // complete or fetches it itself.
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    const fs::path src = make_repo(root / "src", 1);
+    HubServer hub(root, {{"org/tiny", repo_spec(src)}});
+    QVERIFY(hub.ok());
+    const fs::path cache = root / "cache";
+    const fs::path locks = cache / ".locks" / "models--org--tiny";
+    fs::create_directories(locks);
+    DirLock held = DirLock::acquire(locks / (sha256_file_hex(src / "model.safetensors") + ".lock"), "test");
+    struct Sink : ProgressSink {
+        std::mutex m;
+        std::vector<std::string> logs;
+        void log(LogLevel, std::string_view s) override {
+            std::lock_guard<std::mutex> g(m);
+            logs.emplace_back(s);
+        }
+        bool saw(const std::string& what) {
+            std::lock_guard<std::mutex> g(m);
+            return std::any_of(logs.begin(), logs.end(),
+                               [&](const std::string& l) { return l.find(what) != std::string::npos; });
+        }
+    } sink;
+    fs::path snap;
+    std::string error;
+    std::thread t([&] {
+        try {
+            snap = hub_download_model(parse_hub_model_name("org/tiny"), options_for(hub, cache), sink);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(sink.saw("model.safetensors: another download of this file is running (pid " +
+                                      std::to_string(::getpid())),
+                             20000);
+    QTest::qWait(600);  // still waiting: the weights were not requested
+    const bool fetched_while_locked =
+        !hub.requests_for("/resolve/" + kCommit + "/model.safetensors").empty();
+    held.release();
+    t.join();
+    QVERIFY2(error.empty(), error.c_str());
+    QVERIFY(!fetched_while_locked);
+    QCOMPARE(read_text(snap / "model.safetensors"), read_text(src / "model.safetensors"));
 }
 
 void TestHub::cli_download_and_inspect() {
