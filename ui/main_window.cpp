@@ -208,6 +208,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_controller, &MergeController::preview, m_previews, &PreviewPanel::addSample);
     connect(m_controller, &MergeController::runEvent, this, &MainWindow::onRunEvent);
     connect(m_controller, &MergeController::progress, this, [this](const RunProgress& p) {
+        if (p.stage == QLatin1String("download")) {
+            showDownload(p);
+            return;
+        }
         if (!p.detail.isEmpty())
             m_stageLabel->setText(QStringLiteral("%1 — %2").arg(m_tracker.stageTitle(), p.detail));
         m_candidateLabel->setText(p.candidate >= 0 && p.candidates > 0
@@ -761,6 +765,7 @@ bool MainWindow::launch(const MergeJob& job, const QString& what) {
     if (!m_controller->start(j)) return false;
     m_banner->clear();
     m_progress->setValue(0);
+    m_downloading = false;
     m_progressTimer->start();
     appendLog(what);
     updateControls();
@@ -965,8 +970,23 @@ void MainWindow::onRunEvent(const RunEvent& e) {
     if (e.type == RunEvent::Type::stage || e.type == RunEvent::Type::decision) refreshProgress();
 }
 
+void MainWindow::showDownload(const RunProgress& p) {
+    m_downloading = p.total > 0 && p.done < p.total;
+    const double f = p.total > 0 ? static_cast<double>(p.done) / static_cast<double>(p.total) : 0.0;
+    auto mib = [](qint64 b) { return QString::number(static_cast<double>(b) / (1024.0 * 1024.0), 'f', 1); };
+    m_progress->setValue(static_cast<int>(std::lround(1000.0 * f)));
+    m_progress->setFormat(tr("Downloading — %1 % (%2 of %3 MiB)")
+                              .arg(static_cast<int>(std::floor(100.0 * f)))
+                              .arg(mib(p.done), mib(p.total)));
+    m_progress->setToolTip(tr("Fetching pool models from the Hugging Face Hub into its cache"));
+    m_stageLabel->setText(tr("Downloading models"));
+    m_etaLabel->setText(p.etaSeconds > 0 ? tr("about %1 left").arg(formatDuration(p.etaSeconds))
+                                         : (m_downloading ? tr("estimating time…") : QString()));
+}
+
 void MainWindow::refreshProgress() {
     if (!m_controller->running() && !m_progressTimer->isActive()) return;
+    if (m_downloading) return;  // showDownload owns the bar until the bytes are in
     const bool paused = m_controller->paused();
     const double now = m_lastEventT + (paused ? 0.0 : m_sinceEvent.elapsed() / 1000.0);
     const double f = m_tracker.fraction(now);
@@ -1051,6 +1071,7 @@ void MainWindow::showExportDone(const QString& folder) {
 void MainWindow::onFinished(MergeWorker::Outcome outcome, const QString& rawMessage) {
     const QString message = plainMessage(rawMessage);
     m_progressTimer->stop();
+    m_downloading = false;
     const bool wasExport = m_exporting;
     m_exporting = false;
     if (outcome == MergeWorker::Outcome::finished) {

@@ -125,6 +125,7 @@ private:
     void resetViews(const olm::MergeConfig& config);
     void onRunEvent(const olm::ui::RunEvent& e);
     void refreshProgress();
+    void showDownload(const RunProgress& p);  // Hub bytes in the progress bar
     void onFinished(olm::ui::MergeWorker::Outcome outcome, const QString& message);
     bool launch(const MergeJob& job, const QString& what);
     bool launchExport(const ExportSettings& settings);
@@ -183,6 +184,7 @@ private:
     QString m_savedYaml;  // the project as last opened or saved (unsaved-edit marker)
     bool m_stale = false;
     bool m_exporting = false;
+    bool m_downloading = false;  // a Hub download is shown in the progress bar
     std::optional<ExportSettings> m_pendingExport;  // export once the running merge finishes
     QString m_lastExportFolder;
 };

@@ -12,6 +12,7 @@
 #include <QMetaMethod>
 #include <QMetaType>
 
+#include <chrono>
 #include <exception>
 
 namespace olm::ui {
@@ -192,6 +193,33 @@ public:
         p.text = qs(text);
         emit m_w.preview(p);
     }
+    // Hub downloads before the pool opens ("download", bytes done, bytes total
+    // of one model): at most ten updates a second, with a rate-based ETA.
+    void progress(std::string_view stage, long long done, long long total) override {
+        if (stage != "download") return;
+        using Clock = std::chrono::steady_clock;
+        const auto now = Clock::now();
+        if (!m_downloadStarted || done < m_downloadDone) {  // the first file of a model
+            m_downloadStarted = true;
+            m_downloadStart = now;
+            m_downloadFirst = done;
+            m_lastDownloadEmit = {};
+        }
+        m_downloadDone = done;
+        const bool end = total > 0 && done >= total;
+        if (!end && now - m_lastDownloadEmit < std::chrono::milliseconds(100)) return;
+        m_lastDownloadEmit = now;
+        RunProgress out;
+        out.stage = QStringLiteral("download");
+        out.done = done;
+        out.total = total;
+        out.elapsedSeconds = std::chrono::duration<double>(now - m_downloadStart).count();
+        const long long moved = done - m_downloadFirst;
+        if (out.elapsedSeconds > 1.0 && moved > 0 && total > done)
+            out.etaSeconds = static_cast<double>(total - done) * out.elapsedSeconds / static_cast<double>(moved);
+        if (end) m_downloadStarted = false;
+        emit m_w.progress(out);
+    }
     void merge_progress(const olm::MergeProgress& p) override {
         RunProgress out;
         out.stage = p.stage.empty() ? m_stage : QString::fromStdString(p.stage);
@@ -212,6 +240,9 @@ private:
     QString m_candidate;
     QString m_position;
     int m_layer = -1, m_index = -1, m_count = 0, m_previewIndex = 0;
+    bool m_downloadStarted = false;
+    long long m_downloadDone = 0, m_downloadFirst = 0;
+    std::chrono::steady_clock::time_point m_downloadStart{}, m_lastDownloadEmit{};
 };
 
 void registerRunTypes() {

@@ -8,6 +8,7 @@
 // finishes it with the same choices and scores as an uninterrupted run.
 #include "core/util/dir_lock.h"
 #include "merge/tiny_pool.h"
+#include "tests/support/hub_server.h"
 #include "ui/heatmap_model.h"
 #include "ui/main_window.h"
 #include "ui/options_panel.h"
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <QElapsedTimer>
+#include <QProgressBar>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -199,6 +201,56 @@ private slots:
         QVERIFY2(message.contains(QStringLiteral("is in use by another run (pid %1").arg(::getpid())),
                  qPrintable(message));
         QVERIFY(!fs::exists(job.config.output_dir / "merge_report.json"));
+    }
+
+    void poolModelFromTheHubIsDownloadedWithProgress() {
+        // A pool model named org/name that is in no cache comes from the Hub
+        // when the merge starts; the progress bar shows the bytes meanwhile.
+        const fs::path root = m_pool.dir / "hub";
+        fs::create_directories(root);
+        const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+        olm::testing::HubServer hub(root, {{"org/m0",
+                                            {{"dir", (m_pool.dir / "models" / "m0").string()},
+                                             {"commit", commit},
+                                             {"refs", {{"main", commit}}}}}});
+        QVERIFY(hub.ok());
+        const fs::path cache = root / "cache";
+        qputenv("HF_HUB_CACHE", QByteArray::fromStdString(cache.string()));
+        qputenv("HF_ENDPOINT", QByteArray::fromStdString(hub.endpoint()));
+        olm::testing::PlantedPool named = m_pool;
+        for (auto& m : named.models)
+            if (m == "m0") m = "org/m0";
+        const fs::path cfg = m_pool.dir / "hub_project.yaml";
+        std::ofstream(cfg) << olm::testing::pool_config(named, "base_model_name: base\noutput_dir: out_hub\n");
+
+        olm::ui::MainWindow w;
+        QVERIFY(w.openProject(QString::fromStdString(cfg.string())));
+        auto* bar = w.findChild<QProgressBar*>(QStringLiteral("progress"));
+        QVERIFY(bar);
+        QList<olm::ui::RunProgress> downloads;
+        QStringList barTexts;
+        connect(w.controller(), &MergeController::progress, &w, [&](const olm::ui::RunProgress& r) {
+            if (r.stage != QLatin1String("download")) return;
+            downloads << r;
+            barTexts << bar->format();  // after the window's own handler
+        });
+        QSignalSpy finished(w.controller(), &MergeController::finished);
+        QVERIFY(w.startMerge(false));
+        QVERIFY(waitFinished(finished, 120000));
+        qunsetenv("HF_HUB_CACHE");
+        qunsetenv("HF_ENDPOINT");
+        QCOMPARE(finished.first().at(0).value<MergeWorker::Outcome>(), MergeWorker::Outcome::finished);
+        QVERIFY(!downloads.isEmpty());
+        QVERIFY(downloads.last().total > 0);
+        QCOMPARE(downloads.last().done, downloads.last().total);
+        QVERIFY2(barTexts.last().startsWith(QStringLiteral("Downloading — 100 %")), qPrintable(barTexts.last()));
+        const fs::path snap = cache / "models--org--m0" / "snapshots" / commit;
+        QVERIFY(fs::exists(snap / "config.json"));
+        QVERIFY(!hub.requests_for("/model.safetensors").empty());
+        // The merge ran on the downloaded copy, under its Hub name.
+        const nlohmann::json report = readJson(m_pool.dir / "out_hub" / "merge_report.json");
+        QVERIFY2(report.dump().find("org/m0") != std::string::npos, report.dump().substr(0, 400).c_str());
+        QVERIFY(bar->format() != barTexts.last());  // the run's own progress took the bar back
     }
 
     void cancelWhilePausedStopsWithinASecond() {
