@@ -71,7 +71,9 @@ struct Reader {
     // A map key: YAML allows a list or a map as a key ("[a]: 1", "? {x: 1}");
     // a config key is always a plain name.
     std::string key_name(const YAML::Node& k, const std::string& where) const {
-        if (!k.IsScalar()) fail(k, where.empty() ? std::string("(key)") : where, "a key must be a plain name, found a list or map");
+        if (!k.IsScalar())
+            fail(k, where.empty() ? std::string("(key)") : where,
+                 "a key must be a plain name, found a list or map");
         return k.Scalar();
     }
     std::string scalar(const YAML::Node& n, const std::string& key) const {

@@ -485,8 +485,7 @@ void TestHub::concurrent_download_waits() {
                                       std::to_string(::getpid())),
                              20000);
     QTest::qWait(600);  // still waiting: the weights were not requested
-    const bool fetched_while_locked =
-        !hub.requests_for("/resolve/" + kCommit + "/model.safetensors").empty();
+    const bool fetched_while_locked = !hub.requests_for("/resolve/" + kCommit + "/model.safetensors").empty();
     held.release();
     t.join();
     QVERIFY2(error.empty(), error.c_str());

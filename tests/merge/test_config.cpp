@@ -185,9 +185,8 @@ load_merge_report: false
                                      << "cfg.yaml:2: (key): a key must be a plain name";
         QTest::newRow("map as dataset") << "models: [a]\ndataset: {? {x: 1} : {mode: exact}}\n"
                                         << "cfg.yaml:2: dataset: a key must be a plain name";
-        QTest::newRow("list as dataset option")
-            << "models: [a]\ndataset:\n  x.json:\n    [mode]: exact\n"
-            << "cfg.yaml:4: dataset.x.json: a key must be a plain name";
+        QTest::newRow("list as dataset option") << "models: [a]\ndataset:\n  x.json:\n    [mode]: exact\n"
+                                                << "cfg.yaml:4: dataset.x.json: a key must be a plain name";
         // output_dir never points at what the merge reads, nor at /.
         QTest::newRow("output_dir root") << ok + "output_dir: /\n"
                                          << "cfg.yaml:3: output_dir: / is the root folder";

@@ -26,7 +26,9 @@ public:
         const std::filesystem::path spec = work / "spec.json";
         olm::testing::write_text(spec, nlohmann::json{{"repos", repos}}.dump());
         m_proc.setProcessChannelMode(QProcess::SeparateChannels);
-        m_proc.start(QStringLiteral("python3"), {QStringLiteral(OLM_HUB_SERVER), QString::fromStdString(spec.string()), QString::fromStdString(m_log.string())});
+        m_proc.start(QStringLiteral("python3"),
+                     {QStringLiteral(OLM_HUB_SERVER), QString::fromStdString(spec.string()),
+                      QString::fromStdString(m_log.string())});
         if (!m_proc.waitForStarted(10000) || !m_proc.waitForReadyRead(10000)) return;
         m_port = QString::fromUtf8(m_proc.readLine()).trimmed().toInt();
     }
