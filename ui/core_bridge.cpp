@@ -56,7 +56,9 @@ void checkPool(QVector<PoolEntry>& entries, int base) {
     for (int i = 0; i < entries.size(); ++i) {
         PoolEntry& e = entries[i];
         if (!e.openable) {
-            e.compatible = false;
+            // A Hub model not downloaded yet does not block the start: the run
+            // fetches it and core's pool check judges it then.
+            e.compatible = e.pendingDownload;
             e.verdict = e.error;
             continue;
         }
@@ -66,8 +68,9 @@ void checkPool(QVector<PoolEntry>& entries, int base) {
             continue;
         }
         if (baseIt == opened.end()) {
-            e.compatible = false;
-            e.verdict = QObject::tr("base model could not be opened");
+            e.compatible = entries[base].pendingDownload;
+            e.verdict = e.compatible ? QObject::tr("checked against the base once it is downloaded")
+                                     : QObject::tr("base model could not be opened");
             continue;
         }
         // core/io's pool check: the first reason the model cannot be layer-merged.

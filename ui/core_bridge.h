@@ -25,6 +25,7 @@ struct PoolEntry {
     QString verdict;       // "OK (base)", "OK", "OK, warning: ..." or the precise incompatibility reason
     QStringList warnings;  // non-blocking differences (tokenizer, rope/norm parameters)
     QString hubName;       // "org/name[@revision]" for a Hugging Face model (name and config entry), else ""
+    bool pendingDownload = false;  // hubName is in no cache yet: the merge downloads it, then checks it
 };
 
 // Opens the folder with core/io (headers only) and fills the descriptive fields.

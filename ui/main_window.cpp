@@ -1072,6 +1072,7 @@ void MainWindow::onFinished(MergeWorker::Outcome outcome, const QString& rawMess
     const QString message = plainMessage(rawMessage);
     m_progressTimer->stop();
     m_downloading = false;
+    m_pool->refreshDownloads();  // what the run fetched is on disk now
     const bool wasExport = m_exporting;
     m_exporting = false;
     if (outcome == MergeWorker::Outcome::finished) {

@@ -184,7 +184,7 @@ private:
     QString m_savedYaml;  // the project as last opened or saved (unsaved-edit marker)
     bool m_stale = false;
     bool m_exporting = false;
-    bool m_downloading = false;  // a Hub download is shown in the progress bar
+    bool m_downloading = false;                     // a Hub download is shown in the progress bar
     std::optional<ExportSettings> m_pendingExport;  // export once the running merge finishes
     QString m_lastExportFolder;
 };

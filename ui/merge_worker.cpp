@@ -216,7 +216,8 @@ public:
         out.elapsedSeconds = std::chrono::duration<double>(now - m_downloadStart).count();
         const long long moved = done - m_downloadFirst;
         if (out.elapsedSeconds > 1.0 && moved > 0 && total > done)
-            out.etaSeconds = static_cast<double>(total - done) * out.elapsedSeconds / static_cast<double>(moved);
+            out.etaSeconds =
+                static_cast<double>(total - done) * out.elapsedSeconds / static_cast<double>(moved);
         if (end) m_downloadStarted = false;
         emit m_w.progress(out);
     }

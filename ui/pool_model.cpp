@@ -43,6 +43,7 @@ bool PoolModel::addHubModel(const QString& name, const QString& folder) {
         e = inspectModelFolder(folder);
     } else {
         e.path = name;
+        e.pendingDownload = true;
         e.error = tr("not downloaded yet: fetched from the Hugging Face Hub when the merge starts");
     }
     e.name = name;
@@ -52,6 +53,22 @@ bool PoolModel::addHubModel(const QString& name, const QString& folder) {
     endInsertRows();
     recheck();
     return true;
+}
+
+int PoolModel::refreshDownloads(const std::function<QString(const QString&)>& folderOf) {
+    int found = 0;
+    for (auto& e : m_entries) {
+        if (!e.pendingDownload) continue;
+        const QString folder = folderOf(e.hubName);
+        if (folder.isEmpty()) continue;
+        const QString name = e.hubName;
+        e = inspectModelFolder(folder);
+        e.name = name;
+        e.hubName = name;
+        ++found;
+    }
+    if (found) recheck();
+    return found;
 }
 
 void PoolModel::removeRowsAt(QList<int> rows) {

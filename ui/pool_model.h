@@ -6,6 +6,8 @@
 
 #include <QAbstractTableModel>
 
+#include <functional>
+
 namespace olm::ui {
 
 class PoolModel : public QAbstractTableModel {
@@ -21,6 +23,9 @@ public:
     // Face cache, or "" when it is not downloaded yet (the merge fetches it).
     // Returns false when the name is already in the pool.
     bool addHubModel(const QString& name, const QString& folder);
+    // Models still awaiting their download whose folder folderOf(hubName) now
+    // names (non-empty): re-inspected and re-checked. Returns how many.
+    int refreshDownloads(const std::function<QString(const QString&)>& folderOf);
     void removeRowsAt(QList<int> rows);
     // Moves a row one step up (-1) or down (+1); returns its new row.
     int moveRow(int row, int delta);

@@ -194,6 +194,17 @@ bool PoolPanel::addHubName(const QString& text) {
     return true;
 }
 
+void PoolPanel::refreshDownloads() {
+    m_model->refreshDownloads([](const QString& name) {
+        try {
+            if (auto dir = olm::find_in_hf_cache(olm::parse_hub_model_name(name.toStdString())))
+                return QString::fromStdString(dir->string());
+        } catch (const std::exception&) {
+        }
+        return QString();
+    });
+}
+
 void PoolPanel::removeSelected() {
     QList<int> rows;
     for (const auto& idx : m_view->selectionModel()->selectedRows()) rows << idx.row();

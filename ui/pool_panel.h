@@ -44,6 +44,8 @@ public slots:
     // Hugging Face cache when it is there, else downloaded when the merge
     // starts. Returns false (with the reason in the field's tooltip) for a bad name.
     bool addHubName(const QString& name);
+    // After a run: the Hub models it downloaded are read from the cache now.
+    void refreshDownloads();
     void removeSelected();
     void moveSelected(int delta);
 

@@ -12,6 +12,8 @@
 #include "ui/heatmap_model.h"
 #include "ui/main_window.h"
 #include "ui/options_panel.h"
+#include "ui/pool_model.h"
+#include "ui/pool_panel.h"
 #include "ui/score_chart.h"
 
 #include <QTabWidget>
@@ -221,7 +223,8 @@ private slots:
         for (auto& m : named.models)
             if (m == "m0") m = "org/m0";
         const fs::path cfg = m_pool.dir / "hub_project.yaml";
-        std::ofstream(cfg) << olm::testing::pool_config(named, "base_model_name: base\noutput_dir: out_hub\n");
+        std::ofstream(cfg) << olm::testing::pool_config(named,
+                                                        "base_model_name: base\noutput_dir: out_hub\n");
 
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString(cfg.string())));
@@ -243,7 +246,8 @@ private slots:
         QVERIFY(!downloads.isEmpty());
         QVERIFY(downloads.last().total > 0);
         QCOMPARE(downloads.last().done, downloads.last().total);
-        QVERIFY2(barTexts.last().startsWith(QStringLiteral("Downloading — 100 %")), qPrintable(barTexts.last()));
+        QVERIFY2(barTexts.last().startsWith(QStringLiteral("Downloading — 100 %")),
+                 qPrintable(barTexts.last()));
         const fs::path snap = cache / "models--org--m0" / "snapshots" / commit;
         QVERIFY(fs::exists(snap / "config.json"));
         QVERIFY(!hub.requests_for("/model.safetensors").empty());
@@ -251,6 +255,15 @@ private slots:
         const nlohmann::json report = readJson(m_pool.dir / "out_hub" / "merge_report.json");
         QVERIFY2(report.dump().find("org/m0") != std::string::npos, report.dump().substr(0, 400).c_str());
         QVERIFY(bar->format() != barTexts.last());  // the run's own progress took the bar back
+        // The pool panel reads the downloaded copy now.
+        auto* pool = w.findChild<olm::ui::PoolPanel*>();
+        QVERIFY(pool);
+        const auto& entries = pool->model()->entries();
+        const auto it = std::find_if(entries.cbegin(), entries.cend(),
+                                     [](const olm::ui::PoolEntry& e) { return e.hubName == "org/m0"; });
+        QVERIFY(it != entries.cend());
+        QVERIFY2(it->openable && !it->pendingDownload, qPrintable(it->verdict));
+        QCOMPARE(it->path, QString::fromStdString(snap.string()));
     }
 
     void cancelWhilePausedStopsWithinASecond() {

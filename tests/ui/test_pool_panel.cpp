@@ -146,6 +146,7 @@ private slots:
         QCOMPARE(cell(m, 0, PoolModel::LayersColumn), QStringLiteral("2"));
         QVERIFY(!m->entries()[1].openable);
         QVERIFY(m->entries()[1].error.contains(QStringLiteral("not downloaded yet")));
+        QVERIFY(m->entries()[1].compatible);  // does not block the start: the merge fetches it
         QVERIFY(panel.hubNameEdit()->text().isEmpty());
         QVERIFY(!m->addHubModel(QStringLiteral("org/cached"), {}));  // no duplicates
 
