@@ -73,6 +73,10 @@ std::string_view role_name(TensorRole role) {
             return "input_norm";
         case TensorRole::post_attention_norm:
             return "post_attention_norm";
+        case TensorRole::pre_feedforward_norm:
+            return "pre_feedforward_norm";
+        case TensorRole::post_feedforward_norm:
+            return "post_feedforward_norm";
         case TensorRole::mlp_gate:
             return "mlp_gate";
         case TensorRole::mlp_up:
@@ -121,6 +125,8 @@ std::vector<int64_t> expected_shape(const ModelSpec& s, TensorRole role) {
         case TensorRole::final_norm:
         case TensorRole::input_norm:
         case TensorRole::post_attention_norm:
+        case TensorRole::pre_feedforward_norm:
+        case TensorRole::post_feedforward_norm:
         case TensorRole::attn_o_bias:
             return {s.hidden_size};
         case TensorRole::attn_q:

@@ -32,8 +32,10 @@ enum class TensorRole {
     attn_o_bias,
     attn_q_norm,  // Qwen3: per-head RMSNorm weight [head_dim]
     attn_k_norm,
-    input_norm,           // input_layernorm
-    post_attention_norm,  // post_attention_layernorm
+    input_norm,             // input_layernorm
+    post_attention_norm,    // post_attention_layernorm (Gemma: after attention, before the residual add)
+    pre_feedforward_norm,   // Gemma 2/3: before the MLP
+    post_feedforward_norm,  // Gemma 2/3: after the MLP, before the residual add
     mlp_gate,
     mlp_up,
     mlp_down,

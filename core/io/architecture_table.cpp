@@ -43,6 +43,16 @@ std::vector<TensorTemplate> decoder_layer(Presence qkv_bias, bool o_bias, bool q
     return t;
 }
 
+// Gemma 2/3: the Llama layer plus a norm before and after the MLP (and
+// post_attention_layernorm after attention rather than before the MLP).
+std::vector<TensorTemplate> sandwich_layer(bool qk_norm) {
+    std::vector<TensorTemplate> t = decoder_layer(P::if_attention_bias, true, qk_norm);
+    const std::string L = "model.layers.{layer}.";
+    t.push_back({R::pre_feedforward_norm, L + "pre_feedforward_layernorm.weight", P::required, "norms"});
+    t.push_back({R::post_feedforward_norm, L + "post_feedforward_layernorm.weight", P::required, "norms"});
+    return t;
+}
+
 const std::vector<std::string> k_units = {"attention", "mlp", "norms"};
 
 }  // namespace
@@ -72,6 +82,10 @@ const std::vector<Architecture>& architectures() {
          llama_boundary(),
          decoder_layer(P::if_attention_bias, true, true),
          k_units},
+        // Gemma 2: sandwich norms with (1 + w), embeddings × √hidden, GELU-tanh,
+        // attention and final-logit soft-capping, query_pre_attn_scalar,
+        // sliding-window attention on alternate layers (parse_model_spec).
+        {"Gemma2ForCausalLM", {"gemma2"}, llama_boundary(), sandwich_layer(false), k_units},
     };
     return k_table;
 }

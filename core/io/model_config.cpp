@@ -222,18 +222,60 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
         if (s.sliding_window && *s.sliding_window <= 0)
             fail(label, "sliding_window must be positive, found " + std::to_string(*s.sliding_window));
     }
-    // transformers 5 names the attention of every layer; the engine applies
-    // one window to all layers, so a mix (Qwen2's max_window_layers) is refused.
+    const bool gemma2 = s.model_type == "gemma2" || s.architecture == "Gemma2ForCausalLM";
+    // Gemma 2's sliding window is on by default (4096) on alternate layers.
+    if (gemma2 && !c.contains("sliding_window")) s.sliding_window = 4096;
+    // transformers 5 names the attention of every layer (sliding_attention or
+    // full_attention); without the key, Gemma 2 slides on even layers and the
+    // others slide on every layer when a window is set.
     if (auto lt = c.find("layer_types"); lt != c.end() && lt->is_array() && !lt->empty()) {
+        if (static_cast<int64_t>(lt->size()) != s.num_hidden_layers)
+            fail(label, "layer_types has " + std::to_string(lt->size()) + " entries for " +
+                            std::to_string(s.num_hidden_layers) + " layers");
         size_t sliding = 0;
-        for (const auto& t : *lt)
-            if (t.is_string() && t.get<std::string>() == "sliding_attention") ++sliding;
-        if (sliding == 0)
+        for (const auto& t : *lt) {
+            const std::string kind = t.is_string() ? t.get<std::string>() : t.dump();
+            if (kind != "sliding_attention" && kind != "full_attention")
+                fail(label, "layer_types: '" + kind + "' is not sliding_attention or full_attention");
+            s.sliding_layers.push_back(kind == "sliding_attention");
+            sliding += kind == "sliding_attention";
+        }
+        if (sliding == 0) {
             s.sliding_window.reset();
-        else if (sliding != lt->size() || !s.sliding_window)
-            fail(label, "layer_types mixes sliding and full attention (" + std::to_string(sliding) + " of " +
-                            std::to_string(lt->size()) +
-                            " layers slide); only one window for every layer is supported");
+            s.sliding_layers.clear();
+        } else if (!s.sliding_window) {
+            fail(label, "layer_types names sliding_attention layers but sliding_window is not set");
+        }
+    } else if (gemma2 && s.sliding_window) {
+        for (int64_t l = 0; l < s.num_hidden_layers; ++l) s.sliding_layers.push_back(l % 2 == 0);
+    }
+
+    // The MLP's activation (hidden_activation in Gemma's configs).
+    for (const char* key : {"hidden_act", "hidden_activation"})
+        if (auto a = c.find(key); a != c.end() && a->is_string()) s.hidden_act = a->get<std::string>();
+    if (gemma2 && !c.contains("hidden_activation") && !c.contains("hidden_act"))
+        s.hidden_act = "gelu_pytorch_tanh";
+    if (s.hidden_act == "swish") s.hidden_act = "silu";
+    if (s.hidden_act == "gelu_tanh") s.hidden_act = "gelu_pytorch_tanh";
+    if (s.hidden_act != "silu" && s.hidden_act != "gelu_pytorch_tanh" && s.hidden_act != "gelu")
+        fail(label, "hidden_act '" + s.hidden_act + "' is not supported (silu, gelu_pytorch_tanh, gelu)");
+
+    if (gemma2) {
+        s.norm_layout = NormLayout::sandwich;
+        s.norm_plus_one = true;
+        s.embed_scale = std::sqrt(static_cast<double>(s.hidden_size));
+        const double qpas = positive_number(opt_number(c, "query_pre_attn_scalar", label).value_or(256.0),
+                                            "query_pre_attn_scalar", label);
+        s.attn_scale = 1.0 / std::sqrt(qpas);
+        // Absent: Gemma2Config's defaults; null: no capping.
+        auto cap = [&](const char* key, double fallback) -> std::optional<double> {
+            if (!c.contains(key)) return fallback;
+            auto v = opt_number(c, key, label);
+            if (v) positive_number(*v, key, label);
+            return v;
+        };
+        s.attn_softcap = cap("attn_logit_softcapping", 50.0);
+        s.final_softcap = cap("final_logit_softcapping", 30.0);
     }
     return s;
 }

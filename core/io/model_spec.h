@@ -18,6 +18,12 @@ struct RopeScaling {
     int64_t original_max_position_embeddings = 8192;
 };
 
+// Where a decoder layer's norms sit.
+enum class NormLayout {
+    pre,       // Llama: x + attn(norm(x)), x + mlp(norm(x))
+    sandwich,  // Gemma 2/3: x + norm(attn(norm(x))), x + norm(mlp(norm(x)))
+};
+
 struct ModelSpec {
     std::string architecture;  // e.g. "LlamaForCausalLM" (architectures[0])
     std::string model_type;    // e.g. "llama", "qwen2", "qwen3", "mistral"
@@ -38,7 +44,24 @@ struct ModelSpec {
     std::string torch_dtype;  // "bfloat16", "float16", "float32" (or "" if absent)
     std::vector<int64_t> bos_token_ids;
     std::vector<int64_t> eos_token_ids;     // config + generation_config.json, deduplicated
-    std::optional<int64_t> sliding_window;  // recorded; not applied by the engine
+    std::optional<int64_t> sliding_window;  // keys less than this many positions back
+    // Per layer: true = sliding-window attention (transformers 5 layer_types,
+    // Gemma 2's alternation); empty = every layer when sliding_window is set.
+    std::vector<bool> sliding_layers;
+
+    // Forward features beyond Llama's (all off for Llama, Mistral, Qwen 2/3).
+    NormLayout norm_layout = NormLayout::pre;
+    bool norm_plus_one = false;       // Gemma RMSNorm: x̂ · (1 + w), multiplied in float32
+    double embed_scale = 1.0;         // Gemma: embeddings × √hidden (in the compute dtype)
+    std::string hidden_act = "silu";  // MLP activation: silu, gelu_pytorch_tanh, gelu
+    std::optional<double>
+        attn_scale;  // scores × this (default head_dim^-0.5); Gemma: query_pre_attn_scalar^-0.5
+    std::optional<double> attn_softcap;   // scores = cap · tanh(scores / cap) (Gemma 2)
+    std::optional<double> final_softcap;  // logits = cap · tanh(logits / cap) (Gemma 2)
+
+    bool layer_slides(int64_t layer) const {
+        return sliding_window && (sliding_layers.empty() || sliding_layers.at(static_cast<size_t>(layer)));
+    }
 };
 
 }  // namespace olm

@@ -68,9 +68,7 @@ std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
     for (int u = 0; u < kNumLayerUnits; ++u) {
         const auto unit = static_cast<LayerUnit>(u);
         if (!w[unit].weight.defined()) continue;
-        const bool norm = unit == LayerUnit::input_layernorm || unit == LayerUnit::post_attention_layernorm ||
-                          unit == LayerUnit::q_norm || unit == LayerUnit::k_norm;
-        if (norm && skip_norm) continue;
+        if (is_norm_unit(unit) && skip_norm) continue;
         out.push_back(layer_unit_name(unit));
     }
     return out;

@@ -199,21 +199,31 @@ void Transformer::check_ready(int64_t begin, int64_t end) const {
 
 // ---- math ------------------------------------------------------------------
 
-// HF RMSNorm: float32 statistics, cast back, then weight × (in the compute dtype).
+// HF RMSNorm: float32 statistics, cast back, then weight × (in the compute
+// dtype). Gemma's: x̂ · (1 + w) in float32, then cast back.
 at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
     at::Tensor xf = x.to(at::kFloat);
     at::Tensor var = xf.pow(2).mean(-1, /*keepdim=*/true);
     xf = xf * at::rsqrt(var + m_spec.rms_norm_eps);
+    if (m_spec.norm_plus_one) return (xf * (weight.to(at::kFloat) + 1.0)).to(x.scalar_type());
     return weight * xf.to(x.scalar_type());
 }
 
 at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
     at::Tensor gate = linear(x, w(l, LayerUnit::gate_proj), b(l, LayerUnit::gate_proj));
     at::Tensor up = linear(x, w(l, LayerUnit::up_proj), b(l, LayerUnit::up_proj));
-    return linear(at::silu(gate) * up, w(l, LayerUnit::down_proj), b(l, LayerUnit::down_proj));
+    const std::string& act = m_spec.hidden_act;
+    const at::Tensor a = act == "gelu_pytorch_tanh" ? at::gelu(gate, "tanh")
+                         : act == "gelu"            ? at::gelu(gate)
+                                                    : at::silu(gate);
+    return linear(a * up, w(l, LayerUnit::down_proj), b(l, LayerUnit::down_proj));
 }
 
-bool Transformer::use_sdpa() const { return m_options.sdpa && sdpa_available(); }
+// The fused kernel knows neither soft-capping nor another scale; those models
+// (Gemma 2) run the explicit path, as transformers runs them eagerly.
+bool Transformer::use_sdpa() const {
+    return m_options.sdpa && sdpa_available() && !m_spec.attn_softcap && !m_spec.attn_scale;
+}
 
 // x [B, T, H]; cos/sin [B, 1, T, hd]; mask: see attention_mask().
 at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tensor& mask,
@@ -251,7 +261,13 @@ at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tens
     } else {
         // mask = blocked [B, 1, 1, T, S]
         at::Tensor scores = at::matmul(qg, k.transpose(2, 3));  // [B, nkv, rep*T, S], a fresh tensor
-        scores.mul_(1.0 / std::sqrt(static_cast<double>(hd)));  // × head_dim^-0.5 in the compute dtype (HF)
+        // × head_dim^-0.5 (or the model's own scale) in the compute dtype (HF)
+        scores.mul_(m_spec.attn_scale ? *m_spec.attn_scale : 1.0 / std::sqrt(static_cast<double>(hd)));
+        if (m_spec.attn_softcap) {  // Gemma 2, in the compute dtype as transformers
+            scores.div_(*m_spec.attn_softcap);
+            scores.tanh_();
+            scores.mul_(*m_spec.attn_softcap);
+        }
         scores = scores.to(at::kFloat).view({B, nkv, rep, T, S});
         scores.masked_fill_(mask, -std::numeric_limits<float>::infinity());
         at::Tensor probs = at::softmax(scores, -1).to(x.scalar_type()).view({B, nkv, rep * T, S});
@@ -270,7 +286,13 @@ at::Tensor Transformer::embed(const Batch& batch) {
     if (!table.defined()) throw Error("embed: the embed_tokens slot is empty (set_boundary first)");
     at::Tensor ids = batch.ids.to(m_options.device);
     // [B, T, H]
-    return table.index_select(0, ids.reshape({-1})).view({ids.size(0), ids.size(1), table.size(1)});
+    at::Tensor h = table.index_select(0, ids.reshape({-1})).view({ids.size(0), ids.size(1), table.size(1)});
+    // Gemma: × √hidden, the factor rounded to the compute dtype first (as transformers).
+    if (m_spec.embed_scale != 1.0)
+        h = h * at::scalar_tensor(m_spec.embed_scale, at::TensorOptions().dtype(at::kFloat))
+                    .to(h.scalar_type())
+                    .to(h.device());
+    return h;
 }
 
 at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch, int64_t begin, int64_t end,
@@ -312,7 +334,10 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
     at::Tensor qcol = at::arange(past, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({T, 1});
     at::Tensor kcol = at::arange(0, S, at::TensorOptions().dtype(at::kLong).device(dev)).view({1, S});
     at::Tensor allowed = (kcol <= qcol).unsqueeze(0) & key_valid.view({B, 1, S});  // [B, T, S]
-    if (m_spec.sliding_window && *m_spec.sliding_window < S) {
+    at::Tensor allowed_sliding;  // the same with the window, for the layers that slide
+    bool any_slides = false;
+    for (int64_t l = begin; l < end; ++l) any_slides = any_slides || m_spec.layer_slides(l);
+    if (any_slides && *m_spec.sliding_window < S) {
         // Sliding-window attention (Mistral): a query sees the keys less than
         // `window` positions back (transformers: kv_idx > q_idx - window).
         // Counted in positions, not cache columns, so padding between a prompt
@@ -320,23 +345,37 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
         // a real key is the number of real keys before it.
         const at::Tensor key_pos = key_valid.to(at::kLong).cumsum(-1) - 1;          // [B, S]
         const at::Tensor dist = positions.unsqueeze(-1) - key_pos.view({B, 1, S});  // [B, T, S]
-        allowed = allowed & (dist < *m_spec.sliding_window);
+        allowed_sliding = allowed & (dist < *m_spec.sliding_window);
     }
-    allowed = allowed | (kcol == qcol).unsqueeze(0);
+    const at::Tensor self_col = (kcol == qcol).unsqueeze(0);
+    allowed = allowed | self_col;
+    if (allowed_sliding.defined()) allowed_sliding = allowed_sliding | self_col;
     // The explicit path masks the keys a query may not see, [B, 1, 1, T, S];
     // the fused kernel takes the allowed ones with the rows of the stacked
     // query heads, [B, 1, rep*T, S].
     const int64_t rep = m_spec.num_attention_heads / m_spec.num_key_value_heads;
-    const at::Tensor attn_mask =
-        use_sdpa() ? allowed.view({B, 1, 1, T, S}).expand({B, 1, rep, T, S}).reshape({B, 1, rep * T, S})
-                   : allowed.logical_not().view({B, 1, 1, T, S});
+    auto kernel_mask = [&](const at::Tensor& a) {
+        return use_sdpa() ? a.view({B, 1, 1, T, S}).expand({B, 1, rep, T, S}).reshape({B, 1, rep * T, S})
+                          : a.logical_not().view({B, 1, 1, T, S});
+    };
+    const at::Tensor attn_mask = kernel_mask(allowed);
+    const at::Tensor sliding_mask = allowed_sliding.defined() ? kernel_mask(allowed_sliding) : attn_mask;
 
     at::Tensor h = hidden;
     for (int64_t l = begin; l < end; ++l) {
-        at::Tensor x = rms_norm(h, w(l, LayerUnit::input_layernorm));
-        h = h + attention(l, x, attn_mask, cos, sin, cache);
-        x = rms_norm(h, w(l, LayerUnit::post_attention_layernorm));
-        h = h + mlp(l, x);
+        const at::Tensor& m = m_spec.layer_slides(l) ? sliding_mask : attn_mask;
+        if (m_spec.norm_layout == NormLayout::sandwich) {
+            // Gemma 2/3: every sub-block's output is normed before the residual add.
+            at::Tensor a = attention(l, rms_norm(h, w(l, LayerUnit::input_layernorm)), m, cos, sin, cache);
+            h = h + rms_norm(a, w(l, LayerUnit::post_attention_layernorm));
+            at::Tensor f = mlp(l, rms_norm(h, w(l, LayerUnit::pre_feedforward_layernorm)));
+            h = h + rms_norm(f, w(l, LayerUnit::post_feedforward_layernorm));
+        } else {
+            at::Tensor x = rms_norm(h, w(l, LayerUnit::input_layernorm));
+            h = h + attention(l, x, m, cos, sin, cache);
+            x = rms_norm(h, w(l, LayerUnit::post_attention_layernorm));
+            h = h + mlp(l, x);
+        }
     }
     return h;
 }
@@ -351,7 +390,12 @@ at::Tensor Transformer::head(const at::Tensor& hidden_rows) {
     const at::Tensor& matrix = lm.defined() ? lm : tied;
     if (!matrix.defined()) throw Error("head: neither lm_head nor embed_tokens is set");
     at::Tensor x = rms_norm(hidden_rows, norm);
-    return linear(x, matrix, at::Tensor()).to(at::kFloat);  // [..., V]
+    at::Tensor logits = linear(x, matrix, at::Tensor());  // [..., V], compute dtype
+    if (m_spec.final_softcap) {  // Gemma 2: cap · tanh(logits / cap), in the compute dtype as transformers
+        logits = logits / *m_spec.final_softcap;
+        logits = at::tanh(logits) * *m_spec.final_softcap;
+    }
+    return logits.to(at::kFloat);
 }
 
 at::Tensor Transformer::head_at(const at::Tensor& hidden, const at::Tensor& rows, const at::Tensor& cols) {

@@ -10,9 +10,19 @@ namespace olm {
 namespace {
 
 constexpr const char* kUnitNames[kNumLayerUnits] = {
-    "input_layernorm",  "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-    "self_attn.o_proj", "self_attn.q_norm", "self_attn.k_norm", "post_attention_layernorm",
-    "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj",
+    "input_layernorm",
+    "self_attn.q_proj",
+    "self_attn.k_proj",
+    "self_attn.v_proj",
+    "self_attn.o_proj",
+    "self_attn.q_norm",
+    "self_attn.k_norm",
+    "post_attention_layernorm",
+    "mlp.gate_proj",
+    "mlp.up_proj",
+    "mlp.down_proj",
+    "pre_feedforward_layernorm",
+    "post_feedforward_layernorm",
 };
 
 std::string shape_str(at::IntArrayRef s) {
@@ -35,6 +45,20 @@ void expect_shape(const at::Tensor& t, std::vector<int64_t> want, const std::str
 }  // namespace
 
 const char* layer_unit_name(LayerUnit unit) { return kUnitNames[static_cast<int>(unit)]; }
+
+bool is_norm_unit(LayerUnit unit) {
+    switch (unit) {
+        case LayerUnit::input_layernorm:
+        case LayerUnit::post_attention_layernorm:
+        case LayerUnit::pre_feedforward_layernorm:
+        case LayerUnit::post_feedforward_layernorm:
+        case LayerUnit::q_norm:
+        case LayerUnit::k_norm:
+            return true;
+        default:
+            return false;
+    }
+}
 
 LayerUnit layer_unit_from_name(const std::string& name) {
     for (int i = 0; i < kNumLayerUnits; ++i)
@@ -94,6 +118,12 @@ void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t l
     unit(LayerUnit::gate_proj, {im, h});
     unit(LayerUnit::up_proj, {im, h});
     unit(LayerUnit::down_proj, {h, im});
+    const bool sandwich = spec.norm_layout == NormLayout::sandwich;
+    unit(LayerUnit::pre_feedforward_layernorm, {h}, sandwich);
+    unit(LayerUnit::post_feedforward_layernorm, {h}, sandwich);
+    if (sandwich)
+        for (LayerUnit u : {LayerUnit::pre_feedforward_layernorm, LayerUnit::post_feedforward_layernorm})
+            if (!w[u].weight.defined()) throw Error(where + layer_unit_name(u) + ".weight: missing");
     if (spec.attention_bias) {
         for (LayerUnit u : {LayerUnit::q_proj, LayerUnit::k_proj, LayerUnit::v_proj})
             if (!w[u].bias.defined())

@@ -28,12 +28,16 @@ enum class LayerUnit : int {
     gate_proj,
     up_proj,
     down_proj,
+    pre_feedforward_layernorm,   // Gemma 2/3 (NormLayout::sandwich)
+    post_feedforward_layernorm,  // Gemma 2/3
 };
-inline constexpr int kNumLayerUnits = 11;
+inline constexpr int kNumLayerUnits = 13;
 
 // "input_layernorm", "self_attn.q_proj", ..., "mlp.down_proj" (HF module paths
 // relative to the layer); layer_unit_from_name throws olm::Error on unknown names.
 const char* layer_unit_name(LayerUnit unit);
+// The norms among the units (input/post-attention/feed-forward layernorms, q/k norms).
+bool is_norm_unit(LayerUnit unit);
 LayerUnit layer_unit_from_name(const std::string& name);
 
 struct UnitTensors {

@@ -35,6 +35,10 @@ LayerTensorRef layer_tensor_ref(TensorRole role) {
             return {U::input_layernorm, false};
         case R::post_attention_norm:
             return {U::post_attention_layernorm, false};
+        case R::pre_feedforward_norm:
+            return {U::pre_feedforward_layernorm, false};
+        case R::post_feedforward_norm:
+            return {U::post_feedforward_layernorm, false};
         case R::mlp_gate:
             return {U::gate_proj, false};
         case R::mlp_up:

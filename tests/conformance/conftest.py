@@ -84,6 +84,13 @@ ARCHS = {
     # Qwen 3: q/k norms, a head_dim that is not hidden/heads, tied embeddings.
     "qwen3": ("qwen3", dict(tie_word_embeddings=True, head_dim=32,
                             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+    # Gemma 2: sandwich norms with (1 + w), embeddings x sqrt(hidden), GELU-tanh,
+    # query_pre_attn_scalar != head_dim, a window (8) on alternate layers, and
+    # soft-capping small enough to bite on these tiny models.
+    "gemma2": ("gemma2", dict(tie_word_embeddings=True, head_dim=16, query_pre_attn_scalar=24,
+                              sliding_window=8, attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
+                              hidden_activation="gelu_pytorch_tanh",
+                              rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
 }
 
 

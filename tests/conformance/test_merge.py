@@ -29,6 +29,7 @@ DATASET = [
 POOLS = {
     "llama-fp32": ("llama", "float32", {"ft_a": [0, 2], "ft_b": [1]}),
     "qwen3-bf16": ("qwen3", "bfloat16", {"ft_a": [0], "ft_b": [1, 2]}),
+    "gemma2-fp32": ("gemma2", "float32", {"ft_a": [1], "ft_b": [0, 2]}),
 }
 
 

@@ -40,7 +40,7 @@ def test_saved_folder_is_what_transformers_wrote(fp32_model):
     arch, path, _ = fp32_model
     cfg = json.loads((path / "config.json").read_text())
     expected = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
-                "qwen3": "Qwen3ForCausalLM"}[ARCHS[arch][0]]
+                "qwen3": "Qwen3ForCausalLM", "gemma2": "Gemma2ForCausalLM"}[ARCHS[arch][0]]
     assert cfg["architectures"] == [expected]
     assert (path / "model.safetensors.index.json").exists(), "expected a sharded fp32 model"
 
@@ -72,6 +72,18 @@ def test_sliding_window_matters(tmp_path):
     b = make_model("mistral-window", tmp_path / "b", seed=3, sliding_window=None)
     ids = id_sequences(5, [40])[0]
     assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL
+
+
+@pytest.mark.parametrize("feature", [dict(attn_logit_softcapping=None), dict(final_logit_softcapping=None),
+                                     dict(sliding_window=4096),  # wider than the sequence: no window
+                                     dict(query_pre_attn_scalar=16)])
+def test_gemma2_features_matter(tmp_path, feature):
+    """Each Gemma 2 feature the fp32 check covers changes the logits of the test
+    model, so the logits check would see it done wrong or not at all."""
+    a = make_model("gemma2", tmp_path / "a", seed=3)
+    b = make_model("gemma2", tmp_path / "b", seed=3, **feature)
+    ids = id_sequences(5, [40])[0]
+    assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL, feature
 
 
 @pytest.mark.parametrize("seq", range(len(LENGTHS)))

@@ -7,6 +7,8 @@
 
 #include <QtTest>
 
+#include <fstream>
+
 #include <set>
 
 using namespace olm;
@@ -41,6 +43,7 @@ private slots:
     void units();
     void layer_of_parses_names();
     void unknown_architecture();
+    void readme_lists_the_table();
 };
 
 void TestArchitecture::layer_names_data() {
@@ -58,6 +61,9 @@ void TestArchitecture::layer_names_data() {
                                           "self_attn.v_proj.bias"};
     QTest::newRow("qwen3") << "Qwen3ForCausalLM" << false << true
                            << QStringList{"self_attn.q_norm.weight", "self_attn.k_norm.weight"};
+    QTest::newRow("gemma2") << "Gemma2ForCausalLM" << false << false
+                            << QStringList{"pre_feedforward_layernorm.weight",
+                                           "post_feedforward_layernorm.weight"};
 }
 
 void TestArchitecture::layer_names() {
@@ -162,7 +168,22 @@ void TestArchitecture::unknown_architecture() {
         err = e.what();
     }
     QCOMPARE(err, std::string("unsupported architecture 'GPTNeoXForCausalLM' (supported: LlamaForCausalLM, "
-                              "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)"));
+                              "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM)"));
+}
+
+// README's "Supported architectures" is the table, in table order.
+void TestArchitecture::readme_lists_the_table() {
+    std::ifstream in(std::string(OLM_SOURCE_DIR) + "/README.md");
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    const std::string open = "<!-- architectures", close = "<!-- /architectures -->";
+    const auto a = text.find(open);
+    QVERIFY2(a != std::string::npos, "README.md has no <!-- architectures --> block");
+    const auto from = text.find("-->", a) + 3;
+    const auto to = text.find(close, from);
+    QVERIFY(to != std::string::npos);
+    std::string want;
+    for (const auto& arch : architectures()) want += (want.empty() ? "`" : ", `") + arch.name + "`";
+    QCOMPARE(text.substr(from, to - from), want);
 }
 
 QTEST_GUILESS_MAIN(TestArchitecture)

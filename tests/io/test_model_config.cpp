@@ -7,6 +7,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -46,6 +48,8 @@ private slots:
     void llama3_transformers4();
     void qwen3_transformers5();
     void qwen2_defaults();
+    void gemma2_transformers4();
+    void per_layer_sliding_window();
     void rope_variants_data();
     void rope_variants();
     void generation_config_merges_ids();
@@ -111,6 +115,64 @@ void TestModelConfig::qwen2_defaults() {
     QCOMPARE(s.rope_theta, 10000.0);
     QCOMPARE(s.rms_norm_eps, 1e-6);
     QCOMPARE(s.torch_dtype, std::string("float16"));
+}
+
+// google/gemma-2-9b's config.json as published (transformers 4.42).
+void TestModelConfig::gemma2_transformers4() {
+    const json c = json::parse(R"({
+  "architectures": ["Gemma2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+  "attn_logit_softcapping": 50.0, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": 1,
+  "final_logit_softcapping": 30.0, "head_dim": 256, "hidden_act": "gelu_pytorch_tanh",
+  "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 3584, "initializer_range": 0.02,
+  "intermediate_size": 14336, "max_position_embeddings": 8192, "model_type": "gemma2",
+  "num_attention_heads": 16, "num_hidden_layers": 42, "num_key_value_heads": 8, "pad_token_id": 0,
+  "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "sliding_window": 4096,
+  "sliding_window_size": 4096, "torch_dtype": "float32", "use_cache": true, "vocab_size": 256000})");
+    const ModelSpec s = parse_model_spec(c, "config.json");
+    QCOMPARE(s.head_dim, int64_t(256));
+    QVERIFY(s.norm_layout == NormLayout::sandwich);
+    QVERIFY(s.norm_plus_one);
+    QCOMPARE(s.embed_scale, std::sqrt(3584.0));
+    QCOMPARE(s.hidden_act, std::string("gelu_pytorch_tanh"));
+    QCOMPARE(*s.attn_scale, 1.0 / 16.0);
+    QCOMPARE(*s.attn_softcap, 50.0);
+    QCOMPARE(*s.final_softcap, 30.0);
+    QCOMPARE(*s.sliding_window, int64_t(4096));
+    QCOMPARE(s.sliding_layers.size(), size_t(42));
+    // transformers 4.x: is_sliding = not bool(layer_idx % 2)
+    for (int l = 0; l < 42; ++l) QCOMPARE(s.layer_slides(l), l % 2 == 0);
+    QVERIFY(s.tie_word_embeddings == false);  // absent from this file: the struct's default
+    // Explicit nulls switch capping off (Gemma 2 configs of transformers 5 may carry them).
+    json off = c;
+    off["attn_logit_softcapping"] = nullptr;
+    off["final_logit_softcapping"] = nullptr;
+    const ModelSpec o = parse_model_spec(off, "config.json");
+    QVERIFY(!o.attn_softcap && !o.final_softcap);
+    // A Llama config keeps every Gemma feature off.
+    const ModelSpec l = parse_model_spec(llama3_config(), "config.json");
+    QVERIFY(l.norm_layout == NormLayout::pre && !l.norm_plus_one && l.embed_scale == 1.0 && !l.attn_scale &&
+            !l.attn_softcap && !l.final_softcap && l.hidden_act == "silu");
+}
+
+// transformers 5's layer_types: a window on some layers only (Qwen2's
+// max_window_layers, Gemma's local/global pattern).
+void TestModelConfig::per_layer_sliding_window() {
+    json c = llama3_config();
+    c["num_hidden_layers"] = 4;
+    c["sliding_window"] = 128;
+    c["layer_types"] = {"full_attention", "full_attention", "sliding_attention", "sliding_attention"};
+    const ModelSpec s = parse_model_spec(c, "config.json");
+    QCOMPARE(s.layer_slides(0), false);
+    QCOMPARE(s.layer_slides(1), false);
+    QCOMPARE(s.layer_slides(2), true);
+    QCOMPARE(s.layer_slides(3), true);
+    c["layer_types"] = {"full_attention", "full_attention", "full_attention", "full_attention"};
+    const ModelSpec none = parse_model_spec(c, "config.json");
+    QVERIFY(!none.sliding_window);
+    for (int l = 0; l < 4; ++l) QVERIFY(!none.layer_slides(l));
+    c.erase("layer_types");
+    const ModelSpec all = parse_model_spec(c, "config.json");
+    for (int l = 0; l < 4; ++l) QVERIFY(all.layer_slides(l));
 }
 
 void TestModelConfig::rope_variants_data() {
@@ -258,10 +320,16 @@ void TestModelConfig::errors_data() {
     QTest::newRow("zero sliding_window") << "sliding_window"
                                          << "0"
                                          << "sliding_window must be positive, found 0";
-    QTest::newRow("mixed layer_types")
+    QTest::newRow("layer_types count") << "layer_types"
+                                       << R"(["sliding_attention", "full_attention"])"
+                                       << "layer_types has 2 entries for 32 layers";
+    QTest::newRow("sliding layer without a window")
         << "layer_types"
-        << R"(["sliding_attention", "full_attention"])"
-        << "layer_types mixes sliding and full attention (1 of 2 layers slide)";
+        << R"(["sliding_attention")" + QString(R"(, "full_attention")").repeated(31) + "]"
+        << "layer_types names sliding_attention layers but sliding_window is not set";
+    QTest::newRow("unknown activation") << "hidden_act"
+                                        << R"("relu2")"
+                                        << "hidden_act 'relu2' is not supported";
 }
 
 void TestModelConfig::errors() {

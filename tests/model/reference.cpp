@@ -1,6 +1,8 @@
 #include "tests/model/reference.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace olm::reference {
 
@@ -8,8 +10,10 @@ namespace {
 
 at::Tensor d(const at::Tensor& t) { return t.to(at::kDouble); }
 
-// x [T, n] -> x / sqrt(mean(x^2) + eps) * w, row by row.
-at::Tensor rms(const at::Tensor& x, const at::Tensor& w, double eps) {
+// x [T, n] -> x / sqrt(mean(x^2) + eps) * w, row by row (Gemma: * (1 + w)).
+bool g_plus_one = false;  // set per call of logits() from the spec
+at::Tensor rms(const at::Tensor& x, const at::Tensor& w_in, double eps) {
+    const at::Tensor w = g_plus_one ? w_in + 1.0 : w_in;
     at::Tensor out = at::empty_like(x);
     for (int64_t t = 0; t < x.size(0); ++t) {
         double ss = 0;
@@ -85,6 +89,14 @@ at::Tensor logits(const ModelFolder& folder, const std::vector<int64_t>& ids,
     at::Tensor embed = d(folder.tensor(R::embed_tokens));
     at::Tensor h = at::empty({T, s.hidden_size}, at::kDouble);
     for (int64_t t = 0; t < T; ++t) h[t] = embed[ids[t]];
+    // Gemma 2 (modeling_gemma2): embeddings x sqrt(hidden), norms x (1 + w),
+    // a norm after attention and around the MLP, GELU-tanh, scores x
+    // query_pre_attn_scalar^-1/2 capped by c tanh(s / c), final logits capped.
+    const bool gemma = s.norm_layout == NormLayout::sandwich;
+    g_plus_one = s.norm_plus_one;
+    h = h * s.embed_scale;
+    const double scale = s.attn_scale ? *s.attn_scale : 1.0 / std::sqrt(static_cast<double>(hd));
+    auto cap = [](double v, const std::optional<double>& c) { return c ? *c * std::tanh(v / *c) : v; };
 
     // Rotary embedding of one head vector at position p (rotate-half convention).
     auto rope = [&](const at::Tensor& v, int64_t p) {
@@ -120,29 +132,45 @@ at::Tensor logits(const ModelFolder& folder, const std::vector<int64_t>& ids,
         for (int64_t hh = 0; hh < nh; ++hh) {
             const int64_t g = hh / (nh / nkv);  // the KV head this query head reads
             for (int64_t t = 0; t < T; ++t) {
-                std::vector<double> sc(t + 1);
+                // A sliding layer sees keys j with t - j < window.
+                const int64_t first =
+                    s.layer_slides(l) ? std::max<int64_t>(0, t - *s.sliding_window + 1) : int64_t{0};
+                std::vector<double> sc(t + 1, 0.0);
                 double mx = -INFINITY;
-                for (int64_t j = 0; j <= t; ++j) {
-                    sc[j] = at::dot(q[t][hh], k[j][g]).item<double>() / std::sqrt(static_cast<double>(hd));
+                for (int64_t j = first; j <= t; ++j) {
+                    sc[j] = cap(at::dot(q[t][hh], k[j][g]).item<double>() * scale, s.attn_softcap);
                     mx = std::max(mx, sc[j]);
                 }
                 double z = 0;
-                for (double& e : sc) z += (e = std::exp(e - mx));
+                for (int64_t j = first; j <= t; ++j) z += (sc[j] = std::exp(sc[j] - mx));
                 at::Tensor o = at::zeros({hd}, at::kDouble);
-                for (int64_t j = 0; j <= t; ++j) o += v[j][g] * (sc[j] / z);
+                for (int64_t j = first; j <= t; ++j) o += v[j][g] * (sc[j] / z);
                 attn[t].narrow(0, hh * hd, hd).copy_(o);
             }
         }
-        h = h + proj(attn, f, R::attn_o, R::attn_o_bias, l);
-        x = rms(h, d(f.tensor(R::post_attention_norm, l)), s.rms_norm_eps);
+        at::Tensor a = proj(attn, f, R::attn_o, R::attn_o_bias, l);
+        if (gemma) {
+            h = h + rms(a, d(f.tensor(R::post_attention_norm, l)), s.rms_norm_eps);
+            x = rms(h, d(f.tensor(R::pre_feedforward_norm, l)), s.rms_norm_eps);
+        } else {
+            h = h + a;
+            x = rms(h, d(f.tensor(R::post_attention_norm, l)), s.rms_norm_eps);
+        }
         at::Tensor gate = at::mm(x, d(f.tensor(R::mlp_gate, l)).t());
         at::Tensor up = at::mm(x, d(f.tensor(R::mlp_up, l)).t());
-        at::Tensor act = gate / (1 + at::exp(-gate)) * up;  // SiLU(gate) * up
-        h = h + at::mm(act, d(f.tensor(R::mlp_down, l)).t());
+        at::Tensor act;
+        if (s.hidden_act == "gelu_pytorch_tanh")  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+            act = 0.5 * gate * (1 + at::tanh(std::sqrt(2.0 / M_PI) * (gate + 0.044715 * gate.pow(3)))) * up;
+        else
+            act = gate / (1 + at::exp(-gate)) * up;  // SiLU(gate) * up
+        at::Tensor m = at::mm(act, d(f.tensor(R::mlp_down, l)).t());
+        h = h + (gemma ? rms(m, d(f.tensor(R::post_feedforward_norm, l)), s.rms_norm_eps) : m);
     }
     h = rms(h, d(folder.tensor(R::final_norm)), s.rms_norm_eps);
     at::Tensor lm = s.tie_word_embeddings ? embed : d(folder.tensor(R::lm_head));
-    return at::mm(h, lm.t());
+    at::Tensor out = at::mm(h, lm.t());
+    if (s.final_softcap) out = *s.final_softcap * at::tanh(out / *s.final_softcap);
+    return out;
 }
 
 std::vector<int64_t> greedy(const ModelFolder& folder, std::vector<int64_t> ids, int64_t max_new,

@@ -1,6 +1,6 @@
 #pragma once
 // An independent float64 reference of the Hugging Face forward pass
-// (modeling_llama / modeling_qwen2 / modeling_qwen3), written from the HF
+// (modeling_llama / modeling_qwen2 / modeling_qwen3 / modeling_gemma2), written from the HF
 // formulas with plain per-position, per-head loops over double tensors. It
 // reads the tensors straight from the model folder through core/io and shares
 // no code with core/model.

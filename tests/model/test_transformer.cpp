@@ -72,6 +72,20 @@ private slots:
         q3s.shards = 2;
         q3s.rope_theta = 1000000.0;
         QTest::newRow("qwen3 sharded") << q3s;
+        // Gemma 2: every feature at a strength that moves the logits.
+        auto g2 = opts("Gemma2ForCausalLM");
+        g2.tied = true;
+        g2.head_dim = 16;
+        g2.query_pre_attn_scalar = 12;
+        g2.sliding_window = 4;  // kIds has 11 tokens; layer 0 slides, layer 1 does not
+        g2.attn_softcap = 1.5;
+        g2.final_softcap = 4.0;
+        QTest::newRow("gemma2 (transformers 4 config)") << g2;
+        auto g2v5 = g2;
+        g2v5.transformers5 = true;  // layer_types written out
+        g2v5.tied = false;
+        g2v5.attn_softcap = 0;  // null: no capping
+        QTest::newRow("gemma2 (transformers 5 config, untied, no attention cap)") << g2v5;
     }
 
     void matches_reference() {

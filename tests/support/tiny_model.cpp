@@ -31,6 +31,7 @@ std::string model_type_of(const std::string& arch) {
     if (arch == "MistralForCausalLM") return "mistral";
     if (arch == "Qwen2ForCausalLM") return "qwen2";
     if (arch == "Qwen3ForCausalLM") return "qwen3";
+    if (arch == "Gemma2ForCausalLM") return "gemma2";
     throw Error("write_tiny_model: unsupported architecture '" + arch +
                 "' (supported: " + supported_architectures() + ")");
 }
@@ -69,7 +70,22 @@ std::string tiny_config_json(const TinyModelOptions& o) {
     c["bos_token_id"] = o.bos_id;
     c["eos_token_id"] = ids_json(o.eos_ids);
     if (type != "qwen2" || o.head_dim > 0) c["head_dim"] = head_dim;
-    c["hidden_act"] = "silu";
+    c["hidden_act"] = type == "gemma2" ? "gelu_pytorch_tanh" : "silu";
+    if (type == "gemma2") {
+        c["hidden_activation"] = "gelu_pytorch_tanh";
+        c["query_pre_attn_scalar"] =
+            o.query_pre_attn_scalar > 0 ? o.query_pre_attn_scalar : static_cast<double>(head_dim);
+        c["attn_logit_softcapping"] = o.attn_softcap > 0 ? nlohmann::ordered_json(o.attn_softcap) : nullptr;
+        c["final_logit_softcapping"] =
+            o.final_softcap > 0 ? nlohmann::ordered_json(o.final_softcap) : nullptr;
+        c["sliding_window"] = o.sliding_window > 0 ? nlohmann::ordered_json(o.sliding_window) : nullptr;
+        if (o.transformers5 && o.sliding_window > 0) {
+            nlohmann::ordered_json types = nlohmann::ordered_json::array();
+            for (int64_t l = 0; l < o.layers; ++l)
+                types.push_back(l % 2 == 0 ? "sliding_attention" : "full_attention");
+            c["layer_types"] = types;
+        }
+    }
     c["hidden_size"] = o.hidden;
     c["initializer_range"] = 0.02;
     c["intermediate_size"] = o.intermediate;
@@ -130,7 +146,9 @@ ModelSpec write_tiny_model(const fs::path& dir, const TinyModelOptions& o) {
         if (!e.required) continue;  // lm_head of a tied model is not written
         const bool norm = e.role == TensorRole::final_norm || e.role == TensorRole::input_norm ||
                           e.role == TensorRole::post_attention_norm || e.role == TensorRole::attn_q_norm ||
-                          e.role == TensorRole::attn_k_norm;
+                          e.role == TensorRole::attn_k_norm || e.role == TensorRole::pre_feedforward_norm ||
+                          e.role == TensorRole::post_feedforward_norm;
+        const double norm_base = spec.norm_plus_one ? 0.0 : 1.0;  // Gemma scales by (1 + w)
         const bool bias = e.role == TensorRole::attn_q_bias || e.role == TensorRole::attn_k_bias ||
                           e.role == TensorRole::attn_v_bias || e.role == TensorRole::attn_o_bias;
         const std::string name = e.name;
@@ -145,7 +163,7 @@ ModelSpec write_tiny_model(const fs::path& dir, const TinyModelOptions& o) {
                                for (int64_t d : shape) n *= d;
                                at::Tensor t = from_floats(gaussian(seed, name, n), shape);
                                // norms near 1, biases and weights small
-                               if (norm) return 1.0 + 0.1 * t;
+                               if (norm) return norm_base + 0.1 * t;
                                return (bias ? 0.5 * scale : scale) * t;
                            },
                            {}});

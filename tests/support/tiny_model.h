@@ -19,7 +19,7 @@ namespace olm::testing {
 
 struct TinyModelOptions {
     std::string architecture =
-        "LlamaForCausalLM";  // | MistralForCausalLM | Qwen2ForCausalLM | Qwen3ForCausalLM
+        "LlamaForCausalLM";  // | MistralForCausalLM | Qwen2ForCausalLM | Qwen3ForCausalLM | Gemma2ForCausalLM
     int64_t hidden = 32;
     int64_t intermediate = 64;
     int64_t layers = 2;
@@ -42,6 +42,11 @@ struct TinyModelOptions {
     double weight_scale = 0.02;            // std of the projection/embedding weights
     bool transformers5 = false;            // write rope_parameters/dtype (transformers 5 spelling)
     std::filesystem::path tokenizer_from;  // copy tokenizer files from here when set
+    // Gemma 2 only (its config keys; 0 = the key is written as null / left out)
+    double attn_softcap = 50.0;
+    double final_softcap = 30.0;
+    double query_pre_attn_scalar = 0;  // 0 = head_dim
+    int64_t sliding_window = 0;        // 0 = none; Gemma 2 slides on even layers
 };
 
 // Writes dir (created; must not exist or be empty) and returns the spec
