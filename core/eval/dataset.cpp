@@ -119,7 +119,7 @@ std::vector<DatasetRecord> parse_dataset_text(const std::string& text, const std
         json doc;
         try {
             doc = json::parse(text);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // parse_error; out_of_range: a number too large
             fail(file, "", std::string("not JSON: ") + e.what());
         }
         for (size_t i = 0; i < doc.size(); ++i)
@@ -140,7 +140,7 @@ std::vector<DatasetRecord> parse_dataset_text(const std::string& text, const std
             json sample;
             try {
                 sample = json::parse(line);
-            } catch (const json::parse_error& e) {
+            } catch (const json::exception& e) {  // parse_error; out_of_range: a number too large
                 fail(file, sample_where(index) + " (line " + std::to_string(line_no) + ")",
                      std::string("not JSON: ") + e.what());
             }

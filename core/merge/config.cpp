@@ -145,8 +145,22 @@ struct Reader {
 
 // Every key of every map at most once: YAML parsers differ on duplicates
 // (yaml-cpp's lookup takes the first, iteration sees both), so a repeated
-// key is an error naming both lines.
-void check_duplicate_keys(const YAML::Node& n, const std::string& name, const std::string& where) {
+// key is an error naming both lines. Aliases are followed, so the walk is
+// bounded: a recursive alias ("b: &y [*y]") would never end and nested
+// aliases ("billion laughs") grow exponentially.
+constexpr int kMaxYamlDepth = 64;
+constexpr long kMaxYamlNodes = 100000;
+
+void check_duplicate_keys(const YAML::Node& n, const std::string& name, const std::string& where, int depth,
+                          long& budget) {
+    if (depth > kMaxYamlDepth || --budget < 0) {
+        const int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+        const std::string key = where.empty() ? std::string("(top)") : where.substr(0, where.size() - 1);
+        throw Error(name + ":" + std::to_string(line) + ": " + key + ": nested more than " +
+                    std::to_string(kMaxYamlDepth) + " levels deep or more than " +
+                    std::to_string(kMaxYamlNodes) +
+                    " values once aliases are expanded (a recursive or exploding alias?); refused");
+    }
     if (n.IsMap()) {
         std::map<std::string, int> lines;
         for (auto it = n.begin(); it != n.end(); ++it) {
@@ -158,14 +172,19 @@ void check_duplicate_keys(const YAML::Node& n, const std::string& name, const st
                     throw Error(name + ":" + std::to_string(line) + ": " + where + key +
                                 ": duplicate key (first at line " + std::to_string(at->second) +
                                 "); each key may appear once");
-                check_duplicate_keys(it->second, name, where + key + ".");
+                check_duplicate_keys(it->second, name, where + key + ".", depth + 1, budget);
             } else {
-                check_duplicate_keys(it->second, name, where);
+                check_duplicate_keys(it->second, name, where, depth + 1, budget);
             }
         }
     } else if (n.IsSequence()) {
-        for (const auto& e : n) check_duplicate_keys(e, name, where);
+        for (const auto& e : n) check_duplicate_keys(e, name, where, depth + 1, budget);
     }
+}
+
+void check_duplicate_keys(const YAML::Node& root, const std::string& name) {
+    long budget = kMaxYamlNodes;
+    check_duplicate_keys(root, name, "", 0, budget);
 }
 
 fs::path resolved(const fs::path& p) {
@@ -330,7 +349,7 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
         throw Error(name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
     }
     if (!root.IsMap()) throw Error(name + ": expected a map of settings at the top level");
-    check_duplicate_keys(root, name, "");
+    check_duplicate_keys(root, name);
     Reader rd{name, base_dir};
     MergeConfig c;
     c.config_path = base_dir / fs::path(name).filename();  // load_merge_config sets the real path

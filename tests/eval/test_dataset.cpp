@@ -110,6 +110,12 @@ private slots:
             << R"([{"messages": [{"role": "user"}, {"role": "assistant", "content": "r"}]}])" << true
             << "sample 0, turn 0"
             << "no \"content\"";
+        // A number past double's range is nlohmann's out_of_range, once not caught.
+        QTest::newRow("number too large") << R"([{"conversation": [{"from": 6E666666666}]}])" << true << ""
+                                          << "not JSON";
+        QTest::newRow("jsonl number too large") << ok + "\n{\"conversation\": 1e999999}\n"
+                                                << true << "sample 1 (line 2)"
+                                                << "not JSON";
         QTest::newRow("jsonl bad line") << ok + "\n" + ok + "\n{oops\n"
                                         << true << "sample 2 (line 3)"
                                         << "not JSON";

@@ -187,6 +187,20 @@ load_merge_report: false
                                         << "cfg.yaml:2: dataset: a key must be a plain name";
         QTest::newRow("list as dataset option") << "models: [a]\ndataset:\n  x.json:\n    [mode]: exact\n"
                                                 << "cfg.yaml:4: dataset.x.json: a key must be a plain name";
+        // Aliases are expanded by yaml-cpp: a recursive one overflowed the stack
+        // of the duplicate-key check, nested ones grow exponentially.
+        QTest::newRow("recursive alias") << "a: &x [1, 2, 3]\nb: &y [ &z , *y, *y]\nmodels: [*z, *z]\n"
+                                         << "cfg.yaml:2: b: nested more than 64 levels deep";
+        {
+            QString laughs = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+            for (int i = 1; i <= 8; ++i)
+                laughs +=
+                    QStringLiteral("l%1: &l%1 [*l%2, *l%2, *l%2, *l%2, *l%2, *l%2, *l%2, *l%2, *l%2, *l%2]\n")
+                        .arg(i)
+                        .arg(i - 1);
+            QTest::newRow("exploding aliases") << laughs + "models: [a]\n"
+                                               << "values once aliases are expanded";
+        }
         // output_dir never points at what the merge reads, nor at /.
         QTest::newRow("output_dir root") << ok + "output_dir: /\n"
                                          << "cfg.yaml:3: output_dir: / is the root folder";
