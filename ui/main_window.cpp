@@ -973,11 +973,10 @@ void MainWindow::onRunEvent(const RunEvent& e) {
 void MainWindow::showDownload(const RunProgress& p) {
     m_downloading = p.total > 0 && p.done < p.total;
     const double f = p.total > 0 ? static_cast<double>(p.done) / static_cast<double>(p.total) : 0.0;
-    auto mib = [](qint64 b) { return QString::number(static_cast<double>(b) / (1024.0 * 1024.0), 'f', 1); };
     m_progress->setValue(static_cast<int>(std::lround(1000.0 * f)));
-    m_progress->setFormat(tr("Downloading — %1 % (%2 of %3 MiB)")
+    m_progress->setFormat(tr("Downloading — %1 % (%2 of %3)")
                               .arg(static_cast<int>(std::floor(100.0 * f)))
-                              .arg(mib(p.done), mib(p.total)));
+                              .arg(formatBytes(p.done), formatBytes(p.total)));
     m_progress->setToolTip(tr("Fetching pool models from the Hugging Face Hub into its cache"));
     m_stageLabel->setText(tr("Downloading models"));
     m_etaLabel->setText(p.etaSeconds > 0 ? tr("about %1 left").arg(formatDuration(p.etaSeconds))

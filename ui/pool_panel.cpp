@@ -175,6 +175,20 @@ void PoolPanel::addFolderDialog() {
     if (d.exec() == QDialog::Accepted) m_model->addFolders(d.selectedFiles());
 }
 
+namespace {
+
+// The snapshot folder of a Hub model name in the Hugging Face cache, or "".
+QString cachedHubFolder(const std::string& name) {
+    try {
+        if (auto dir = olm::find_in_hf_cache(olm::parse_hub_model_name(name)))
+            return QString::fromStdString(dir->string());
+    } catch (const std::exception&) {
+    }
+    return {};
+}
+
+}  // namespace
+
 bool PoolPanel::addHubName(const QString& text) {
     const std::string name = text.trimmed().toStdString();
     if (!olm::is_hub_model_name(name)) {
@@ -182,27 +196,14 @@ bool PoolPanel::addHubName(const QString& text) {
                                   .arg(text.trimmed()));
         return false;
     }
-    QString folder;
-    try {
-        if (auto dir = olm::find_in_hf_cache(olm::parse_hub_model_name(name)))
-            folder = QString::fromStdString(dir->string());
-    } catch (const std::exception&) {
-    }
-    m_model->addHubModel(QString::fromStdString(name), folder);
+    m_model->addHubModel(QString::fromStdString(name), cachedHubFolder(name));
     m_hubName->clear();
     m_hubName->setToolTip({});
     return true;
 }
 
 void PoolPanel::refreshDownloads() {
-    m_model->refreshDownloads([](const QString& name) {
-        try {
-            if (auto dir = olm::find_in_hf_cache(olm::parse_hub_model_name(name.toStdString())))
-                return QString::fromStdString(dir->string());
-        } catch (const std::exception&) {
-        }
-        return QString();
-    });
+    m_model->refreshDownloads([](const QString& name) { return cachedHubFolder(name.toStdString()); });
 }
 
 void PoolPanel::removeSelected() {

@@ -121,9 +121,6 @@ void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t l
     const bool sandwich = spec.norm_layout == NormLayout::sandwich;
     unit(LayerUnit::pre_feedforward_layernorm, {h}, sandwich);
     unit(LayerUnit::post_feedforward_layernorm, {h}, sandwich);
-    if (sandwich)
-        for (LayerUnit u : {LayerUnit::pre_feedforward_layernorm, LayerUnit::post_feedforward_layernorm})
-            if (!w[u].weight.defined()) throw Error(where + layer_unit_name(u) + ".weight: missing");
     if (spec.attention_bias) {
         for (LayerUnit u : {LayerUnit::q_proj, LayerUnit::k_proj, LayerUnit::v_proj})
             if (!w[u].bias.defined())
