@@ -5,6 +5,7 @@
 #include "core/eval/settings.h"
 #include "core/io/model_folder.h"
 #include "core/io/pool_check.h"
+#include "core/util/dir_lock.h"
 
 #include <torch/cuda.h>
 
@@ -15,6 +16,7 @@
 #include <QObject>
 
 #include <exception>
+#include <filesystem>
 #include <map>
 
 namespace olm::ui {
@@ -87,6 +89,21 @@ void checkPool(QVector<PoolEntry>& entries, int base) {
                 ? (notes.isEmpty() ? QObject::tr("OK")
                                    : QObject::tr("OK, warning: %1").arg(notes.join(QStringLiteral("; "))))
                 : why;
+    }
+}
+
+QString outputFolderHolder(const QString& outputDir) {
+    if (outputDir.isEmpty()) return {};
+    const std::filesystem::path lock = std::filesystem::path(outputDir.toStdString()) / kDirLockName;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(lock, ec)) return {};
+    try {
+        std::string holder;
+        const DirLock probe = DirLock::try_acquire(lock, /*remove_on_release=*/false, &holder);
+        if (probe.held()) return {};
+        return QString::fromStdString(holder.empty() ? std::string("another process") : holder);
+    } catch (const std::exception&) {
+        return {};  // an unreadable lock file is the run's own error to report
     }
 }
 

@@ -26,6 +26,7 @@ struct PoolEntry {
     QStringList warnings;  // non-blocking differences (tokenizer, rope/norm parameters)
     QString hubName;       // "org/name[@revision]" for a Hugging Face model (name and config entry), else ""
     bool pendingDownload = false;  // hubName is in no cache yet: the merge downloads it, then checks it
+    bool inspected = true;         // false until inspectModelFolder has read path (pool check pending)
 };
 
 // Opens the folder with core/io (headers only) and fills the descriptive fields.
@@ -35,6 +36,10 @@ PoolEntry inspectModelFolder(const QString& path);
 // pool check (architecture, layer count, vocabulary, every tensor's shape),
 // plus its warnings (tokenizer or config differences).
 void checkPool(QVector<PoolEntry>& entries, int base);
+
+// The output folder's run lock (core/util/dir_lock): "" when no other run holds
+// it (or the folder has none), else the holder ("pid N, <command> since <time>").
+QString outputFolderHolder(const QString& outputDir);
 
 // Reads a dataset file with core/eval (conversation JSON or JSON Lines) and
 // returns its number of conversations; -1 and the error text when invalid.

@@ -42,6 +42,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScopedValueRollback>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -242,6 +243,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     connect(m_controller, &MergeController::finished, this, &MainWindow::onFinished);
     connect(m_pool->model(), &PoolModel::poolChanged, this, &MainWindow::configEdited);
+    connect(m_pool->model(), &PoolModel::checked, this, [this] {
+        showPoolProblems();
+        configEdited();
+    });
     connect(m_datasets->model(), &DatasetModel::datasetsChanged, this, &MainWindow::configEdited);
     // Every editor of the option panels marks the project edited.
     for (QWidget* panel : {static_cast<QWidget*>(m_options), static_cast<QWidget*>(m_datasets),
@@ -376,12 +381,14 @@ void MainWindow::updateControls() {
     const bool ready = m_pool->model()->rowCount() > 0 && m_datasets->model()->rowCount() > 0;
     const QString why = m_pool->model()->rowCount() == 0       ? tr("add models to the pool first")
                         : m_datasets->model()->rowCount() == 0 ? tr("add a dataset first")
+                        : m_pool->model()->checking()          ? tr("checking the pool…")
                                                                : QString();
-    m_startAction->setEnabled(!running && ready);
+    const bool checking = m_pool->model()->checking();
+    m_startAction->setEnabled(!running && ready && !checking);
     m_pauseAction->setEnabled(running && !paused);
-    m_resumeAction->setEnabled(running ? paused : ready);
+    m_resumeAction->setEnabled(running ? paused : ready && !checking);
     m_cancelAction->setEnabled(running);
-    m_exportAction->setEnabled(!running && ready);
+    m_exportAction->setEnabled(!running && ready && !checking);
     m_start->setEnabled(m_startAction->isEnabled());
     m_pause->setEnabled(m_pauseAction->isEnabled());
     m_resume->setEnabled(m_resumeAction->isEnabled());
@@ -443,6 +450,22 @@ void MainWindow::addProblem(const QString& text, const QString& where, int row) 
     m_bottomTabs->setTabText(1, tr("Problems (%1)").arg(m_problems->count()));
 }
 
+void MainWindow::showPoolProblems() {
+    for (int i = m_problems->count() - 1; i >= 0; --i)
+        if (m_problems->item(i)->data(Qt::UserRole).toString() == QLatin1String("pool"))
+            delete m_problems->item(i);
+    const auto& entries = m_pool->model()->entries();
+    for (int i = 0; i < entries.size(); ++i) {
+        if (!entries[i].compatible)
+            addProblem(tr("pool: %1: %2").arg(entries[i].name, entries[i].verdict), QStringLiteral("pool"),
+                       i);
+        for (const auto& w : entries[i].warnings)
+            addProblem(tr("pool: %1: %2").arg(entries[i].name, w), QStringLiteral("pool"), i);
+    }
+    m_bottomTabs->setTabText(
+        1, m_problems->count() ? tr("Problems (%1)").arg(m_problems->count()) : tr("Problems"));
+}
+
 olm::MergeConfig MainWindow::currentConfig() const {
     olm::MergeConfig c = m_project;
     m_pool->applyTo(c);
@@ -463,6 +486,8 @@ QStringList MainWindow::poolFolders() const {
 }
 
 bool MainWindow::openProject(const QString& path) {
+    if (m_opening) return false;  // the pool check's wait runs the event loop
+    const QScopedValueRollback<bool> opening(m_opening, true);
     try {
         olm::MergeConfig c = olm::load_merge_config(path.toStdString());
         m_project = c;
@@ -472,6 +497,9 @@ bool MainWindow::openProject(const QString& path) {
         m_problems->clear();
         m_bottomTabs->setTabText(1, tr("Problems"));
         m_pool->loadFrom(c);
+        // The heatmap's layout needs the base's layer count: wait for the
+        // check (the window keeps repainting meanwhile; edits stay asynchronous).
+        m_pool->model()->waitForCheck();
         m_datasets->loadFrom(c);
         m_options->loadFrom(c);
         m_pool->setStartFolder(QFileInfo(m_projectPath).absolutePath());
@@ -485,14 +513,7 @@ bool MainWindow::openProject(const QString& path) {
                       .arg(c.models.size())
                       .arg(c.datasets.size()));
         for (const auto& w : c.warnings) addProblem(tr("project: %1").arg(QString::fromStdString(w)));
-        const auto& entries = m_pool->model()->entries();
-        for (int i = 0; i < entries.size(); ++i) {
-            if (!entries[i].compatible)
-                addProblem(tr("pool: %1: %2").arg(entries[i].name, entries[i].verdict),
-                           QStringLiteral("pool"), i);
-            for (const auto& w : entries[i].warnings)
-                addProblem(tr("pool: %1: %2").arg(entries[i].name, w), QStringLiteral("pool"), i);
-        }
+        showPoolProblems();
         const auto& ds = m_datasets->model()->entries();
         for (int i = 0; i < ds.size(); ++i)
             if (!ds[i].error.isEmpty())
@@ -721,8 +742,9 @@ QStringList MainWindow::preflightProblems() {
     if (c.models.empty()) problems << tr("The pool is empty: add model folders.");
     if (c.datasets.empty()) problems << tr("No datasets: add at least one.");
     if (c.output_dir.empty()) problems << tr("No output folder: choose one under Direction and options.");
+    if (m_pool->model()->checking()) problems << tr("The pool check is still running.");
     const auto& entries = m_pool->model()->entries();
-    for (int i = 0; i < entries.size(); ++i)
+    for (int i = 0; i < entries.size() && !m_pool->model()->checking(); ++i)
         if (!entries[i].compatible) {
             problems << tr("Pool model %1: %2").arg(entries[i].name, entries[i].verdict);
             poolRows << i;
@@ -738,6 +760,12 @@ QStringList MainWindow::preflightProblems() {
                 folderInPoolProblem(QString::fromStdString(c.output_dir.string()), poolFolders());
             !p.isEmpty())
             problems << tr("Output folder: %1; choose a folder outside the pool.").arg(p);
+    if (!c.output_dir.empty())
+        if (const QString holder = outputFolderHolder(QString::fromStdString(c.output_dir.string()));
+            !holder.isEmpty())
+            problems << tr("Output folder %1 is in use by another merge (%2). Wait for it to finish, or "
+                           "choose another output folder.")
+                            .arg(QString::fromStdString(c.output_dir.string()), holder);
     // Highlight the rows the banner names.
     auto select = [](QTableView* view, const QList<int>& rows) {
         if (rows.isEmpty()) return;
@@ -775,6 +803,7 @@ bool MainWindow::launch(const MergeJob& job, const QString& what) {
 
 bool MainWindow::startMerge(bool resume, bool force) {
     if (m_controller->running()) return false;
+    m_pool->model()->waitForCheck();  // headers only: a moment, unless the disk is slow
     const QStringList problems = preflightProblems();
     if (!problems.isEmpty()) {
         showWelcome(false);

@@ -95,6 +95,8 @@ public:
     void appendLog(const QString& line);
     // Problems list: warnings of the project and the run, clickable to the row.
     void addProblem(const QString& text, const QString& where = {}, int row = -1);
+    // Replaces the pool's rows in the problems list with the last check's.
+    void showPoolProblems();
     void showWelcome(bool show);
 
     static QString settingsGroup() { return QStringLiteral("window"); }
@@ -181,7 +183,8 @@ private:
 
     olm::MergeConfig m_project;  // the last opened/saved project (keeps keys the panels do not show)
     QString m_projectPath;
-    QString m_savedYaml;  // the project as last opened or saved (unsaved-edit marker)
+    QString m_savedYaml;     // the project as last opened or saved (unsaved-edit marker)
+    bool m_opening = false;  // openProject is running (it waits for the pool check)
     bool m_stale = false;
     bool m_exporting = false;
     bool m_downloading = false;                     // a Hub download is shown in the progress bar

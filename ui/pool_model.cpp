@@ -5,14 +5,40 @@
 #include <QBrush>
 #include <QColor>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileInfo>
 #include <QFont>
+#include <QTimer>
 
 #include <algorithm>
 
 namespace olm::ui {
 
-PoolModel::PoolModel(QObject* parent) : QAbstractTableModel(parent) {}
+namespace {
+
+// A row whose folder is read by the next check.
+PoolEntry pendingEntry(const QString& path, const QString& hubName = {}) {
+    PoolEntry e;
+    e.path = path;
+    e.name = hubName.isEmpty() ? QFileInfo(path).fileName() : hubName;
+    e.hubName = hubName;
+    e.inspected = false;
+    e.verdict = QObject::tr("checking…");
+    return e;
+}
+
+}  // namespace
+
+PoolModel::PoolModel(QObject* parent) : QAbstractTableModel(parent) {
+    m_workers.setMaxThreadCount(1);
+    m_workers.setObjectName(QStringLiteral("pool check"));
+}
+
+PoolModel::~PoolModel() {
+    // A check still reading headers posts to this object: wait for it first.
+    m_workers.clear();
+    m_workers.waitForDone();
+}
 
 int PoolModel::addFolders(const QStringList& paths) {
     QVector<PoolEntry> fresh;
@@ -23,7 +49,7 @@ int PoolModel::addFolders(const QStringList& paths) {
             std::any_of(m_entries.cbegin(), m_entries.cend(),
                         [&](const PoolEntry& e) { return e.path == abs; }) ||
             std::any_of(fresh.cbegin(), fresh.cend(), [&](const PoolEntry& e) { return e.path == abs; });
-        if (!known) fresh << inspectModelFolder(abs);
+        if (!known) fresh << pendingEntry(abs);
     }
     if (fresh.isEmpty()) return 0;
     beginInsertRows({}, static_cast<int>(m_entries.size()),
@@ -40,14 +66,14 @@ bool PoolModel::addHubModel(const QString& name, const QString& folder) {
         return false;
     PoolEntry e;
     if (!folder.isEmpty()) {
-        e = inspectModelFolder(folder);
+        e = pendingEntry(folder, name);
     } else {
         e.path = name;
+        e.name = name;
+        e.hubName = name;
         e.pendingDownload = true;
         e.error = tr("not downloaded yet: fetched from the Hugging Face Hub when the merge starts");
     }
-    e.name = name;
-    e.hubName = name;
     beginInsertRows({}, static_cast<int>(m_entries.size()), static_cast<int>(m_entries.size()));
     m_entries << e;
     endInsertRows();
@@ -61,10 +87,7 @@ int PoolModel::refreshDownloads(const std::function<QString(const QString&)>& fo
         if (!e.pendingDownload) continue;
         const QString folder = folderOf(e.hubName);
         if (folder.isEmpty()) continue;
-        const QString name = e.hubName;
-        e = inspectModelFolder(folder);
-        e.name = name;
-        e.hubName = name;
+        e = pendingEntry(folder, e.hubName);
         ++found;
     }
     if (found) recheck();
@@ -133,14 +156,53 @@ int PoolModel::baseRow() const {
 }
 
 bool PoolModel::allCompatible() const {
-    return !m_entries.isEmpty() &&
+    return !m_checking && !m_entries.isEmpty() &&
            std::all_of(m_entries.cbegin(), m_entries.cend(), [](const PoolEntry& e) { return e.compatible; });
 }
 
 void PoolModel::recheck() {
-    checkPool(m_entries, baseRow());
+    const quint64 generation = ++m_generation;
+    m_checking = !m_entries.isEmpty();
+    if (m_checking) {
+        // The worker owns a copy; edits meanwhile start a newer check.
+        m_workers.start([this, generation, entries = m_entries, base = baseRow(),
+                         hook = m_checkHook]() mutable {
+            if (hook) hook();
+            for (auto& e : entries) {
+                if (e.inspected) continue;
+                const QString name = e.name, hub = e.hubName;
+                e = inspectModelFolder(e.path);
+                e.name = name;
+                e.hubName = hub;
+            }
+            checkPool(entries, base);
+            QMetaObject::invokeMethod(
+                this, [this, generation, entries] { applyCheck(generation, entries); }, Qt::QueuedConnection);
+        });
+    }
     if (!m_entries.isEmpty()) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
     emit poolChanged();
+    if (!m_checking) emit checked();
+}
+
+void PoolModel::applyCheck(quint64 generation, const QVector<PoolEntry>& entries) {
+    if (generation != m_generation || entries.size() != m_entries.size()) return;  // superseded
+    m_entries = entries;
+    m_checking = false;
+    emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+    emit checked();
+}
+
+bool PoolModel::waitForCheck(int timeoutMs) {
+    if (!m_checking) return true;
+    QEventLoop loop;
+    QTimer timer;
+    timer.setSingleShot(true);
+    connect(&timer, &QTimer::timeout, &loop, &QEventLoop::quit);
+    connect(this, &PoolModel::checked, &loop, &QEventLoop::quit);
+    timer.start(timeoutMs);
+    while (m_checking && timer.isActive()) loop.exec();
+    return !m_checking;
 }
 
 int PoolModel::rowCount(const QModelIndex& parent) const {
@@ -172,7 +234,8 @@ QVariant PoolModel::data(const QModelIndex& index, int role) const {
         return tip;
     }
     if (role == Qt::ForegroundRole && index.column() == VerdictColumn)
-        return QBrush(e.compatible ? QColor(30, 130, 60) : QColor(190, 40, 40));
+        return !e.inspected ? QBrush(QColor(110, 110, 110))
+                            : QBrush(e.compatible ? QColor(30, 130, 60) : QColor(190, 40, 40));
     if (role == Qt::FontRole && index.row() == baseRow() && index.column() == NameColumn) {
         QFont f;
         f.setBold(true);

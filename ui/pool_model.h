@@ -2,9 +2,14 @@
 // The model pool as a table: name, architecture, layers, size and the pool
 // compatibility verdict against the base (from core/io through core_bridge).
 // Rows keep the pool order, which is also the merge's tie-break order.
+//
+// Opening folders and the pool check run on a worker thread (a slow or network
+// file system must not freeze the window): every edit starts a new check, whose
+// results replace the rows' verdicts unless a later edit has superseded it.
 #include "ui/core_bridge.h"
 
 #include <QAbstractTableModel>
+#include <QThreadPool>
 
 #include <functional>
 
@@ -16,6 +21,7 @@ public:
     enum Column { NameColumn, ArchitectureColumn, LayersColumn, SizeColumn, VerdictColumn, ColumnCount };
 
     explicit PoolModel(QObject* parent = nullptr);
+    ~PoolModel() override;
 
     // Adds folders not in the pool yet (inspecting each); returns how many were added.
     int addFolders(const QStringList& paths);
@@ -40,7 +46,16 @@ public:
     void setBaseName(const QString& name);
     QString baseName() const { return m_baseName; }
     int baseRow() const;
+    // False while a check runs (the verdicts are not final yet).
     bool allCompatible() const;
+    // A pool check is running (rows added since are shown as "checking…").
+    bool checking() const { return m_checking; }
+    // Runs the event loop until the running check has delivered its results
+    // (true), or timeoutMs passed (false). Returns at once when none runs.
+    bool waitForCheck(int timeoutMs = 60000);
+    // Called on the check's thread before it reads any folder (tests stand in
+    // a slow disk with it). Set it while no check runs.
+    void setCheckHook(std::function<void()> hook) { m_checkHook = std::move(hook); }
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -49,12 +64,19 @@ public:
 
 signals:
     void poolChanged();
+    // A pool check finished and its verdicts are in entries().
+    void checked();
 
 private:
     void recheck();
+    void applyCheck(quint64 generation, const QVector<PoolEntry>& entries);
 
     QVector<PoolEntry> m_entries;
     QString m_baseName;
+    QThreadPool m_workers;  // one thread: checks run in order, the last one wins
+    quint64 m_generation = 0;
+    bool m_checking = false;
+    std::function<void()> m_checkHook;
 };
 
 }  // namespace olm::ui

@@ -78,6 +78,7 @@ private slots:
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString((root / "project.yaml").string())));
         QCOMPARE(w.poolPanel()->model()->names(), (QStringList{"base", "ft_1"}));
+        QVERIFY(w.poolPanel()->model()->waitForCheck());
         QVERIFY(w.poolPanel()->model()->allCompatible());
         QCOMPARE(w.poolPanel()->baseSelector()->currentText(), QStringLiteral("ft_1"));
         QCOMPARE(w.datasetPanel()->model()->rowCount(), 2);

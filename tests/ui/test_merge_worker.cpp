@@ -258,6 +258,7 @@ private slots:
         // The pool panel reads the downloaded copy now.
         auto* pool = w.findChild<olm::ui::PoolPanel*>();
         QVERIFY(pool);
+        QVERIFY(pool->model()->waitForCheck());
         const auto& entries = pool->model()->entries();
         const auto it = std::find_if(entries.cbegin(), entries.cend(),
                                      [](const olm::ui::PoolEntry& e) { return e.hubName == "org/m0"; });

@@ -11,12 +11,15 @@
 #include <QDropEvent>
 #include <QLineEdit>
 #include <QMimeData>
+#include <QSemaphore>
+#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QUrl>
 #include <QtTest>
 
+#include <atomic>
 #include <fstream>
 
 namespace fs = std::filesystem;
@@ -72,6 +75,12 @@ private slots:
         PoolModel* m = panel.model();
         QCOMPARE(m->rowCount(), 5);  // the text file is not a folder
         QCOMPARE(m->names(), (QStringList{"base", "ft_1", "deep", "wide", "not_a_model"}));
+        // The folders are read and checked off the GUI thread: the rows are
+        // there at once, "checking…", and nothing counts as compatible yet.
+        QVERIFY(m->checking());
+        QVERIFY(!m->allCompatible());
+        QCOMPARE(cell(m, 1, PoolModel::VerdictColumn), QStringLiteral("checking…"));
+        QVERIFY(m->waitForCheck());
         QCOMPARE(cell(m, 0, PoolModel::ArchitectureColumn), QStringLiteral("LlamaForCausalLM"));
         QCOMPARE(cell(m, 0, PoolModel::LayersColumn), QStringLiteral("2"));
         QCOMPARE(cell(m, 2, PoolModel::LayersColumn), QStringLiteral("3"));
@@ -92,16 +101,19 @@ private slots:
         // Dropping the same folder again adds nothing; a plain file is refused outright.
         QVERIFY(dropUrls(&panel, {p("base")}));
         QCOMPARE(m->rowCount(), 5);
+        QVERIFY(m->waitForCheck());
         QVERIFY(!dropUrls(&panel, {p("notes.txt")}));
 
         // Remove the misfits; the rest is a compatible pool.
         m->removeRowsAt({2, 3, 4});
         QCOMPARE(m->names(), (QStringList{"base", "ft_1"}));
+        QVERIFY(m->waitForCheck());
         QVERIFY(m->allCompatible());
 
         // Explicit base: ft_1 becomes the reference of the check.
         QComboBox* base = panel.baseSelector();
         base->setCurrentIndex(base->findText(QStringLiteral("ft_1")));
+        QVERIFY(m->waitForCheck());
         QCOMPARE(cell(m, 1, PoolModel::VerdictColumn), QStringLiteral("OK (base)"));
         QCOMPARE(cell(m, 0, PoolModel::VerdictColumn), QStringLiteral("OK"));
 
@@ -123,6 +135,42 @@ private slots:
 
     // A Hugging Face name typed into the field: from the cache when it is
     // there, else a row saying the merge downloads it; written back by name.
+    // A slow disk must not freeze the window: the folders are read on another
+    // thread while the event loop keeps running, and only the last edit's
+    // check counts.
+    void thePoolIsCheckedOffTheGuiThread() {
+        const QString root = m_tmp.path();
+        PoolModel m;
+        QSemaphore gate;
+        std::atomic<QThread*> checkThread{nullptr};
+        std::atomic<int> checks{0};
+        m.setCheckHook([&] {
+            checkThread = QThread::currentThread();
+            ++checks;
+            gate.acquire();  // the "disk" answers when the test says so
+        });
+        QSignalSpy done(&m, &PoolModel::checked);
+        QCOMPARE(m.addFolders({root + QStringLiteral("/base"), root + QStringLiteral("/deep")}), 2);
+        QVERIFY(m.checking());
+        // The GUI thread keeps serving events while the check waits on the disk.
+        bool ticked = false;
+        QTimer::singleShot(50, &m, [&] { ticked = true; });
+        QTRY_VERIFY(ticked);
+        QTRY_COMPARE(checks.load(), 1);
+        QVERIFY(checkThread.load() != QThread::currentThread());
+        QCOMPARE(done.count(), 0);
+        QVERIFY(!m.allCompatible());
+        // An edit while the first check is blocked: deep becomes the base.
+        m.setBaseName(QStringLiteral("deep"));
+        gate.release(2);
+        QVERIFY(m.waitForCheck());
+        QCOMPARE(done.count(), 1);  // the superseded check's results were dropped
+        QCOMPARE(cell(&m, 1, PoolModel::VerdictColumn), QStringLiteral("OK (base)"));
+        QCOMPARE(cell(&m, 0, PoolModel::VerdictColumn), QStringLiteral("num_hidden_layers is 2, base has 3"));
+        QCOMPARE(cell(&m, 0, PoolModel::LayersColumn), QStringLiteral("2"));
+        m.setCheckHook({});
+    }
+
     void hubNamesJoinThePool() {
         const fs::path root = m_tmp.path().toStdString();
         const fs::path cache = root / "hf";
@@ -141,6 +189,7 @@ private slots:
         QTest::keyClick(panel.hubNameEdit(), Qt::Key_Return);
         QVERIFY(panel.addHubName(QStringLiteral(" org/remote@v2 ")));
         QCOMPARE(m->rowCount(), 2);
+        QVERIFY(m->waitForCheck());
         QCOMPARE(m->names(), (QStringList{"org/cached", "org/remote@v2"}));
         QCOMPARE(m->entries()[0].path, QString::fromStdString(snap.string()));
         QCOMPARE(cell(m, 0, PoolModel::LayersColumn), QStringLiteral("2"));

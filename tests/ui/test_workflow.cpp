@@ -10,6 +10,7 @@
 // summary, stable chart colours and side-by-side previews. Dialogs are
 // answered by QTimer-posted clicks.
 #include "core/merge/config.h"
+#include "core/util/dir_lock.h"
 #include "merge/tiny_pool.h"
 #include "support/tiny_model.h"
 #include "ui/banner.h"
@@ -75,6 +76,7 @@ void writeJson(const fs::path& p, const nlohmann::json& j) { std::ofstream(p) <<
 // `button` (or by running `act` on it); records whether it came.
 struct Answer {
     bool seen = false;
+    bool stop = false;  // set to stop waiting for the dialog
 };
 std::shared_ptr<Answer> answerNext(const QString& name, const QString& button,
                                    std::function<void(QWidget*)> act = {}) {
@@ -84,6 +86,11 @@ std::shared_ptr<Answer> answerNext(const QString& name, const QString& button,
     auto started = std::make_shared<QElapsedTimer>();
     started->start();
     QObject::connect(timer, &QTimer::timeout, [=] {
+        if (answer->stop) {
+            timer->stop();
+            timer->deleteLater();
+            return;
+        }
         QWidget* w = QApplication::activeModalWidget();
         if (w && w->objectName() == name) {
             answer->seen = true;
@@ -184,6 +191,35 @@ private slots:
                     .hasMatch());
         QCOMPARE(readJson(aside.first().toStdString()), m_finished);
         fs::remove(aside.first().toStdString());
+    }
+
+    // Another merge holds the output folder (here a lock of this process, which
+    // flock refuses like another process's): Start is refused before any
+    // dialog, so Start over cannot move the running merge's report aside.
+    void aBusyOutputFolderIsRefusedBeforeAnyDialog() {
+        MainWindow w;
+        QVERIFY(w.openProject(path(m_config)));
+        {
+            const olm::DirLock other = olm::DirLock::acquire(m_pool.dir / "out" / olm::kDirLockName, "test");
+            auto a = answerNext(QStringLiteral("startOverDialog"), QStringLiteral("Cancel"));
+            QVERIFY(!w.startMerge(false));
+            QVERIFY(!w.controller()->running());
+            QVERIFY(!a->seen);
+            a->stop = true;
+            const QString lines = w.banner()->lines().join(QLatin1Char('\n'));
+            QVERIFY2(lines.contains(QStringLiteral("is in use by another merge (pid %1")
+                                        .arg(QCoreApplication::applicationPid())),
+                     qPrintable(lines));
+            QVERIFY2(!mentionsAFlag(lines), qPrintable(lines));
+            QCOMPARE(readJson(m_report), m_finished);
+            for (const auto& e : fs::directory_iterator(m_pool.dir / "out"))
+                QVERIFY2(e.path().filename().string().rfind("merge_report-", 0) != 0, e.path().c_str());
+        }
+        // Once it is free, Start asks about the report as usual.
+        auto a = answerNext(QStringLiteral("startOverDialog"), QStringLiteral("Cancel"));
+        QVERIFY(!w.startMerge(false));
+        QVERIFY(a->seen);
+        QCOMPARE(readJson(m_report), m_finished);
     }
 
     void configEditMarksTheHeatmapStale() {
@@ -324,6 +360,7 @@ private slots:
         w.modelPool()->selectRow(oddRow);
         w.poolPanel()->removeSelected();
         w.optionsPanel()->setOutputDir(QString::fromStdString((m_pool.dir / "out").string()));
+        QVERIFY(w.poolPanel()->model()->waitForCheck());
         QVERIFY(w.banner()->isHidden());
         // The problems list points at the row it names.
         w.addProblem(QStringLiteral("pool: m1: a warning"), QStringLiteral("pool"), 2);
