@@ -83,8 +83,27 @@ std::string_view role_name(TensorRole role) {
             return "mlp_up";
         case TensorRole::mlp_down:
             return "mlp_down";
+        case TensorRole::attn_qkv:
+            return "attn_qkv";
+        case TensorRole::mlp_gate_up:
+            return "mlp_gate_up";
     }
     return "?";
+}
+
+bool is_norm_role(TensorRole role) {
+    switch (role) {
+        case TensorRole::final_norm:
+        case TensorRole::input_norm:
+        case TensorRole::post_attention_norm:
+        case TensorRole::pre_feedforward_norm:
+        case TensorRole::post_feedforward_norm:
+        case TensorRole::attn_q_norm:
+        case TensorRole::attn_k_norm:
+            return true;
+        default:
+            return false;
+    }
 }
 
 bool is_layer_role(TensorRole role) {
@@ -142,13 +161,18 @@ std::vector<int64_t> expected_shape(const ModelSpec& s, TensorRole role) {
         case TensorRole::attn_v_bias:
             return {kv};
         case TensorRole::attn_q_norm:
+            return {s.qk_norm_full ? q : s.head_dim};
         case TensorRole::attn_k_norm:
-            return {s.head_dim};
+            return {s.qk_norm_full ? kv : s.head_dim};
         case TensorRole::mlp_gate:
         case TensorRole::mlp_up:
             return {s.intermediate_size, s.hidden_size};
         case TensorRole::mlp_down:
             return {s.hidden_size, s.intermediate_size};
+        case TensorRole::attn_qkv:
+            return {q + 2 * kv, s.hidden_size};
+        case TensorRole::mlp_gate_up:
+            return {2 * s.intermediate_size, s.hidden_size};
     }
     return {};
 }

@@ -39,10 +39,13 @@ enum class TensorRole {
     mlp_gate,
     mlp_up,
     mlp_down,
+    attn_qkv,     // Phi-3: fused q/k/v projection
+    mlp_gate_up,  // Phi-3: fused gate/up projection
 };
 
 std::string_view role_name(TensorRole role);  // "attn_q", "mlp_up", ...
 bool is_layer_role(TensorRole role);
+bool is_norm_role(TensorRole role);  // RMSNorm weights: final, per-layer and q/k norms
 
 // When a tensor of the table is present in a model of this architecture.
 enum class Presence {
@@ -82,8 +85,9 @@ std::string tensor_name(const Architecture& arch, TensorRole role, int layer = -
 // Shape a tensor of this role must have for spec:
 //   attn_q [heads*head_dim, hidden], attn_k/v [kv_heads*head_dim, hidden],
 //   attn_o [hidden, heads*head_dim], mlp_gate/up [intermediate, hidden],
+//   attn_qkv [(heads + 2*kv_heads)*head_dim, hidden], mlp_gate_up [2*intermediate, hidden],
 //   mlp_down [hidden, intermediate], embed/lm_head [vocab, hidden], norms [hidden],
-//   q/k norms [head_dim], biases [out features].
+//   q/k norms [head_dim] (OLMo 2: [heads*head_dim] / [kv_heads*head_dim]), biases [out features].
 std::vector<int64_t> expected_shape(const ModelSpec& spec, TensorRole role);
 
 // A tensor a model of (arch, spec) has or may have.

@@ -53,6 +53,30 @@ std::vector<TensorTemplate> sandwich_layer(bool qk_norm) {
     return t;
 }
 
+// OLMo 2: no input norm; a norm after attention and after the MLP; q/k norms
+// over the whole projection (shape [heads * head_dim], see expected_shape).
+std::vector<TensorTemplate> post_norm_layer() {
+    std::vector<TensorTemplate> t;
+    for (auto& x : decoder_layer(P::if_attention_bias, true, true))
+        if (x.role != R::input_norm) t.push_back(std::move(x));
+    t.push_back({R::post_feedforward_norm, "model.layers.{layer}.post_feedforward_layernorm.weight",
+                 P::required, "norms"});
+    return t;
+}
+
+// Phi-3 / Phi-4: one qkv_proj and one gate_up_proj per layer (Phi3Attention, Phi3MLP).
+std::vector<TensorTemplate> fused_layer() {
+    const std::string L = "model.layers.{layer}.";
+    return {
+        {R::attn_qkv, L + "self_attn.qkv_proj.weight", P::required, "attention"},
+        {R::attn_o, L + "self_attn.o_proj.weight", P::required, "attention"},
+        {R::mlp_gate_up, L + "mlp.gate_up_proj.weight", P::required, "mlp"},
+        {R::mlp_down, L + "mlp.down_proj.weight", P::required, "mlp"},
+        {R::input_norm, L + "input_layernorm.weight", P::required, "norms"},
+        {R::post_attention_norm, L + "post_attention_layernorm.weight", P::required, "norms"},
+    };
+}
+
 const std::vector<std::string> k_units = {"attention", "mlp", "norms"};
 
 }  // namespace
@@ -86,6 +110,19 @@ const std::vector<Architecture>& architectures() {
         // attention and final-logit soft-capping, query_pre_attn_scalar,
         // sliding-window attention on alternate layers (parse_model_spec).
         {"Gemma2ForCausalLM", {"gemma2"}, llama_boundary(), sandwich_layer(false), k_units},
+        // Gemma 3 (text): Gemma 2's layer plus per-head q/k norms with (1 + w), no
+        // soft-capping by default, and its own rotary base on the sliding layers.
+        {"Gemma3ForCausalLM", {"gemma3_text"}, llama_boundary(), sandwich_layer(true), k_units},
+        // Phi-3 and Phi-4: fused projections, longrope scaling, partial rotary.
+        {"Phi3ForCausalLM", {"phi3"}, llama_boundary(), fused_layer(), k_units},
+        // Granite: the Llama layer with embedding, attention, residual and logits multipliers.
+        {"GraniteForCausalLM",
+         {"granite"},
+         llama_boundary(),
+         decoder_layer(P::if_attention_bias, true, false),
+         k_units},
+        // OLMo 2: post-norms and full-width q/k norms (parse_model_spec).
+        {"Olmo2ForCausalLM", {"olmo2"}, llama_boundary(), post_norm_layer(), k_units},
     };
     return k_table;
 }

@@ -131,8 +131,35 @@ void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
                             "positive");
         if (s.high_freq_factor <= s.low_freq_factor)
             fail(label, where + "high_freq_factor must be larger than low_freq_factor");
+    } else if (type == "longrope" || type == "su") {
+        // Phi-3: short/long factor lists; original_max_position_embeddings here
+        // or at the config's top level (parse_model_spec fills it in then).
+        s.type = "longrope";
+        auto list = [&](const char* key) {
+            auto it = r.find(key);
+            if (it == r.end() || !it->is_array() || it->empty())
+                fail(label, where + "type 'longrope' needs the list '" + std::string(key) + "'");
+            std::vector<double> out;
+            for (const auto& v : *it) {
+                if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0)
+                    fail(label, where + std::string(key) + " holds " + v.dump() + ", not a positive number");
+                out.push_back(v.get<double>());
+            }
+            return out;
+        };
+        s.short_factor = list("short_factor");
+        s.long_factor = list("long_factor");
+        if (auto f = opt_number(r, "factor", label))
+            s.factor = *f;
+        else
+            s.factor = 0;  // the config's max / original positions (parse_model_spec)
+        if (auto a = opt_number(r, "attention_factor", label)) s.attention_factor = *a;
+        if (auto orig = opt_int(r, "original_max_position_embeddings", label))
+            s.original_max_position_embeddings = *orig;
+        else
+            s.original_max_position_embeddings = 0;
     } else if (type != "linear") {
-        fail(label, where + "unsupported type '" + type + "' (supported: linear, llama3)");
+        fail(label, where + "unsupported type '" + type + "' (supported: linear, llama3, longrope)");
     }
     spec.rope_scaling = s;
 }
@@ -181,8 +208,16 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
         fail(label, "num_attention_heads x head_dim = " + std::to_string(s.num_attention_heads * s.head_dim) +
                         " is above the supported maximum of " + std::to_string(L::max_hidden));
     s.vocab_size = bounded(get_int(c, "vocab_size", label), L::max_vocab, "vocab_size", label);
-    s.rms_norm_eps =
-        positive_number(opt_number(c, "rms_norm_eps", label).value_or(1e-6), "rms_norm_eps", label);
+    // Absent keys take the family's transformers default (Olmo2Config: eps 1e-5;
+    // Gemma2Config: tied embeddings; MistralConfig: a 4096 window).
+    const bool olmo2 = s.model_type == "olmo2" || s.architecture == "Olmo2ForCausalLM";
+    const bool granite = s.model_type == "granite" || s.architecture == "GraniteForCausalLM";
+    const bool gemma2 = s.model_type == "gemma2" || s.architecture == "Gemma2ForCausalLM";
+    const bool mistral = s.model_type == "mistral" || s.architecture == "MistralForCausalLM";
+    const bool phi3 = s.model_type == "phi3" || s.architecture == "Phi3ForCausalLM";
+    const bool gemma3 = s.model_type == "gemma3_text" || s.architecture == "Gemma3ForCausalLM";
+    s.rms_norm_eps = positive_number(
+        opt_number(c, "rms_norm_eps", label).value_or(olmo2 || phi3 ? 1e-5 : 1e-6), "rms_norm_eps", label);
     if (s.rms_norm_eps >= 1)
         fail(label,
              "key 'rms_norm_eps' must be below 1 (a small epsilon), found " + number_text(s.rms_norm_eps));
@@ -190,24 +225,89 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     if (s.max_position_embeddings < 0 || s.max_position_embeddings > L::max_positions)
         fail(label, "key 'max_position_embeddings' is " + std::to_string(s.max_position_embeddings) +
                         ", outside [0, " + std::to_string(L::max_positions) + "]");
+    s.tie_word_embeddings = gemma2 || gemma3;
     if (auto t = c.find("tie_word_embeddings"); t != c.end() && t->is_boolean())
         s.tie_word_embeddings = t->get<bool>();
 
     // Qwen2 always has q/k/v biases (its config has no attention_bias key).
     s.attention_bias = s.model_type == "qwen2" || s.architecture == "Qwen2ForCausalLM";
     if (auto b = c.find("attention_bias"); b != c.end() && b->is_boolean()) s.attention_bias = b->get<bool>();
-    s.qk_norm = s.model_type == "qwen3" || s.architecture == "Qwen3ForCausalLM";
+    s.qk_norm = s.model_type == "qwen3" || s.architecture == "Qwen3ForCausalLM" || olmo2 || gemma3;
+    // The table has no MLP biases (Llama's and Granite's mlp_bias); refuse rather than drop them.
+    if (auto mb = c.find("mlp_bias"); mb != c.end() && mb->is_boolean() && mb->get<bool>())
+        fail(label, "mlp_bias: true is not supported (MLP projections with biases)");
 
     // transformers 5: rope_parameters {rope_type, rope_theta, factor, ...}
     // transformers 4: rope_theta at the top, rope_scaling {type|rope_type, factor, ...}
-    s.rope_theta = opt_number(c, "rope_theta", label).value_or(10000.0);
+    // Gemma 3: global layers default to base 1e6 and local ones to 1e4
+    // (Gemma3TextConfig.default_theta); transformers 4 writes rope_theta,
+    // rope_local_base_freq and rope_scaling (global layers only), transformers 5
+    // rope_parameters per layer type.
+    s.rope_theta = opt_number(c, "rope_theta", label).value_or(gemma3 ? 1e6 : 10000.0);
+    if (gemma3) s.rope_local_theta = opt_number(c, "rope_local_base_freq", label).value_or(10000.0);
     if (auto rp = c.find("rope_parameters"); rp != c.end() && !rp->is_null()) {
         if (!rp->is_object()) fail(label, "rope_parameters should be an object");
-        if (auto th = opt_number(*rp, "rope_theta", label)) s.rope_theta = *th;
-        parse_rope(*rp, s, label);
+        if (rp->contains("full_attention") || rp->contains("sliding_attention")) {
+            for (const char* kind : {"full_attention", "sliding_attention"}) {
+                auto k = rp->find(kind);
+                if (k == rp->end() || k->is_null()) continue;
+                if (!k->is_object())
+                    fail(label, std::string("rope_parameters.") + kind + " should be an object");
+                ModelSpec part;
+                part.rope_theta = std::string(kind) == "full_attention"
+                                      ? s.rope_theta
+                                      : s.rope_local_theta.value_or(s.rope_theta);
+                if (auto th = opt_number(*k, "rope_theta", label)) part.rope_theta = *th;
+                parse_rope(*k, part, label);
+                if (std::string(kind) == "full_attention") {
+                    s.rope_theta = part.rope_theta;
+                    s.rope_scaling = part.rope_scaling;
+                } else {
+                    s.rope_local_theta = part.rope_theta;
+                    s.rope_local_scaling = part.rope_scaling;
+                }
+            }
+        } else {
+            if (auto th = opt_number(*rp, "rope_theta", label)) s.rope_theta = *th;
+            parse_rope(*rp, s, label);
+        }
     }
     if (auto rs = c.find("rope_scaling"); rs != c.end() && !rs->is_null()) parse_rope(*rs, s, label);
     positive_number(s.rope_theta, "rope_theta", label);
+    if (s.rope_local_theta) positive_number(*s.rope_local_theta, "rope_local_base_freq", label);
+    // Partial rotary (Phi-4-mini): top level in transformers 4, in rope_parameters in 5.
+    for (const json* src : {&c, c.contains("rope_parameters") && c.at("rope_parameters").is_object()
+                                    ? &c.at("rope_parameters")
+                                    : static_cast<const json*>(nullptr)})
+        if (src)
+            if (auto p = opt_number(*src, "partial_rotary_factor", label)) s.partial_rotary_factor = *p;
+    if (!(s.partial_rotary_factor > 0 && s.partial_rotary_factor <= 1) || s.rotary_dim() < 2 ||
+        s.rotary_dim() % 2 != 0)
+        fail(label, "partial_rotary_factor " + number_text(s.partial_rotary_factor) +
+                        " must be in (0, 1] and give an even rotary dimension (head_dim " +
+                        std::to_string(s.head_dim) + ")");
+    if (s.rope_scaling.type == "longrope") {
+        RopeScaling& r = s.rope_scaling;
+        if (r.original_max_position_embeddings <= 0)
+            r.original_max_position_embeddings =
+                opt_int(c, "original_max_position_embeddings", label).value_or(s.max_position_embeddings);
+        if (r.original_max_position_embeddings <= 0)
+            fail(label, "rope longrope: original_max_position_embeddings is not set");
+        if (r.factor <= 0)
+            r.factor = static_cast<double>(s.max_position_embeddings) /
+                       static_cast<double>(r.original_max_position_embeddings);
+        if (r.attention_factor <= 0)
+            r.attention_factor =
+                r.factor <= 1.0
+                    ? 1.0
+                    : std::sqrt(1 + std::log(r.factor) /
+                                        std::log(static_cast<double>(r.original_max_position_embeddings)));
+        const size_t want = static_cast<size_t>(s.rotary_dim() / 2);
+        if (r.short_factor.size() != want || r.long_factor.size() != want)
+            fail(label, "rope longrope: short_factor and long_factor need " + std::to_string(want) +
+                            " entries (rotary dim / 2), found " + std::to_string(r.short_factor.size()) +
+                            " and " + std::to_string(r.long_factor.size()));
+    }
 
     if (auto d = c.find("torch_dtype"); d != c.end() && d->is_string()) s.torch_dtype = d->get<std::string>();
     if (auto d = c.find("dtype"); d != c.end() && d->is_string()) s.torch_dtype = d->get<std::string>();
@@ -222,9 +322,9 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
         if (s.sliding_window && *s.sliding_window <= 0)
             fail(label, "sliding_window must be positive, found " + std::to_string(*s.sliding_window));
     }
-    const bool gemma2 = s.model_type == "gemma2" || s.architecture == "Gemma2ForCausalLM";
-    // Gemma 2's sliding window is on by default (4096) on alternate layers.
-    if (gemma2 && !c.contains("sliding_window")) s.sliding_window = 4096;
+    // Gemma 2's sliding window is on by default (4096) on alternate layers,
+    // Mistral's on every layer.
+    if ((gemma2 || gemma3 || mistral) && !c.contains("sliding_window")) s.sliding_window = 4096;
     // transformers 5 names the attention of every layer (sliding_attention or
     // full_attention); without the key, Gemma 2 slides on even layers and the
     // others slide on every layer when a window is set.
@@ -248,34 +348,58 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
         }
     } else if (gemma2 && s.sliding_window) {
         for (int64_t l = 0; l < s.num_hidden_layers; ++l) s.sliding_layers.push_back(l % 2 == 0);
+    } else if (gemma3 && s.sliding_window) {
+        // Gemma3TextConfig: every sliding_window_pattern-th layer (default 6) is global.
+        const int64_t pattern = opt_int(c, "sliding_window_pattern", label).value_or(6);
+        if (pattern <= 0)
+            fail(label, "sliding_window_pattern must be positive, found " + std::to_string(pattern));
+        for (int64_t l = 0; l < s.num_hidden_layers; ++l) s.sliding_layers.push_back((l + 1) % pattern != 0);
     }
+    if (!s.sliding_window) s.rope_local_theta.reset();  // no sliding layers: one rotary table
 
     // The MLP's activation (hidden_activation in Gemma's configs).
     for (const char* key : {"hidden_act", "hidden_activation"})
         if (auto a = c.find(key); a != c.end() && a->is_string()) s.hidden_act = a->get<std::string>();
-    if (gemma2 && !c.contains("hidden_activation") && !c.contains("hidden_act"))
+    if ((gemma2 || gemma3) && !c.contains("hidden_activation") && !c.contains("hidden_act"))
         s.hidden_act = "gelu_pytorch_tanh";
     if (s.hidden_act == "swish") s.hidden_act = "silu";
     if (s.hidden_act == "gelu_tanh") s.hidden_act = "gelu_pytorch_tanh";
     if (s.hidden_act != "silu" && s.hidden_act != "gelu_pytorch_tanh" && s.hidden_act != "gelu")
         fail(label, "hidden_act '" + s.hidden_act + "' is not supported (silu, gelu_pytorch_tanh, gelu)");
 
-    if (gemma2) {
+    if (gemma2 || gemma3) {
         s.norm_layout = NormLayout::sandwich;
         s.norm_plus_one = true;
         s.embed_scale = std::sqrt(static_cast<double>(s.hidden_size));
         const double qpas = positive_number(opt_number(c, "query_pre_attn_scalar", label).value_or(256.0),
                                             "query_pre_attn_scalar", label);
         s.attn_scale = 1.0 / std::sqrt(qpas);
-        // Absent: Gemma2Config's defaults; null: no capping.
-        auto cap = [&](const char* key, double fallback) -> std::optional<double> {
+        // Absent: the config class's default (Gemma 2: 50 / 30; Gemma 3: none); null: no capping.
+        auto cap = [&](const char* key, std::optional<double> fallback) -> std::optional<double> {
             if (!c.contains(key)) return fallback;
             auto v = opt_number(c, key, label);
             if (v) positive_number(*v, key, label);
             return v;
         };
-        s.attn_softcap = cap("attn_logit_softcapping", 50.0);
-        s.final_softcap = cap("final_logit_softcapping", 30.0);
+        s.attn_softcap = cap("attn_logit_softcapping", gemma3 ? std::nullopt : std::optional<double>(50.0));
+        s.final_softcap = cap("final_logit_softcapping", gemma3 ? std::nullopt : std::optional<double>(30.0));
+    }
+    if (olmo2) {
+        // Olmo2DecoderLayer: norms after attention and after the MLP, q/k
+        // norms over the whole projection, w · x̂ multiplied in float32.
+        s.norm_layout = NormLayout::post;
+        s.norm_weight_fp32 = true;
+        s.qk_norm_full = true;
+    }
+    if (granite) {
+        // GraniteConfig's defaults are 1.0 (no change) for all four.
+        auto multiplier = [&](const char* key) {
+            return positive_number(opt_number(c, key, label).value_or(1.0), key, label);
+        };
+        s.embedding_multiplier = multiplier("embedding_multiplier");
+        s.residual_multiplier = multiplier("residual_multiplier");
+        s.logits_scaling = multiplier("logits_scaling");
+        if (c.contains("attention_multiplier")) s.attn_scale = multiplier("attention_multiplier");
     }
     return s;
 }

@@ -16,12 +16,18 @@ struct RopeScaling {
     double low_freq_factor = 1.0;
     double high_freq_factor = 4.0;
     int64_t original_max_position_embeddings = 8192;
+    // longrope (Phi-3's "su"): per-frequency divisors for sequences up to
+    // original_max_position_embeddings (short) and beyond (long), and the
+    // factor cos/sin are multiplied by (0 = sqrt(1 + ln f / ln original)).
+    std::vector<double> short_factor, long_factor;
+    double attention_factor = 0;
 };
 
 // Where a decoder layer's norms sit.
 enum class NormLayout {
     pre,       // Llama: x + attn(norm(x)), x + mlp(norm(x))
     sandwich,  // Gemma 2/3: x + norm(attn(norm(x))), x + norm(mlp(norm(x)))
+    post,      // OLMo 2: x + norm(attn(x)), x + norm(mlp(x)) (no input norm)
 };
 
 struct ModelSpec {
@@ -36,6 +42,15 @@ struct ModelSpec {
     double rms_norm_eps = 1e-6;
     double rope_theta = 10000.0;
     RopeScaling rope_scaling;
+    double partial_rotary_factor = 1.0;  // the first head_dim x this dims rotate (Phi-4-mini: 0.75)
+    int64_t rotary_dim() const {
+        return static_cast<int64_t>(static_cast<double>(head_dim) * partial_rotary_factor);
+    }
+    // The sliding layers' own rotary base and scaling (Gemma 3's local layers:
+    // rope_local_base_freq, transformers 5's rope_parameters.sliding_attention);
+    // unset = every layer uses rope_theta / rope_scaling.
+    std::optional<double> rope_local_theta;
+    RopeScaling rope_local_scaling;
     int64_t vocab_size = 0;
     bool tie_word_embeddings = false;
     bool attention_bias = false;  // q/k/v biases (Qwen2 always has them)
@@ -58,6 +73,15 @@ struct ModelSpec {
         attn_scale;  // scores × this (default head_dim^-0.5); Gemma: query_pre_attn_scalar^-0.5
     std::optional<double> attn_softcap;   // scores = cap · tanh(scores / cap) (Gemma 2)
     std::optional<double> final_softcap;  // logits = cap · tanh(logits / cap) (Gemma 2)
+    bool norm_weight_fp32 = false;        // OLMo 2 RMSNorm: w · x̂ in float32, then cast
+    bool qk_norm_full = false;            // OLMo 2: q/k norms over the whole projection, [heads·head_dim]
+    // Granite's multipliers (1 = off), applied with a float scalar as transformers does.
+    double embedding_multiplier = 1.0;  // embeddings × this
+    double residual_multiplier = 1.0;   // x + sub-block(x) × this
+    double logits_scaling = 1.0;        // logits ÷ this
+
+    // The rotary parameters of one layer's table.
+    bool layer_has_local_rope(int64_t layer) const { return rope_local_theta && layer_slides(layer); }
 
     bool layer_slides(int64_t layer) const {
         return sliding_window && (sliding_layers.empty() || sliding_layers.at(static_cast<size_t>(layer)));

@@ -78,6 +78,20 @@ GenerateResult generate(Transformer& model, const std::vector<std::vector<int64_
     return generate(model, run_prefix(model, prompts, 0), options);
 }
 
+namespace {
+
+// The real tokens of row b of a left-padded prompt batch.
+std::vector<int64_t> prompt_tokens(const Batch& batch, int64_t b) {
+    const at::Tensor ids = batch.ids[b].to(at::kCPU).contiguous();
+    const at::Tensor mask = batch.mask[b].to(at::kCPU).contiguous();
+    std::vector<int64_t> out;
+    for (int64_t j = 0; j < batch.width(); ++j)
+        if (mask[j].item<bool>()) out.push_back(ids[j].item<int64_t>());
+    return out;
+}
+
+}  // namespace
+
 GenerateResult generate(Transformer& model, const PrefixState& prefix, const GenerateOptions& options) {
     c10::InferenceMode guard;
     const int64_t B = prefix.batch.size();
@@ -93,9 +107,35 @@ GenerateResult generate(Transformer& model, const PrefixState& prefix, const Gen
     at::Tensor h = model.run_layers(prefix.hidden, prefix.batch, prefix.layer, model.num_layers(), &cache);
     at::Tensor logits = model.head(h.select(1, h.size(1) - 1));  // [B, V] (left padding: last column is real)
 
+    // Phi-3's longrope: the first time a sequence passes the original length,
+    // transformers drops the cache and runs the whole sequence again, so every
+    // key is rotated with the long factors (Phi3ForCausalLM.
+    // prepare_inputs_for_generation). Prompts already past it start long.
+    const RopeScaling& rope = model.spec().rope_scaling;
+    const bool longrope = rope.type == "longrope";
+    bool switched = !longrope || *std::max_element(prefix.batch.lengths.begin(), prefix.batch.lengths.end()) >
+                                     rope.original_max_position_embeddings;
+
     GreedyRows rows(prefix.batch, options, result);
     while (rows.advance(logits, cache)) {
         const Batch step = rows.step_batch();
+        const auto& pos = rows.positions();
+        if (!switched &&
+            *std::max_element(pos.begin(), pos.end()) + 1 > rope.original_max_position_embeddings) {
+            switched = true;
+            std::vector<std::vector<int64_t>> seqs;  // prompt + everything generated, incl. the token fed now
+            for (int64_t idx : rows.active()) {
+                seqs.push_back(prompt_tokens(prefix.batch, idx));
+                seqs.back().insert(seqs.back().end(), result.tokens[idx].begin(), result.tokens[idx].end());
+            }
+            const Batch full = make_batch(seqs, PadSide::left);
+            cache = KvCache(model.num_layers());
+            cache.reserve_hint(full.width() + options.max_new_tokens);
+            rows.fed();
+            at::Tensor x = model.run_layers(model.embed(full), full, 0, model.num_layers(), &cache);
+            logits = model.head(x.select(1, x.size(1) - 1));  // [n, V]
+            continue;
+        }
         rows.fed();
         at::Tensor x = model.run_layers(model.embed(step), step, 0, model.num_layers(), &cache);
         logits = model.head(x.select(1, 0));  // [n, V]

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 namespace olm {
 
@@ -93,6 +95,15 @@ Transformer::Transformer(ModelSpec spec, EngineOptions options)
     if (m_options.device.is_cuda() && !at::hasCUDA())
         throw Error("device " + m_options.device.str() + ": this libtorch has no CUDA support");
     m_inv_freq = rope_inv_freq(m_spec).to(m_options.device);
+    if (m_spec.rope_scaling.type == "longrope")
+        m_inv_freq_long = rope_inv_freq(m_spec, m_spec.rope_scaling.original_max_position_embeddings + 1)
+                              .to(m_options.device);
+    if (m_spec.rope_local_theta) {
+        ModelSpec local = m_spec;
+        local.rope_theta = *m_spec.rope_local_theta;
+        local.rope_scaling = m_spec.rope_local_scaling;
+        m_inv_freq_local = rope_inv_freq(local).to(m_options.device);
+    }
     m_slots.resize(static_cast<size_t>(m_spec.num_hidden_layers + kNumBoundaryParts));
     for (int64_t i = 0; i < m_spec.num_hidden_layers; ++i) m_slots[i].current.resize(kLayerEntries);
     for (int p = 0; p < kNumBoundaryParts; ++p) m_slots[m_spec.num_hidden_layers + p].current.resize(1);
@@ -193,25 +204,35 @@ void Transformer::check_ready(int64_t begin, int64_t end) const {
         throw Error("run_layers: range [" + std::to_string(begin) + ", " + std::to_string(end) +
                     ") outside [0, " + std::to_string(num_layers()) + "]");
     for (int64_t l = begin; l < end; ++l)
-        if (!w(l, LayerUnit::q_proj).defined())
+        if (!w(l, LayerUnit::o_proj).defined())
             throw Error("layer " + std::to_string(l) + ": slot is empty (set_layer first)");
 }
 
 // ---- math ------------------------------------------------------------------
 
 // HF RMSNorm: float32 statistics, cast back, then weight × (in the compute
-// dtype). Gemma's: x̂ · (1 + w) in float32, then cast back.
+// dtype). Gemma's: x̂ · (1 + w) in float32, then cast back; OLMo 2's: w · x̂ in
+// float32, then cast back.
 at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
     at::Tensor xf = x.to(at::kFloat);
     at::Tensor var = xf.pow(2).mean(-1, /*keepdim=*/true);
     xf = xf * at::rsqrt(var + m_spec.rms_norm_eps);
     if (m_spec.norm_plus_one) return (xf * (weight.to(at::kFloat) + 1.0)).to(x.scalar_type());
+    if (m_spec.norm_weight_fp32) return (weight.to(at::kFloat) * xf).to(x.scalar_type());  // OLMo 2
     return weight * xf.to(x.scalar_type());
 }
 
 at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
-    at::Tensor gate = linear(x, w(l, LayerUnit::gate_proj), b(l, LayerUnit::gate_proj));
-    at::Tensor up = linear(x, w(l, LayerUnit::up_proj), b(l, LayerUnit::up_proj));
+    at::Tensor gate, up;
+    if (w(l, LayerUnit::gate_up_proj).defined()) {  // Phi-3: [.., 2*im] = gate | up
+        const at::Tensor gu = linear(x, w(l, LayerUnit::gate_up_proj), b(l, LayerUnit::gate_up_proj));
+        const int64_t im = m_spec.intermediate_size;
+        gate = gu.narrow(-1, 0, im);
+        up = gu.narrow(-1, im, im);
+    } else {
+        gate = linear(x, w(l, LayerUnit::gate_proj), b(l, LayerUnit::gate_proj));
+        up = linear(x, w(l, LayerUnit::up_proj), b(l, LayerUnit::up_proj));
+    }
     const std::string& act = m_spec.hidden_act;
     const at::Tensor a = act == "gelu_pytorch_tanh" ? at::gelu(gate, "tanh")
                          : act == "gelu"            ? at::gelu(gate)
@@ -231,18 +252,39 @@ at::Tensor Transformer::attention(int64_t l, const at::Tensor& x, const at::Tens
     const int64_t B = x.size(0), T = x.size(1);
     const int64_t nh = m_spec.num_attention_heads, nkv = m_spec.num_key_value_heads, hd = m_spec.head_dim;
     const int64_t rep = nh / nkv;
-    at::Tensor q = linear(x, w(l, LayerUnit::q_proj), b(l, LayerUnit::q_proj)).view({B, T, nh, hd});
-    at::Tensor k = linear(x, w(l, LayerUnit::k_proj), b(l, LayerUnit::k_proj)).view({B, T, nkv, hd});
-    at::Tensor v = linear(x, w(l, LayerUnit::v_proj), b(l, LayerUnit::v_proj)).view({B, T, nkv, hd});
-    if (m_spec.qk_norm) {
+    at::Tensor q, k, v;
+    if (w(l, LayerUnit::qkv_proj).defined()) {  // Phi-3: [.., (nh + 2 nkv) hd] = q | k | v
+        const at::Tensor qkv = linear(x, w(l, LayerUnit::qkv_proj), b(l, LayerUnit::qkv_proj));
+        q = qkv.narrow(-1, 0, nh * hd);
+        k = qkv.narrow(-1, nh * hd, nkv * hd);
+        v = qkv.narrow(-1, (nh + nkv) * hd, nkv * hd).reshape({B, T, nkv, hd});
+    } else {
+        q = linear(x, w(l, LayerUnit::q_proj), b(l, LayerUnit::q_proj));  // [B, T, nh*hd]
+        k = linear(x, w(l, LayerUnit::k_proj), b(l, LayerUnit::k_proj));  // [B, T, nkv*hd]
+        v = linear(x, w(l, LayerUnit::v_proj), b(l, LayerUnit::v_proj)).view({B, T, nkv, hd});
+    }
+    if (m_spec.qk_norm && m_spec.qk_norm_full) {  // OLMo 2: over the whole projection
+        q = rms_norm(q, w(l, LayerUnit::q_norm));
+        k = rms_norm(k, w(l, LayerUnit::k_norm));
+    }
+    q = q.reshape({B, T, nh, hd});
+    k = k.reshape({B, T, nkv, hd});
+    if (m_spec.qk_norm && !m_spec.qk_norm_full) {  // Qwen 3: per head
         q = rms_norm(q, w(l, LayerUnit::q_norm));
         k = rms_norm(k, w(l, LayerUnit::k_norm));
     }
     q = q.transpose(1, 2);  // [B, nh, T, hd]
     k = k.transpose(1, 2);  // [B, nkv, T, hd]
     v = v.transpose(1, 2);
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
+    const int64_t rd = cos.size(-1);
+    if (rd == hd) {
+        q = q * cos + rotate_half(q) * sin;
+        k = k * cos + rotate_half(k) * sin;
+    } else {  // partial rotary: the first rd dims rotate, the rest pass through
+        const at::Tensor qr = q.narrow(-1, 0, rd), kr = k.narrow(-1, 0, rd);
+        q = at::cat({qr * cos + rotate_half(qr) * sin, q.narrow(-1, rd, hd - rd)}, -1);
+        k = at::cat({kr * cos + rotate_half(kr) * sin, k.narrow(-1, rd, hd - rd)}, -1);
+    }
     if (cache) {
         auto kv = cache->append(l, k, v);  // [B, nkv, S, hd]
         k = kv.first;
@@ -292,6 +334,8 @@ at::Tensor Transformer::embed(const Batch& batch) {
         h = h * at::scalar_tensor(m_spec.embed_scale, at::TensorOptions().dtype(at::kFloat))
                     .to(h.scalar_type())
                     .to(h.device());
+    // Granite: × embedding_multiplier, a float scalar on the compute dtype (as transformers).
+    if (m_spec.embedding_multiplier != 1.0) h = h * m_spec.embedding_multiplier;
     return h;
 }
 
@@ -310,10 +354,28 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
     at::Tensor positions = batch.positions.to(dev);
 
     // Rotary tables, HF: freqs = inv_freq ⊗ positions in float32, emb = cat(freqs, freqs).
-    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * m_inv_freq.view({1, 1, -1});  // [B, T, hd/2]
-    at::Tensor emb = at::cat({freqs, freqs}, -1);                                             // [B, T, hd]
-    at::Tensor cos = emb.cos().to(m_options.dtype).unsqueeze(1);                              // [B, 1, T, hd]
-    at::Tensor sin = emb.sin().to(m_options.dtype).unsqueeze(1);
+    // longrope: × its attention factor, and the long table once the call's
+    // longest sequence (max position + 1) passes the original length.
+    const bool longrope = m_spec.rope_scaling.type == "longrope";
+    const double rope_gain = longrope ? m_spec.rope_scaling.attention_factor : 1.0;
+    auto rotary = [&](const at::Tensor& inv_freq) {
+        at::Tensor freqs =
+            positions.to(at::kFloat).unsqueeze(-1) * inv_freq.view({1, 1, -1});  // [B, T, rd/2]
+        at::Tensor emb = at::cat({freqs, freqs}, -1);                            // [B, T, rd]
+        at::Tensor c = emb.cos(), s = emb.sin();
+        if (rope_gain != 1.0) {
+            c = c * rope_gain;
+            s = s * rope_gain;
+        }
+        return std::make_pair(c.to(m_options.dtype).unsqueeze(1),  // [B, 1, T, rd]
+                              s.to(m_options.dtype).unsqueeze(1));
+    };
+    const bool use_long = longrope && positions.max().item<int64_t>() + 1 >
+                                          m_spec.rope_scaling.original_max_position_embeddings;
+    const auto [cos, sin] = rotary(use_long ? m_inv_freq_long : m_inv_freq);
+    at::Tensor cos_local, sin_local;  // Gemma 3's sliding layers: their own base
+    for (int64_t l = begin; l < end && !cos_local.defined(); ++l)
+        if (m_spec.layer_has_local_rope(l)) std::tie(cos_local, sin_local) = rotary(m_inv_freq_local);
 
     // Which keys each query may see: real, not in the future; a query always sees
     // itself (so a padding row never has an empty softmax).
@@ -364,17 +426,29 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
     at::Tensor h = hidden;
     for (int64_t l = begin; l < end; ++l) {
         const at::Tensor& m = m_spec.layer_slides(l) ? sliding_mask : attn_mask;
-        if (m_spec.norm_layout == NormLayout::sandwich) {
+        const bool local = m_spec.layer_has_local_rope(l);
+        const at::Tensor& cos_l = local ? cos_local : cos;
+        const at::Tensor& sin_l = local ? sin_local : sin;
+        // Granite scales each sub-block's output before the residual add.
+        const double rm = m_spec.residual_multiplier;
+        auto scaled = [rm](const at::Tensor& t) { return rm == 1.0 ? t : t * rm; };
+        if (m_spec.norm_layout == NormLayout::post) {
+            // OLMo 2: the sub-blocks see the residual stream itself; their outputs are normed.
+            h = h + scaled(rms_norm(attention(l, h, m, cos_l, sin_l, cache),
+                                    w(l, LayerUnit::post_attention_layernorm)));
+            h = h + scaled(rms_norm(mlp(l, h), w(l, LayerUnit::post_feedforward_layernorm)));
+        } else if (m_spec.norm_layout == NormLayout::sandwich) {
             // Gemma 2/3: every sub-block's output is normed before the residual add.
-            at::Tensor a = attention(l, rms_norm(h, w(l, LayerUnit::input_layernorm)), m, cos, sin, cache);
+            at::Tensor a =
+                attention(l, rms_norm(h, w(l, LayerUnit::input_layernorm)), m, cos_l, sin_l, cache);
             h = h + rms_norm(a, w(l, LayerUnit::post_attention_layernorm));
             at::Tensor f = mlp(l, rms_norm(h, w(l, LayerUnit::pre_feedforward_layernorm)));
             h = h + rms_norm(f, w(l, LayerUnit::post_feedforward_layernorm));
         } else {
             at::Tensor x = rms_norm(h, w(l, LayerUnit::input_layernorm));
-            h = h + attention(l, x, m, cos, sin, cache);
+            h = h + scaled(attention(l, x, m, cos_l, sin_l, cache));
             x = rms_norm(h, w(l, LayerUnit::post_attention_layernorm));
-            h = h + mlp(l, x);
+            h = h + scaled(mlp(l, x));
         }
     }
     return h;
@@ -390,7 +464,8 @@ at::Tensor Transformer::head(const at::Tensor& hidden_rows) {
     const at::Tensor& matrix = lm.defined() ? lm : tied;
     if (!matrix.defined()) throw Error("head: neither lm_head nor embed_tokens is set");
     at::Tensor x = rms_norm(hidden_rows, norm);
-    at::Tensor logits = linear(x, matrix, at::Tensor());  // [..., V], compute dtype
+    at::Tensor logits = linear(x, matrix, at::Tensor());                        // [..., V], compute dtype
+    if (m_spec.logits_scaling != 1.0) logits = logits / m_spec.logits_scaling;  // Granite
     if (m_spec.final_softcap) {  // Gemma 2: cap · tanh(logits / cap), in the compute dtype as transformers
         logits = logits / *m_spec.final_softcap;
         logits = at::tanh(logits) * *m_spec.final_softcap;

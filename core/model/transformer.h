@@ -107,7 +107,11 @@ private:
 
     ModelSpec m_spec;
     EngineOptions m_options;
-    at::Tensor m_inv_freq;      // [head_dim / 2] float32 on device
+    at::Tensor m_inv_freq;
+    at::Tensor m_inv_freq_local;
+    at::Tensor
+        m_inv_freq_long;  // longrope's table past original_max_position_embeddings  // the sliding layers'
+                          // table when they have their own (Gemma 3)      // [head_dim / 2] float32 on device
     std::vector<Slot> m_slots;  // layers 0..N-1, then boundary parts
     int m_round_slot = -1;      // the slot changed in the current round
 };
@@ -115,6 +119,8 @@ private:
 // Rotary inverse frequencies as HF computes them (float32, [head_dim / 2]):
 // 1 / theta^(2i/d), then rope_scaling "linear" (÷ factor) or "llama3" (smoothed
 // by wavelength). Throws olm::Error on an unknown scaling type.
-at::Tensor rope_inv_freq(const ModelSpec& spec);
+// seq_len: the longest sequence of the call (longrope picks its long factors past
+// original_max_position_embeddings); 0 = short.
+at::Tensor rope_inv_freq(const ModelSpec& spec, int64_t seq_len = 0);
 
 }  // namespace olm

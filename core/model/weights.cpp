@@ -1,8 +1,10 @@
 #include "core/model/weights.h"
 
+#include "core/io/architecture.h"
 #include "core/io/model_spec.h"
 #include "core/util/error.h"
 
+#include <array>
 #include <sstream>
 
 namespace olm {
@@ -23,6 +25,8 @@ constexpr const char* kUnitNames[kNumLayerUnits] = {
     "mlp.down_proj",
     "pre_feedforward_layernorm",
     "post_feedforward_layernorm",
+    "self_attn.qkv_proj",
+    "mlp.gate_up_proj",
 };
 
 std::string shape_str(at::IntArrayRef s) {
@@ -97,34 +101,25 @@ const at::Tensor& BoundaryWeights::operator[](BoundaryPart p) const {
 }
 
 void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t layer) {
-    const int64_t h = spec.hidden_size, hd = spec.head_dim, nh = spec.num_attention_heads,
-                  nkv = spec.num_key_value_heads, im = spec.intermediate_size;
+    // What a layer holds comes from the architecture table (roles, presence,
+    // shapes): the same description io checks files against.
     const std::string where = "layer " + std::to_string(layer) + " ";
-    auto unit = [&](LayerUnit u, std::vector<int64_t> shape, bool required = true) {
-        const UnitTensors& t = w[u];
-        const std::string what = where + layer_unit_name(u);
-        if (!required && !t.weight.defined()) return;
-        expect_shape(t.weight, shape, what + ".weight");
-        if (t.bias.defined()) expect_shape(t.bias, {shape[0]}, what + ".bias");
-    };
-    unit(LayerUnit::input_layernorm, {h});
-    unit(LayerUnit::post_attention_layernorm, {h});
-    unit(LayerUnit::q_proj, {nh * hd, h});
-    unit(LayerUnit::k_proj, {nkv * hd, h});
-    unit(LayerUnit::v_proj, {nkv * hd, h});
-    unit(LayerUnit::o_proj, {h, nh * hd});
-    unit(LayerUnit::q_norm, {hd}, spec.qk_norm);
-    unit(LayerUnit::k_norm, {hd}, spec.qk_norm);
-    unit(LayerUnit::gate_proj, {im, h});
-    unit(LayerUnit::up_proj, {im, h});
-    unit(LayerUnit::down_proj, {h, im});
-    const bool sandwich = spec.norm_layout == NormLayout::sandwich;
-    unit(LayerUnit::pre_feedforward_layernorm, {h}, sandwich);
-    unit(LayerUnit::post_feedforward_layernorm, {h}, sandwich);
-    if (spec.attention_bias) {
-        for (LayerUnit u : {LayerUnit::q_proj, LayerUnit::k_proj, LayerUnit::v_proj})
-            if (!w[u].bias.defined())
-                throw Error(where + layer_unit_name(u) + ".bias: missing (attention_bias)");
+    std::array<bool, kNumLayerUnits * 2> expected{};  // [unit * 2 + bias]
+    for (const ExpectedTensor& t : layer_tensors(architecture_for(spec), spec, static_cast<int>(layer))) {
+        const LayerTensorRef ref = layer_tensor_ref(t.role);
+        const UnitTensors& u = w[ref.unit];
+        const at::Tensor& x = ref.bias ? u.bias : u.weight;
+        expected[static_cast<size_t>(ref.unit) * 2 + ref.bias] = true;
+        if (!t.required && !x.defined()) continue;
+        expect_shape(x, t.shape, where + layer_unit_name(ref.unit) + (ref.bias ? ".bias" : ".weight"));
+    }
+    for (int i = 0; i < kNumLayerUnits; ++i) {
+        const auto unit = static_cast<LayerUnit>(i);
+        for (int bias = 0; bias < 2; ++bias)
+            if (!expected[static_cast<size_t>(i) * 2 + bias] &&
+                (bias ? w[unit].bias : w[unit].weight).defined())
+                throw Error(where + layer_unit_name(unit) + (bias ? ".bias" : ".weight") + ": " +
+                            spec.architecture + " with this config has no such tensor");
     }
 }
 

@@ -30,8 +30,10 @@ enum class LayerUnit : int {
     down_proj,
     pre_feedforward_layernorm,   // Gemma 2/3 (NormLayout::sandwich)
     post_feedforward_layernorm,  // Gemma 2/3
+    qkv_proj,      // Phi-3: q, k and v in one projection, [(heads + 2 kv_heads) * head_dim, hidden]
+    gate_up_proj,  // Phi-3: gate and up in one projection, [2 * intermediate, hidden]
 };
-inline constexpr int kNumLayerUnits = 13;
+inline constexpr int kNumLayerUnits = 15;
 
 // "input_layernorm", "self_attn.q_proj", ..., "mlp.down_proj" (HF module paths
 // relative to the layer); layer_unit_from_name throws olm::Error on unknown names.

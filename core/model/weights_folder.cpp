@@ -39,6 +39,10 @@ LayerTensorRef layer_tensor_ref(TensorRole role) {
             return {U::pre_feedforward_layernorm, false};
         case R::post_feedforward_norm:
             return {U::post_feedforward_layernorm, false};
+        case R::attn_qkv:
+            return {U::qkv_proj, false};
+        case R::mlp_gate_up:
+            return {U::gate_up_proj, false};
         case R::mlp_gate:
             return {U::gate_proj, false};
         case R::mlp_up:

@@ -168,7 +168,8 @@ void TestArchitecture::unknown_architecture() {
         err = e.what();
     }
     QCOMPARE(err, std::string("unsupported architecture 'GPTNeoXForCausalLM' (supported: LlamaForCausalLM, "
-                              "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM)"));
+                              "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, "
+                              "Gemma3ForCausalLM, Phi3ForCausalLM, GraniteForCausalLM, Olmo2ForCausalLM)"));
 }
 
 // README's "Supported architectures" is the table, in table order.

@@ -1,6 +1,7 @@
 // config.json -> ModelSpec: the spellings of transformers 4.x and 5, defaults,
 // rope scaling types, bos/eos as int or list, generation_config merging, and
 // the error for every missing or bad key (data-driven rows).
+#include "core/io/architecture.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
 
@@ -50,6 +51,8 @@ private slots:
     void qwen2_defaults();
     void gemma2_transformers4();
     void per_layer_sliding_window();
+    void granite_olmo2_and_family_defaults();
+    void gemma3_both_spellings();
     void rope_variants_data();
     void rope_variants();
     void generation_config_merges_ids();
@@ -141,7 +144,8 @@ void TestModelConfig::gemma2_transformers4() {
     QCOMPARE(s.sliding_layers.size(), size_t(42));
     // transformers 4.x: is_sliding = not bool(layer_idx % 2)
     for (int l = 0; l < 42; ++l) QCOMPARE(s.layer_slides(l), l % 2 == 0);
-    QVERIFY(s.tie_word_embeddings == false);  // absent from this file: the struct's default
+    // Absent from this file: Gemma2Config's default, tied (the checkpoint has no lm_head).
+    QVERIFY(s.tie_word_embeddings);
     // Explicit nulls switch capping off (Gemma 2 configs of transformers 5 may carry them).
     json off = c;
     off["attn_logit_softcapping"] = nullptr;
@@ -156,6 +160,104 @@ void TestModelConfig::gemma2_transformers4() {
 
 // transformers 5's layer_types: a window on some layers only (Qwen2's
 // max_window_layers, Gemma's local/global pattern).
+// Granite's four multipliers and OLMo 2's layout; keys a config leaves out take
+// the family's transformers default (GraniteConfig, Olmo2Config, MistralConfig).
+void TestModelConfig::granite_olmo2_and_family_defaults() {
+    json g = llama3_config();
+    g["architectures"] = {"GraniteForCausalLM"};
+    g["model_type"] = "granite";
+    g["embedding_multiplier"] = 12.0;
+    g["attention_multiplier"] = 0.015625;
+    g["residual_multiplier"] = 0.22;
+    g["logits_scaling"] = 8.0;
+    const ModelSpec gs = parse_model_spec(g, "config.json");
+    QCOMPARE(gs.embedding_multiplier, 12.0);
+    QCOMPARE(*gs.attn_scale, 0.015625);
+    QCOMPARE(gs.residual_multiplier, 0.22);
+    QCOMPARE(gs.logits_scaling, 8.0);
+    QVERIFY(gs.norm_layout == NormLayout::pre);
+    json g1 = g;
+    for (const char* k :
+         {"embedding_multiplier", "attention_multiplier", "residual_multiplier", "logits_scaling"})
+        g1.erase(k);
+    const ModelSpec gd = parse_model_spec(g1, "config.json");
+    QVERIFY(gd.embedding_multiplier == 1.0 && gd.residual_multiplier == 1.0 && gd.logits_scaling == 1.0 &&
+            !gd.attn_scale);
+    g1["logits_scaling"] = 0;
+    QVERIFY_THROWS_EXCEPTION(olm::Error, parse_model_spec(g1, "config.json"));
+    g1.erase("logits_scaling");
+    g1["mlp_bias"] = true;  // no MLP biases in the table: refused, not dropped
+    try {
+        parse_model_spec(g1, "config.json");
+        QFAIL("mlp_bias: true was accepted");
+    } catch (const olm::Error& e) {
+        QVERIFY2(std::string(e.what()).find("mlp_bias") != std::string::npos, e.what());
+    }
+
+    json o = llama3_config();
+    o["architectures"] = {"Olmo2ForCausalLM"};
+    o["model_type"] = "olmo2";
+    o.erase("rms_norm_eps");
+    o.erase("rope_scaling");
+    const ModelSpec os = parse_model_spec(o, "config.json");
+    QVERIFY(os.norm_layout == NormLayout::post);
+    QVERIFY(os.qk_norm && os.qk_norm_full && os.norm_weight_fp32);
+    QCOMPARE(os.rms_norm_eps, 1e-5);
+    const Architecture& oa = architecture_for(os);
+    QCOMPARE(expected_shape(os, TensorRole::attn_q_norm), (std::vector<int64_t>{32 * 128}));
+    QCOMPARE(expected_shape(os, TensorRole::attn_k_norm), (std::vector<int64_t>{8 * 128}));
+    for (const auto& t : layer_tensors(oa, os, 0)) QVERIFY(t.role != TensorRole::input_norm);
+
+    json m = llama3_config();
+    m["architectures"] = {"MistralForCausalLM"};
+    m["model_type"] = "mistral";
+    const ModelSpec ms = parse_model_spec(m, "config.json");
+    QCOMPARE(*ms.sliding_window, int64_t(4096));
+    QVERIFY(ms.layer_slides(0) && ms.layer_slides(31));
+    m["sliding_window"] = nullptr;
+    QVERIFY(!parse_model_spec(m, "config.json").sliding_window);
+}
+
+// Gemma 3 text: transformers 4 (rope_theta + rope_local_base_freq +
+// sliding_window_pattern) and 5 (rope_parameters and layer_types per layer type).
+void TestModelConfig::gemma3_both_spellings() {
+    const json v4 = json::parse(R"({
+  "architectures": ["Gemma3ForCausalLM"], "attention_bias": false, "attn_logit_softcapping": null,
+  "bos_token_id": 2, "eos_token_id": [1, 106], "final_logit_softcapping": null, "head_dim": 256,
+  "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 1152, "intermediate_size": 6912,
+  "max_position_embeddings": 32768, "model_type": "gemma3_text", "num_attention_heads": 4,
+  "num_hidden_layers": 26, "num_key_value_heads": 1, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06,
+  "rope_local_base_freq": 10000, "rope_scaling": null, "rope_theta": 1000000, "sliding_window": 512,
+  "sliding_window_pattern": 6, "torch_dtype": "bfloat16", "vocab_size": 262144})");
+    const ModelSpec s = parse_model_spec(v4, "config.json");
+    QVERIFY(s.norm_layout == NormLayout::sandwich && s.norm_plus_one && s.qk_norm && !s.qk_norm_full);
+    QVERIFY(!s.attn_softcap && !s.final_softcap);
+    QVERIFY(s.tie_word_embeddings);  // Gemma3TextConfig's default
+    QCOMPARE(s.rope_theta, 1e6);
+    QCOMPARE(*s.rope_local_theta, 1e4);
+    QCOMPARE(*s.sliding_window, int64_t(512));
+    for (int l = 0; l < 26; ++l) {
+        QCOMPARE(s.layer_slides(l), (l + 1) % 6 != 0);
+        QCOMPARE(s.layer_has_local_rope(l), (l + 1) % 6 != 0);
+    }
+    json v5 = v4;
+    for (const char* k : {"rope_local_base_freq", "rope_scaling", "rope_theta", "sliding_window_pattern"})
+        v5.erase(k);
+    v5["rope_parameters"] = {
+        {"full_attention", {{"rope_type", "linear"}, {"factor", 8.0}, {"rope_theta", 1000000.0}}},
+        {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}}};
+    json types = json::array();
+    for (int l = 0; l < 26; ++l) types.push_back((l + 1) % 6 ? "sliding_attention" : "full_attention");
+    v5["layer_types"] = types;
+    const ModelSpec t = parse_model_spec(v5, "config.json");
+    QCOMPARE(t.rope_theta, 1e6);
+    QCOMPARE(t.rope_scaling.type, std::string("linear"));
+    QCOMPARE(t.rope_scaling.factor, 8.0);
+    QCOMPARE(*t.rope_local_theta, 1e4);
+    QVERIFY(t.rope_local_scaling.type.empty());
+    for (int l = 0; l < 26; ++l) QCOMPARE(t.layer_slides(l), s.layer_slides(l));
+}
+
 void TestModelConfig::per_layer_sliding_window() {
     json c = llama3_config();
     c["num_hidden_layers"] = 4;
@@ -251,9 +353,10 @@ void TestModelConfig::errors_data() {
     QTest::newRow("kv heads not dividing") << "num_key_value_heads"
                                            << "5"
                                            << "must be a positive multiple of num_key_value_heads (5)";
-    QTest::newRow("unknown rope type") << "rope_scaling"
-                                       << R"({"rope_type":"yarn","factor":4})"
-                                       << "rope_scaling: unsupported type 'yarn' (supported: linear, llama3)";
+    QTest::newRow("unknown rope type")
+        << "rope_scaling"
+        << R"({"rope_type":"yarn","factor":4})"
+        << "rope_scaling: unsupported type 'yarn' (supported: linear, llama3, longrope)";
     QTest::newRow("linear without factor") << "rope_scaling"
                                            << R"({"type":"linear"})"
                                            << "type 'linear' needs 'factor'";

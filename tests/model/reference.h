@@ -20,7 +20,7 @@ olm::testing::TinyModelOptions tiny_options(const std::string& architecture, int
                                             double weight_scale);
 
 // Rotary inverse frequencies in double, with linear / llama3 scaling.
-std::vector<double> inv_freq(const ModelSpec& spec);
+std::vector<double> inv_freq(const ModelSpec& spec, int64_t seq_len = 0);
 
 // Logits [T, V] (double) of one unpadded sequence. layer_from[l] >= 0 takes
 // layer l from `others[layer_from[l]]` instead of `folder`.

@@ -86,6 +86,47 @@ private slots:
         g2v5.tied = false;
         g2v5.attn_softcap = 0;  // null: no capping
         QTest::newRow("gemma2 (transformers 5 config, untied, no attention cap)") << g2v5;
+        // Gemma 3: per-head q/k norms with (1 + w), a local layer (0) with its own
+        // rotary base and a global one (1) with linear scaling, no capping.
+        auto g3 = opts("Gemma3ForCausalLM");
+        g3.head_dim = 16;
+        g3.query_pre_attn_scalar = 20;
+        g3.sliding_window = 4;
+        g3.sliding_pattern = 2;
+        g3.rope_local_theta = 100.0;
+        g3.rope_theta = 1000000.0;
+        g3.rope_scaling = "linear";
+        g3.rope_factor = 4.0;
+        g3.attn_softcap = 0;
+        g3.final_softcap = 0;
+        g3.tied = true;
+        QTest::newRow("gemma3 local/global rope, q/k norms") << g3;
+        // Phi-3: fused qkv_proj and gate_up_proj; then longrope past its original
+        // length (kIds has 11 tokens, the original 8) with partial rotary (Phi-4-mini).
+        auto phi = opts("Phi3ForCausalLM");
+        QTest::newRow("phi3 fused projections") << phi;
+        auto phil = opts("Phi3ForCausalLM");
+        phil.head_dim = 16;
+        phil.rope_scaling = "longrope";
+        phil.max_position = 64;
+        phil.original_max_position = 8;
+        phil.partial_rotary_factor = 0.75;
+        QTest::newRow("phi3 longrope (long factors), partial rotary") << phil;
+        auto phis = phil;
+        phis.original_max_position = 32;  // short factors
+        phis.partial_rotary_factor = 1.0;
+        QTest::newRow("phi3 longrope (short factors)") << phis;
+        // Granite: every multiplier away from 1.
+        auto gr = opts("GraniteForCausalLM");
+        gr.embedding_multiplier = 3.0;
+        gr.attention_multiplier = 0.6;
+        gr.residual_multiplier = 0.4;
+        gr.logits_scaling = 2.5;
+        QTest::newRow("granite multipliers") << gr;
+        // OLMo 2: post-norms and full-width q/k norms, GQA, tied.
+        auto olmo = opts("Olmo2ForCausalLM");
+        olmo.tied = true;
+        QTest::newRow("olmo2 post-norms, full-width q/k norms") << olmo;
     }
 
     void matches_reference() {

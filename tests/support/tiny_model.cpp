@@ -32,6 +32,10 @@ std::string model_type_of(const std::string& arch) {
     if (arch == "Qwen2ForCausalLM") return "qwen2";
     if (arch == "Qwen3ForCausalLM") return "qwen3";
     if (arch == "Gemma2ForCausalLM") return "gemma2";
+    if (arch == "Gemma3ForCausalLM") return "gemma3_text";
+    if (arch == "GraniteForCausalLM") return "granite";
+    if (arch == "Phi3ForCausalLM") return "phi3";
+    if (arch == "Olmo2ForCausalLM") return "olmo2";
     throw Error("write_tiny_model: unsupported architecture '" + arch +
                 "' (supported: " + supported_architectures() + ")");
 }
@@ -70,8 +74,14 @@ std::string tiny_config_json(const TinyModelOptions& o) {
     c["bos_token_id"] = o.bos_id;
     c["eos_token_id"] = ids_json(o.eos_ids);
     if (type != "qwen2" || o.head_dim > 0) c["head_dim"] = head_dim;
-    c["hidden_act"] = type == "gemma2" ? "gelu_pytorch_tanh" : "silu";
-    if (type == "gemma2") {
+    const bool gemma = type == "gemma2" || type == "gemma3_text";
+    c["hidden_act"] = gemma ? "gelu_pytorch_tanh" : "silu";
+    if (type == "gemma3_text") {
+        // Gemma 3: local layers on rope_local_base_freq; global every pattern-th layer.
+        c["rope_local_base_freq"] = o.rope_local_theta;
+        c["sliding_window_pattern"] = o.sliding_pattern;
+    }
+    if (gemma) {
         c["hidden_activation"] = "gelu_pytorch_tanh";
         c["query_pre_attn_scalar"] =
             o.query_pre_attn_scalar > 0 ? o.query_pre_attn_scalar : static_cast<double>(head_dim);
@@ -81,17 +91,29 @@ std::string tiny_config_json(const TinyModelOptions& o) {
         c["sliding_window"] = o.sliding_window > 0 ? nlohmann::ordered_json(o.sliding_window) : nullptr;
         if (o.transformers5 && o.sliding_window > 0) {
             nlohmann::ordered_json types = nlohmann::ordered_json::array();
-            for (int64_t l = 0; l < o.layers; ++l)
-                types.push_back(l % 2 == 0 ? "sliding_attention" : "full_attention");
+            for (int64_t l = 0; l < o.layers; ++l) {
+                const bool slides = type == "gemma2" ? l % 2 == 0 : (l + 1) % o.sliding_pattern != 0;
+                types.push_back(slides ? "sliding_attention" : "full_attention");
+            }
             c["layer_types"] = types;
         }
     }
+    if (type == "granite") {
+        c["embedding_multiplier"] = o.embedding_multiplier;
+        c["attention_multiplier"] = o.attention_multiplier > 0
+                                        ? o.attention_multiplier
+                                        : 1.0 / std::sqrt(static_cast<double>(head_dim));
+        c["residual_multiplier"] = o.residual_multiplier;
+        c["logits_scaling"] = o.logits_scaling;
+    }
+    if (type == "phi3" && o.partial_rotary_factor != 1.0)
+        c["partial_rotary_factor"] = o.partial_rotary_factor;
     c["hidden_size"] = o.hidden;
     c["initializer_range"] = 0.02;
     c["intermediate_size"] = o.intermediate;
     c["max_position_embeddings"] = o.max_position;
     if (type == "qwen2" || type == "qwen3") c["max_window_layers"] = o.layers;
-    if (type == "llama") c["mlp_bias"] = false;
+    if (type == "llama" || type == "granite") c["mlp_bias"] = false;
     c["model_type"] = type;
     c["num_attention_heads"] = o.heads;
     c["num_hidden_layers"] = o.layers;
@@ -106,6 +128,17 @@ std::string tiny_config_json(const TinyModelOptions& o) {
                 {"low_freq_factor", 1.0},
                 {"original_max_position_embeddings", o.max_position / 2},
                 {"rope_type", "llama3"}};
+    } else if (o.rope_scaling == "longrope") {
+        const int64_t half =
+            static_cast<int64_t>(static_cast<double>(head_dim) * o.partial_rotary_factor) / 2;
+        std::vector<double> sf = o.short_factor, lf = o.long_factor;
+        if (sf.empty())
+            for (int64_t i = 0; i < half; ++i) sf.push_back(1.0 + 0.5 * static_cast<double>(i));
+        if (lf.empty())
+            for (int64_t i = 0; i < half; ++i) lf.push_back(2.0 + static_cast<double>(i));
+        rope = {{"long_factor", lf}, {"rope_type", "longrope"}, {"short_factor", sf}};
+        c["original_max_position_embeddings"] =
+            o.original_max_position > 0 ? o.original_max_position : o.max_position / 2;
     } else if (!o.rope_scaling.empty()) {
         throw Error("write_tiny_model: rope_scaling '" + o.rope_scaling + "' (use '', 'linear' or 'llama3')");
     }
@@ -144,10 +177,7 @@ ModelSpec write_tiny_model(const fs::path& dir, const TinyModelOptions& o) {
     std::vector<TensorSource> sources;
     for (const auto& e : all_tensors(arch, spec)) {
         if (!e.required) continue;  // lm_head of a tied model is not written
-        const bool norm = e.role == TensorRole::final_norm || e.role == TensorRole::input_norm ||
-                          e.role == TensorRole::post_attention_norm || e.role == TensorRole::attn_q_norm ||
-                          e.role == TensorRole::attn_k_norm || e.role == TensorRole::pre_feedforward_norm ||
-                          e.role == TensorRole::post_feedforward_norm;
+        const bool norm = is_norm_role(e.role);
         const double norm_base = spec.norm_plus_one ? 0.0 : 1.0;  // Gemma scales by (1 + w)
         const bool bias = e.role == TensorRole::attn_q_bias || e.role == TensorRole::attn_k_bias ||
                           e.role == TensorRole::attn_v_bias || e.role == TensorRole::attn_o_bias;

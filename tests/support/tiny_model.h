@@ -19,7 +19,7 @@ namespace olm::testing {
 
 struct TinyModelOptions {
     std::string architecture =
-        "LlamaForCausalLM";  // | MistralForCausalLM | Qwen2ForCausalLM | Qwen3ForCausalLM | Gemma2ForCausalLM
+        "LlamaForCausalLM";  // | Mistral | Qwen2 | Qwen3 | Gemma2 | Granite | Olmo2 ForCausalLM
     int64_t hidden = 32;
     int64_t intermediate = 64;
     int64_t layers = 2;
@@ -29,7 +29,7 @@ struct TinyModelOptions {
     int64_t vocab = 128;
     bool tied = false;
     bool attention_bias = false;  // Llama/Mistral/Qwen3; Qwen2 always has q/k/v biases
-    std::string rope_scaling;     // "" | "linear" | "llama3"
+    std::string rope_scaling;     // "" | "linear" | "llama3" | "longrope"
     double rope_factor = 2.0;     // for rope_scaling
     double rope_theta = 10000.0;
     double rms_norm_eps = 1e-6;
@@ -42,11 +42,24 @@ struct TinyModelOptions {
     double weight_scale = 0.02;            // std of the projection/embedding weights
     bool transformers5 = false;            // write rope_parameters/dtype (transformers 5 spelling)
     std::filesystem::path tokenizer_from;  // copy tokenizer files from here when set
-    // Gemma 2 only (its config keys; 0 = the key is written as null / left out)
+    // Gemma 2 and 3 (their config keys; 0 = the key is written as null / left out)
     double attn_softcap = 50.0;
     double final_softcap = 30.0;
     double query_pre_attn_scalar = 0;  // 0 = head_dim
     int64_t sliding_window = 0;        // 0 = none; Gemma 2 slides on even layers
+    // Gemma 3 only
+    double rope_local_theta = 10000.0;  // rope_local_base_freq
+    int64_t sliding_pattern = 6;        // sliding_window_pattern
+    // Phi-3 only: longrope factor lists (rotary_dim / 2 entries; empty = 1.0 + 0.5 i
+    // short, 2.0 + i long) and the original length they switch at (0 = max_position / 2)
+    std::vector<double> short_factor, long_factor;
+    int64_t original_max_position = 0;
+    double partial_rotary_factor = 1.0;
+    // Granite only
+    double embedding_multiplier = 1.0;
+    double attention_multiplier = 0;  // 0 = head_dim^-1/2
+    double residual_multiplier = 1.0;
+    double logits_scaling = 1.0;
 };
 
 // Writes dir (created; must not exist or be empty) and returns the spec
