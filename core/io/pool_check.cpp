@@ -4,6 +4,7 @@
 #include "core/util/error.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace olm {
@@ -33,6 +34,48 @@ std::string differs(const char* what, const T& base, const T& other) {
     std::ostringstream os;
     os << what << " is " << other << ", base has " << base;
     return os.str();
+}
+
+// "added tokens differ from the base (same vocabulary and merges): id 151665
+// '<tool>' only here; id 2 is '<eos>' here, '</s>' in the base; ..." (at most 6).
+std::string added_tokens_difference(const nlohmann::json& base, const nlohmann::json& other) {
+    auto by_id = [](const nlohmann::json& list) {
+        std::map<int64_t, nlohmann::json> out;
+        if (list.is_array())
+            for (const auto& t : list)
+                if (t.is_object() && t.contains("id") && t.at("id").is_number_integer())
+                    out[t.at("id").get<int64_t>()] = t;
+        return out;
+    };
+    auto content = [](const nlohmann::json& t) {
+        return t.contains("content") && t.at("content").is_string()
+                   ? "'" + t.at("content").get<std::string>() + "'"
+                   : std::string("(no content)");
+    };
+    const auto b = by_id(base), o = by_id(other);
+    std::vector<std::string> diffs;
+    size_t total = 0;
+    auto add = [&](std::string d) {
+        if (++total <= 6) diffs.push_back(std::move(d));
+    };
+    for (const auto& [id, t] : o) {
+        const auto it = b.find(id);
+        if (it == b.end())
+            add("id " + std::to_string(id) + " " + content(t) + " only here");
+        else if (content(t) != content(it->second))
+            add("id " + std::to_string(id) + " is " + content(t) + " here, " + content(it->second) +
+                " in the base");
+        else if (t != it->second)
+            add("id " + std::to_string(id) + " " + content(t) +
+                " has other flags (special, normalized, ...)");
+    }
+    for (const auto& [id, t] : b)
+        if (!o.count(id)) add("id " + std::to_string(id) + " " + content(t) + " only in the base");
+    std::string text = "added tokens differ from the base (vocabulary and merges are the same): ";
+    if (diffs.empty()) return text + "their order differs";
+    for (size_t i = 0; i < diffs.size(); ++i) text += (i ? "; " : "") + diffs[i];
+    if (total > diffs.size()) text += "; and " + std::to_string(total - diffs.size()) + " more";
+    return text;
 }
 
 }  // namespace
@@ -80,6 +123,42 @@ std::vector<std::string> config_warnings(const ModelFolder& base, const ModelFol
                     std::to_string(b.rope_scaling.factor));
     if (b.rms_norm_eps != o.rms_norm_eps)
         w.push_back(differs("rms_norm_eps", b.rms_norm_eps, o.rms_norm_eps));
+    // The forward features a config switches on: the merged model runs with the
+    // base's, so a pool model trained with others is worth a warning.
+    auto opt = [](const std::optional<double>& v) {
+        std::ostringstream os;
+        if (v)
+            os << *v;
+        else
+            os << "none";
+        return os.str();
+    };
+    auto feature = [&](const char* what, const std::string& bv, const std::string& ov) {
+        if (bv != ov) w.push_back(std::string(what) + " is " + ov + ", base has " + bv);
+    };
+    auto num = [](double v) {
+        std::ostringstream os;
+        os << v;
+        return os.str();
+    };
+    feature("hidden_act", b.hidden_act, o.hidden_act);
+    feature("attention scale", opt(b.attn_scale), opt(o.attn_scale));
+    feature("attn_logit_softcapping", opt(b.attn_softcap), opt(o.attn_softcap));
+    feature("final_logit_softcapping", opt(b.final_softcap), opt(o.final_softcap));
+    feature("embedding_multiplier", num(b.embedding_multiplier), num(o.embedding_multiplier));
+    feature("residual_multiplier", num(b.residual_multiplier), num(o.residual_multiplier));
+    feature("logits_scaling", num(b.logits_scaling), num(o.logits_scaling));
+    feature("sliding_window", b.sliding_window ? std::to_string(*b.sliding_window) : "none",
+            o.sliding_window ? std::to_string(*o.sliding_window) : "none");
+    if (b.sliding_window && o.sliding_window)
+        for (int64_t l = 0; l < b.num_hidden_layers && l < o.num_hidden_layers; ++l)
+            if (b.layer_slides(l) != o.layer_slides(l)) {
+                w.push_back("layer " + std::to_string(l) +
+                            (o.layer_slides(l) ? " slides" : " attends globally") + ", the base's " +
+                            (b.layer_slides(l) ? "slides" : "attends globally"));
+                break;
+            }
+    feature("rope_local_base_freq", opt(b.rope_local_theta), opt(o.rope_local_theta));
     if (base.main_dtype() != other.main_dtype())
         w.push_back("weights are " + std::string(dtype_name(other.main_dtype())) + ", base has " +
                     std::string(dtype_name(base.main_dtype())));
@@ -103,7 +182,7 @@ std::optional<std::string> tokenizer_difference(const fs::path& base, const fs::
         if (part(bm, "merges") != part(om, "merges")) return "tokenizer merges differ from the base";
         if (bm != om) return "tokenizer model settings differ from the base";
         if (part(b, "added_tokens") != part(o, "added_tokens"))
-            return "added/special tokens differ from the base";
+            return added_tokens_difference(part(b, "added_tokens"), part(o, "added_tokens"));
     }
     for (const char* name : {"vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json"}) {
         const fs::path bf = base / name, of = other / name;

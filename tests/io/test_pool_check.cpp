@@ -19,10 +19,12 @@ namespace fs = std::filesystem;
 namespace {
 
 // A minimal tokenizer.json (the pool check compares model + added_tokens).
-std::string tokenizer_json(const std::vector<std::string>& merges, int ab_id = 3) {
+std::string tokenizer_json(
+    const std::vector<std::string>& merges, int ab_id = 3,
+    nlohmann::json added = nlohmann::json::array({{{"id", 0}, {"content", "<s>"}, {"special", true}}})) {
     nlohmann::json j;
     j["version"] = "1.0";
-    j["added_tokens"] = nlohmann::json::array({{{"id", 0}, {"content", "<s>"}, {"special", true}}});
+    j["added_tokens"] = added;
     j["model"] = {{"type", "BPE"}, {"vocab", {{"a", 1}, {"b", 2}, {"ab", ab_id}}}, {"merges", merges}};
     return j.dump();
 }
@@ -35,6 +37,8 @@ private slots:
     void rows_data();
     void rows();
     void tokenizer_difference_warns();
+    void added_tokens_name_the_ids();
+    void forward_features_warn();
     void unreadable_member();
 };
 
@@ -106,6 +110,56 @@ void TestPoolCheck::tokenizer_difference_warns() {
     fs::remove(root / "same" / "tokenizer.json");
     QCOMPARE(tokenizer_difference(root / "base", root / "same").value_or(""),
              std::string("tokenizer.json missing, base has one"));
+}
+
+// Tokenizers that differ only in added tokens: a warning that names each id.
+void TestPoolCheck::added_tokens_name_the_ids() {
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    testing::write_tiny_model(root / "base");
+    testing::derive_model(root / "base", root / "chat", 4, {0});
+    write_text(root / "base" / "tokenizer.json", tokenizer_json({"a b"}));
+    const nlohmann::json added =
+        nlohmann::json::array({{{"id", 0}, {"content", "<|begin|>"}, {"special", true}},
+                               {{"id", 4}, {"content", "<tool>"}, {"special", true}}});
+    write_text(root / "chat" / "tokenizer.json", tokenizer_json({"a b"}, 3, added));
+    const auto verdict = check_pool(std::vector<fs::path>{root / "base", root / "chat"});
+    QVERIFY(verdict.ok);  // a warning, not an error
+    QCOMPARE(
+        verdict.members[1].warnings,
+        std::vector<std::string>{"added tokens differ from the base (vocabulary and merges are the same): "
+                                 "id 0 is '<|begin|>' here, '<s>' in the base; id 4 '<tool>' only here"});
+}
+
+// Configs of one family whose forward features differ: warnings naming the
+// key and both values (the merge runs with the base's config).
+void TestPoolCheck::forward_features_warn() {
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    testing::TinyModelOptions g;
+    g.architecture = "Gemma2ForCausalLM";
+    g.sliding_window = 4;
+    testing::write_tiny_model(root / "base", g);
+    g.attn_softcap = 2.0;
+    g.seed = 2;
+    testing::write_tiny_model(root / "capped", g);
+    testing::TinyModelOptions gr;
+    gr.architecture = "GraniteForCausalLM";
+    testing::write_tiny_model(root / "granite", gr);
+    gr.residual_multiplier = 0.25;
+    gr.seed = 3;
+    testing::write_tiny_model(root / "granite_rm", gr);
+    auto v = check_pool(std::vector<fs::path>{root / "base", root / "capped"});
+    QVERIFY(v.ok);
+    QCOMPARE(v.members[1].warnings, std::vector<std::string>{"attn_logit_softcapping is 2, base has 50"});
+    v = check_pool(std::vector<fs::path>{root / "granite", root / "granite_rm"});
+    QVERIFY(v.ok);
+    QCOMPARE(v.members[1].warnings, std::vector<std::string>{"residual_multiplier is 0.25, base has 1"});
+    // Two families in one pool: an error naming both.
+    v = check_pool(std::vector<fs::path>{root / "base", root / "granite"});
+    QVERIFY(!v.ok);
+    QCOMPARE(v.members[1].reason,
+             std::string("architecture is GraniteForCausalLM, base has Gemma2ForCausalLM"));
 }
 
 void TestPoolCheck::unreadable_member() {
