@@ -12,8 +12,12 @@
 namespace {
 
 int run_inspect(const std::vector<std::string>& argv) {
-    const olm::cli::Args args(argv, {}, {"verify", "timing"});
+    const olm::cli::Args args(argv, {}, {"verify", "timing", "architectures"});
     const auto& dirs = args.positional();
+    if (args.flag("architectures")) {
+        std::cout << olm::describe_families();
+        if (dirs.empty()) return 0;
+    }
     if (dirs.empty()) throw olm::Error("give at least one model folder (olm inspect --help)");
     int status = 0;
     std::vector<olm::ModelFolder> opened;
@@ -24,6 +28,12 @@ int run_inspect(const std::vector<std::string>& argv) {
         try {
             m = olm::ModelFolder::open(olm::cli::model_folder_arg(dir));
         } catch (const olm::Error&) {
+            // An architecture outside the table: say what is missing against the closest family.
+            try {
+                std::cout << olm::explain_unsupported(olm::cli::model_folder_arg(dir));
+            } catch (const std::exception&) {
+                // the error below says why the folder does not open
+            }
             if (dirs.size() == 1) throw;
             std::cout << dir << "\n  cannot be opened (see the pool check below)\n";
             continue;
@@ -59,12 +69,16 @@ int run_inspect(const std::vector<std::string>& argv) {
 
 OLM_COMMAND("inspect", "show a model folder (or check a pool of them)",
             "MODEL_DIR [MODEL_DIR...] [--verify] [--timing]\n"
+            "       olm inspect --architectures\n"
             "  MODEL_DIR: a folder, or org/name[@revision] from the Hugging Face cache\n\n"
             "Prints architecture, layers, hidden size, heads, parameters, dtype, size on disk\n"
             "and shard count of each Hugging Face model folder. Opening reads headers only.\n"
             "With several folders, the first is the base and the pool compatibility verdict\n"
             "follows (tokenizer differences are warnings).\n\n"
             "  --verify   read every tensor once and count NaN/Inf values\n"
-            "  --timing   show the open time and resident memory before/after opening\n\n"
+            "  --timing   show the open time and resident memory before/after opening\n"
+            "  --architectures  list the supported families and their forward features\n\n"
+            "A folder of an unsupported architecture gets the closest family and what is\n"
+            "missing against it (tensor names on either side).\n\n"
             "Exit status: 0 fine, 1 error, 2 pool not compatible, 3 NaN/Inf found by --verify.",
             run_inspect);

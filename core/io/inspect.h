@@ -35,6 +35,16 @@ struct VerifyReport {
 // NaN/Inf in the floating ones. Polls sink.cancelled() between tensors.
 VerifyReport verify_tensors(const ModelFolder& model, ProgressSink& sink = null_sink());
 
+// The supported families, one line each: architecture, model_type values and
+// the forward features the family switches on (`olm inspect --architectures`).
+std::string describe_families();
+
+// For a folder whose config names an architecture outside the table: which
+// family's tensor names it shares most, and what is missing against it (the
+// folder's tensors no family entry names, the entry's tensors the folder
+// lacks). "" when the architecture is supported or the folder has no config.
+std::string explain_unsupported(const std::filesystem::path& folder);
+
 // "1.50 GB", "512 B"; "8.03 B" / "1.2 M" for parameter counts.
 std::string human_bytes(uint64_t bytes);
 std::string human_count(int64_t count);

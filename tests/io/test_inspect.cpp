@@ -1,5 +1,7 @@
 // olm inspect: the summary of a tiny model, --verify counting planted NaN/Inf,
 // and the real `olm inspect` binary on a pool (exit status + verdict text).
+#include "core/io/architecture.h"
+#include "core/io/export_folder.h"
 #include "core/io/inspect.h"
 #include "core/io/safetensors_writer.h"
 #include "tests/support/tiny_model.h"
@@ -42,6 +44,7 @@ private slots:
     void human_units();
     void cli_single_and_pool();
     void cli_errors();
+    void unsupported_architecture_says_what_is_missing();
 };
 
 void TestInspect::describes_model() {
@@ -148,6 +151,61 @@ void TestInspect::cli_errors() {
     r = run_cli({"inspect", q(root), "--bogus"});
     QCOMPARE(r.code, 1);
     QVERIFY(r.err.contains("unknown option --bogus"));
+}
+
+// A folder of an architecture outside the table (here a Llama whose attention
+// is one fused qkv_proj): inspect names the closest family and the tensors
+// missing on either side, grouped by layer pattern; --architectures lists the table.
+void TestInspect::unsupported_architecture_says_what_is_missing() {
+    QTemporaryDir tmp;
+    const fs::path root = tmp.path().toStdString();
+    testing::TinyModelOptions o;
+    o.layers = 3;
+    testing::write_tiny_model(root / "llama", o);
+    const ModelFolder llama = ModelFolder::open(root / "llama");
+    std::vector<TensorSource> sources;
+    for (auto& s : passthrough_sources(llama)) {
+        if (s.name.find("self_attn.k_proj") != std::string::npos ||
+            s.name.find("self_attn.v_proj") != std::string::npos)
+            continue;
+        const auto q = s.name.find("self_attn.q_proj");
+        if (q != std::string::npos) s.name.replace(q, 16, "self_attn.qkv_proj");
+        sources.push_back(s);
+    }
+    const fs::path fused = root / "fused";
+    fs::create_directories(fused);
+    write_safetensors_model(fused, sources, ShardOptions{});
+    std::string cfg;
+    {
+        std::ifstream in(root / "llama" / "config.json");
+        cfg.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at = cfg.find("LlamaForCausalLM");
+    cfg.replace(at, 16, "FusedForCausalLM");
+    std::ofstream(fused / "config.json") << cfg;
+
+    const std::string text = explain_unsupported(fused);
+    for (const char* want :
+         {"FusedForCausalLM (model_type llama) is not a supported architecture",
+          "Closest family: LlamaForCausalLM: 21 of its 30 tensors are here by name",
+          "Here but not in that entry (3): model.layers.{n}.self_attn.qkv_proj.weight (x3)",
+          "In that entry but absent here (9): model.layers.{n}.self_attn.q_proj.weight (x3), "
+          "model.layers.{n}.self_attn.k_proj.weight (x3), model.layers.{n}.self_attn.v_proj.weight (x3)"})
+        QVERIFY2(text.find(want) != std::string::npos, (std::string(want) + "\n--- in ---\n" + text).c_str());
+    QVERIFY(explain_unsupported(root / "llama").empty());
+
+    const auto r = run_cli({QStringLiteral("inspect"), q(fused)});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.out.contains(QStringLiteral("Closest family: LlamaForCausalLM")), qPrintable(r.out));
+    QVERIFY2(r.err.contains(QStringLiteral("unsupported architecture 'FusedForCausalLM'")),
+             qPrintable(r.err));
+    const auto list = run_cli({QStringLiteral("inspect"), QStringLiteral("--architectures")});
+    QCOMPARE(list.code, 0);
+    for (const auto& a : architectures())
+        QVERIFY2(list.out.contains(QString::fromStdString(a.name)), qPrintable(list.out));
+    QVERIFY2(list.out.contains(QStringLiteral(
+                 "Olmo2ForCausalLM (model_type olmo2): 15 tensor roles per layer; post-norms")),
+             qPrintable(list.out));
 }
 
 QTEST_GUILESS_MAIN(TestInspect)
