@@ -88,7 +88,7 @@ int run_chat(const olm::Tokenizer& tok, const std::string& path, const std::stri
         auto f = olm::parse_chat_family(family_name);
         if (!f)
             throw olm::Error("unknown chat family '" + family_name +
-                             "' (chatml, llama3, mistral, gemma, plain, auto)");
+                             "' (chatml, llama3, mistral, gemma, phi3, plain, auto)");
         choice = {*f, family_name + ": given with --family"};
     }
     auto prompt = olm::build_eval_prompt(tok, choice.family, turns);

@@ -37,7 +37,7 @@ EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::stri
         const auto parsed = parse_chat_family(settings.chat_family);
         if (!parsed)
             throw Error("unknown chat family \"" + settings.chat_family +
-                        "\" (known: auto, chatml, llama3, mistral, gemma, plain)");
+                        "\" (known: auto, chatml, llama3, mistral, gemma, phi3, plain)");
         family = *parsed;
     }
 

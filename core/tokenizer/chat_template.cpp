@@ -66,6 +66,28 @@ std::vector<ChatTurn> fold_system(const std::vector<ChatTurn>& turns) {
     return out;
 }
 
+bool template_has(const Tokenizer& tok, std::string_view text) {
+    const auto t = tok.chat_template();
+    return t && t->find(text) != std::string::npos;
+}
+
+// Phi-3's template writes a newline after each role tag and after <|end|>
+// ('<|user|>\n' in its Jinja source); Phi-4-mini's writes none.
+bool phi_newlines(const Tokenizer& tok) {
+    if (!tok.chat_template()) return true;
+    return template_has(tok, "|>\\n") || template_has(tok, "|>\n");
+}
+
+// The template opens with {{ bos_token }} (Phi-3's of mid-2024 do).
+bool template_starts_with_bos(const Tokenizer& tok) {
+    const auto t = tok.chat_template();
+    if (!t) return false;
+    std::string s = trim(*t);
+    for (const char* open : {"{{ bos_token }}", "{{bos_token}}", "{{- bos_token }}", "{{- bos_token -}}"})
+        if (s.rfind(open, 0) == 0) return true;
+    return false;
+}
+
 struct Format {
     std::string text;    // all turns rendered
     std::string header;  // assistant header to append
@@ -78,6 +100,14 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
     Format f;
     switch (family) {
         case ChatFamily::chatml:
+            if (template_has(tok, "<|im_sep|>")) {
+                // Phi-4: <|im_start|>role<|im_sep|>content<|im_end|>, no newlines.
+                for (const auto& t : turns)
+                    f.text += "<|im_start|>" + t.role + "<|im_sep|>" + t.content + "<|im_end|>";
+                f.header = "<|im_start|>assistant<|im_sep|>";
+                f.end_of_turn = "<|im_end|>";
+                break;
+            }
             for (const auto& t : turns) f.text += "<|im_start|>" + t.role + "\n" + t.content + "<|im_end|>\n";
             f.header = "<|im_start|>assistant\n";
             // Qwen 3's hybrid template renders every final assistant turn after an
@@ -116,6 +146,14 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
             f.end_of_turn = "<end_of_turn>";
             f.wants_bos = true;
             break;
+        case ChatFamily::phi3: {
+            const std::string nl = phi_newlines(tok) ? "\n" : "";
+            for (const auto& t : turns) f.text += "<|" + t.role + "|>" + nl + t.content + "<|end|>" + nl;
+            f.header = "<|assistant|>" + nl;
+            f.end_of_turn = "<|end|>";
+            f.wants_bos = template_starts_with_bos(tok);
+            break;
+        }
         case ChatFamily::plain:
             for (const auto& t : turns) {
                 if (t.role == "system")
@@ -142,6 +180,8 @@ std::string chat_family_name(ChatFamily family) {
             return "mistral";
         case ChatFamily::gemma:
             return "gemma";
+        case ChatFamily::phi3:
+            return "phi3";
         case ChatFamily::plain:
             return "plain";
     }
@@ -149,8 +189,8 @@ std::string chat_family_name(ChatFamily family) {
 }
 
 std::optional<ChatFamily> parse_chat_family(std::string_view name) {
-    for (auto f :
-         {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma, ChatFamily::plain})
+    for (auto f : {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma,
+                   ChatFamily::phi3, ChatFamily::plain})
         if (name == chat_family_name(f)) return f;
     return std::nullopt;
 }
@@ -161,10 +201,16 @@ ChatFamilyChoice choose_chat_family(const Tokenizer& tok) {
             if (tmpl->find(m.text) != std::string::npos)
                 return {m.family, chat_family_name(m.family) + ": chat_template contains " + m.text};
     }
+    // Phi-3 / Phi-4-mini: role tags closed by <|end|>.
+    if (template_has(tok, "<|end|>") &&
+        (template_has(tok, "<|assistant|>") || template_has(tok, "'<|' + message['role']")))
+        return {ChatFamily::phi3, "phi3: chat_template contains <|assistant|> and <|end|>"};
     std::string why = tok.chat_template() ? "chat_template has no known marker" : "no chat_template";
     for (const auto& m : kMarkers)
         if (tok.token_to_id(m.text))
             return {m.family, chat_family_name(m.family) + ": " + why + ", vocabulary has " + m.text};
+    if (tok.token_to_id("<|assistant|>") && tok.token_to_id("<|end|>"))
+        return {ChatFamily::phi3, "phi3: " + why + ", vocabulary has <|assistant|> and <|end|>"};
     return {ChatFamily::plain, "plain: " + why + " and no chat marker token in the vocabulary"};
 }
 
@@ -212,7 +258,28 @@ EvalPrompt build_eval_prompt(const Tokenizer& tok, ChatFamily family, const std:
     p.context_ids = bos_prefix(tok, text.wants_bos);
     auto ctx = tok.encode(text.context, /*add_special_tokens=*/false);
     p.context_ids.insert(p.context_ids.end(), ctx.begin(), ctx.end());
-    p.response_ids = tok.encode(text.response, /*add_special_tokens=*/false);
+    // In the joined conversation an added token with rstrip (Phi-3's role tags)
+    // swallows the whitespace after it, and one with lstrip the whitespace
+    // before it: encode the response as it would be cut from the whole text.
+    auto flags = [&](std::optional<int32_t> id) -> const AddedToken* {
+        if (!id) return nullptr;
+        for (const auto& a : tok.added_tokens())
+            if (a.id == *id) return &a;
+        return nullptr;
+    };
+    std::string response = text.response;
+    auto is_space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    };
+    if (const AddedToken* last =
+            flags(p.context_ids.empty() ? std::nullopt : std::optional(p.context_ids.back()));
+        last && last->rstrip)
+        while (!response.empty() && is_space(response.front())) response.erase(response.begin());
+    if (const AddedToken* eot =
+            flags(text.end_of_turn.empty() ? std::nullopt : tok.token_to_id(text.end_of_turn));
+        eot && eot->lstrip)
+        while (!response.empty() && is_space(response.back())) response.pop_back();
+    p.response_ids = tok.encode(response, /*add_special_tokens=*/false);
     if (!text.end_of_turn.empty()) {
         auto eot = tok.token_to_id(text.end_of_turn);
         if (!eot)

@@ -1,5 +1,5 @@
 #pragma once
-// Built-in chat formatters (ChatML, Llama 3, Mistral, Gemma, plain) and the
+// Built-in chat formatters (ChatML, Llama 3, Mistral, Gemma, Phi-3, plain) and the
 // evaluation prompt split: context = every turn before the final assistant turn
 // plus the assistant header; response = the final assistant text plus the
 // family's end-of-turn token.
@@ -12,7 +12,9 @@
 
 namespace olm {
 
-enum class ChatFamily { chatml, llama3, mistral, gemma, plain };
+// chatml also covers Phi-4's variant (<|im_sep|> after the role, no newlines);
+// phi3 covers Phi-3 / Phi-3.5 (<|user|>\n...<|end|>\n) and Phi-4-mini (no newlines).
+enum class ChatFamily { chatml, llama3, mistral, gemma, phi3, plain };
 
 struct ChatTurn {
     std::string role;  // system | user | assistant (aliases human, gpt, model, bot accepted)
@@ -26,7 +28,7 @@ struct EvalPrompt {
 };
 
 std::string chat_family_name(ChatFamily family);
-// "chatml","llama3","mistral","gemma","plain"; "auto" and unknown names -> nullopt.
+// "chatml","llama3","mistral","gemma","phi3","plain"; "auto" and unknown names -> nullopt.
 std::optional<ChatFamily> parse_chat_family(std::string_view name);
 
 struct ChatFamilyChoice {

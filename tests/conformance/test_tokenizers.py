@@ -59,6 +59,56 @@ def test_olm_tokenize_jsonl(real_tokenizer_dirs, name):
     assert not bad, bad[:3]
 
 
+# The published chat templates of Phi-3-mini-4k-instruct, Phi-4-mini-instruct
+# and Phi-4 (their tokenizer_config.json), on the tiny tokenizer with the role
+# tokens added (rstrip on the role tags and <|end|>, so the newlines the Phi-3
+# template writes after them are absorbed as in a real Phi-3 tokenizer).
+PHI_TEMPLATES = {
+    "phi3": ("{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\\n' + "
+             "message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'user' %}{{'<|user|>\\n' + "
+             "message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'assistant' %}{{'<|assistant|>\\n' + "
+             "message['content'] + '<|end|>\\n'}}{% endif %}{% endfor %}{% if add_generation_prompt %}"
+             "{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}"),
+    "phi4-mini": ("{% for message in messages %}{% if message['role'] == 'system' and 'tools' in message and "
+                  "message['tools'] is not none %}{{ '<|' + message['role'] + '|>' + message['content'] + '<|tool|>' "
+                  "+ message['tools'] + '<|/tool|>' + '<|end|>' }}{% else %}{{ '<|' + message['role'] + '|>' + "
+                  "message['content'] + '<|end|>' }}{% endif %}{% endfor %}{% if add_generation_prompt %}"
+                  "{{ '<|assistant|>' }}{% else %}{{ eos_token }}{% endif %}"),
+    "phi4": ("{% for message in messages %}{% if (message['role'] == 'system') %}{{'<|im_start|>system<|im_sep|>' + "
+             "message['content'] + '<|im_end|>'}}{% elif (message['role'] == 'user') %}{{'<|im_start|>user<|im_sep|>' "
+             "+ message['content'] + '<|im_end|><|im_start|>assistant<|im_sep|>'}}{% elif (message['role'] == "
+             "'assistant') %}{{message['content'] + '<|im_end|>'}}{% endif %}{% endfor %}"),
+}
+PHI_TOKENS = {"phi3": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
+              "phi4-mini": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
+              "phi4": ["<|im_sep|>"]}
+
+
+@pytest.fixture(scope="session")
+def phi_tokenizer_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("phi-tokenizers")
+    src = TOKENIZERS / "tiny-bytelevel"
+    out = {}
+    for name, template in PHI_TEMPLATES.items():
+        d = root / name
+        d.mkdir()
+        tj = json.loads((src / "tokenizer.json").read_text())
+        cfg = json.loads((src / "tokenizer_config.json").read_text())
+        next_id = max(t["id"] for t in tj["added_tokens"]) + 1
+        for tok in PHI_TOKENS[name]:
+            entry = {"id": next_id, "content": tok, "single_word": False, "lstrip": False,
+                     "rstrip": name == "phi3", "normalized": False, "special": True}
+            tj["added_tokens"].append(entry)
+            cfg["added_tokens_decoder"][str(next_id)] = {k: v for k, v in entry.items() if k != "id"}
+            next_id += 1
+        cfg["chat_template"] = template
+        cfg["eos_token"] = "<|im_end|>" if name == "phi4" else "<|endoftext|>"
+        (d / "tokenizer.json").write_text(json.dumps(tj))
+        (d / "tokenizer_config.json").write_text(json.dumps(cfg))
+        out[name] = d
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def auto_tokenizer(path):
     from transformers import AutoTokenizer
@@ -66,14 +116,14 @@ def auto_tokenizer(path):
 
 
 @pytest.mark.parametrize("conv", sorted(CONVERSATIONS))
-@pytest.mark.parametrize("name", CHAT_FAMILIES)
-def test_chat_template(real_tokenizer_dirs, tmp_path, name, conv):
+@pytest.mark.parametrize("name", CHAT_FAMILIES + sorted(PHI_TEMPLATES))
+def test_chat_template(real_tokenizer_dirs, phi_tokenizer_dirs, tmp_path, name, conv):
     """context_ids = apply_chat_template(turns[:-1], add_generation_prompt=True);
     context_ids + response_ids = the start of apply_chat_template(turns), which
     goes on only with whitespace or a new generation prompt. Qwen 3 is rendered
     with enable_thinking=False (the empty think block its template gives every
     final assistant turn)."""
-    d = real_tokenizer_dirs[name]
+    d = phi_tokenizer_dirs[name] if name in PHI_TEMPLATES else real_tokenizer_dirs[name]
     tok = auto_tokenizer(str(d))
     turns = CONVERSATIONS[conv]
     kw = {"enable_thinking": False} if name == "qwen3" else {}
@@ -82,6 +132,9 @@ def test_chat_template(real_tokenizer_dirs, tmp_path, name, conv):
     f = tmp_path / "chat.json"
     f.write_text(json.dumps(turns))
     got = json.loads(olm("tokenize", d, "--chat", f))
+    if name in PHI_TEMPLATES:  # the family auto picks
+        assert got.get("family", got.get("family_reason", "")).split(":")[0] in (
+            ("chatml",) if name == "phi4" else ("phi3",)), got
     key = (name, "chat-template rows", "")
     REPORT[key] = REPORT.get(key, 0) + 1
     assert got["context_ids"] == context, (
@@ -92,5 +145,7 @@ def test_chat_template(real_tokenizer_dirs, tmp_path, name, conv):
     # After the final turn a template may add whitespace, or (Llama 3's) the
     # next assistant header, the same ids the context ends with.
     rest = full[n:]
+    if name in PHI_TEMPLATES and rest and rest[-1] == tok.eos_token_id:
+        rest = rest[:-1]  # Phi's templates end a conversation with eos_token
     assert tok.decode(rest).strip() == "" or rest == context[len(context) - len(rest):], (
         f"{name}/{conv}: template goes on with {tok.decode(rest)!r}")

@@ -162,7 +162,8 @@ private slots:
     void parse_family_data() {
         QTest::addColumn<QString>("name");
         QTest::addColumn<bool>("known");
-        for (const char* n : {"chatml", "llama3", "mistral", "gemma", "plain"}) QTest::newRow(n) << n << true;
+        for (const char* n : {"chatml", "llama3", "mistral", "gemma", "phi3", "plain"})
+            QTest::newRow(n) << n << true;
         QTest::newRow("auto") << "auto" << false;
         QTest::newRow("ChatML") << "ChatML" << false;
         QTest::newRow("empty") << "" << false;
