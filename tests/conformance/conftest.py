@@ -91,6 +91,32 @@ ARCHS = {
                               sliding_window=8, attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
                               hidden_activation="gelu_pytorch_tanh",
                               rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+    # Gemma 3 (text): Gemma 2's layer plus per-head q/k norms, no capping, and
+    # per layer type rotary parameters: the sliding layers (0 and 2, window 8)
+    # on base 100, the global one on base 1e6 with linear scaling.
+    "gemma3": ("gemma3_text", dict(tie_word_embeddings=True, head_dim=16, query_pre_attn_scalar=24,
+                                   sliding_window=8, hidden_activation="gelu_pytorch_tanh",
+                                   layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                                   rope_parameters={
+                                       "sliding_attention": {"rope_type": "default", "rope_theta": 100.0},
+                                       "full_attention": {"rope_type": "linear", "factor": 4.0,
+                                                          "rope_theta": 1000000.0}})),
+    # Phi-3 / Phi-4-mini: fused qkv_proj and gate_up_proj, longrope whose
+    # original length (16) the longer test sequences pass, partial rotary 0.75.
+    "phi3": ("phi3", dict(tie_word_embeddings=False, original_max_position_embeddings=16, pad_token_id=0,
+                          rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                                           "partial_rotary_factor": 0.75,
+                                           "original_max_position_embeddings": 16,
+                                           "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
+                                           "long_factor": [1.5, 2.0, 3.0, 5.0, 8.0, 13.0]})),
+    # Granite: all four multipliers away from 1 (attention_multiplier is the
+    # scores' scale in place of head_dim^-1/2).
+    "granite": ("granite", dict(tie_word_embeddings=True, embedding_multiplier=4.0, attention_multiplier=0.4,
+                                residual_multiplier=0.3, logits_scaling=2.5,
+                                rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+    # OLMo 2: norms after attention and MLP, q/k norms over the whole projection.
+    "olmo2": ("olmo2", dict(tie_word_embeddings=False,
+                            rope_parameters={"rope_type": "default", "rope_theta": 500000.0})),
 }
 
 

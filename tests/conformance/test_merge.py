@@ -33,6 +33,16 @@ POOLS = {
 }
 
 
+# The later families: one pool each, merged layer-wise and tensor-wise in one
+# run (search original with tensor_swap), plus the tensor-unit hand recipe.
+FAMILY_POOLS = {
+    "gemma3-bf16": ("gemma3", "bfloat16", {"ft_a": [2], "ft_b": [0, 1]}),
+    "granite-bf16": ("granite", "bfloat16", {"ft_a": [0, 2], "ft_b": [1]}),
+    "olmo2-fp32": ("olmo2", "float32", {"ft_a": [1], "ft_b": [0, 2]}),
+    "phi3-fp32": ("phi3", "float32", {"ft_a": [0], "ft_b": [1, 2]}),
+}
+
+
 def read_tensors(folder):
     """name -> tensor of every *.safetensors file in folder."""
     out = {}
@@ -72,12 +82,16 @@ def write_config(root, names, search, dtype, extra=""):
     return cfg
 
 
+def pool_from(table, label, tmp_path_factory):
+    """(label, root, model names, dtype) of the pool table[label], made once."""
+    arch, dtype, fts = table[label]
+    root = tmp_path_factory.mktemp(label)
+    return label, root, make_pool(root, arch, dtype, fts), dtype
+
+
 @pytest.fixture(scope="module", params=sorted(POOLS))
 def pool(request, tmp_path_factory):
-    arch, dtype, fts = POOLS[request.param]
-    root = tmp_path_factory.mktemp(request.param)
-    names = make_pool(root, arch, dtype, fts)
-    return request.param, root, names, dtype
+    return pool_from(POOLS, request.param, tmp_path_factory)
 
 
 def expected_tensors(root, recipe, names_in_folder, arch_layers):
@@ -240,3 +254,43 @@ def test_export_recipe(pool, recipe):
     check_merged_folder(root, merged, dtype, f"{label}/{recipe}")
     result = check_mergekit(root, merged, report, dtype, f"{label}-{recipe}")
     REPORT[(label, f"mergekit {recipe}", "")] = result
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILY_POOLS))
+def family_pool(request, tmp_path_factory):
+    return pool_from(FAMILY_POOLS, request.param, tmp_path_factory)
+
+
+def test_family_layer_and_tensor_merge(family_pool):
+    """A layer-wise then tensor-wise search (every unit of every layer tried
+    from every model): the export matches its recipe, loads in transformers
+    with equal logits and mergekit rebuilds it; so does the tensor-unit recipe."""
+    label, root, names, dtype = family_pool
+    cfg = write_config(root, names, "original", dtype, "tensor_swap: true\n")
+    olm("merge", cfg)
+    out = root / "out-original"
+    merged = out / "merged"
+    report = json.loads((out / "merge_report.json").read_text())
+    units = report.get("tensors", {})
+    assert units, f"{label}: the tensor-wise pass recorded no unit"
+    assert any(k.startswith("0.") for k in units) and any(".mlp." in k for k in units), sorted(units)[:8]
+    REPORT[(label, "tensor-wise units searched", "")] = len(units)
+    check_against_recipe(root, merged, report, f"{label}/layers+tensors")
+    check_merged_folder(root, merged, dtype, f"{label}/layers+tensors")
+    assert check_mergekit(root, merged, report, dtype, f"{label}-layers-tensors") == "reproduced"
+
+    hand = dict(report)
+    # The hand recipe's attention override names this family's own projection
+    # (Phi-3 has one fused self_attn.qkv_proj).
+    attn = sorted(k.split(".", 1)[1] for k in units if k.startswith("1.self_attn.") and "norm" not in k)[0]
+    recipe = json.loads(json.dumps(HAND_RECIPES["tensor-units"]))
+    recipe["tensors"] = {f"1.{attn}": {"ft_a": 1.0}, "2.mlp.down_proj": {"base": 0.5, "ft_b": 0.5}}
+    hand["recipe"] = {"base": "base", **recipe}
+    hand.pop("final", None)
+    work = root / "hand-tensor-units"
+    work.mkdir(exist_ok=True)
+    (work / "merge_report.json").write_text(json.dumps(hand))
+    olm("export", "--report", work / "merge_report.json", "--out", work / "merged", "--no-verify")
+    check_against_recipe(root, work / "merged", hand, f"{label}/tensor-units")
+    check_merged_folder(root, work / "merged", dtype, f"{label}/tensor-units")
+    assert check_mergekit(root, work / "merged", hand, dtype, f"{label}-tensor-units") == "reproduced"

@@ -40,7 +40,8 @@ def test_saved_folder_is_what_transformers_wrote(fp32_model):
     arch, path, _ = fp32_model
     cfg = json.loads((path / "config.json").read_text())
     expected = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
-                "qwen3": "Qwen3ForCausalLM", "gemma2": "Gemma2ForCausalLM"}[ARCHS[arch][0]]
+                "qwen3": "Qwen3ForCausalLM", "gemma2": "Gemma2ForCausalLM", "gemma3_text": "Gemma3ForCausalLM", "granite": "GraniteForCausalLM",
+                "olmo2": "Olmo2ForCausalLM", "phi3": "Phi3ForCausalLM"}[ARCHS[arch][0]]
     assert cfg["architectures"] == [expected]
     assert (path / "model.safetensors.index.json").exists(), "expected a sharded fp32 model"
 
@@ -82,6 +83,56 @@ def test_gemma2_features_matter(tmp_path, feature):
     model, so the logits check would see it done wrong or not at all."""
     a = make_model("gemma2", tmp_path / "a", seed=3)
     b = make_model("gemma2", tmp_path / "b", seed=3, **feature)
+    ids = id_sequences(5, [40])[0]
+    assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL, feature
+
+
+@pytest.mark.parametrize("feature", [
+    dict(rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                          "full_attention": {"rope_type": "linear", "factor": 4.0, "rope_theta": 1000000.0}}),
+    dict(rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 100.0},
+                          "full_attention": {"rope_type": "default", "rope_theta": 1000000.0}}),
+    dict(sliding_window=4096)])
+def test_gemma3_features_matter(tmp_path, feature):
+    """The local layers' own rotary base, the global layers' scaling and the
+    window each change transformers' logits of the Gemma 3 test model."""
+    a = make_model("gemma3", tmp_path / "a", seed=3)
+    b = make_model("gemma3", tmp_path / "b", seed=3, **feature)
+    ids = id_sequences(5, [40])[0]
+    assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL, feature
+
+
+PHI3_ROPE = ARCHS["phi3"][1]["rope_parameters"]
+
+
+@pytest.mark.parametrize("feature", [
+    dict(rope_parameters={**PHI3_ROPE, "long_factor": PHI3_ROPE["short_factor"]}),  # long factors matter
+    dict(rope_parameters={**PHI3_ROPE, "short_factor": PHI3_ROPE["long_factor"]}),  # short factors matter
+    dict(rope_parameters={**PHI3_ROPE, "partial_rotary_factor": 1.0,
+                          "short_factor": PHI3_ROPE["short_factor"] + [1.0, 1.0],
+                          "long_factor": PHI3_ROPE["long_factor"] + [1.0, 1.0]})])
+def test_phi3_features_matter(tmp_path, feature):
+    """Both longrope factor lists (the 40-token sequence uses the long ones, the
+    5-token one the short ones) and the partial rotary change the logits."""
+    a = make_model("phi3", tmp_path / "a", seed=3)
+    b = make_model("phi3", tmp_path / "b", seed=3, **feature)
+    worst = 0.0
+    for ids in id_sequences(5, [5, 40]):
+        worst = max(worst, (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item())
+    assert worst > 100 * FP32_TOL, feature
+    short = id_sequences(5, [5])[0]
+    if feature["rope_parameters"]["short_factor"] == PHI3_ROPE["short_factor"] and \
+            feature["rope_parameters"].get("partial_rotary_factor") == 0.75:
+        # only the long factors differ: a sequence within the original length is unchanged
+        assert (hf_logits(a, short) - hf_logits(b, short)).abs().max().item() <= FP32_TOL
+
+
+@pytest.mark.parametrize("feature", [dict(embedding_multiplier=1.0), dict(attention_multiplier=0.25),
+                                     dict(residual_multiplier=1.0), dict(logits_scaling=1.0)])
+def test_granite_features_matter(tmp_path, feature):
+    """Each Granite multiplier changes transformers' logits of the test model."""
+    a = make_model("granite", tmp_path / "a", seed=3)
+    b = make_model("granite", tmp_path / "b", seed=3, **feature)
     ids = id_sequences(5, [40])[0]
     assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL, feature
 
