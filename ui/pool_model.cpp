@@ -122,8 +122,12 @@ void PoolModel::clear() {
     beginResetModel();
     m_entries.clear();
     m_baseName.clear();
+    ++m_generation;  // a check still running is for rows that are gone
+    const bool wasChecking = m_checking;
+    m_checking = false;
     endResetModel();
     emit poolChanged();
+    if (wasChecking) emit checked();
 }
 
 QStringList PoolModel::paths() const {

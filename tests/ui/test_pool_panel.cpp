@@ -168,6 +168,15 @@ private slots:
         QCOMPARE(cell(&m, 1, PoolModel::VerdictColumn), QStringLiteral("OK (base)"));
         QCOMPARE(cell(&m, 0, PoolModel::VerdictColumn), QStringLiteral("num_hidden_layers is 2, base has 3"));
         QCOMPARE(cell(&m, 0, PoolModel::LayersColumn), QStringLiteral("2"));
+        // Clearing the pool while a check waits ends the checking state at once.
+        m.addFolders({root + QStringLiteral("/ft_1")});
+        QVERIFY(m.checking());
+        m.clear();
+        QVERIFY(!m.checking());
+        gate.release();
+        QTest::qWait(50);  // the stale result arrives and is dropped
+        QVERIFY(!m.checking());
+        QCOMPARE(m.rowCount(), 0);
         m.setCheckHook({});
     }
 
