@@ -74,7 +74,8 @@ ARCHS = {
                              rope_parameters={"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0,
                                               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                                               "original_max_position_embeddings": 64})),
-    "mistral": ("mistral", dict(tie_word_embeddings=False, sliding_window=None, head_dim=16,
+    # Mistral-Nemo style: an explicit head_dim (32) that is not hidden / heads (16).
+    "mistral": ("mistral", dict(tie_word_embeddings=False, sliding_window=None, head_dim=32,
                                 rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
     # Mistral with a sliding window shorter than some test sequences.
     "mistral-window": ("mistral", dict(tie_word_embeddings=False, sliding_window=8, head_dim=16,
