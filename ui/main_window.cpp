@@ -379,11 +379,11 @@ void MainWindow::updateControls() {
     const bool running = m_controller->running();
     const bool paused = m_controller->paused();
     const bool ready = m_pool->model()->rowCount() > 0 && m_datasets->model()->rowCount() > 0;
+    const bool checking = m_pool->model()->checking();
     const QString why = m_pool->model()->rowCount() == 0       ? tr("add models to the pool first")
                         : m_datasets->model()->rowCount() == 0 ? tr("add a dataset first")
-                        : m_pool->model()->checking()          ? tr("checking the pool…")
+                        : checking                             ? tr("checking the pool…")
                                                                : QString();
-    const bool checking = m_pool->model()->checking();
     m_startAction->setEnabled(!running && ready && !checking);
     m_pauseAction->setEnabled(running && !paused);
     m_resumeAction->setEnabled(running ? paused : ready && !checking);
@@ -742,9 +742,10 @@ QStringList MainWindow::preflightProblems() {
     if (c.models.empty()) problems << tr("The pool is empty: add model folders.");
     if (c.datasets.empty()) problems << tr("No datasets: add at least one.");
     if (c.output_dir.empty()) problems << tr("No output folder: choose one under Direction and options.");
-    if (m_pool->model()->checking()) problems << tr("The pool check is still running.");
+    const bool checking = m_pool->model()->checking();
+    if (checking) problems << tr("The pool check is still running.");
     const auto& entries = m_pool->model()->entries();
-    for (int i = 0; i < entries.size() && !m_pool->model()->checking(); ++i)
+    for (int i = 0; i < entries.size() && !checking; ++i)
         if (!entries[i].compatible) {
             problems << tr("Pool model %1: %2").arg(entries[i].name, entries[i].verdict);
             poolRows << i;

@@ -168,7 +168,9 @@ void PoolModel::recheck() {
     const quint64 generation = ++m_generation;
     m_checking = !m_entries.isEmpty();
     if (m_checking) {
-        // The worker owns a copy; edits meanwhile start a newer check.
+        // The worker owns a copy; edits meanwhile start a newer check. Checks
+        // queued behind the running one are superseded by this one: drop them.
+        m_workers.clear();
         m_workers.start([this, generation, entries = m_entries, base = baseRow(),
                          hook = m_checkHook]() mutable {
             if (hook) hook();

@@ -276,11 +276,9 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     positive_number(s.rope_theta, "rope_theta", label);
     if (s.rope_local_theta) positive_number(*s.rope_local_theta, "rope_local_base_freq", label);
     // Partial rotary (Phi-4-mini): top level in transformers 4, in rope_parameters in 5.
-    for (const json* src : {&c, c.contains("rope_parameters") && c.at("rope_parameters").is_object()
-                                    ? &c.at("rope_parameters")
-                                    : static_cast<const json*>(nullptr)})
-        if (src)
-            if (auto p = opt_number(*src, "partial_rotary_factor", label)) s.partial_rotary_factor = *p;
+    if (auto p = opt_number(c, "partial_rotary_factor", label)) s.partial_rotary_factor = *p;
+    if (auto rp = c.find("rope_parameters"); rp != c.end() && rp->is_object())
+        if (auto p = opt_number(*rp, "partial_rotary_factor", label)) s.partial_rotary_factor = *p;
     if (!(s.partial_rotary_factor > 0 && s.partial_rotary_factor <= 1) || s.rotary_dim() < 2 ||
         s.rotary_dim() % 2 != 0)
         fail(label, "partial_rotary_factor " + number_text(s.partial_rotary_factor) +

@@ -125,7 +125,7 @@ std::vector<std::string> config_warnings(const ModelFolder& base, const ModelFol
         w.push_back(differs("rms_norm_eps", b.rms_norm_eps, o.rms_norm_eps));
     // The forward features a config switches on: the merged model runs with the
     // base's, so a pool model trained with others is worth a warning.
-    auto opt = [](const std::optional<double>& v) {
+    auto opt = [](const auto& v) {  // an optional as text, "none" when unset
         std::ostringstream os;
         if (v)
             os << *v;
@@ -133,23 +133,17 @@ std::vector<std::string> config_warnings(const ModelFolder& base, const ModelFol
             os << "none";
         return os.str();
     };
-    auto feature = [&](const char* what, const std::string& bv, const std::string& ov) {
-        if (bv != ov) w.push_back(std::string(what) + " is " + ov + ", base has " + bv);
-    };
-    auto num = [](double v) {
-        std::ostringstream os;
-        os << v;
-        return os.str();
+    auto feature = [&](const char* what, const auto& bv, const auto& ov) {
+        if (bv != ov) w.push_back(differs(what, bv, ov));
     };
     feature("hidden_act", b.hidden_act, o.hidden_act);
     feature("attention scale", opt(b.attn_scale), opt(o.attn_scale));
     feature("attn_logit_softcapping", opt(b.attn_softcap), opt(o.attn_softcap));
     feature("final_logit_softcapping", opt(b.final_softcap), opt(o.final_softcap));
-    feature("embedding_multiplier", num(b.embedding_multiplier), num(o.embedding_multiplier));
-    feature("residual_multiplier", num(b.residual_multiplier), num(o.residual_multiplier));
-    feature("logits_scaling", num(b.logits_scaling), num(o.logits_scaling));
-    feature("sliding_window", b.sliding_window ? std::to_string(*b.sliding_window) : "none",
-            o.sliding_window ? std::to_string(*o.sliding_window) : "none");
+    feature("embedding_multiplier", b.embedding_multiplier, o.embedding_multiplier);
+    feature("residual_multiplier", b.residual_multiplier, o.residual_multiplier);
+    feature("logits_scaling", b.logits_scaling, o.logits_scaling);
+    feature("sliding_window", opt(b.sliding_window), opt(o.sliding_window));
     if (b.sliding_window && o.sliding_window)
         for (int64_t l = 0; l < b.num_hidden_layers && l < o.num_hidden_layers; ++l)
             if (b.layer_slides(l) != o.layer_slides(l)) {

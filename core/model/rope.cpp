@@ -21,8 +21,7 @@ at::Tensor rope_inv_freq(const ModelSpec& spec, int64_t seq_len) {
         std::vector<float> e(ext.begin(), ext.end());
         const at::Tensor ext_t =
             at::from_blob(e.data(), {static_cast<int64_t>(e.size())}, at::kFloat).clone();
-        at::Tensor shape = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / static_cast<float>(dim);
-        return 1.0 / (ext_t * at::pow(static_cast<float>(spec.rope_theta), shape));
+        return 1.0 / (ext_t * at::pow(static_cast<float>(spec.rope_theta), exponent));
     }
     if (rs.type == "llama3") {
         const double factor = rs.factor, low = rs.low_freq_factor, high = rs.high_freq_factor;

@@ -18,13 +18,12 @@ constexpr Marker kMarkers[] = {
     {"[INST]", ChatFamily::mistral},
 };
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
 std::string trim(std::string_view s) {
-    auto ws = [](char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-    };
     size_t b = 0, e = s.size();
-    while (b < e && ws(s[b])) ++b;
-    while (e > b && ws(s[e - 1])) --e;
+    while (b < e && is_space(s[b])) ++b;
+    while (e > b && is_space(s[e - 1])) --e;
     return std::string(s.substr(b, e - b));
 }
 
@@ -268,20 +267,16 @@ EvalPrompt build_eval_prompt(const Tokenizer& tok, ChatFamily family, const std:
         return nullptr;
     };
     std::string response = text.response;
-    auto is_space = [](char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-    };
+    const std::optional<int32_t> eot =
+        text.end_of_turn.empty() ? std::nullopt : tok.token_to_id(text.end_of_turn);
     if (const AddedToken* last =
             flags(p.context_ids.empty() ? std::nullopt : std::optional(p.context_ids.back()));
         last && last->rstrip)
         while (!response.empty() && is_space(response.front())) response.erase(response.begin());
-    if (const AddedToken* eot =
-            flags(text.end_of_turn.empty() ? std::nullopt : tok.token_to_id(text.end_of_turn));
-        eot && eot->lstrip)
+    if (const AddedToken* e = flags(eot); e && e->lstrip)
         while (!response.empty() && is_space(response.back())) response.pop_back();
     p.response_ids = tok.encode(response, /*add_special_tokens=*/false);
     if (!text.end_of_turn.empty()) {
-        auto eot = tok.token_to_id(text.end_of_turn);
         if (!eot)
             throw Error("chat family " + chat_family_name(family) + " needs the end-of-turn token " +
                         text.end_of_turn + ", which the tokenizer does not have");
