@@ -218,6 +218,12 @@ std::vector<ExpectedTensor> all_tensors(const Architecture& arch, const ModelSpe
     return out;
 }
 
+const CarriedPart* carried_part(const Architecture& arch, const std::string& name) {
+    for (const auto& c : arch.carried)
+        if (name.compare(0, c.prefix.size(), c.prefix) == 0) return &c;
+    return nullptr;
+}
+
 int layer_of(const Architecture& arch, const std::string& name) {
     for (const auto& t : arch.layer) {
         const auto pos = t.pattern.find("{layer}");

@@ -62,12 +62,27 @@ struct TensorTemplate {
     std::string unit;  // layer tensors: "attention", "mlp", "norms"; boundary: ""
 };
 
+// A part of a checkpoint outside the language model (Gemma 3's vision tower and
+// multimodal projector): every tensor whose name starts with `prefix`. It is
+// not scored or merged: the export copies it from the base model unchanged.
+struct CarriedPart {
+    std::string prefix;           // "vision_tower."
+    std::string mergekit_module;  // its module in mergekit's modular template ("vision_tower")
+};
+
 struct Architecture {
     std::string name;                      // "LlamaForCausalLM"
     std::vector<std::string> model_types;  // config.json model_type values it accepts
     std::vector<TensorTemplate> boundary;  // embed_tokens, final_norm, lm_head
     std::vector<TensorTemplate> layer;     // per-layer tensors
     std::vector<std::string> units;        // unit names in merge order
+    // Checkpoints that wrap the language model (Gemma3ForConditionalGeneration):
+    // the config key holding the language model's config ("" = the top level),
+    // the language model's module in mergekit's modular template, and the parts
+    // carried through unchanged.
+    std::string text_config;
+    std::string mergekit_module;
+    std::vector<CarriedPart> carried;
 };
 
 // The supported architectures, in table order.
@@ -108,6 +123,9 @@ std::vector<ExpectedTensor> unit_tensors(const Architecture& arch, const ModelSp
 std::vector<ExpectedTensor> boundary_tensors(const Architecture& arch, const ModelSpec& spec);
 // Every tensor of the model: boundary first, then layers 0..n-1.
 std::vector<ExpectedTensor> all_tensors(const Architecture& arch, const ModelSpec& spec);
+
+// The carried part (see CarriedPart) a tensor name belongs to, or nullptr.
+const CarriedPart* carried_part(const Architecture& arch, const std::string& name);
 
 // The layer a tensor name belongs to, or -1 for a non-layer name.
 int layer_of(const Architecture& arch, const std::string& name);

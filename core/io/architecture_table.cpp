@@ -10,17 +10,20 @@ namespace {
 using R = TensorRole;
 using P = Presence;
 
-std::vector<TensorTemplate> llama_boundary() {
+// root: where the decoder's tensors live ("model."; "language_model.model." in a
+// checkpoint that wraps the language model), head: the lm_head's prefix.
+std::vector<TensorTemplate> llama_boundary(const std::string& root = "model.", const std::string& head = "") {
     return {
-        {R::embed_tokens, "model.embed_tokens.weight", P::required, ""},
-        {R::final_norm, "model.norm.weight", P::required, ""},
-        {R::lm_head, "lm_head.weight", P::if_untied, ""},
+        {R::embed_tokens, root + "embed_tokens.weight", P::required, ""},
+        {R::final_norm, root + "norm.weight", P::required, ""},
+        {R::lm_head, head + "lm_head.weight", P::if_untied, ""},
     };
 }
 
 // Llama-style decoder layer; bias presence and q/k norms vary by architecture.
-std::vector<TensorTemplate> decoder_layer(Presence qkv_bias, bool o_bias, bool qk_norm) {
-    const std::string L = "model.layers.{layer}.";
+std::vector<TensorTemplate> decoder_layer(Presence qkv_bias, bool o_bias, bool qk_norm,
+                                          const std::string& root = "model.") {
+    const std::string L = root + "layers.{layer}.";
     std::vector<TensorTemplate> t = {
         {R::attn_q, L + "self_attn.q_proj.weight", P::required, "attention"},
         {R::attn_k, L + "self_attn.k_proj.weight", P::required, "attention"},
@@ -45,9 +48,9 @@ std::vector<TensorTemplate> decoder_layer(Presence qkv_bias, bool o_bias, bool q
 
 // Gemma 2/3: the Llama layer plus a norm before and after the MLP (and
 // post_attention_layernorm after attention rather than before the MLP).
-std::vector<TensorTemplate> sandwich_layer(bool qk_norm) {
-    std::vector<TensorTemplate> t = decoder_layer(P::if_attention_bias, true, qk_norm);
-    const std::string L = "model.layers.{layer}.";
+std::vector<TensorTemplate> sandwich_layer(bool qk_norm, const std::string& root = "model.") {
+    std::vector<TensorTemplate> t = decoder_layer(P::if_attention_bias, true, qk_norm, root);
+    const std::string L = root + "layers.{layer}.";
     t.push_back({R::pre_feedforward_norm, L + "pre_feedforward_layernorm.weight", P::required, "norms"});
     t.push_back({R::post_feedforward_norm, L + "post_feedforward_layernorm.weight", P::required, "norms"});
     return t;
@@ -113,6 +116,18 @@ const std::vector<Architecture>& architectures() {
         // Gemma 3 (text): Gemma 2's layer plus per-head q/k norms with (1 + w), no
         // soft-capping by default, and its own rotary base on the sliding layers.
         {"Gemma3ForCausalLM", {"gemma3_text"}, llama_boundary(), sandwich_layer(true), k_units},
+        // Gemma 3 as most fine-tunes ship it: the Gemma 3 text model under
+        // language_model. (the Hub's layout, which transformers 5 also writes),
+        // its config under text_config, and the SigLIP vision tower and the
+        // projector carried from the base model into the export unchanged.
+        {"Gemma3ForConditionalGeneration",
+         {"gemma3"},
+         llama_boundary("language_model.model.", "language_model."),
+         sandwich_layer(true, "language_model.model."),
+         k_units,
+         "text_config",
+         "text_decoder",
+         {{"vision_tower.", "vision_tower"}, {"multi_modal_projector.", "multi_modal_projector"}}},
         // Phi-3 and Phi-4: fused projections, longrope scaling, partial rotary.
         {"Phi3ForCausalLM", {"phi3"}, llama_boundary(), fused_layer(), k_units},
         // Granite: the Llama layer with embedding, attention, residual and logits multipliers.

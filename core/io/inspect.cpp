@@ -68,6 +68,19 @@ std::string describe_model(const ModelFolder& m) {
     o << "  rope           theta " << s.rope_theta;
     if (!s.rope_scaling.type.empty()) o << ", " << s.rope_scaling.type << " x" << s.rope_scaling.factor;
     o << "\n";
+    // Parts outside the language model (a vision tower): not merged, carried from the base.
+    for (const CarriedPart& c : m.architecture().carried) {
+        int64_t tensors = 0, params = 0;
+        for (const auto& name : m.names())
+            if (carried_part(m.architecture(), name) == &c) {
+                ++tensors;
+                int64_t n = 1;
+                for (int64_t d : m.info(name).shape) n *= d;
+                params += n;
+            }
+        o << "  carried        " << c.prefix << "* " << tensors << " tensors, " << human_count(params)
+          << " parameters (copied from the base into a merge unchanged)\n";
+    }
     return o.str();
 }
 
@@ -114,10 +127,16 @@ namespace fs = std::filesystem;
 
 // The smallest config parse_model_spec accepts for a family (its defaults do the rest).
 nlohmann::json family_probe_config(const Architecture& a) {
-    return {{"architectures", {a.name}}, {"model_type", a.model_types.at(0)},
-            {"hidden_size", 64},         {"intermediate_size", 128},
-            {"num_hidden_layers", 2},    {"num_attention_heads", 4},
-            {"vocab_size", 128}};
+    const nlohmann::json sizes = {{"hidden_size", 64},        {"intermediate_size", 128},
+                                  {"num_hidden_layers", 2},   {"num_attention_heads", 4},
+                                  {"num_key_value_heads", 4}, {"head_dim", 16},
+                                  {"vocab_size", 128}};
+    nlohmann::json c = {{"architectures", {a.name}}, {"model_type", a.model_types.at(0)}};
+    if (a.text_config.empty())
+        c.update(sizes);
+    else
+        c[a.text_config] = sizes;
+    return c;
 }
 
 std::string features_of(const ModelSpec& s) {
@@ -217,6 +236,10 @@ std::string describe_families() {
             features = e.what();
         }
         size_t layer_tensors = a.layer.size();
+        std::string carried;
+        for (const auto& c : a.carried) carried += (carried.empty() ? "" : ", ") + c.prefix + "*";
+        if (!a.text_config.empty()) features += "; language model config under " + a.text_config;
+        if (!carried.empty()) features += "; carried from the base unchanged: " + carried;
         os << "  " << a.name << " (model_type " << types << "): " << layer_tensors
            << " tensor roles per layer; " << features << "\n";
     }

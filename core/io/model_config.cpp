@@ -1,5 +1,6 @@
 #include "core/io/model_config.h"
 
+#include "core/io/architecture.h"
 #include "core/util/error.h"
 
 #include <algorithm>
@@ -164,19 +165,64 @@ void parse_rope(const json& r, ModelSpec& spec, const std::string& label) {
     spec.rope_scaling = s;
 }
 
+// Gemma3TextConfig's defaults for the keys its published configs leave out
+// (google/gemma-3-*-it write little more than the sizes that differ).
+const json& gemma3_text_defaults() {
+    static const json d = {{"vocab_size", 262208},      {"hidden_size", 2304},
+                           {"intermediate_size", 9216}, {"num_hidden_layers", 26},
+                           {"num_attention_heads", 8},  {"num_key_value_heads", 4},
+                           {"head_dim", 256},           {"max_position_embeddings", 131072}};
+    return d;
+}
+
+ModelSpec parse_text_model(const json& c, ModelSpec s, const std::string& label);
+
 }  // namespace
 
-ModelSpec parse_model_spec(const json& c, const std::string& label) {
-    if (!c.is_object()) fail(label, "config is not a JSON object");
+ModelSpec parse_model_spec(const json& config, const std::string& label) {
+    if (!config.is_object()) fail(label, "config is not a JSON object");
     ModelSpec s;
-    auto arch = c.find("architectures");
-    if (arch == c.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
+    auto arch = config.find("architectures");
+    if (arch == config.end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
         fail(label, "missing required key 'architectures' (a list like [\"LlamaForCausalLM\"])");
     s.architecture = (*arch)[0].get<std::string>();
-    if (auto mt = c.find("model_type"); mt != c.end() && mt->is_string())
+    if (auto mt = config.find("model_type"); mt != config.end() && mt->is_string())
         s.model_type = mt->get<std::string>();
     else
         fail(label, "missing required key 'model_type'");
+    std::string nested;
+    for (const auto& a : architectures())
+        if (a.name == s.architecture) nested = a.text_config;
+    if (nested.empty()) return parse_text_model(config, s, label);
+    // A checkpoint that wraps the language model: its config is config[nested];
+    // the keys the wrapper's config holds for it (dtype, token ids, tying) are
+    // inherited where the nested one lacks them.
+    auto t = config.find(nested);
+    if (t == config.end() || !t->is_object())
+        fail(label, s.architecture + " needs the language model's config as object '" + nested + "'");
+    json text = *t;
+    for (const char* key : {"torch_dtype", "dtype", "bos_token_id", "eos_token_id", "tie_word_embeddings"})
+        if (!text.contains(key) && config.contains(key)) text[key] = config[key];
+    ModelSpec out = parse_text_model(text, s, label + " (" + nested + ")");
+    // Gemma3ForConditionalGeneration.forward returns lm_head's logits as they
+    // are: the text config's final_logit_softcapping is Gemma3ForCausalLM's only.
+    if (s.architecture == "Gemma3ForConditionalGeneration") out.final_softcap.reset();
+    return out;
+}
+
+namespace {
+
+ModelSpec parse_text_model(const json& config, ModelSpec s, const std::string& label) {
+    const bool gemma3 = s.model_type == "gemma3_text" || s.model_type == "gemma3" ||
+                        s.architecture == "Gemma3ForCausalLM" ||
+                        s.architecture == "Gemma3ForConditionalGeneration";
+    json filled;
+    if (gemma3) {
+        filled = config;
+        for (const auto& [k, v] : gemma3_text_defaults().items())
+            if (!filled.contains(k)) filled[k] = v;
+    }
+    const json& c = gemma3 ? filled : config;
 
     using L = ModelSpecLimits;
     s.hidden_size = bounded(get_int(c, "hidden_size", label), L::max_hidden, "hidden_size", label);
@@ -215,7 +261,6 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     const bool gemma2 = s.model_type == "gemma2" || s.architecture == "Gemma2ForCausalLM";
     const bool mistral = s.model_type == "mistral" || s.architecture == "MistralForCausalLM";
     const bool phi3 = s.model_type == "phi3" || s.architecture == "Phi3ForCausalLM";
-    const bool gemma3 = s.model_type == "gemma3_text" || s.architecture == "Gemma3ForCausalLM";
     s.rms_norm_eps = positive_number(
         opt_number(c, "rms_norm_eps", label).value_or(olmo2 || phi3 ? 1e-5 : 1e-6), "rms_norm_eps", label);
     if (s.rms_norm_eps >= 1)
@@ -401,6 +446,8 @@ ModelSpec parse_model_spec(const json& c, const std::string& label) {
     }
     return s;
 }
+
+}  // namespace
 
 void merge_generation_config(ModelSpec& spec, const json& g) {
     if (!g.is_object()) return;

@@ -76,6 +76,19 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         };
         sources.push_back(std::move(s));
     }
+    // Parts outside the language model (a vision tower): the base's tensors,
+    // bytes and dtype unchanged.
+    for (const std::string& name : base.names()) {
+        if (!carried_part(arch, name)) continue;
+        const TensorInfo& info = base.info(name);
+        TensorSource s;
+        s.name = name;
+        s.dtype = info.dtype;
+        s.shape = info.shape;
+        s.produce = [&base, name]() { return base.tensor(name); };
+        s.done = [&base, name]() { base.release(name); };
+        sources.push_back(std::move(s));
+    }
     ExportOptions eo;
     eo.overwrite = options.overwrite;
     eo.max_shard_bytes = options.max_shard_bytes;
@@ -90,7 +103,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         if (!refs.count(n)) refs[n] = pool.folder(n).path().string();
     eo.extra_files["README.md"] = model_card(report, state);
     eo.extra_files["mergekit_config.yml"] =
-        mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)));
+        mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)), &arch);
     eo.extra_files["merge_report.json"] = dump_json_text(report, 2) + "\n";
     eo.metadata["olm_merge"] = "OLM Studio";
     ExportResult res = export_model_folder(base, sources, target, eo, sink);
@@ -98,7 +111,8 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
 }
 
 std::string mergekit_yaml(const MergeState& st, int num_layers,
-                          const std::map<std::string, std::string>& refs, const std::string& dtype) {
+                          const std::map<std::string, std::string>& refs, const std::string& dtype,
+                          const Architecture* arch) {
     auto ref = [&](const std::string& m) {
         auto it = refs.find(m);
         return it == refs.end() ? m : it->second;
@@ -162,14 +176,15 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
              "# model.norm and lm_head (last slice) carry the recipe of the embeddings / final norm / "
              "lm_head: "
           << recipe_text(st.boundary) << "\n";
-    y << "slices:\n";
+    std::ostringstream sl;  // the slices
+    sl << "slices:\n";
     for (size_t i = 0; i < slices.size(); ++i) {
         const auto [L, end] = slices[i];
         const Recipe& r = st.layers[static_cast<size_t>(L)];
-        y << "  - sources:\n";
+        sl << "  - sources:\n";
         if (passthrough) {
-            y << "      - model: " << ref(single_model_name(r)) << "\n";
-            y << "        layer_range: [" << L << ", " << end << "]\n";
+            sl << "      - model: " << ref(single_model_name(r)) << "\n";
+            sl << "        layer_range: [" << L << ", " << end << "]\n";
             continue;
         }
         const auto units = units_of(L);
@@ -183,17 +198,30 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
                 filters.push_back({"lm_head", coeff(st.boundary, m)});
             }
             for (const auto& [u, ur] : units) filters.push_back({u + ".", coeff(ur, m)});
-            y << "      - model: " << ref(m) << "\n";
-            y << "        layer_range: [" << L << ", " << end << "]\n";
-            y << "        parameters:\n";
+            sl << "      - model: " << ref(m) << "\n";
+            sl << "        layer_range: [" << L << ", " << end << "]\n";
+            sl << "        parameters:\n";
             if (filters.empty()) {
-                y << "          weight: " << num(coeff(r, m), 17) << "\n";
+                sl << "          weight: " << num(coeff(r, m), 17) << "\n";
             } else {
-                y << "          weight:\n";
+                sl << "          weight:\n";
                 for (const auto& [f, c] : filters)
-                    y << "            - filter: " << f << "\n              value: " << num(c, 17) << "\n";
-                y << "            - value: " << num(coeff(r, m), 17) << "\n";
+                    sl << "            - filter: " << f << "\n              value: " << num(c, 17) << "\n";
+                sl << "            - value: " << num(coeff(r, m), 17) << "\n";
             }
+        }
+    }
+    if (!arch || arch->mergekit_module.empty()) {
+        y << sl.str();
+    } else {
+        // mergekit's modular form: the slices are the language model's; each
+        // carried part (vision tower, projector) is the base's, taken whole.
+        y << "modules:\n  " << arch->mergekit_module << ":\n";
+        std::istringstream in(sl.str());
+        for (std::string line; std::getline(in, line);) y << "    " << line << "\n";
+        for (const CarriedPart& c : arch->carried) {
+            y << "  " << c.mergekit_module << ":\n    models:\n      - model: " << ref(st.base) << "\n";
+            if (!passthrough) y << "        parameters:\n          weight: 1\n";
         }
     }
     if (passthrough) {

@@ -47,8 +47,12 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
 // layers taken whole from one model; `linear` (normalize: false) with per-source
 // weights, filtered per tensor unit, when any slot is blended.
 // model_refs: how to name each pool model in the YAML (name -> path or hub id).
+// An architecture with carried parts (Gemma3ForConditionalGeneration) gets
+// mergekit's modular form: the slices under the language model's module, each
+// carried part taken whole from the base.
 std::string mergekit_yaml(const MergeState& state, int num_layers,
-                          const std::map<std::string, std::string>& model_refs, const std::string& dtype);
+                          const std::map<std::string, std::string>& model_refs, const std::string& dtype,
+                          const Architecture* arch = nullptr);
 
 // README.md: base, pool, layer-by-layer recipe, scores of the merge vs the base,
 // every pool model and the soup (selection and held-out), safeguard verdict.

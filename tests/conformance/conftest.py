@@ -102,6 +102,11 @@ ARCHS = {
                                        "sliding_attention": {"rope_type": "default", "rope_theta": 100.0},
                                        "full_attention": {"rope_type": "linear", "factor": 4.0,
                                                           "rope_theta": 1000000.0}})),
+    # Gemma 3 as most fine-tunes ship it (Gemma3ForConditionalGeneration): the
+    # text model above under language_model., its config under text_config, and
+    # a SigLIP vision tower and projector that a merge carries through unchanged.
+    # The base is written in the Hub's layout (see to_hub_layout).
+    "gemma3-vision": ("gemma3", {}),
     # Phi-3 / Phi-4-mini: fused qkv_proj and gate_up_proj, longrope whose
     # original length (16) the longer test sequences pass, partial rotary 0.75.
     "phi3": ("phi3", dict(tie_word_embeddings=False, original_max_position_embeddings=16, pad_token_id=0,
@@ -121,10 +126,48 @@ ARCHS = {
 }
 
 
+# The smallest SigLIP tower Gemma3ForConditionalGeneration accepts: 28x28
+# images in 14x14 patches (4 patches, pooled to mm_tokens_per_image = 4).
+TINY_VISION = dict(hidden_size=32, intermediate_size=48, num_hidden_layers=1, num_attention_heads=2,
+                   image_size=28, patch_size=14, vision_use_head=False)
+
+
 def make_config(arch, **overrides):
     from transformers import AutoConfig
     model_type, extra = ARCHS[arch]
+    if model_type == "gemma3":
+        # the language model is the "gemma3" case's; overrides apply to it
+        text = {**BASE, **ARCHS["gemma3"][1], **overrides}
+        return AutoConfig.for_model("gemma3", text_config={"model_type": "gemma3_text", **text},
+                                    vision_config=TINY_VISION, mm_tokens_per_image=4,
+                                    eos_token_id=BASE["eos_token_id"], bos_token_id=BASE["bos_token_id"],
+                                    tie_word_embeddings=text["tie_word_embeddings"])
     return AutoConfig.for_model(model_type, **{**BASE, **extra, **overrides})
+
+
+def to_hub_layout(path):
+    """Renames a saved Gemma3ForConditionalGeneration's vision tower from
+    transformers 5's `vision_tower.*` to the `vision_tower.vision_model.*` of
+    the Hub's google/gemma-3 checkpoints (which mergekit's template names);
+    transformers loads both."""
+    from safetensors.torch import load_file, save_file
+    path = Path(path)
+    rename = {}
+    for f in sorted(path.glob("*.safetensors")):
+        tensors = load_file(str(f))
+        out = {}
+        for k, v in tensors.items():
+            n = k
+            if k.startswith("vision_tower.") and not k.startswith("vision_tower.vision_model."):
+                n = "vision_tower.vision_model." + k[len("vision_tower."):]
+            rename[k] = n
+            out[n] = v
+        save_file(out, str(f), metadata={"format": "pt"})
+    index = path / "model.safetensors.index.json"
+    if index.exists():
+        j = json.loads(index.read_text())
+        j["weight_map"] = {rename.get(k, k): v for k, v in j["weight_map"].items()}
+        index.write_text(json.dumps(j, indent=2))
 
 
 def perturb_(model, seed):
@@ -153,6 +196,8 @@ def make_model(arch, path, dtype="float32", seed=0, max_shard_size=None, **overr
     out = model.to(getattr(torch, dtype)) if dtype != "float32" else model
     kw = {"max_shard_size": max_shard_size} if max_shard_size else {}
     out.save_pretrained(path, **kw)
+    if ARCHS[arch][0] == "gemma3":
+        to_hub_layout(path)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(TINY_TOKENIZER / f, Path(path) / f)
     return out

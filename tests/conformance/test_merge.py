@@ -37,6 +37,9 @@ POOLS = {
 # run (search original with tensor_swap), plus the tensor-unit hand recipe.
 FAMILY_POOLS = {
     "gemma3-bf16": ("gemma3", "bfloat16", {"ft_a": [2], "ft_b": [0, 1]}),
+    # The fine-tunes' noise also reaches their vision tower's layer 0; the
+    # merge must carry the base's.
+    "gemma3-vision-bf16": ("gemma3-vision", "bfloat16", {"ft_a": [0, 2], "ft_b": [1]}),
     "granite-bf16": ("granite", "bfloat16", {"ft_a": [0, 2], "ft_b": [1]}),
     "olmo2-fp32": ("olmo2", "float32", {"ft_a": [1], "ft_b": [0, 2]}),
     "phi3-fp32": ("phi3", "float32", {"ft_a": [0], "ft_b": [1, 2]}),
@@ -94,12 +97,23 @@ def pool(request, tmp_path_factory):
     return pool_from(POOLS, request.param, tmp_path_factory)
 
 
+# Gemma3ForConditionalGeneration's parts outside the language model: the
+# export carries the base's unchanged.
+CARRIED = ("vision_tower.", "multi_modal_projector.")
+
+
 def expected_tensors(root, recipe, names_in_folder, arch_layers):
     """Every tensor the recipe asks for: sum(coeff * tensor) in float32 in
     model-name order, cast to the storage dtype (docs/report-format.md)."""
     pool = {}
     out = {}
     for name in names_in_folder:
+        if name.startswith(CARRIED):
+            base = recipe.get("base", "base")
+            if base not in pool:
+                pool[base] = read_tensors(root / base)
+            out[name] = (pool[base][name], {base: 1.0})
+            continue
         layer = None
         if ".layers." in name:
             layer = name.split(".layers.")[1].split(".")[0]
@@ -275,6 +289,13 @@ def test_family_layer_and_tensor_merge(family_pool):
     assert units, f"{label}: the tensor-wise pass recorded no unit"
     assert any(k.startswith("0.") for k in units) and any(".mlp." in k for k in units), sorted(units)[:8]
     REPORT[(label, "tensor-wise units searched", "")] = len(units)
+    base_carried = {k: v for k, v in read_tensors(root / "base").items() if k.startswith(CARRIED)}
+    if base_carried:
+        got = read_tensors(merged)
+        assert set(k for k in got if k.startswith(CARRIED)) == set(base_carried)
+        for k, v in base_carried.items():
+            assert got[k].dtype == v.dtype and torch.equal(got[k], v), f"{label}: {k} is not the base's"
+        REPORT[(label, "carried tensors equal to the base's", "")] = len(base_carried)
     check_against_recipe(root, merged, report, f"{label}/layers+tensors")
     check_merged_folder(root, merged, dtype, f"{label}/layers+tensors")
     assert check_mergekit(root, merged, report, dtype, f"{label}-layers-tensors") == "reproduced"

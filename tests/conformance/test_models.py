@@ -7,7 +7,7 @@ import zlib
 import pytest
 import torch
 
-from conftest import ARCHS, hf_logits, id_sequences, load_hf, make_model, olm_json, olm_logits
+from conftest import ARCHS, hf_logits, id_sequences, load_hf, make_model, olm, olm_json, olm_logits
 
 LENGTHS = [1, 5, 17, 40]  # 17 and 40 are longer than mistral-window's sliding window (8)
 FP32_TOL = 1e-4
@@ -41,9 +41,17 @@ def test_saved_folder_is_what_transformers_wrote(fp32_model):
     cfg = json.loads((path / "config.json").read_text())
     expected = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
                 "qwen3": "Qwen3ForCausalLM", "gemma2": "Gemma2ForCausalLM", "gemma3_text": "Gemma3ForCausalLM", "granite": "GraniteForCausalLM",
-                "olmo2": "Olmo2ForCausalLM", "phi3": "Phi3ForCausalLM"}[ARCHS[arch][0]]
+                "olmo2": "Olmo2ForCausalLM", "phi3": "Phi3ForCausalLM",
+                "gemma3": "Gemma3ForConditionalGeneration"}[ARCHS[arch][0]]
     assert cfg["architectures"] == [expected]
     assert (path / "model.safetensors.index.json").exists(), "expected a sharded fp32 model"
+    if expected == "Gemma3ForConditionalGeneration":
+        # olm inspect counts the parts a merge carries through from the base
+        names = json.loads((path / "model.safetensors.index.json").read_text())["weight_map"]
+        text = olm("inspect", path)
+        for prefix in ("vision_tower.", "multi_modal_projector."):
+            n = sum(k.startswith(prefix) for k in names)
+            assert n and f"carried        {prefix}* {n} tensors" in text, text
 
 
 @pytest.mark.parametrize("seq", range(len(LENGTHS)))
@@ -100,6 +108,22 @@ def test_gemma3_features_matter(tmp_path, feature):
     b = make_model("gemma3", tmp_path / "b", seed=3, **feature)
     ids = id_sequences(5, [40])[0]
     assert (hf_logits(a, ids) - hf_logits(b, ids)).abs().max().item() > 100 * FP32_TOL, feature
+
+
+def test_gemma3_vision_logits_are_not_capped(tmp_path):
+    """Gemma3ForConditionalGeneration.forward does not apply the text config's
+    final_logit_softcapping (only Gemma3ForCausalLM does): with a cap small
+    enough to bite on the text model, transformers' wrapped logits are
+    unchanged, and olm's equal them."""
+    ids = id_sequences(5, [17])[0]
+    plain = make_model("gemma3-vision", tmp_path / "plain", seed=3)
+    capped = make_model("gemma3-vision", tmp_path / "capped", seed=3, final_logit_softcapping=0.5)
+    ref = hf_logits(capped, ids)
+    assert (ref - hf_logits(plain, ids)).abs().max().item() <= FP32_TOL
+    assert (olm_logits(tmp_path / "capped", ids) - ref).abs().max().item() <= FP32_TOL
+    text = make_model("gemma3", tmp_path / "text", seed=3)
+    text_capped = make_model("gemma3", tmp_path / "text-capped", seed=3, final_logit_softcapping=0.5)
+    assert (hf_logits(text, ids) - hf_logits(text_capped, ids)).abs().max().item() > 100 * FP32_TOL
 
 
 PHI3_ROPE = ARCHS["phi3"][1]["rope_parameters"]

@@ -169,7 +169,8 @@ void TestArchitecture::unknown_architecture() {
     }
     QCOMPARE(err, std::string("unsupported architecture 'GPTNeoXForCausalLM' (supported: LlamaForCausalLM, "
                               "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, "
-                              "Gemma3ForCausalLM, Phi3ForCausalLM, GraniteForCausalLM, Olmo2ForCausalLM)"));
+                              "Gemma3ForCausalLM, Gemma3ForConditionalGeneration, Phi3ForCausalLM, "
+                              "GraniteForCausalLM, Olmo2ForCausalLM)"));
 }
 
 // README's "Supported architectures" is the table, in table order.

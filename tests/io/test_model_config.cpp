@@ -53,6 +53,7 @@ private slots:
     void per_layer_sliding_window();
     void granite_olmo2_and_family_defaults();
     void gemma3_both_spellings();
+    void gemma3_conditional_generation();
     void rope_variants_data();
     void rope_variants();
     void generation_config_merges_ids();
@@ -256,6 +257,73 @@ void TestModelConfig::gemma3_both_spellings() {
     QCOMPARE(*t.rope_local_theta, 1e4);
     QVERIFY(t.rope_local_scaling.type.empty());
     for (int l = 0; l < 26; ++l) QCOMPARE(t.layer_slides(l), s.layer_slides(l));
+}
+
+// google/gemma-3-4b-it's config.json (transformers 4.50): the text config names
+// only what differs from Gemma3TextConfig's defaults.
+void TestModelConfig::gemma3_conditional_generation() {
+    const json c = json::parse(R"({
+  "architectures": ["Gemma3ForConditionalGeneration"], "boi_token_index": 255999, "eoi_token_index": 256000,
+  "eos_token_id": [1, 106], "image_token_index": 262144, "initializer_range": 0.02,
+  "mm_tokens_per_image": 256, "model_type": "gemma3",
+  "text_config": {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+                  "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+                  "sliding_window": 1024},
+  "torch_dtype": "bfloat16", "transformers_version": "4.50.0.dev0",
+  "vision_config": {"hidden_size": 1152, "image_size": 896, "intermediate_size": 4304,
+                    "model_type": "siglip_vision_model", "num_attention_heads": 16, "num_hidden_layers": 27,
+                    "patch_size": 14, "vision_use_head": false}})");
+    const ModelSpec s = parse_model_spec(c, "config.json");
+    QCOMPARE(s.architecture, std::string("Gemma3ForConditionalGeneration"));
+    QCOMPARE(s.model_type, std::string("gemma3"));
+    // Gemma3TextConfig's defaults fill what the text config leaves out.
+    QCOMPARE(s.vocab_size, int64_t(262208));
+    QCOMPARE(s.num_attention_heads, int64_t(8));
+    QCOMPARE(s.num_key_value_heads, int64_t(4));
+    QCOMPARE(s.head_dim, int64_t(256));
+    QCOMPARE(*s.attn_scale, 1.0 / 16.0);  // query_pre_attn_scalar 256
+    QCOMPARE(s.hidden_size, int64_t(2560));
+    QCOMPARE(s.num_hidden_layers, int64_t(34));
+    QCOMPARE(s.embed_scale, std::sqrt(2560.0));
+    QVERIFY(s.norm_layout == NormLayout::sandwich && s.norm_plus_one && s.qk_norm);
+    QVERIFY(s.tie_word_embeddings);
+    QCOMPARE(s.rope_theta, 1e6);
+    QCOMPARE(s.rope_scaling.type, std::string("linear"));
+    QCOMPARE(s.rope_scaling.factor, 8.0);
+    QCOMPARE(*s.rope_local_theta, 1e4);
+    QCOMPARE(*s.sliding_window, int64_t(1024));
+    int sliding = 0;
+    for (int l = 0; l < 34; ++l) sliding += s.layer_slides(l);
+    QCOMPARE(sliding, 29);  // every 6th layer is global
+    // The wrapper's keys reach the text model: dtype and end-of-turn ids.
+    QCOMPARE(s.torch_dtype, std::string("bfloat16"));
+    QCOMPARE(s.eos_token_ids, (std::vector<int64_t>{1, 106}));
+    QVERIFY(!s.attn_softcap && !s.final_softcap);
+    // Gemma3ForConditionalGeneration does not cap the logits, whatever the text config says.
+    json capped = c;
+    capped["text_config"]["final_logit_softcapping"] = 30.0;
+    QVERIFY(!parse_model_spec(capped, "config.json").final_softcap);
+    // The tensors are the language model's under language_model., the vision
+    // tower and projector are carried.
+    const Architecture& a = architecture_for(s);
+    QCOMPARE(tensor_name(a, TensorRole::attn_q, 3),
+             std::string("language_model.model.layers.3.self_attn.q_proj.weight"));
+    QCOMPARE(tensor_name(a, TensorRole::embed_tokens),
+             std::string("language_model.model.embed_tokens.weight"));
+    QCOMPARE(layer_of(a, "language_model.model.layers.12.mlp.up_proj.weight"), 12);
+    QCOMPARE(layer_of(a, "vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight"), -1);
+    QVERIFY(carried_part(a, "vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight"));
+    QVERIFY(carried_part(a, "multi_modal_projector.mm_input_projection_weight"));
+    QVERIFY(!carried_part(a, "language_model.model.norm.weight"));
+    // Without its text config the error names the key.
+    json bare = c;
+    bare.erase("text_config");
+    try {
+        parse_model_spec(bare, "config.json");
+        QFAIL("a Gemma3ForConditionalGeneration config without text_config was accepted");
+    } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find("'text_config'") != std::string::npos, e.what());
+    }
 }
 
 void TestModelConfig::per_layer_sliding_window() {
