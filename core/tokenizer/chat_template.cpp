@@ -94,8 +94,18 @@ struct Format {
     bool wants_bos = false;
 };
 
+// The template of OLMo 2 Instruct / Tülu 3: an assistant turn that is not the
+// last ends with eos_token and a newline ("eos_token + '\n'" in its source).
+bool tulu_template(const Tokenizer& tok) {
+    return template_has(tok, "<|user|>") && template_has(tok, "<|assistant|>") &&
+           (template_has(tok, "eos_token + '\\n'") || template_has(tok, "eos_token + '\n'"));
+}
+
 // Renders `turns` and returns the assistant header for the next reply.
-Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns) {
+// reply_follows: a final assistant reply comes after these turns (so none of
+// them is the conversation's last).
+Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns,
+              bool reply_follows) {
     Format f;
     switch (family) {
         case ChatFamily::chatml:
@@ -153,6 +163,21 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
             f.wants_bos = template_starts_with_bos(tok);
             break;
         }
+        case ChatFamily::tulu: {
+            // <|system|>\n…\n, <|user|>\n…\n, <|assistant|>\n…eos (+ \n unless last).
+            f.end_of_turn = token_or(tok, tok.eos_token(), "<|endoftext|>");
+            for (size_t i = 0; i < turns.size(); ++i) {
+                const auto& t = turns[i];
+                if (t.role == "assistant")
+                    f.text += "<|assistant|>\n" + t.content + f.end_of_turn +
+                              (reply_follows || i + 1 < turns.size() ? "\n" : "");
+                else
+                    f.text += "<|" + t.role + "|>\n" + t.content + "\n";
+            }
+            f.header = "<|assistant|>\n";
+            f.wants_bos = template_starts_with_bos(tok);
+            break;
+        }
         case ChatFamily::plain:
             for (const auto& t : turns) {
                 if (t.role == "system")
@@ -181,6 +206,8 @@ std::string chat_family_name(ChatFamily family) {
             return "gemma";
         case ChatFamily::phi3:
             return "phi3";
+        case ChatFamily::tulu:
+            return "tulu";
         case ChatFamily::plain:
             return "plain";
     }
@@ -189,7 +216,7 @@ std::string chat_family_name(ChatFamily family) {
 
 std::optional<ChatFamily> parse_chat_family(std::string_view name) {
     for (auto f : {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma,
-                   ChatFamily::phi3, ChatFamily::plain})
+                   ChatFamily::phi3, ChatFamily::tulu, ChatFamily::plain})
         if (name == chat_family_name(f)) return f;
     return std::nullopt;
 }
@@ -204,6 +231,8 @@ ChatFamilyChoice choose_chat_family(const Tokenizer& tok) {
     if (template_has(tok, "<|end|>") &&
         (template_has(tok, "<|assistant|>") || template_has(tok, "'<|' + message['role']")))
         return {ChatFamily::phi3, "phi3: chat_template contains <|assistant|> and <|end|>"};
+    if (tulu_template(tok))
+        return {ChatFamily::tulu, "tulu: chat_template has <|user|>, <|assistant|> and eos_token + newline"};
     std::string why = tok.chat_template() ? "chat_template has no known marker" : "no chat_template";
     for (const auto& m : kMarkers)
         if (tok.token_to_id(m.text))
@@ -221,7 +250,7 @@ ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<
         throw Error("the conversation must end with an assistant turn (" + std::to_string(turns.size()) +
                     " turns given)");
     std::vector<ChatTurn> before(turns.begin(), turns.end() - 1);
-    Format f = render(tok, family, before);
+    Format f = render(tok, family, before, /*reply_follows=*/true);
     ChatText out;
     out.context = f.text + f.header;
     out.response = turns.back().content;
@@ -234,7 +263,7 @@ ChatText format_chat(const Tokenizer& tok, ChatFamily family, const std::vector<
 
 std::string render_chat(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTurn>& turns,
                         bool add_generation_prompt) {
-    Format f = render(tok, family, canonical_turns(turns));
+    Format f = render(tok, family, canonical_turns(turns), /*reply_follows=*/false);
     return add_generation_prompt ? f.text + f.header : f.text;
 }
 

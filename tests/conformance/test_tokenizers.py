@@ -79,9 +79,19 @@ PHI_TEMPLATES = {
              "+ message['content'] + '<|im_end|><|im_start|>assistant<|im_sep|>'}}{% elif (message['role'] == "
              "'assistant') %}{{message['content'] + '<|im_end|>'}}{% endif %}{% endfor %}"),
 }
+# OLMo 2 Instruct's (allenai/OLMo-2-1124-7B-Instruct: BOS first) and Tülu 3's
+# (allenai/Llama-3.1-Tulu-3-8B: no BOS); their role tags are plain text here.
+TULU = ("{% for message in messages %}{% if message['role'] == 'system' %}{{ '<|system|>\\n' + message['content'] "
+        "+ '\\n' }}{% elif message['role'] == 'user' %}{{ '<|user|>\\n' + message['content'] + '\\n' }}{% elif "
+        "message['role'] == 'assistant' %}{% if not loop.last %}{{ '<|assistant|>\\n'  + message['content'] + "
+        "eos_token + '\\n' }}{% else %}{{ '<|assistant|>\\n'  + message['content'] + eos_token }}{% endif %}"
+        "{% endif %}{% if loop.last and add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}{% endfor %}")
+PHI_TEMPLATES["olmo2"] = "{{ bos_token }}" + TULU
+PHI_TEMPLATES["tulu3"] = TULU
 PHI_TOKENS = {"phi3": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
               "phi4-mini": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
-              "phi4": ["<|im_sep|>"]}
+              "phi4": ["<|im_sep|>"], "olmo2": [], "tulu3": []}
+EXPECTED_FAMILY = {"phi3": "phi3", "phi4-mini": "phi3", "phi4": "chatml", "olmo2": "tulu", "tulu3": "tulu"}
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +113,8 @@ def phi_tokenizer_dirs(tmp_path_factory):
             next_id += 1
         cfg["chat_template"] = template
         cfg["eos_token"] = "<|im_end|>" if name == "phi4" else "<|endoftext|>"
+        if name == "olmo2":
+            cfg["bos_token"] = "<|endoftext|>"  # OLMo 2's BOS and EOS are one token
         (d / "tokenizer.json").write_text(json.dumps(tj))
         (d / "tokenizer_config.json").write_text(json.dumps(cfg))
         out[name] = d
@@ -133,8 +145,7 @@ def test_chat_template(real_tokenizer_dirs, phi_tokenizer_dirs, tmp_path, name, 
     f.write_text(json.dumps(turns))
     got = json.loads(olm("tokenize", d, "--chat", f))
     if name in PHI_TEMPLATES:  # the family auto picks
-        assert got.get("family", got.get("family_reason", "")).split(":")[0] in (
-            ("chatml",) if name == "phi4" else ("phi3",)), got
+        assert got.get("family", got.get("family_reason", "")).split(":")[0] == EXPECTED_FAMILY[name], got
     key = (name, "chat-template rows", "")
     REPORT[key] = REPORT.get(key, 0) + 1
     assert got["context_ids"] == context, (
@@ -145,7 +156,7 @@ def test_chat_template(real_tokenizer_dirs, phi_tokenizer_dirs, tmp_path, name, 
     # After the final turn a template may add whitespace, or (Llama 3's) the
     # next assistant header, the same ids the context ends with.
     rest = full[n:]
-    if name in PHI_TEMPLATES and rest and rest[-1] == tok.eos_token_id:
+    if name.startswith("phi") and rest and rest[-1] == tok.eos_token_id:
         rest = rest[:-1]  # Phi's templates end a conversation with eos_token
     assert tok.decode(rest).strip() == "" or rest == context[len(context) - len(rest):], (
         f"{name}/{conv}: template goes on with {tok.decode(rest)!r}")

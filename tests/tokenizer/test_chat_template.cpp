@@ -4,9 +4,12 @@
 #include "core/tokenizer/chat_template.h"
 #include "core/util/error.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -162,7 +165,7 @@ private slots:
     void parse_family_data() {
         QTest::addColumn<QString>("name");
         QTest::addColumn<bool>("known");
-        for (const char* n : {"chatml", "llama3", "mistral", "gemma", "phi3", "plain"})
+        for (const char* n : {"chatml", "llama3", "mistral", "gemma", "phi3", "tulu", "plain"})
             QTest::newRow(n) << n << true;
         QTest::newRow("auto") << "auto" << false;
         QTest::newRow("ChatML") << "ChatML" << false;
@@ -189,6 +192,51 @@ private slots:
         QVERIFY_EXCEPTION_THROWN(
             olm::build_eval_prompt(load("tiny-bytelevel"), olm::ChatFamily::chatml, cases[which]),
             olm::Error);
+    }
+
+    // OLMo 2 Instruct's template (role tags as text, eos_token + newline after
+    // an assistant turn) is the tulu family; Zephyr's, which also has
+    // <|user|> / <|assistant|> but puts eos_token after every turn, is not.
+    void tulu_is_told_from_zephyr() {
+        const std::string tulu =
+            "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '<|user|>\\n' "
+            "+ "
+            "message['content'] + '\\n' }}{% elif message['role'] == 'assistant' %}{% if not loop.last %}{{ "
+            "'<|assistant|>\\n'  + message['content'] + eos_token + '\\n' }}{% else %}{{ '<|assistant|>\\n'  "
+            "+ message['content'] + eos_token }}{% endif %}{% endif %}{% if loop.last and "
+            "add_generation_prompt "
+            "%}{{ '<|assistant|>\\n' }}{% endif %}{% endfor %}";
+        const std::string zephyr =
+            "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\\n' + "
+            "message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n{{ "
+            "'<|assistant|>\\n'  + message['content'] + eos_token }}\n{% endif %}\n{% endfor %}";
+        auto with_template = [](const QTemporaryDir& dir, const std::string& tmpl) {
+            const auto src = dir_of("tiny-bytelevel");
+            const std::filesystem::path d = dir.path().toStdString();
+            std::filesystem::copy_file(src / "tokenizer.json", d / "tokenizer.json");
+            nlohmann::json cfg;
+            std::ifstream(src / "tokenizer_config.json") >> cfg;
+            cfg["chat_template"] = tmpl;
+            cfg["eos_token"] = "<|endoftext|>";
+            cfg["bos_token"] = "<|endoftext|>";
+            std::ofstream(d / "tokenizer_config.json") << cfg.dump();
+            return olm::Tokenizer::from_folder(d);
+        };
+        QTemporaryDir a, b;
+        const olm::Tokenizer t = with_template(a, tulu);
+        QCOMPARE(olm::detect_chat_family(t), olm::ChatFamily::tulu);
+        // (the tiny vocabulary's <|im_start|> then decides: chatml)
+        QCOMPARE(olm::detect_chat_family(with_template(b, zephyr)), olm::ChatFamily::chatml);
+        const std::vector<olm::ChatTurn> turns = {
+            {"user", "Hi"}, {"assistant", "Hello"}, {"user", "2+2?"}, {"assistant", "4"}};
+        const auto text = olm::format_chat(t, olm::ChatFamily::tulu, turns);
+        QCOMPARE(text.context, std::string("<|user|>\nHi\n<|assistant|>\nHello<|endoftext|>\n<|user|>\n2+2?\n"
+                                           "<|assistant|>\n"));
+        QCOMPARE(text.end_of_turn, std::string("<|endoftext|>"));
+        QVERIFY(text.wants_bos);
+        // the last turn of a rendered conversation has no newline after eos
+        QCOMPARE(olm::render_chat(t, olm::ChatFamily::tulu, {turns[0], turns[1]}, false),
+                 std::string("<|user|>\nHi\n<|assistant|>\nHello<|endoftext|>"));
     }
 
     void missing_end_of_turn_token_is_an_error() {
