@@ -51,17 +51,13 @@ void expect_shape(const at::Tensor& t, std::vector<int64_t> want, const std::str
 const char* layer_unit_name(LayerUnit unit) { return kUnitNames[static_cast<int>(unit)]; }
 
 bool is_norm_unit(LayerUnit unit) {
-    switch (unit) {
-        case LayerUnit::input_layernorm:
-        case LayerUnit::post_attention_layernorm:
-        case LayerUnit::pre_feedforward_layernorm:
-        case LayerUnit::post_feedforward_layernorm:
-        case LayerUnit::q_norm:
-        case LayerUnit::k_norm:
-            return true;
-        default:
-            return false;
-    }
+    // The architecture table's answer: the role whose weight this unit holds is a norm role.
+    for (const Architecture& a : architectures())
+        for (const TensorTemplate& t : a.layer) {
+            const LayerTensorRef ref = layer_tensor_ref(t.role);
+            if (ref.unit == unit && !ref.bias) return is_norm_role(t.role);
+        }
+    return false;
 }
 
 LayerUnit layer_unit_from_name(const std::string& name) {

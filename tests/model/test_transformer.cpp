@@ -43,6 +43,20 @@ class TestTransformer : public QObject {
     }
 
 private slots:
+    // skip_norm's units (is_norm_unit, read from the architecture table's norm
+    // roles): exactly the modules whose Hugging Face name is a norm.
+    void norm_units_are_the_norms() {
+        int norms = 0;
+        for (int u = 0; u < olm::kNumLayerUnits; ++u) {
+            const auto unit = static_cast<olm::LayerUnit>(u);
+            const std::string name = olm::layer_unit_name(unit);
+            const bool named_norm = name.size() >= 4 && name.compare(name.size() - 4, 4, "norm") == 0;
+            QVERIFY2(olm::is_norm_unit(unit) == named_norm, name.c_str());
+            norms += named_norm;
+        }
+        QCOMPARE(norms, 6);  // input, post-attention, pre/post-feedforward layernorms, q/k norms
+    }
+
     void matches_reference_data() {
         QTest::addColumn<TinyModelOptions>("options");
         QTest::newRow("llama gqa untied") << opts("LlamaForCausalLM");
