@@ -235,6 +235,10 @@ std::string describe_families() {
         } catch (const std::exception& e) {
             features = e.what();
         }
+        for (const auto& t : a.layer)
+            if (t.role == TensorRole::attn_qkv || t.role == TensorRole::mlp_gate_up)
+                features +=
+                    std::string("; fused ") + (t.role == TensorRole::attn_qkv ? "qkv_proj" : "gate_up_proj");
         size_t layer_tensors = a.layer.size();
         std::string carried;
         for (const auto& c : a.carried) carried += (carried.empty() ? "" : ", ") + c.prefix + "*";
