@@ -74,9 +74,7 @@ std::string describe_model(const ModelFolder& m) {
         for (const auto& name : m.names())
             if (carried_part(m.architecture(), name) == &c) {
                 ++tensors;
-                int64_t n = 1;
-                for (int64_t d : m.info(name).shape) n *= d;
-                params += n;
+                params += m.info(name).numel();
             }
         o << "  carried        " << c.prefix << "* " << tensors << " tensors, " << human_count(params)
           << " parameters (copied from the base into a merge unchanged)\n";

@@ -203,11 +203,7 @@ ModelSpec parse_model_spec(const json& config, const std::string& label) {
     json text = *t;
     for (const char* key : {"torch_dtype", "dtype", "bos_token_id", "eos_token_id", "tie_word_embeddings"})
         if (!text.contains(key) && config.contains(key)) text[key] = config[key];
-    ModelSpec out = parse_text_model(text, s, label + " (" + nested + ")");
-    // Gemma3ForConditionalGeneration.forward returns lm_head's logits as they
-    // are: the text config's final_logit_softcapping is Gemma3ForCausalLM's only.
-    if (s.architecture == "Gemma3ForConditionalGeneration") out.final_softcap.reset();
-    return out;
+    return parse_text_model(text, s, label + " (" + nested + ")");
 }
 
 namespace {
@@ -426,6 +422,9 @@ ModelSpec parse_text_model(const json& config, ModelSpec s, const std::string& l
         };
         s.attn_softcap = cap("attn_logit_softcapping", gemma3 ? std::nullopt : std::optional<double>(50.0));
         s.final_softcap = cap("final_logit_softcapping", gemma3 ? std::nullopt : std::optional<double>(30.0));
+        // Gemma3ForConditionalGeneration.forward returns lm_head's logits as they
+        // are: the text config's final_logit_softcapping is Gemma3ForCausalLM's only.
+        if (s.architecture == "Gemma3ForConditionalGeneration") s.final_softcap.reset();
     }
     if (olmo2) {
         // Olmo2DecoderLayer: norms after attention and after the MLP, q/k
