@@ -3,6 +3,7 @@
 #include "core/util/error.h"
 
 #include <cstdlib>
+#include <utility>
 
 namespace olm {
 
@@ -16,7 +17,7 @@ const TensorTemplate* find_template(const Architecture& arch, TensorRole role) {
     return nullptr;
 }
 
-bool present(const TensorTemplate& t, const ModelSpec& spec, bool* required) {
+bool present(const TensorTemplate& t, const ModelSpec& spec, int layer, bool* required) {
     *required = true;
     switch (t.presence) {
         case Presence::required:
@@ -28,15 +29,30 @@ bool present(const TensorTemplate& t, const ModelSpec& spec, bool* required) {
         case Presence::if_untied:
             *required = !spec.tie_word_embeddings;
             return true;
+        case Presence::if_sparse:
+            return layer >= 0 && spec.layer_is_sparse(layer);
+        case Presence::if_dense:
+            return layer >= 0 && !spec.layer_is_sparse(layer);
     }
     return true;
 }
 
-std::string substitute(const std::string& pattern, int layer) {
-    const std::string key = "{layer}";
+std::string substitute_key(const std::string& pattern, const std::string& key, int value) {
     const auto pos = pattern.find(key);
     if (pos == std::string::npos) return pattern;
-    return pattern.substr(0, pos) + std::to_string(layer) + pattern.substr(pos + key.size());
+    return pattern.substr(0, pos) + std::to_string(value) + pattern.substr(pos + key.size());
+}
+
+std::string substitute(const std::string& pattern, int layer, int expert = -1) {
+    return substitute_key(substitute_key(pattern, "{layer}", layer), "{expert}", expert);
+}
+
+// Digits at the start of s: their value and length, or {-1, 0}.
+std::pair<int, size_t> leading_number(std::string_view s) {
+    size_t n = 0;
+    while (n < s.size() && n < 9 && s[n] >= '0' && s[n] <= '9') ++n;
+    if (n == 0) return {-1, 0};
+    return {std::atoi(std::string(s.substr(0, n)).c_str()), n};
 }
 
 }  // namespace
@@ -87,6 +103,14 @@ std::string_view role_name(TensorRole role) {
             return "attn_qkv";
         case TensorRole::mlp_gate_up:
             return "mlp_gate_up";
+        case TensorRole::moe_router:
+            return "moe_router";
+        case TensorRole::expert_gate:
+            return "expert_gate";
+        case TensorRole::expert_up:
+            return "expert_up";
+        case TensorRole::expert_down:
+            return "expert_down";
     }
     return "?";
 }
@@ -104,6 +128,11 @@ bool is_norm_role(TensorRole role) {
         default:
             return false;
     }
+}
+
+bool is_expert_role(TensorRole role) {
+    return role == TensorRole::expert_gate || role == TensorRole::expert_up ||
+           role == TensorRole::expert_down;
 }
 
 bool is_layer_role(TensorRole role) {
@@ -124,14 +153,17 @@ const Architecture& architecture_named(const std::string& name) {
 
 const Architecture& architecture_for(const ModelSpec& spec) { return architecture_named(spec.architecture); }
 
-std::string tensor_name(const Architecture& arch, TensorRole role, int layer) {
+std::string tensor_name(const Architecture& arch, TensorRole role, int layer, int expert) {
     const TensorTemplate* t = find_template(arch, role);
     if (!t) throw Error(arch.name + " has no tensor role " + std::string(role_name(role)));
     if (is_layer_role(role) && layer < 0)
         throw Error("tensor_name: role " + std::string(role_name(role)) + " needs a layer index");
     if (!is_layer_role(role) && layer >= 0)
         throw Error("tensor_name: role " + std::string(role_name(role)) + " is not a layer tensor");
-    return substitute(t->pattern, layer);
+    if (is_expert_role(role) != (expert >= 0))
+        throw Error("tensor_name: role " + std::string(role_name(role)) +
+                    (expert >= 0 ? " is not an expert tensor" : " needs an expert index"));
+    return substitute(t->pattern, layer, expert);
 }
 
 std::vector<int64_t> expected_shape(const ModelSpec& s, TensorRole role) {
@@ -173,6 +205,13 @@ std::vector<int64_t> expected_shape(const ModelSpec& s, TensorRole role) {
             return {q + 2 * kv, s.hidden_size};
         case TensorRole::mlp_gate_up:
             return {2 * s.intermediate_size, s.hidden_size};
+        case TensorRole::moe_router:
+            return {s.num_experts, s.hidden_size};
+        case TensorRole::expert_gate:
+        case TensorRole::expert_up:
+            return {s.moe_intermediate_size, s.hidden_size};
+        case TensorRole::expert_down:
+            return {s.hidden_size, s.moe_intermediate_size};
     }
     return {};
 }
@@ -182,11 +221,20 @@ std::vector<ExpectedTensor> layer_tensors(const Architecture& arch, const ModelS
         throw Error("layer " + std::to_string(layer) + " out of range (model has " +
                     std::to_string(spec.num_hidden_layers) + " layers)");
     std::vector<ExpectedTensor> out;
+    std::vector<const TensorTemplate*> experts;  // expanded after the others, expert by expert
     for (const auto& t : arch.layer) {
         bool required = true;
-        if (!present(t, spec, &required)) continue;
+        if (!present(t, spec, layer, &required)) continue;
+        if (is_expert_role(t.role)) {
+            experts.push_back(&t);
+            continue;
+        }
         out.push_back({t.role, substitute(t.pattern, layer), t.unit, required, expected_shape(spec, t.role)});
     }
+    for (int e = 0; !experts.empty() && e < spec.num_experts; ++e)
+        for (const TensorTemplate* t : experts)
+            out.push_back(
+                {t->role, substitute(t->pattern, layer, e), t->unit, true, expected_shape(spec, t->role), e});
     return out;
 }
 
@@ -205,7 +253,7 @@ std::vector<ExpectedTensor> boundary_tensors(const Architecture& arch, const Mod
     std::vector<ExpectedTensor> out;
     for (const auto& t : arch.boundary) {
         bool required = true;
-        if (!present(t, spec, &required)) continue;
+        if (!present(t, spec, -1, &required)) continue;
         out.push_back({t.role, t.pattern, "", required, expected_shape(spec, t.role)});
     }
     return out;
@@ -229,13 +277,22 @@ int layer_of(const Architecture& arch, const std::string& name) {
         const auto pos = t.pattern.find("{layer}");
         if (pos == std::string::npos) continue;
         const std::string prefix = t.pattern.substr(0, pos);
-        const std::string suffix = t.pattern.substr(pos + 7);
-        if (name.size() <= prefix.size() + suffix.size()) continue;
         if (name.compare(0, prefix.size(), prefix) != 0) continue;
-        if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-        const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-        return std::atoi(digits.c_str());
+        const auto [layer, len] = leading_number(std::string_view(name).substr(prefix.size()));
+        if (layer < 0) continue;
+        // The rest must match the pattern after {layer}, an {expert} matching digits.
+        std::string_view rest = std::string_view(name).substr(prefix.size() + len);
+        std::string_view tail = std::string_view(t.pattern).substr(pos + 7);
+        const auto ex = tail.find("{expert}");
+        if (ex != std::string_view::npos) {
+            if (rest.substr(0, ex) != tail.substr(0, ex)) continue;
+            const auto [e, elen] = leading_number(rest.substr(ex));
+            if (e < 0) continue;
+            rest = rest.substr(ex + elen);
+            tail = tail.substr(ex + 8);
+        }
+        if (rest != tail) continue;
+        return layer;
     }
     return -1;
 }

@@ -41,11 +41,18 @@ enum class TensorRole {
     mlp_down,
     attn_qkv,     // Phi-3: fused q/k/v projection
     mlp_gate_up,  // Phi-3: fused gate/up projection
+    // routed experts (Mixtral, Qwen3-MoE): the router and each expert's MLP;
+    // expert roles' patterns hold {expert} as well as {layer}
+    moe_router,   // [experts, hidden]
+    expert_gate,  // [expert width, hidden]
+    expert_up,
+    expert_down,  // [hidden, expert width]
 };
 
 std::string_view role_name(TensorRole role);  // "attn_q", "mlp_up", ...
 bool is_layer_role(TensorRole role);
-bool is_norm_role(TensorRole role);  // RMSNorm weights: final, per-layer and q/k norms
+bool is_norm_role(TensorRole role);    // RMSNorm weights: final, per-layer and q/k norms
+bool is_expert_role(TensorRole role);  // expert_gate / expert_up / expert_down (one per expert)
 
 // When a tensor of the table is present in a model of this architecture.
 enum class Presence {
@@ -53,6 +60,8 @@ enum class Presence {
     if_attention_bias,  // spec.attention_bias
     if_qk_norm,         // spec.qk_norm
     if_untied,          // !spec.tie_word_embeddings (lm_head); optional when tied
+    if_sparse,          // layers with routed experts (spec.layer_is_sparse)
+    if_dense,           // layers with a dense MLP in a model with experts (Qwen3-MoE's mlp_only_layers)
 };
 
 struct TensorTemplate {
@@ -94,15 +103,17 @@ const Architecture& architecture_named(const std::string& name);
 const Architecture& architecture_for(const ModelSpec& spec);
 
 // The one name builder. layer is required for layer roles and must be -1 for
-// boundary roles. Throws if the architecture has no such role.
-std::string tensor_name(const Architecture& arch, TensorRole role, int layer = -1);
+// boundary roles; expert is required for expert roles. Throws if the
+// architecture has no such role.
+std::string tensor_name(const Architecture& arch, TensorRole role, int layer = -1, int expert = -1);
 
 // Shape a tensor of this role must have for spec:
 //   attn_q [heads*head_dim, hidden], attn_k/v [kv_heads*head_dim, hidden],
 //   attn_o [hidden, heads*head_dim], mlp_gate/up [intermediate, hidden],
 //   attn_qkv [(heads + 2*kv_heads)*head_dim, hidden], mlp_gate_up [2*intermediate, hidden],
 //   mlp_down [hidden, intermediate], embed/lm_head [vocab, hidden], norms [hidden],
-//   q/k norms [head_dim] (OLMo 2: [heads*head_dim] / [kv_heads*head_dim]), biases [out features].
+//   q/k norms [head_dim] (OLMo 2: [heads*head_dim] / [kv_heads*head_dim]), biases [out features],
+//   moe_router [experts, hidden], expert_gate/up [expert width, hidden], expert_down [hidden, expert width].
 std::vector<int64_t> expected_shape(const ModelSpec& spec, TensorRole role);
 
 // A tensor a model of (arch, spec) has or may have.
@@ -112,9 +123,11 @@ struct ExpectedTensor {
     std::string unit;      // "" for boundary tensors
     bool required = true;  // false: may be absent (lm_head of a tied model)
     std::vector<int64_t> shape;
+    int expert = -1;  // expert roles: which expert
 };
 
-// The tensors of one layer that spec says exist, in table order.
+// The tensors of one layer that spec says exist, in table order (an expert
+// role's template expands to experts 0..n-1 in expert order).
 std::vector<ExpectedTensor> layer_tensors(const Architecture& arch, const ModelSpec& spec, int layer);
 // The tensors of one unit of one layer ("attention", "mlp", "norms").
 std::vector<ExpectedTensor> unit_tensors(const Architecture& arch, const ModelSpec& spec, int layer,

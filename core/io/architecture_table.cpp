@@ -80,6 +80,28 @@ std::vector<TensorTemplate> fused_layer() {
     };
 }
 
+// Mixtral / Qwen3-MoE: the Llama attention, then a router and routed experts
+// under `block` (the Hub's "block_sparse_moe." / "mlp."), each expert a gated
+// MLP named gate/up/down. dense_mlp: layers without experts keep a dense MLP
+// (Qwen3-MoE's mlp_only_layers); otherwise the layer has no dense MLP.
+std::vector<TensorTemplate> moe_layer(const std::string& block, const char* gate, const char* up,
+                                      const char* down, bool qk_norm, bool dense_mlp) {
+    const std::string L = "model.layers.{layer}.";
+    std::vector<TensorTemplate> t;
+    for (auto& x : decoder_layer(P::if_attention_bias, true, qk_norm)) {
+        const bool mlp = x.role == R::mlp_gate || x.role == R::mlp_up || x.role == R::mlp_down;
+        if (mlp && !dense_mlp) continue;
+        if (mlp) x.presence = P::if_dense;
+        t.push_back(std::move(x));
+    }
+    const std::string E = L + block + "experts.{expert}.";
+    t.push_back({R::moe_router, L + block + "gate.weight", P::if_sparse, "mlp"});
+    t.push_back({R::expert_gate, E + gate + ".weight", P::if_sparse, "mlp"});
+    t.push_back({R::expert_up, E + up + ".weight", P::if_sparse, "mlp"});
+    t.push_back({R::expert_down, E + down + ".weight", P::if_sparse, "mlp"});
+    return t;
+}
+
 const std::vector<std::string> k_units = {"attention", "mlp", "norms"};
 
 }  // namespace
@@ -138,6 +160,19 @@ const std::vector<Architecture>& architectures() {
          k_units},
         // OLMo 2: post-norms and full-width q/k norms (parse_model_spec).
         {"Olmo2ForCausalLM", {"olmo2"}, llama_boundary(), post_norm_layer(), k_units},
+        // Mixtral: the Mistral attention and routed experts (w1 gate, w3 up, w2 down).
+        {"MixtralForCausalLM",
+         {"mixtral"},
+         llama_boundary(),
+         moe_layer("block_sparse_moe.", "w1", "w3", "w2", false, false),
+         k_units},
+        // Qwen3-MoE: the Qwen 3 attention (q/k norms) and routed experts; layers in
+        // mlp_only_layers have Qwen 3's dense MLP.
+        {"Qwen3MoeForCausalLM",
+         {"qwen3_moe"},
+         llama_boundary(),
+         moe_layer("mlp.", "gate_proj", "up_proj", "down_proj", true, true),
+         k_units},
     };
     return k_table;
 }

@@ -58,6 +58,13 @@ std::string describe_model(const ModelFolder& m) {
     o << "  hidden size    " << s.hidden_size << " (intermediate " << s.intermediate_size << ")\n";
     o << "  heads          " << s.num_attention_heads << " (kv heads " << s.num_key_value_heads
       << ", head_dim " << s.head_dim << ")\n";
+    if (s.num_experts > 0) {
+        int64_t sparse = 0;
+        for (int64_t l = 0; l < s.num_hidden_layers; ++l) sparse += s.layer_is_sparse(l);
+        o << "  experts        " << s.num_experts << " per layer, top " << s.num_experts_per_tok
+          << " per token" << (s.norm_topk_prob ? " (weights renormalised)" : "") << ", width "
+          << s.moe_intermediate_size << ", in " << sparse << " of " << s.num_hidden_layers << " layers\n";
+    }
     o << "  vocabulary     " << s.vocab_size << (s.tie_word_embeddings ? " (tied embeddings)" : "") << "\n";
     o << "  parameters     " << human_count(m.parameter_count()) << " (" << m.parameter_count() << ")\n";
     o << "  dtype          " << dtype_name(m.main_dtype());
@@ -156,6 +163,7 @@ std::string features_of(const ModelSpec& s) {
     if (s.rope_local_theta) f.push_back("local rope base");
     if (s.embedding_multiplier != 1.0 || s.residual_multiplier != 1.0 || s.logits_scaling != 1.0)
         f.push_back("embedding/residual/logits multipliers");
+    if (s.num_experts > 0) f.push_back("routed experts");
     std::string out;
     for (const auto& x : f) out += (out.empty() ? "" : ", ") + x;
     return out.empty() ? "the Llama forward" : out;

@@ -177,6 +177,54 @@ const json& gemma3_text_defaults() {
 
 ModelSpec parse_text_model(const json& c, ModelSpec s, const std::string& label);
 
+// Routed experts: MixtralConfig (num_local_experts 8, top 2, each expert
+// intermediate_size wide, top-k weights always renormalised and kept in
+// float32) and Qwen3MoeConfig (num_experts 128, top 8, moe_intermediate_size
+// 768, norm_topk_prob false, weights cast to the compute dtype; layers in
+// mlp_only_layers or off the decoder_sparse_step grid have a dense MLP).
+void parse_experts(const json& c, ModelSpec& s, bool mixtral, const std::string& label) {
+    using L = ModelSpecLimits;
+    std::optional<int64_t> n = opt_int(c, "num_local_experts", label);
+    if (!n) n = opt_int(c, "num_experts", label);
+    s.num_experts = n.value_or(mixtral ? 8 : 128);
+    if (s.num_experts < 0 || s.num_experts > L::max_experts)
+        fail(label, "key 'num_experts' is " + std::to_string(s.num_experts) + ", outside [0, " +
+                        std::to_string(L::max_experts) + "]");
+    if (s.num_experts == 0) {
+        if (mixtral) fail(label, "key 'num_local_experts' must be positive for MixtralForCausalLM");
+        return;  // Qwen3MoeDecoderLayer: every layer dense
+    }
+    s.num_experts_per_tok = opt_int(c, "num_experts_per_tok", label).value_or(mixtral ? 2 : 8);
+    if (s.num_experts_per_tok < 1 || s.num_experts_per_tok > s.num_experts)
+        fail(label, "key 'num_experts_per_tok' is " + std::to_string(s.num_experts_per_tok) +
+                        ", expected 1 to num_experts (" + std::to_string(s.num_experts) + ")");
+    s.moe_intermediate_size = mixtral ? s.intermediate_size
+                                      : bounded(opt_int(c, "moe_intermediate_size", label).value_or(768),
+                                                L::max_intermediate, "moe_intermediate_size", label);
+    s.norm_topk_prob = mixtral;
+    if (!mixtral)
+        if (auto b = c.find("norm_topk_prob"); b != c.end() && b->is_boolean())
+            s.norm_topk_prob = b->get<bool>();
+    s.router_weights_fp32 = mixtral;
+    if (mixtral) return;
+    const int64_t step = opt_int(c, "decoder_sparse_step", label).value_or(1);
+    if (step < 1) fail(label, "key 'decoder_sparse_step' must be at least 1, found " + std::to_string(step));
+    std::vector<bool> sparse(static_cast<size_t>(s.num_hidden_layers), true);
+    for (int64_t l = 0; l < s.num_hidden_layers; ++l) sparse[static_cast<size_t>(l)] = (l + 1) % step == 0;
+    if (auto m = c.find("mlp_only_layers"); m != c.end() && !m->is_null()) {
+        if (!m->is_array()) fail(label, "key 'mlp_only_layers' should be a list of layer indices");
+        for (const auto& v : *m) {
+            if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= s.num_hidden_layers)
+                fail(label, "mlp_only_layers: " + v.dump() + " is not a layer index below " +
+                                std::to_string(s.num_hidden_layers));
+            sparse[static_cast<size_t>(v.get<int64_t>())] = false;
+        }
+    }
+    bool all = true;
+    for (bool x : sparse) all = all && x;
+    if (!all) s.sparse_layers = sparse;
+}
+
 }  // namespace
 
 ModelSpec parse_model_spec(const json& config, const std::string& label) {
@@ -257,8 +305,11 @@ ModelSpec parse_text_model(const json& config, ModelSpec s, const std::string& l
     const bool gemma2 = s.model_type == "gemma2" || s.architecture == "Gemma2ForCausalLM";
     const bool mistral = s.model_type == "mistral" || s.architecture == "MistralForCausalLM";
     const bool phi3 = s.model_type == "phi3" || s.architecture == "Phi3ForCausalLM";
-    s.rms_norm_eps = positive_number(
-        opt_number(c, "rms_norm_eps", label).value_or(olmo2 || phi3 ? 1e-5 : 1e-6), "rms_norm_eps", label);
+    const bool mixtral = s.model_type == "mixtral" || s.architecture == "MixtralForCausalLM";
+    const bool qwen3_moe = s.model_type == "qwen3_moe" || s.architecture == "Qwen3MoeForCausalLM";
+    s.rms_norm_eps =
+        positive_number(opt_number(c, "rms_norm_eps", label).value_or(olmo2 || phi3 || mixtral ? 1e-5 : 1e-6),
+                        "rms_norm_eps", label);
     if (s.rms_norm_eps >= 1)
         fail(label,
              "key 'rms_norm_eps' must be below 1 (a small epsilon), found " + number_text(s.rms_norm_eps));
@@ -273,7 +324,8 @@ ModelSpec parse_text_model(const json& config, ModelSpec s, const std::string& l
     // Qwen2 always has q/k/v biases (its config has no attention_bias key).
     s.attention_bias = s.model_type == "qwen2" || s.architecture == "Qwen2ForCausalLM";
     if (auto b = c.find("attention_bias"); b != c.end() && b->is_boolean()) s.attention_bias = b->get<bool>();
-    s.qk_norm = s.model_type == "qwen3" || s.architecture == "Qwen3ForCausalLM" || olmo2 || gemma3;
+    s.qk_norm =
+        s.model_type == "qwen3" || s.architecture == "Qwen3ForCausalLM" || olmo2 || gemma3 || qwen3_moe;
     // The table has no MLP biases (Llama's and Granite's mlp_bias); refuse rather than drop them.
     if (auto mb = c.find("mlp_bias"); mb != c.end() && mb->is_boolean() && mb->get<bool>())
         fail(label, "mlp_bias: true is not supported (MLP projections with biases)");
@@ -284,7 +336,7 @@ ModelSpec parse_text_model(const json& config, ModelSpec s, const std::string& l
     // (Gemma3TextConfig.default_theta); transformers 4 writes rope_theta,
     // rope_local_base_freq and rope_scaling (global layers only), transformers 5
     // rope_parameters per layer type.
-    s.rope_theta = opt_number(c, "rope_theta", label).value_or(gemma3 ? 1e6 : 10000.0);
+    s.rope_theta = opt_number(c, "rope_theta", label).value_or(gemma3 || mixtral ? 1e6 : 10000.0);
     if (gemma3) s.rope_local_theta = opt_number(c, "rope_local_base_freq", label).value_or(10000.0);
     if (auto rp = c.find("rope_parameters"); rp != c.end() && !rp->is_null()) {
         if (!rp->is_object()) fail(label, "rope_parameters should be an object");
@@ -433,6 +485,7 @@ ModelSpec parse_text_model(const json& config, ModelSpec s, const std::string& l
         s.norm_weight_fp32 = true;
         s.qk_norm_full = true;
     }
+    if (mixtral || qwen3_moe) parse_experts(c, s, mixtral, label);
     if (granite) {
         // GraniteConfig's defaults are 1.0 (no change) for all four.
         auto multiplier = [&](const char* key) {

@@ -23,6 +23,7 @@ struct ModelSpecLimits {
     static constexpr int64_t max_head_dim = 8192;
     static constexpr int64_t max_vocab = 1 << 22;
     static constexpr int64_t max_positions = 1ll << 30;
+    static constexpr int64_t max_experts = 1 << 16;
 };
 
 // Reads folder/config.json and, when present, folder/generation_config.json

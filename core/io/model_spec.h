@@ -80,6 +80,23 @@ struct ModelSpec {
     double residual_multiplier = 1.0;   // x + sub-block(x) × this
     double logits_scaling = 1.0;        // logits ÷ this
 
+    // Routed experts (MixtralForCausalLM, Qwen3MoeForCausalLM); 0 = a dense MLP.
+    // Each token's router softmax (float32) picks its top num_experts_per_tok
+    // experts; their weights are renormalised to sum 1 when norm_topk_prob
+    // (Mixtral always) and multiply the experts' outputs in float32
+    // (router_weights_fp32, Mixtral) or after a cast to the compute dtype (Qwen3-MoE).
+    int64_t num_experts = 0;
+    int64_t num_experts_per_tok = 0;
+    int64_t moe_intermediate_size = 0;  // each expert's width (Mixtral: intermediate_size)
+    bool norm_topk_prob = false;
+    bool router_weights_fp32 = false;
+    // Per layer: true = routed experts; empty = every layer when num_experts > 0
+    // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step make some dense).
+    std::vector<bool> sparse_layers;
+    bool layer_is_sparse(int64_t layer) const {
+        return num_experts > 0 && (sparse_layers.empty() || sparse_layers.at(static_cast<size_t>(layer)));
+    }
+
     // The rotary parameters of one layer's table.
     bool layer_has_local_rope(int64_t layer) const { return rope_local_theta && layer_slides(layer); }
 

@@ -22,6 +22,7 @@ using Json = nlohmann::json;
 // The recipe of one tensor of the model.
 Recipe tensor_recipe(const MergeState& st, const Architecture& arch, const ExpectedTensor& t, int layer) {
     if (t.unit.empty() && layer < 0) return st.boundary;
+    if (is_expert_role(t.role)) return st.unit_recipe(layer, expert_unit_name(t.expert));
     const LayerTensorRef ref = layer_tensor_ref(t.role);
     return st.unit_recipe(layer, layer_unit_name(ref.unit));
 }
@@ -101,9 +102,14 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     }
     for (const auto& n : pool.names())
         if (!refs.count(n)) refs[n] = pool.folder(n).path().string();
-    eo.extra_files["README.md"] = model_card(report, state);
-    eo.extra_files["mergekit_config.yml"] =
-        mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)), &arch);
+    eo.extra_files["README.md"] = model_card(report, state, spec.num_experts == 0);
+    // mergekit's templates for the expert families (mixtral.json, qwen3_moe.json
+    // in 0.1.5) name transformers' fused in-memory expert tensors
+    // (mlp.experts.gate_up_proj), which checkpoints on disk do not have, and its
+    // filters cannot name one expert: no configuration is written for them.
+    if (spec.num_experts == 0)
+        eo.extra_files["mergekit_config.yml"] =
+            mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)), &arch);
     eo.extra_files["merge_report.json"] = dump_json_text(report, 2) + "\n";
     eo.metadata["olm_merge"] = "OLM Studio";
     ExportResult res = export_model_folder(base, sources, target, eo, sink);
@@ -237,7 +243,7 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
     return y.str();
 }
 
-std::string model_card(const Json& report, const MergeState& st) {
+std::string model_card(const Json& report, const MergeState& st, bool with_mergekit) {
     std::ostringstream md;
     const Json cfg = report.value("config", Json::object());
     std::vector<std::string> datasets;
@@ -320,10 +326,10 @@ std::string model_card(const Json& report, const MergeState& st) {
                   "model ("
                << s.value("exported", std::string()) << ") instead.\n";
     }
-    md << "\n## Reproduce\n\n`mergekit_config.yml` rebuilds the recipe with mergekit; `merge_report.json` "
-          "holds every"
-          " candidate's scores and rebuilds the merge with `olm export --report merge_report.json --out "
-          "DIR`.\n";
+    md << "\n## Reproduce\n\n"
+       << (with_mergekit ? "`mergekit_config.yml` rebuilds the recipe with mergekit; " : "")
+       << "`merge_report.json` holds every candidate's scores and rebuilds the merge with `olm export "
+          "--report merge_report.json --out DIR`.\n";
     return md.str();
 }
 

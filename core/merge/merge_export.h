@@ -56,7 +56,8 @@ std::string mergekit_yaml(const MergeState& state, int num_layers,
 
 // README.md: base, pool, layer-by-layer recipe, scores of the merge vs the base,
 // every pool model and the soup (selection and held-out), safeguard verdict.
-std::string model_card(const nlohmann::json& report, const MergeState& state);
+// with_mergekit: the folder holds mergekit_config.yml (not for the expert families).
+std::string model_card(const nlohmann::json& report, const MergeState& state, bool with_mergekit = true);
 
 // Scores the exported folder from disk with the session's tokenizer and
 // datasets (selection split) and compares with `expected` (dataset -> score).

@@ -4,6 +4,8 @@
 #include "core/io/safetensors_reader.h"
 #include "core/util/error.h"
 
+#include <algorithm>
+
 namespace olm {
 
 at::Tensor blend_tensors(const std::vector<std::pair<double, at::Tensor>>& terms, at::ScalarType dtype) {
@@ -63,14 +65,26 @@ void MergePool::check_recipe(const Recipe& r) const {
 }
 
 std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
-    const LayerWeights w = load_layer_weights(first(), 0);
+    // The units of every layer, in unit order: a model with dense and expert
+    // layers (Qwen3-MoE's mlp_only_layers) lists both kinds; a unit a layer
+    // lacks is absent in every candidate there, so all of them tie.
+    std::vector<bool> present(kNumLayerUnits, false);
+    size_t experts = 0;
+    for (int l = 0; l < num_layers(); ++l) {
+        const LayerWeights w = load_layer_weights(first(), l);
+        for (int u = 0; u < kNumLayerUnits; ++u)
+            if (w.units[static_cast<size_t>(u)].weight.defined()) present[static_cast<size_t>(u)] = true;
+        experts = std::max(experts, w.experts.size());
+        if (spec().num_experts == 0) break;  // dense models: every layer has the same units
+    }
     std::vector<std::string> out;
     for (int u = 0; u < kNumLayerUnits; ++u) {
         const auto unit = static_cast<LayerUnit>(u);
-        if (!w[unit].weight.defined()) continue;
+        if (!present[static_cast<size_t>(u)]) continue;
         if (is_norm_unit(unit) && skip_norm) continue;
         out.push_back(layer_unit_name(unit));
     }
+    for (size_t e = 0; e < experts; ++e) out.push_back(expert_unit_name(static_cast<int>(e)));
     return out;
 }
 
@@ -89,6 +103,35 @@ LayerWeights MergePool::layer(int layer, const Recipe& r) const {
         }
         out.units[static_cast<size_t>(u)].weight = blend_tensors(w, dt);
         out.units[static_cast<size_t>(u)].bias = blend_tensors(b, dt);
+    }
+    out.experts.resize(parts.front().second.experts.size());
+    for (size_t e = 0; e < out.experts.size(); ++e)
+        for (TensorRole role : {TensorRole::expert_gate, TensorRole::expert_up, TensorRole::expert_down}) {
+            std::vector<std::pair<double, at::Tensor>> terms;
+            for (auto& [c, lw] : parts) terms.emplace_back(c, expert_tensor(lw.experts.at(e), role));
+            expert_tensor(out.experts[e], role) = blend_tensors(terms, dt);
+        }
+    return out;
+}
+
+ExpertWeights MergePool::expert(int layer, int expert, const Recipe& r) const {
+    check_recipe(r);
+    const at::ScalarType dt = to_scalar_type(m_dtype);
+    std::vector<LayerWeights> parts;
+    std::vector<double> coeffs;
+    for (const auto& [name, c] : r) {
+        parts.push_back(load_layer_weights(folder(name), layer));
+        coeffs.push_back(c);
+        if (expert < 0 || static_cast<size_t>(expert) >= parts.back().experts.size())
+            throw Error("model '" + name + "': layer " + std::to_string(layer) + " has no expert " +
+                        std::to_string(expert));
+    }
+    ExpertWeights out;
+    for (TensorRole role : {TensorRole::expert_gate, TensorRole::expert_up, TensorRole::expert_down}) {
+        std::vector<std::pair<double, at::Tensor>> terms;
+        for (size_t i = 0; i < parts.size(); ++i)
+            terms.emplace_back(coeffs[i], expert_tensor(parts[i].experts[static_cast<size_t>(expert)], role));
+        expert_tensor(out, role) = blend_tensors(terms, dt);
     }
     return out;
 }

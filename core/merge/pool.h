@@ -32,12 +32,14 @@ public:
     int num_layers() const { return static_cast<int>(spec().num_hidden_layers); }
     DType storage_dtype() const { return m_dtype; }
 
-    // Tensor units searched tensor-wise (engine unit names, e.g. "self_attn.q_proj"),
-    // norms left out when skip_norm.
+    // Tensor units searched tensor-wise (engine unit names, e.g. "self_attn.q_proj",
+    // then "mlp.experts.0".. for routed experts), norms left out when skip_norm.
     std::vector<std::string> tensor_units(bool skip_norm) const;
 
     LayerWeights layer(int layer, const Recipe& r) const;
     UnitTensors unit(int layer, const std::string& unit, const Recipe& r) const;
+    // One routed expert (the unit "mlp.experts.<expert>").
+    ExpertWeights expert(int layer, int expert, const Recipe& r) const;
     BoundaryWeights boundary(const Recipe& r) const;
     // One tensor of the model by its file name (for the export).
     at::Tensor tensor(const std::string& name, const Recipe& r) const;

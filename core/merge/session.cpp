@@ -126,10 +126,18 @@ void MergeSession::apply(const MergeState& st) {
         m_model->set_layer(L, m_pool.layer(L, st.layers[static_cast<size_t>(L)]));
     for (const auto& [key, r] : st.units) {
         const auto dot = key.find('.');
-        m_model->set_layer_unit(std::stoi(key.substr(0, dot)), layer_unit_from_name(key.substr(dot + 1)),
-                                m_pool.unit(std::stoi(key.substr(0, dot)), key.substr(dot + 1), r));
+        set_unit(std::stoi(key.substr(0, dot)), key.substr(dot + 1), r);
     }
     m_model->commit();
+}
+
+void MergeSession::set_unit(int layer, const std::string& unit, const Recipe& r) {
+    if (const int e = expert_unit_index(unit); e >= 0) {
+        // A layer without experts (Qwen3-MoE's dense layers) has nothing to set.
+        if (m_pool.spec().layer_is_sparse(layer)) m_model->set_expert(layer, e, m_pool.expert(layer, e, r));
+        return;
+    }
+    m_model->set_layer_unit(layer, layer_unit_from_name(unit), m_pool.unit(layer, unit, r));
 }
 
 std::vector<DatasetScore> MergeSession::score_all(EvalSplit split) {
@@ -156,8 +164,7 @@ void MergeSession::set_slot(const PositionId& pos, const Recipe& r) {
             m_model->set_layer(pos.layer, m_pool.layer(pos.layer, r));
             break;
         case PositionId::Kind::tensor:
-            m_model->set_layer_unit(pos.layer, layer_unit_from_name(pos.unit),
-                                    m_pool.unit(pos.layer, pos.unit, r));
+            set_unit(pos.layer, pos.unit, r);
             break;
     }
 }

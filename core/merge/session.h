@@ -46,6 +46,8 @@ public:
 
     // The working model holds `state` (every slot).
     void apply(const MergeState& state);
+    // One tensor-wise unit of a layer: an engine unit or a routed expert.
+    void set_unit(int layer, const std::string& unit, const Recipe& recipe);
     // Every dataset on one split (no prefix cache).
     std::vector<DatasetScore> score_all(EvalSplit split);
 

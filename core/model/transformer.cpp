@@ -18,10 +18,13 @@ namespace olm {
 
 namespace {
 
-constexpr int kLayerEntries = kNumLayerUnits * 2;  // weight, bias per unit
+constexpr int kLayerEntries = kNumLayerUnits * 2;  // weight, bias per unit; then gate, up, down per expert
 
 size_t weight_index(LayerUnit u) { return static_cast<size_t>(u) * 2; }
 size_t bias_index(LayerUnit u) { return static_cast<size_t>(u) * 2 + 1; }
+size_t expert_index(int64_t expert, int part) {
+    return kLayerEntries + static_cast<size_t>(expert) * 3 + part;
+}
 
 // Same tensor: the same memory viewed the same way. A fresh at::Tensor over
 // the same mmapped bytes counts as the same; slots treat tensors as immutable.
@@ -105,7 +108,8 @@ Transformer::Transformer(ModelSpec spec, EngineOptions options)
         m_inv_freq_local = rope_inv_freq(local).to(m_options.device);
     }
     m_slots.resize(static_cast<size_t>(m_spec.num_hidden_layers + kNumBoundaryParts));
-    for (int64_t i = 0; i < m_spec.num_hidden_layers; ++i) m_slots[i].current.resize(kLayerEntries);
+    for (int64_t i = 0; i < m_spec.num_hidden_layers; ++i)
+        m_slots[i].current.resize(kLayerEntries + (m_spec.layer_is_sparse(i) ? 3 * m_spec.num_experts : 0));
     for (int p = 0; p < kNumBoundaryParts; ++p) m_slots[m_spec.num_hidden_layers + p].current.resize(1);
 }
 
@@ -149,6 +153,26 @@ void Transformer::set_layer(int64_t layer, const LayerWeights& weights) {
         assign(static_cast<int>(layer), weight_index(unit), weights[unit].weight);
         assign(static_cast<int>(layer), bias_index(unit), weights[unit].bias);
     }
+    for (size_t e = 0; e < weights.experts.size(); ++e) {
+        const ExpertWeights& x = weights.experts[e];
+        assign(static_cast<int>(layer), expert_index(static_cast<int64_t>(e), 0), x.gate);
+        assign(static_cast<int>(layer), expert_index(static_cast<int64_t>(e), 1), x.up);
+        assign(static_cast<int>(layer), expert_index(static_cast<int64_t>(e), 2), x.down);
+    }
+}
+
+void Transformer::set_expert(int64_t layer, int64_t expert, const ExpertWeights& weights) {
+    if (layer < 0 || layer >= num_layers())
+        throw Error("set_expert: layer " + std::to_string(layer) + " out of range");
+    LayerWeights check = this->layer(layer);
+    if (expert < 0 || static_cast<size_t>(expert) >= check.experts.size())
+        throw Error("set_expert: layer " + std::to_string(layer) + " has no expert " +
+                    std::to_string(expert));
+    check.experts[static_cast<size_t>(expert)] = weights;
+    check_layer_weights(m_spec, check, layer);
+    assign(static_cast<int>(layer), expert_index(expert, 0), weights.gate);
+    assign(static_cast<int>(layer), expert_index(expert, 1), weights.up);
+    assign(static_cast<int>(layer), expert_index(expert, 2), weights.down);
 }
 
 void Transformer::set_layer_unit(int64_t layer, LayerUnit unit, const UnitTensors& tensors) {
@@ -168,6 +192,11 @@ LayerWeights Transformer::layer(int64_t layer) const {
         w.units[u].weight = s.current[u * 2].source;
         w.units[u].bias = s.current[u * 2 + 1].source;
     }
+    const size_t experts = (s.current.size() - kLayerEntries) / 3;
+    for (size_t e = 0; e < experts; ++e)
+        w.experts.push_back({s.current[expert_index(static_cast<int64_t>(e), 0)].source,
+                             s.current[expert_index(static_cast<int64_t>(e), 1)].source,
+                             s.current[expert_index(static_cast<int64_t>(e), 2)].source});
     return w;
 }
 
@@ -222,7 +251,48 @@ at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) 
     return weight * xf.to(x.scalar_type());
 }
 
+at::Tensor Transformer::activation(const at::Tensor& gate) const {
+    const std::string& act = m_spec.hidden_act;
+    return act == "gelu_pytorch_tanh" ? at::gelu(gate, "tanh")
+           : act == "gelu"            ? at::gelu(gate)
+                                      : at::silu(gate);
+}
+
+// Routed experts, as MixtralSparseMoeBlock / Qwen3MoeSparseMoeBlock with
+// transformers 5's default experts kernel (grouped_mm): the router's float32
+// softmax, the top-k experts per token (their weights renormalised when
+// norm_topk_prob), each expert's gated MLP over its (token, k) rows in the
+// compute dtype, times the row's weight (float32 for Mixtral, so the product
+// is float32), summed over k in that dtype and cast back once.
+at::Tensor Transformer::moe(int64_t l, const at::Tensor& x) {
+    const int64_t H = x.size(-1), k = m_spec.num_experts_per_tok;
+    const at::Tensor flat = x.reshape({-1, H});                                     // [N, H]
+    const at::Tensor logits = linear(flat, w(l, LayerUnit::router), at::Tensor());  // [N, E]
+    const at::Tensor probs = at::softmax(logits.to(at::kFloat), /*dim=*/-1);
+    auto [top, index] = at::topk(probs, k, /*dim=*/-1);  // [N, k]
+    if (m_spec.norm_topk_prob) top = top / top.sum(/*dim=*/-1, /*keepdim=*/true);
+    if (!m_spec.router_weights_fp32) top = top.to(logits.scalar_type());
+    const at::Tensor weight = top.reshape({-1});    // [N k]
+    const at::Tensor expert = index.reshape({-1});  // [N k]
+    at::Tensor rows =
+        at::zeros({flat.size(0) * k, H},
+                  flat.options().dtype(at::promote_types(flat.scalar_type(), top.scalar_type())));
+    const Slot& slot = m_slots[l];
+    for (int64_t e = 0; e < m_spec.num_experts; ++e) {
+        const at::Tensor hit = (expert == e).nonzero().reshape({-1});  // (token, k) rows routed to e
+        if (hit.size(0) == 0) continue;
+        const at::Tensor cur = flat.index_select(0, at::div(hit, k, "floor"));
+        const at::Tensor gate = linear(cur, slot.current[expert_index(e, 0)].compute, at::Tensor());
+        const at::Tensor up = linear(cur, slot.current[expert_index(e, 1)].compute, at::Tensor());
+        const at::Tensor y =
+            linear(activation(gate) * up, slot.current[expert_index(e, 2)].compute, at::Tensor());
+        rows.index_copy_(0, hit, y * weight.index_select(0, hit).unsqueeze(-1));
+    }
+    return rows.view({flat.size(0), k, H}).sum(/*dim=*/1).to(x.scalar_type()).view(x.sizes());
+}
+
 at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
+    if (m_spec.layer_is_sparse(l)) return moe(l, x);
     at::Tensor gate, up;
     if (w(l, LayerUnit::gate_up_proj).defined()) {  // Phi-3: [.., 2*im] = gate | up
         const at::Tensor gu = linear(x, w(l, LayerUnit::gate_up_proj), b(l, LayerUnit::gate_up_proj));
@@ -233,11 +303,7 @@ at::Tensor Transformer::mlp(int64_t l, const at::Tensor& x) {
         gate = linear(x, w(l, LayerUnit::gate_proj), b(l, LayerUnit::gate_proj));
         up = linear(x, w(l, LayerUnit::up_proj), b(l, LayerUnit::up_proj));
     }
-    const std::string& act = m_spec.hidden_act;
-    const at::Tensor a = act == "gelu_pytorch_tanh" ? at::gelu(gate, "tanh")
-                         : act == "gelu"            ? at::gelu(gate)
-                                                    : at::silu(gate);
-    return linear(a * up, w(l, LayerUnit::down_proj), b(l, LayerUnit::down_proj));
+    return linear(activation(gate) * up, w(l, LayerUnit::down_proj), b(l, LayerUnit::down_proj));
 }
 
 // The fused kernel knows neither soft-capping nor another scale; those models

@@ -1,6 +1,6 @@
 #pragma once
-// The working model: a decoder-only transformer (LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM semantics) whose
+// The working model: a decoder-only transformer (the families of
+// core/io/architecture_table.cpp, routed experts included) whose
 // layer positions and boundary parts are SLOTS pointing at tensor sets from
 // pool models.
 //
@@ -50,6 +50,8 @@ public:
     // ---- slots -------------------------------------------------------------
     void set_layer(int64_t layer, const LayerWeights& weights);
     void set_layer_unit(int64_t layer, LayerUnit unit, const UnitTensors& tensors);
+    // One routed expert of a layer with experts (a tensor-wise unit "mlp.experts.<e>").
+    void set_expert(int64_t layer, int64_t expert, const ExpertWeights& weights);
     // The tensors a layer slot points at (as given, before upload/conversion).
     LayerWeights layer(int64_t layer) const;
     void set_boundary(const BoundaryWeights& weights);
@@ -57,8 +59,8 @@ public:
     BoundaryWeights boundary() const;
     // One tensor by its io role (core/io/architecture.h), e.g. the merge's
     // tensor units: set_tensor(TensorRole::mlp_down, 7, other.tensor(...)).
-    // layer is ignored for boundary roles.
-    void set_tensor(TensorRole role, int64_t layer, const at::Tensor& tensor);
+    // layer is ignored for boundary roles; expert names the expert of an expert role.
+    void set_tensor(TensorRole role, int64_t layer, const at::Tensor& tensor, int expert = -1);
     // Ends the current round of changes: slots forget their earlier tensors.
     void commit();
 
@@ -102,6 +104,8 @@ private:
     // at::scaled_dot_product_attention (options().sdpa on libtorch 2.x), else the explicit path.
     bool use_sdpa() const;
     at::Tensor mlp(int64_t layer, const at::Tensor& x);
+    at::Tensor moe(int64_t layer, const at::Tensor& x);   // routed experts (spec.layer_is_sparse)
+    at::Tensor activation(const at::Tensor& gate) const;  // spec.hidden_act
     at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
     void check_ready(int64_t begin, int64_t end) const;
 

@@ -4,6 +4,7 @@
 #include "core/io/model_spec.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -27,6 +28,7 @@ constexpr const char* kUnitNames[kNumLayerUnits] = {
     "post_feedforward_layernorm",
     "self_attn.qkv_proj",
     "mlp.gate_up_proj",
+    "mlp.gate",
 };
 
 std::string shape_str(at::IntArrayRef s) {
@@ -54,10 +56,35 @@ bool is_norm_unit(LayerUnit unit) {
     // The architecture table's answer: the role whose weight this unit holds is a norm role.
     for (const Architecture& a : architectures())
         for (const TensorTemplate& t : a.layer) {
+            if (is_expert_role(t.role)) continue;
             const LayerTensorRef ref = layer_tensor_ref(t.role);
             if (ref.unit == unit && !ref.bias) return is_norm_role(t.role);
         }
     return false;
+}
+
+std::string expert_unit_name(int expert) { return "mlp.experts." + std::to_string(expert); }
+
+int expert_unit_index(const std::string& name) {
+    const std::string prefix = "mlp.experts.";
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return -1;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoi(digits);
+}
+
+at::Tensor& expert_tensor(ExpertWeights& w, TensorRole role) {
+    switch (role) {
+        case TensorRole::expert_gate:
+            return w.gate;
+        case TensorRole::expert_up:
+            return w.up;
+        case TensorRole::expert_down:
+            return w.down;
+        default:
+            break;
+    }
+    throw Error("tensor role '" + std::string(role_name(role)) + "' is not an expert tensor");
 }
 
 LayerUnit layer_unit_from_name(const std::string& name) {
@@ -101,7 +128,20 @@ void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t l
     // shapes): the same description io checks files against.
     const std::string where = "layer " + std::to_string(layer) + " ";
     std::array<bool, kNumLayerUnits * 2> expected{};  // [unit * 2 + bias]
+    size_t experts = 0;
     for (const ExpectedTensor& t : layer_tensors(architecture_for(spec), spec, static_cast<int>(layer))) {
+        if (is_expert_role(t.role)) {
+            const std::string what =
+                where + expert_unit_name(t.expert) + " " + std::string(role_name(t.role));
+            if (static_cast<size_t>(t.expert) >= w.experts.size())
+                throw Error(what + ": missing (the layer has " + std::to_string(w.experts.size()) + " of " +
+                            std::to_string(spec.num_experts) + " experts)");
+            expect_shape(
+                expert_tensor(const_cast<ExpertWeights&>(w.experts[static_cast<size_t>(t.expert)]), t.role),
+                t.shape, what);
+            experts = std::max(experts, static_cast<size_t>(t.expert) + 1);
+            continue;
+        }
         const LayerTensorRef ref = layer_tensor_ref(t.role);
         const UnitTensors& u = w[ref.unit];
         const at::Tensor& x = ref.bias ? u.bias : u.weight;
@@ -117,6 +157,9 @@ void check_layer_weights(const ModelSpec& spec, const LayerWeights& w, int64_t l
                 throw Error(where + layer_unit_name(unit) + (bias ? ".bias" : ".weight") + ": " +
                             spec.architecture + " with this config has no such tensor");
     }
+    if (w.experts.size() != experts)
+        throw Error(where + "has " + std::to_string(w.experts.size()) + " experts, expected " +
+                    std::to_string(experts));
 }
 
 void check_boundary_weights(const ModelSpec& spec, const BoundaryWeights& w) {

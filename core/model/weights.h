@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace olm {
 
@@ -32,8 +33,9 @@ enum class LayerUnit : int {
     post_feedforward_layernorm,  // Gemma 2/3
     qkv_proj,      // Phi-3: q, k and v in one projection, [(heads + 2 kv_heads) * head_dim, hidden]
     gate_up_proj,  // Phi-3: gate and up in one projection, [2 * intermediate, hidden]
+    router,        // Mixtral / Qwen3-MoE: the experts' router, [experts, hidden]
 };
-inline constexpr int kNumLayerUnits = 15;
+inline constexpr int kNumLayerUnits = 16;
 
 // "input_layernorm", "self_attn.q_proj", ..., "mlp.down_proj" (HF module paths
 // relative to the layer); layer_unit_from_name throws olm::Error on unknown names.
@@ -47,8 +49,20 @@ struct UnitTensors {
     at::Tensor bias;    // [out] or undefined
 };
 
+// One routed expert (Mixtral's w1/w3/w2, Qwen3-MoE's gate/up/down_proj): a
+// unit of its own for the tensor-wise search, named "mlp.experts.<e>".
+struct ExpertWeights {
+    at::Tensor gate;  // [expert width, hidden]
+    at::Tensor up;    // [expert width, hidden]
+    at::Tensor down;  // [hidden, expert width]
+};
+std::string expert_unit_name(int expert);                      // "mlp.experts.3"
+int expert_unit_index(const std::string& name);                // 3 for "mlp.experts.3", -1 for any other name
+at::Tensor& expert_tensor(ExpertWeights& w, TensorRole role);  // by expert role; throws for others
+
 struct LayerWeights {
     std::array<UnitTensors, kNumLayerUnits> units;
+    std::vector<ExpertWeights> experts;  // empty in a dense layer
 
     UnitTensors& operator[](LayerUnit u) { return units[static_cast<int>(u)]; }
     const UnitTensors& operator[](LayerUnit u) const { return units[static_cast<int>(u)]; }

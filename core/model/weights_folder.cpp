@@ -49,6 +49,8 @@ LayerTensorRef layer_tensor_ref(TensorRole role) {
             return {U::up_proj, false};
         case R::mlp_down:
             return {U::down_proj, false};
+        case R::moe_router:
+            return {U::router, false};
         default:
             break;
     }
@@ -76,6 +78,12 @@ LayerWeights load_layer_weights(const ModelFolder& folder, int64_t layer) {
     LayerWeights w;
     for (const ExpectedTensor& t : layer_tensors(folder.architecture(), spec, static_cast<int>(layer))) {
         if (!t.required && !folder.has(t.name)) continue;
+        if (is_expert_role(t.role)) {
+            if (w.experts.size() <= static_cast<size_t>(t.expert))
+                w.experts.resize(static_cast<size_t>(t.expert) + 1);
+            expert_tensor(w.experts[static_cast<size_t>(t.expert)], t.role) = folder.tensor(t.name);
+            continue;
+        }
         const LayerTensorRef ref = layer_tensor_ref(t.role);
         UnitTensors& u = w[ref.unit];
         (ref.bias ? u.bias : u.weight) = folder.tensor(t.name);
@@ -103,9 +111,19 @@ Transformer Transformer::from_folder(const ModelFolder& folder, EngineOptions op
     return model;
 }
 
-void Transformer::set_tensor(TensorRole role, int64_t layer, const at::Tensor& tensor) {
+void Transformer::set_tensor(TensorRole role, int64_t layer, const at::Tensor& tensor, int expert) {
     if (!is_layer_role(role)) {
         set_boundary_part(boundary_part_of(role), tensor);
+        return;
+    }
+    if (is_expert_role(role)) {
+        const LayerWeights lw = this->layer(layer);
+        if (expert < 0 || static_cast<size_t>(expert) >= lw.experts.size())
+            throw Error("set_tensor: layer " + std::to_string(layer) + " has no expert " +
+                        std::to_string(expert));
+        ExpertWeights e = lw.experts[static_cast<size_t>(expert)];
+        expert_tensor(e, role) = tensor;
+        set_expert(layer, expert, e);
         return;
     }
     const LayerTensorRef ref = layer_tensor_ref(role);

@@ -123,6 +123,17 @@ ARCHS = {
     # OLMo 2: norms after attention and MLP, q/k norms over the whole projection.
     "olmo2": ("olmo2", dict(tie_word_embeddings=False,
                             rope_parameters={"rope_type": "default", "rope_theta": 500000.0})),
+    # Mixtral: the Mistral attention and 4 routed experts (top 2, weights
+    # renormalised, kept in float32), stored as block_sparse_moe.experts.{e}.w1/w2/w3.
+    "mixtral": ("mixtral", dict(tie_word_embeddings=False, num_local_experts=4, num_experts_per_tok=2,
+                                sliding_window=None, router_jitter_noise=0.0,
+                                rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+    # Qwen3-MoE: q/k norms, 4 experts of width 48 (top 2, renormalised as
+    # Qwen3-30B-A3B sets norm_topk_prob), and layer 1 dense (mlp_only_layers).
+    "qwen3-moe": ("qwen3_moe", dict(tie_word_embeddings=False, head_dim=16, num_experts=4,
+                                    num_experts_per_tok=2, moe_intermediate_size=48, norm_topk_prob=True,
+                                    decoder_sparse_step=1, mlp_only_layers=[1],
+                                    rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
 }
 
 

@@ -3,10 +3,12 @@
 // follow the config, units group a layer's tensors, unknown architectures list
 // the supported ones. Adding an architecture = one table entry + one row here.
 #include "core/io/architecture.h"
+#include "core/io/model_config.h"
 #include "core/util/error.h"
 
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
 
 #include <set>
@@ -44,6 +46,7 @@ private slots:
     void layer_of_parses_names();
     void unknown_architecture();
     void readme_lists_the_table();
+    void routed_experts();
 };
 
 void TestArchitecture::layer_names_data() {
@@ -167,10 +170,79 @@ void TestArchitecture::unknown_architecture() {
     } catch (const Error& e) {
         err = e.what();
     }
-    QCOMPARE(err, std::string("unsupported architecture 'GPTNeoXForCausalLM' (supported: LlamaForCausalLM, "
-                              "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, "
-                              "Gemma3ForCausalLM, Gemma3ForConditionalGeneration, Phi3ForCausalLM, "
-                              "GraniteForCausalLM, Olmo2ForCausalLM)"));
+    QCOMPARE(err,
+             std::string("unsupported architecture 'GPTNeoXForCausalLM' (supported: LlamaForCausalLM, "
+                         "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, "
+                         "Gemma3ForCausalLM, Gemma3ForConditionalGeneration, Phi3ForCausalLM, "
+                         "GraniteForCausalLM, Olmo2ForCausalLM, MixtralForCausalLM, Qwen3MoeForCausalLM)"));
+}
+
+// Mixtral's and Qwen3-MoE's expert tensors as their Hub checkpoints name them
+// (mistralai/Mixtral-8x7B-v0.1, Qwen/Qwen3-30B-A3B), from their config keys;
+// Qwen3-MoE's mlp_only_layers keep the dense MLP.
+void TestArchitecture::routed_experts() {
+    nlohmann::json c = {{"architectures", {"MixtralForCausalLM"}},
+                        {"model_type", "mixtral"},
+                        {"hidden_size", 64},
+                        {"intermediate_size", 96},
+                        {"num_hidden_layers", 2},
+                        {"num_attention_heads", 4},
+                        {"num_key_value_heads", 2},
+                        {"vocab_size", 100},
+                        {"num_local_experts", 8},
+                        {"num_experts_per_tok", 2}};
+    const ModelSpec m = parse_model_spec(c, "mixtral");
+    QCOMPARE(m.num_experts, int64_t(8));
+    QCOMPARE(m.moe_intermediate_size, int64_t(96));
+    QVERIFY(m.norm_topk_prob && m.router_weights_fp32);
+    QCOMPARE(m.rope_theta, 1e6);  // MixtralConfig's default
+    QCOMPARE(m.rms_norm_eps, 1e-5);
+    const Architecture& mx = architecture_for(m);
+    std::vector<std::string> names;
+    for (const auto& t : layer_tensors(mx, m, 1)) names.push_back(t.name);
+    QCOMPARE(names.size(), size_t(6 + 1 + 3 * 8));
+    QCOMPARE(names[6], std::string("model.layers.1.block_sparse_moe.gate.weight"));
+    QCOMPARE(names[7], std::string("model.layers.1.block_sparse_moe.experts.0.w1.weight"));
+    QCOMPARE(names[8], std::string("model.layers.1.block_sparse_moe.experts.0.w3.weight"));
+    QCOMPARE(names[9], std::string("model.layers.1.block_sparse_moe.experts.0.w2.weight"));
+    QCOMPARE(names.back(), std::string("model.layers.1.block_sparse_moe.experts.7.w2.weight"));
+    QCOMPARE(tensor_name(mx, TensorRole::expert_down, 3, 5),
+             std::string("model.layers.3.block_sparse_moe.experts.5.w2.weight"));
+    QVERIFY_EXCEPTION_THROWN(tensor_name(mx, TensorRole::expert_down, 3), Error);
+    QCOMPARE(expected_shape(m, TensorRole::moe_router), (std::vector<int64_t>{8, 64}));
+    QCOMPARE(expected_shape(m, TensorRole::expert_down), (std::vector<int64_t>{64, 96}));
+    QCOMPARE(layer_of(mx, "model.layers.12.block_sparse_moe.experts.7.w1.weight"), 12);
+    QCOMPARE(layer_of(mx, "model.layers.12.block_sparse_moe.experts.x.w1.weight"), -1);
+    QCOMPARE(layer_of(mx, "model.layers.12.block_sparse_moe.gate.weight"), 12);
+
+    c["architectures"] = {"Qwen3MoeForCausalLM"};
+    c["model_type"] = "qwen3_moe";
+    c.erase("num_local_experts");
+    c["num_experts"] = 4;
+    c["moe_intermediate_size"] = 24;
+    c["norm_topk_prob"] = true;
+    c["mlp_only_layers"] = {0};
+    c["head_dim"] = 16;
+    const ModelSpec q = parse_model_spec(c, "qwen3_moe");
+    QCOMPARE(q.num_experts, int64_t(4));
+    QVERIFY(q.norm_topk_prob && !q.router_weights_fp32 && q.qk_norm);
+    QVERIFY(!q.layer_is_sparse(0) && q.layer_is_sparse(1));
+    const Architecture& qa = architecture_for(q);
+    names.clear();
+    for (const auto& t : layer_tensors(qa, q, 0)) names.push_back(t.name);
+    QVERIFY(std::find(names.begin(), names.end(), "model.layers.0.mlp.down_proj.weight") != names.end());
+    QVERIFY(std::find(names.begin(), names.end(), "model.layers.0.mlp.gate.weight") == names.end());
+    names.clear();
+    for (const auto& t : layer_tensors(qa, q, 1)) names.push_back(t.name);
+    QVERIFY(std::find(names.begin(), names.end(), "model.layers.1.mlp.down_proj.weight") == names.end());
+    QVERIFY(std::find(names.begin(), names.end(), "model.layers.1.mlp.experts.3.down_proj.weight") !=
+            names.end());
+    QCOMPARE(expected_shape(q, TensorRole::expert_gate), (std::vector<int64_t>{24, 64}));
+    c["num_experts_per_tok"] = 5;
+    QVERIFY_EXCEPTION_THROWN(parse_model_spec(c, "qwen3_moe"), Error);
+    c["num_experts_per_tok"] = 2;
+    c["mlp_only_layers"] = {7};
+    QVERIFY_EXCEPTION_THROWN(parse_model_spec(c, "qwen3_moe"), Error);
 }
 
 // README's "Supported architectures" is the table, in table order.
