@@ -8,6 +8,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -340,8 +342,51 @@ std::vector<std::string> MergeConfig::model_names() const {
 
 namespace {
 
+// YAML streams are UTF-8 text of printable characters (YAML 1.2, 5.1: tab,
+// line breaks, U+0020-U+007E, U+0085, U+00A0-U+D7FF, U+E000-U+FFFD and
+// U+10000 up). yaml-cpp reads other bytes into strings it then cannot write
+// back, so they are refused here, naming the line and the byte.
+static void check_yaml_text(const std::string& t, const std::string& name) {
+    int line = 1;
+    for (size_t i = 0; i < t.size();) {
+        const auto b = static_cast<unsigned char>(t[i]);
+        uint32_t cp = b;
+        size_t len = 1;
+        if (b >= 0x80) {
+            len = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b <= 0xDF ? 2 : 0;
+            if (b >= 0xF5) len = 0;
+            bool ok = len > 0 && i + len <= t.size();
+            cp = len == 2 ? b & 0x1F : len == 3 ? b & 0x0F : b & 0x07;
+            for (size_t k = 1; ok && k < len; ++k) {
+                const auto c = static_cast<unsigned char>(t[i + k]);
+                ok = (c & 0xC0) == 0x80;
+                cp = (cp << 6) | (c & 0x3F);
+            }
+            ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF));
+            if (!ok) {
+                char hex[8];
+                std::snprintf(hex, sizeof hex, "0x%02X", b);
+                throw Error(name + ":" + std::to_string(line) + ": invalid YAML: byte " + hex +
+                            " is not UTF-8 text");
+            }
+        }
+        const bool printable = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0x7E) ||
+                               cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+                               cp >= 0x10000;
+        if (!printable) {
+            char hex[12];
+            std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+            throw Error(name + ":" + std::to_string(line) + ": invalid YAML: character " + hex +
+                        " is not printable (YAML allows tab, line breaks and printable Unicode)");
+        }
+        if (cp == 0xA) ++line;
+        i += len;
+    }
+}
+
 MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path& base_dir,
                                     const std::string& name) {
+    check_yaml_text(yaml_text, name);
     YAML::Node root;
     try {
         root = YAML::Load(yaml_text);

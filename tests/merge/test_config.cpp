@@ -13,6 +13,34 @@ namespace fs = std::filesystem;
 class TestConfig : public QObject {
     Q_OBJECT
 private slots:
+    // YAML is printable UTF-8 text: other bytes (which yaml-cpp would read into
+    // strings it cannot write back) are refused with the line and the byte.
+    void nonTextIsRefused() {
+        const std::vector<std::pair<std::string, std::string>> rows = {
+            {"models: [a]\ndataset:\n  x\x1d.json: {mode: exact}\n",
+             "merge.yaml:3: invalid YAML: character U+001D"},
+            {"models: [a]\ndataset:\n  x\x7f.json: {mode: exact}\n",
+             "merge.yaml:3: invalid YAML: character U+007F"},
+            {"models: [a\x9e]\n", "merge.yaml:1: invalid YAML: byte 0x9E is not UTF-8 text"},
+            {"models: [a]\nseed: 1\n\xff\n", "merge.yaml:3: invalid YAML: byte 0xFF is not UTF-8 text"},
+            {"models: [\xed\xa0\x80]\n", "merge.yaml:1: invalid YAML: character U+D800"},
+        };
+        for (const auto& [text, want] : rows) {
+            std::string err;
+            try {
+                (void)olm::parse_merge_config(text, "/tmp", "merge.yaml");
+            } catch (const olm::Error& e) {
+                err = e.what();
+            }
+            QVERIFY2(err.rfind(want, 0) == 0, (err + " / expected " + want).c_str());
+        }
+        // printable Unicode (a BOM, CJK, an emoji) is text
+        const olm::MergeConfig c = olm::parse_merge_config(
+            "\xef\xbb\xbfmodels: [\xe6\xa8\xa1\xe5\x9e\x8b, \xf0\x9f\x98\x80]\ndataset:\n  x.json: {mode: "
+            "exact}\n",
+            "/tmp", "merge.yaml");
+        QCOMPARE(c.models.size(), size_t(2));
+    }
     void originalConfigLoads() {
         const std::string text = R"(models_dir: ./models
 output_dir: ./merged
