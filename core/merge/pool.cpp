@@ -24,6 +24,21 @@ at::Tensor blend_tensors(const std::vector<std::pair<double, at::Tensor>>& terms
     return acc.to(dtype);
 }
 
+namespace {
+
+// Expert e of every part, blended tensor by tensor (blend_tensors' rules).
+ExpertWeights blend_expert(std::vector<std::pair<double, LayerWeights>>& parts, size_t e, at::ScalarType dt) {
+    ExpertWeights out;
+    for (TensorRole role : {TensorRole::expert_gate, TensorRole::expert_up, TensorRole::expert_down}) {
+        std::vector<std::pair<double, at::Tensor>> terms;
+        for (auto& [c, lw] : parts) terms.emplace_back(c, expert_tensor(lw.experts.at(e), role));
+        expert_tensor(out, role) = blend_tensors(terms, dt);
+    }
+    return out;
+}
+
+}  // namespace
+
 MergePool MergePool::open(const std::vector<std::string>& names,
                           const std::vector<std::filesystem::path>& folders,
                           std::vector<std::string>* warnings) {
@@ -104,36 +119,21 @@ LayerWeights MergePool::layer(int layer, const Recipe& r) const {
         out.units[static_cast<size_t>(u)].weight = blend_tensors(w, dt);
         out.units[static_cast<size_t>(u)].bias = blend_tensors(b, dt);
     }
-    out.experts.resize(parts.front().second.experts.size());
-    for (size_t e = 0; e < out.experts.size(); ++e)
-        for (TensorRole role : {TensorRole::expert_gate, TensorRole::expert_up, TensorRole::expert_down}) {
-            std::vector<std::pair<double, at::Tensor>> terms;
-            for (auto& [c, lw] : parts) terms.emplace_back(c, expert_tensor(lw.experts.at(e), role));
-            expert_tensor(out.experts[e], role) = blend_tensors(terms, dt);
-        }
+    for (size_t e = 0; e < parts.front().second.experts.size(); ++e)
+        out.experts.push_back(blend_expert(parts, e, dt));
     return out;
 }
 
 ExpertWeights MergePool::expert(int layer, int expert, const Recipe& r) const {
     check_recipe(r);
-    const at::ScalarType dt = to_scalar_type(m_dtype);
-    std::vector<LayerWeights> parts;
-    std::vector<double> coeffs;
+    std::vector<std::pair<double, LayerWeights>> parts;
     for (const auto& [name, c] : r) {
-        parts.push_back(load_layer_weights(folder(name), layer));
-        coeffs.push_back(c);
-        if (expert < 0 || static_cast<size_t>(expert) >= parts.back().experts.size())
+        parts.emplace_back(c, load_layer_weights(folder(name), layer));
+        if (expert < 0 || static_cast<size_t>(expert) >= parts.back().second.experts.size())
             throw Error("model '" + name + "': layer " + std::to_string(layer) + " has no expert " +
                         std::to_string(expert));
     }
-    ExpertWeights out;
-    for (TensorRole role : {TensorRole::expert_gate, TensorRole::expert_up, TensorRole::expert_down}) {
-        std::vector<std::pair<double, at::Tensor>> terms;
-        for (size_t i = 0; i < parts.size(); ++i)
-            terms.emplace_back(coeffs[i], expert_tensor(parts[i].experts[static_cast<size_t>(expert)], role));
-        expert_tensor(out, role) = blend_tensors(terms, dt);
-    }
-    return out;
+    return blend_expert(parts, static_cast<size_t>(expert), to_scalar_type(m_dtype));
 }
 
 UnitTensors MergePool::unit(int layer, const std::string& unit, const Recipe& r) const {
