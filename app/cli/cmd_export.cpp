@@ -6,6 +6,7 @@
 #include "core/merge/config.h"
 #include "core/merge/fingerprint.h"
 #include "core/merge/merge_export.h"
+#include "core/merge/original_report.h"
 #include "core/merge/report.h"
 #include "core/merge/session.h"
 #include "core/util/error.h"
@@ -39,6 +40,12 @@ OLM_COMMAND(
         olm::check_export_replaceable(*out, overwrite, "pass --overwrite");  // before loading anything
         olm::apply_thread_settings();
         olm::MergeReport report = olm::MergeReport::load(*report_path);
+        const bool original = olm::is_original_report(report.json());
+        if (original && !args.value("config"))
+            throw olm::Error(
+                *report_path +
+                " was written by the original OLM, which keeps no config in its report: pass the "
+                "merge's --config (its olm_config.yaml)");
         olm::MergeConfig config;
         if (auto c = args.value("config")) {
             config = olm::load_merge_config(*c);
@@ -60,8 +67,9 @@ OLM_COMMAND(
             config.dtype = j.at("dtype").get<std::string>();
             config.device = j.at("device").get<std::string>();
         }
-        // Pool names as the report knows them.
-        const auto names = report.json().at("pool").get<std::vector<std::string>>();
+        // Pool names as the report knows them (the original's report: as the config names them).
+        const auto names =
+            original ? config.model_names() : report.json().at("pool").get<std::vector<std::string>>();
         std::vector<std::string> warnings;
         if (config.models.size() != names.size())
             throw olm::Error("the report's pool has " + std::to_string(names.size()) +
@@ -74,11 +82,20 @@ OLM_COMMAND(
         }
         olm::MergeSession session(config, args.value_or("device", ""), nullptr, &warnings, &names);
         for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-        const olm::MergeState state = report.state(session.pool().num_layers());
+        const olm::MergeState state = olm::report_state(report, session.pool());
+        if (original)
+            std::cout << "the original OLM's report: rebuilt from its best_model entries (base " << state.base
+                      << ", " << state.units.size() << " tensor unit(s) and " << state.boundary_parts.size()
+                      << " boundary part(s) taken apart from their layer)\n";
         StderrSink sink;
         olm::MergeExportOptions eo;
         eo.overwrite = overwrite;
-        const auto res = olm::export_merge(session.pool(), state, report.json(), *out, sink, eo);
+        nlohmann::json written = report.json();
+        if (original) {  // the model card names the pool and the datasets from these
+            written["pool"] = names;
+            written["config"] = olm::merge_config_to_json(config);
+        }
+        const auto res = olm::export_merge(session.pool(), state, written, *out, sink, eo);
         std::cout << "wrote " << res.folder.string() << " (" << res.files.size() << " shard(s))\n";
         if (!args.flag("no-verify") && report.json().contains("final") &&
             report.json()["final"].value("recipe", nlohmann::json()) == report.json()["recipe"]) {

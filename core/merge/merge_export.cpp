@@ -21,7 +21,7 @@ using Json = nlohmann::json;
 
 // The recipe of one tensor of the model.
 Recipe tensor_recipe(const MergeState& st, const Architecture& arch, const ExpectedTensor& t, int layer) {
-    if (t.unit.empty() && layer < 0) return st.boundary;
+    if (t.unit.empty() && layer < 0) return st.boundary_recipe(boundary_part_name(boundary_part_of(t.role)));
     if (is_expert_role(t.role)) return st.unit_recipe(layer, expert_unit_name(t.expert));
     const LayerTensorRef ref = layer_tensor_ref(t.role);
     return st.unit_recipe(layer, layer_unit_name(ref.unit));
@@ -145,7 +145,10 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
         slices.push_back({L, end});
         L = end;
     }
-    const std::string boundary_model = single_model_name(st.boundary);
+    // One model for the whole boundary, or "" (blended, or its parts from different models).
+    std::string boundary_model = single_model_name(st.boundary);
+    for (const auto& [part, r] : st.boundary_parts)
+        if (single_model_name(r) != boundary_model) boundary_model.clear();
     // mergekit takes the embeddings from the sources of the first slice and the
     // final norm and lm_head from those of the last (plan.py: pre_weights /
     // post_weights). `passthrough` (one source per slice, copied as is) is
@@ -168,6 +171,8 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
     // the first slice has when it plans the final norm and lm_head.
     std::set<std::string> all_models;
     for (const auto& [m, c] : st.boundary) all_models.insert(m);
+    for (const auto& [part, r] : st.boundary_parts)
+        for (const auto& [m, c] : r) all_models.insert(m);
     for (const Recipe& r : st.layers)
         for (const auto& [m, c] : r) all_models.insert(m);
     for (const auto& [k, r] : st.units)
@@ -182,6 +187,8 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
              "# model.norm and lm_head (last slice) carry the recipe of the embeddings / final norm / "
              "lm_head: "
           << recipe_text(st.boundary) << "\n";
+    for (const auto& [part, r] : st.boundary_parts)
+        if (!passthrough) y << "# except " << part << ": " << recipe_text(r) << "\n";
     std::ostringstream sl;  // the slices
     sl << "slices:\n";
     for (size_t i = 0; i < slices.size(); ++i) {
@@ -198,10 +205,10 @@ std::string mergekit_yaml(const MergeState& st, int num_layers,
         auto coeff = [](const Recipe& rr, const std::string& m) { return rr.count(m) ? rr.at(m) : 0.0; };
         for (const auto& m : all_models) {
             std::vector<std::pair<std::string, double>> filters;
-            if (first) filters.push_back({"embed_tokens", coeff(st.boundary, m)});
+            if (first) filters.push_back({"embed_tokens", coeff(st.boundary_recipe("embed_tokens"), m)});
             if (last) {
-                filters.push_back({"model.norm.", coeff(st.boundary, m)});
-                filters.push_back({"lm_head", coeff(st.boundary, m)});
+                filters.push_back({"model.norm.", coeff(st.boundary_recipe("norm"), m)});
+                filters.push_back({"lm_head", coeff(st.boundary_recipe("lm_head"), m)});
             }
             for (const auto& [u, ur] : units) filters.push_back({u + ".", coeff(ur, m)});
             sl << "      - model: " << ref(m) << "\n";
@@ -276,6 +283,7 @@ std::string model_card(const Json& report, const MergeState& st, bool with_merge
     }
     md << "\n\n## Layer recipe\n\n| slot | recipe |\n|---|---|\n";
     md << "| embeddings, final norm, lm_head | " << recipe_text(st.boundary) << " |\n";
+    for (const auto& [part, r] : st.boundary_parts) md << "| " << part << " | " << recipe_text(r) << " |\n";
     for (size_t L = 0; L < st.layers.size(); ++L)
         md << "| layer " << L << " | " << recipe_text(st.layers[L]) << " |\n";
     for (const auto& [k, r] : st.units) md << "| layer " << k << " | " << recipe_text(r) << " |\n";

@@ -141,6 +141,27 @@ void MergeReport::record_decision(const PositionDecision& d, const std::vector<s
     save();
 }
 
+std::optional<PositionDecision> MergeReport::fixed_decision(const PositionId& pos) const {
+    const Json* s = section_if(pos);
+    if (!s || !s->value("imported", false)) return std::nullopt;
+    PositionDecision d;
+    d.position = pos;
+    try {
+        if (whole_section(pos.kind)) {
+            d.best_name = s->at("name").get<std::string>();
+            d.scores = s->at("metrics").get<std::map<std::string, double>>();
+        } else {
+            d.best_name = s->at("best_model").get<std::string>();
+            for (auto it = s->at("metrics").begin(); it != s->at("metrics").end(); ++it)
+                if (it->contains(d.best_name)) d.scores[it.key()] = it->at(d.best_name).get<double>();
+        }
+        d.recipe = recipe_from_json(s->at("recipe"));
+    } catch (const Json::exception& e) {
+        throw Error("merge report: the imported decision at " + pos.key() + " is malformed: " + e.what());
+    }
+    return d;
+}
+
 void MergeReport::record_state(const MergeState& st) {
     Json r = Json::object();
     r["base"] = st.base;
@@ -151,6 +172,11 @@ void MergeReport::record_state(const MergeState& st) {
     Json units = Json::object();
     for (const auto& [k, v] : st.units) units[k] = recipe_to_json(v);
     r["tensors"] = std::move(units);
+    if (!st.boundary_parts.empty()) {
+        Json parts = Json::object();
+        for (const auto& [k, v] : st.boundary_parts) parts[k] = recipe_to_json(v);
+        r["boundary_parts"] = std::move(parts);
+    }
     m_json["recipe"] = std::move(r);
     save();
 }
@@ -171,6 +197,13 @@ MergeState MergeReport::state(int num_layers) const {
             st.layers.push_back(recipe_from_json(layers.at(std::to_string(i))));
         for (auto u = it->at("tensors").begin(); u != it->at("tensors").end(); ++u)
             st.units[u.key()] = recipe_from_json(u.value());
+        if (auto p = it->find("boundary_parts"); p != it->end())
+            for (auto u = p->begin(); u != p->end(); ++u) {
+                if (u.key() != "embed_tokens" && u.key() != "norm" && u.key() != "lm_head")
+                    throw Error("merge report recipe: unknown boundary part '" + u.key() +
+                                "' (embed_tokens, norm or lm_head)");
+                st.boundary_parts[u.key()] = recipe_from_json(u.value());
+            }
     } catch (const Json::exception& e) {
         throw Error(std::string("merge report recipe is malformed: ") + e.what());
     }

@@ -45,6 +45,8 @@ public:
                 double seconds) override;
     void record_decision(const PositionDecision& d, const std::vector<std::string>& order) override;
     void record_state(const MergeState& state) override;
+    // Sections marked "imported" (an original OLM report being continued).
+    std::optional<PositionDecision> fixed_decision(const PositionId& pos) const override;
 
     // The merge recorded under "recipe" (throws olm::Error when absent or malformed).
     MergeState state(int num_layers) const;

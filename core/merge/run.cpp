@@ -4,12 +4,14 @@
 #include "core/merge/fingerprint.h"
 #include "core/merge/merge_export.h"
 #include "core/merge/model_fetch.h"
+#include "core/merge/original_report.h"
 #include "core/merge/report.h"
 #include "core/merge/safeguard.h"
 #include "core/merge/session.h"
 #include "core/util/atomic_file.h"
 #include "core/util/dir_lock.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 #include "core/util/json_text.h"
 
 #include <algorithm>
@@ -78,6 +80,16 @@ std::string lines_text(const std::vector<std::string>& lines) {
     std::string out;
     for (const auto& l : lines) out += "\n  - " + l;
     return out;
+}
+
+// A copy of the original OLM's report beside it, before this program's report
+// replaces it: merge_report.original.json, or .original-2.json, ... when taken.
+fs::path keep_original_report(const fs::path& report) {
+    fs::path kept = report.parent_path() / "merge_report.original.json";
+    for (int i = 2; fs::exists(kept); ++i)
+        kept = report.parent_path() / ("merge_report.original-" + std::to_string(i) + ".json");
+    write_file_atomic(kept, read_text_file(report, max_report_bytes, "merge report"));
+    return kept;
 }
 
 std::string fmt(double v) {
@@ -156,8 +168,17 @@ void MergeRun::run() {
     const Json inputs = input_fingerprint(m_config);
     MergeReport report;
     const bool resume = m_options.resume || m_config.load_merge_report;
+    std::optional<Json> original;  // the original OLM's report, continued
     if (resume && fs::exists(report_path)) {
         report = MergeReport::load(report_path);
+        if (is_original_report(report.json())) {
+            original = report.json();
+            report = MergeReport();
+        }
+    }
+    if (original) {
+        // continued once the pool is open; the file is not touched before
+    } else if (resume && fs::exists(report_path)) {
         const std::string old = report.json().value("config_hash", std::string());
         if (old != hash && !m_options.force)
             throw Error("cannot resume: " + report_path.string() +
@@ -192,7 +213,7 @@ void MergeRun::run() {
     report.json()["inputs"] = inputs;
     report.json()["status"] = "running";
     report.set_autosave(report_path);
-    report.save();
+    if (!original) report.save();
     m_inputs = inputs;
 
     std::vector<std::string> warnings;
@@ -206,6 +227,18 @@ void MergeRun::run() {
                           {"selection", d.selection.size()},
                           {"holdout", d.holdout.size()},
                           {"skipped", d.skipped}};
+        if (original) {
+            report.json().update(import_original_report(*original, session.search_options(), session.pool()));
+            const fs::path kept = keep_original_report(report_path);
+            m_events.log(
+                LogLevel::warning,
+                report_path.string() +
+                    " was written by the original OLM: the positions it decided are kept as it decided "
+                    "them, with its scores (measured by the original, in its dtype), and the rest is "
+                    "searched here; its file is kept as " +
+                    kept.string());
+            report.json()["continues"] = kept.filename().string();
+        }
         report.json()["pool"] = session.pool().names();
         report.json()["datasets"] = ds;
         report.json()["has_heldout"] = session.has_holdout();

@@ -15,6 +15,11 @@ Recipe MergeState::unit_recipe(int layer, const std::string& unit) const {
     return layers.at(static_cast<size_t>(layer));
 }
 
+Recipe MergeState::boundary_recipe(const std::string& part) const {
+    auto it = boundary_parts.find(part);
+    return it != boundary_parts.end() ? it->second : boundary;
+}
+
 std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double>>& scores,
                                             const std::vector<bool>& eligible) {
     const size_t n = scores.size();
@@ -214,6 +219,8 @@ private:
 
     Decided decide(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current,
                    bool gate);
+    Decided decide_fixed(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current,
+                         const PositionDecision& fixed);
     CandidateResult evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current,
                              bool gate, bool& begun);
     bool gated(size_t d) const {
@@ -325,8 +332,53 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
     return r;
 }
 
+Search::Decided Search::decide_fixed(const PositionId& pos, const std::vector<Candidate>& cands,
+                                     const Recipe& current, const PositionDecision& fixed) {
+    const size_t nd = o_.datasets.size();
+    int index = -1;
+    std::vector<std::string> order;
+    for (size_t j = 0; j < cands.size(); ++j) {
+        order.push_back(cands[j].name);
+        if (cands[j].name == fixed.best_name && same_recipe(cands[j].recipe, fixed.recipe))
+            index = static_cast<int>(j);
+    }
+    if (index < 0) {
+        std::string names;
+        for (const auto& n : order) names += (names.empty() ? "" : ", ") + n;
+        throw Error("the report decided " + pos.key() + " for '" + fixed.best_name +
+                    "', which is not a candidate there (candidates: " + names + ")");
+    }
+    std::vector<ScoreResult> now(nd);
+    for (size_t d = 0; d < nd; ++d) {
+        auto it = fixed.scores.find(o_.datasets[d]);
+        if (it == fixed.scores.end())
+            throw Error("the report decided " + pos.key() + " with no score for dataset " + o_.datasets[d]);
+        now[d].score = it->second;
+    }
+    // The recorded candidates, for the views that follow the search.
+    for (size_t j = 0; j < cands.size(); ++j) {
+        CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
+                          static_cast<int>(cands.size())};
+        if (auto r = store_.find(pos, ev.name, ev.recipe); r && hooks_.events) {
+            hooks_.events->candidate_started(ev);
+            hooks_.events->candidate_finished(ev, *r);
+        }
+    }
+    done_ += static_cast<long long>(cands.size() * nd);
+    current_ = std::move(now);
+    PositionDecision dec = fixed;
+    dec.position = pos;
+    dec.changed = !current.empty() && !same_recipe(dec.recipe, current);
+    scorer_.set_slot(pos, dec.recipe);
+    store_.record_decision(dec, order);
+    if (hooks_.events) hooks_.events->position_decided(dec);
+    progress(pos.key() + ": kept as the report decided it");
+    return {index, dec.changed};
+}
+
 Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidate>& cands,
                                const Recipe& current, bool gate) {
+    if (auto fixed = store_.fixed_decision(pos)) return decide_fixed(pos, cands, current, *fixed);
     const size_t nd = o_.datasets.size();
     const long long done_before = done_;
     std::vector<CandidateResult> results;

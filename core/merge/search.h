@@ -50,6 +50,13 @@ public:
     virtual void record(const PositionId& pos, const CandidateEvent& c, const CandidateResult& r,
                         double seconds) = 0;
     virtual void record_decision(const PositionDecision& d, const std::vector<std::string>& order) = 0;
+    // A position decided before this program saw it (an original OLM report
+    // being continued): the search takes the decision as it is, scores and all,
+    // and evaluates nothing there.
+    virtual std::optional<PositionDecision> fixed_decision(const PositionId& pos) const {
+        (void)pos;
+        return std::nullopt;
+    }
     // The search finished a stage; the final recipe so far.
     virtual void record_state(const struct MergeState& state) = 0;
 };
@@ -60,7 +67,11 @@ struct MergeState {
     Recipe boundary;
     std::vector<Recipe> layers;           // [num_layers]
     std::map<std::string, Recipe> units;  // "layer.unit" -> recipe (tensor-wise overrides)
+    // "embed_tokens" | "norm" | "lm_head" -> recipe: one part of the boundary
+    // taken apart from the others (an original OLM report's tensor-wise choices).
+    std::map<std::string, Recipe> boundary_parts;
     Recipe unit_recipe(int layer, const std::string& unit) const;  // override or the layer's
+    Recipe boundary_recipe(const std::string& part) const;         // override or the boundary
 };
 
 // How the candidates at a position are compared across datasets (see select_best).

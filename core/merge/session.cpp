@@ -121,7 +121,14 @@ SearchOptions MergeSession::search_options() const {
 
 void MergeSession::apply(const MergeState& st) {
     m_eval->end_position();
-    m_model->set_boundary(m_pool.boundary(st.boundary));
+    BoundaryWeights bw = m_pool.boundary(st.boundary);
+    for (const auto& [part, r] : st.boundary_parts) {
+        const BoundaryWeights other = m_pool.boundary(r);
+        for (int p = 0; p < kNumBoundaryParts; ++p)
+            if (part == boundary_part_name(static_cast<BoundaryPart>(p)))
+                bw[static_cast<BoundaryPart>(p)] = other[static_cast<BoundaryPart>(p)];
+    }
+    m_model->set_boundary(bw);
     for (int L = 0; L < m_pool.num_layers(); ++L)
         m_model->set_layer(L, m_pool.layer(L, st.layers[static_cast<size_t>(L)]));
     for (const auto& [key, r] : st.units) {
