@@ -18,7 +18,7 @@ std::tuple<int, int, QString> rowKey(PositionKind kind, int layer, const QString
         case PositionKind::base:
             return {0, -1, {}};
         case PositionKind::boundary:
-            return {1, -1, {}};
+            return {1, -1, unit};  // unit: one part (an original OLM report's tensor-wise entry)
         case PositionKind::layer:
             return {2, layer, {}};
         case PositionKind::tensor:
@@ -316,7 +316,7 @@ std::optional<std::pair<double, double>> HeatmapModel::rowRange(int row) const {
     std::optional<std::pair<double, double>> range;
     for (int c = 0; c < m_candidates.size(); ++c) {
         const auto v = value(row, c);
-        if (!v) continue;
+        if (!v || !std::isfinite(*v)) continue;
         if (!range) range = std::pair{*v, *v};
         range->first = std::min(range->first, *v);
         range->second = std::max(range->second, *v);
@@ -337,7 +337,7 @@ QString HeatmapModel::rowLabel(const Row& row) const {
         case PositionKind::base:
             return tr("base");
         case PositionKind::boundary:
-            return tr("boundary");
+            return row.unit.isEmpty() ? tr("boundary") : tr("boundary %1").arg(row.unit);
         case PositionKind::layer:
             return tr("layer %1").arg(row.layer);
         case PositionKind::tensor:

@@ -1,5 +1,6 @@
 // libtorch headers first: Qt defines `slots` as a macro.
 #include "core/merge/merge_export.h"
+#include "core/merge/original_report.h"
 #include "core/merge/report.h"
 #include "core/merge/run.h"
 #include "core/merge/session.h"
@@ -406,8 +407,13 @@ void MergeWorker::runExport() {
         std::vector<std::string> warnings;
         olm::MergeSession session(m_job.config, "", &sink, &warnings);
         for (const auto& w : warnings) emit logLine(2, QString::fromStdString(w));
-        olm::MergeState state = report.state(session.pool().num_layers());
+        olm::MergeState state = olm::report_state(report, session.pool());
         auto& j = report.json();
+        const bool original = olm::is_original_report(j);
+        if (original) {  // the model card names the pool and datasets from these
+            j["pool"] = m_job.config.model_names();
+            j["config"] = olm::merge_config_to_json(m_job.config);
+        }
         const bool complete = j.value("status", std::string()) == "complete";
         std::string exported = "merge";
         if (j.contains("safeguard") && j["safeguard"].contains("exported"))
@@ -417,6 +423,7 @@ void MergeWorker::runExport() {
             state.boundary = olm::single_model(exported);
             state.layers.assign(state.layers.size(), olm::single_model(exported));
             state.units.clear();
+            state.boundary_parts.clear();
         }
         if (m_cancel) throw olm::Cancelled();
         stage(QStringLiteral("exporting"), tr("writing the merged model"));
@@ -443,7 +450,7 @@ void MergeWorker::runExport() {
             j["export"]["verification"] = olm::verify_export(session, target, expected);
             emit logLine(1, tr("export verified: the written model scores as the report recorded"));
         }
-        report.save_to(reportPath);
+        if (!original) report.save_to(reportPath);  // the original's report stays as it wrote it
         message =
             tr("Exported %1 to %2")
                 .arg(complete ? tr("the merged model") : tr("the best recipe so far"), m_job.exportFolder);

@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <QObject>
+#include <QRegularExpression>
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 
 namespace olm::ui {
@@ -31,8 +33,11 @@ CandidateStatus statusFrom(const std::string& s) {
 }
 
 // One position section: candidates {name: {...}} (this program), or the
-// original's metrics {dataset: {model: score}}.
-void readPosition(const Json& s, PositionKind kind, int layer, const QString& unit, ReportContents& out) {
+// original's metrics {dataset: {model: score}}. whole: a whole-model section
+// (base_model, boundary_layers: candidate_metrics and name) rather than a slot
+// (metrics and best_model).
+void readPosition(const Json& s, PositionKind kind, int layer, const QString& unit, ReportContents& out,
+                  bool whole) {
     QMap<QString, CandidateResult> byName;
     QStringList order;
     auto entry = [&](const QString& name) -> CandidateResult& {
@@ -56,15 +61,27 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
             r.reason = QString::fromStdString(it->value("reason", std::string()));
         }
     } else {
-        const char* key =
-            kind == PositionKind::base || kind == PositionKind::boundary ? "candidate_metrics" : "metrics";
+        const char* key = whole ? "candidate_metrics" : "metrics";
+        // The original writes Infinity for a candidate that degraded under
+        // improve_all (or whose evaluation failed): shown as disqualified, with
+        // its finite scores.
         if (const auto m = s.find(key); m != s.end() && m->is_object()) {
             for (auto d = m->begin(); d != m->end(); ++d) {
                 if (!d->is_object()) continue;
-                for (auto it = d->begin(); it != d->end(); ++it)
-                    if (it->is_number())
-                        entry(QString::fromStdString(it.key()))
-                            .scores.insert(QString::fromStdString(d.key()), it->get<double>());
+                for (auto it = d->begin(); it != d->end(); ++it) {
+                    if (!it->is_number()) continue;
+                    CandidateResult& r = entry(QString::fromStdString(it.key()));
+                    const double v = it->get<double>();
+                    if (std::isfinite(v)) {
+                        r.scores.insert(QString::fromStdString(d.key()), v);
+                    } else {
+                        r.status = CandidateStatus::disqualified;
+                        r.reason = QObject::tr(
+                                       "no finite score on %1 (the original OLM records a degraded "
+                                       "or failed candidate as Infinity)")
+                                       .arg(QString::fromStdString(d.key()));
+                    }
+                }
             }
         }
     }
@@ -80,9 +97,7 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
     }
     for (const auto& n : order) out.candidates << byName[n];
 
-    const std::string winner = kind == PositionKind::base || kind == PositionKind::boundary
-                                   ? s.value("name", std::string())
-                                   : s.value("best_model", std::string());
+    const std::string winner = whole ? s.value("name", std::string()) : s.value("best_model", std::string());
     if (winner.empty()) return;
     PositionDecision d;
     d.kind = kind;
@@ -99,13 +114,13 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
 
 void readPass(const Json& root, bool backward, ReportContents& out) {
     if (const auto b = root.find("base_model"); b != root.end() && b->is_object()) {
-        readPosition(*b, PositionKind::base, -1, {}, out);
+        readPosition(*b, PositionKind::base, -1, {}, out, true);
         const QString name = QString::fromStdString(b->value("name", std::string()));
         const auto metrics = scoreMap(b->value("metrics", Json::object()));
         if (!name.isEmpty() && !metrics.isEmpty()) out.references << ReferenceScores{name, true, metrics};
     }
     if (const auto b = root.find("boundary_layers"); b != root.end() && b->is_object())
-        readPosition(*b, PositionKind::boundary, -1, {}, out);
+        readPosition(*b, PositionKind::boundary, -1, {}, out, true);
     for (const char* section : {"layers", "tensors"}) {
         const auto sec = root.find(section);
         if (sec == root.end() || !sec->is_object()) continue;
@@ -114,20 +129,36 @@ void readPass(const Json& root, bool backward, ReportContents& out) {
             QString unit;
             std::string key;
         };
-        std::vector<Key> keys;
+        std::vector<Key> keys, boundaryParts;
         for (auto it = sec->begin(); it != sec->end(); ++it) {
             const QString k = QString::fromStdString(it.key());
             const int dot = static_cast<int>(k.indexOf(QLatin1Char('.')));
             bool ok = false;
             const int layer = (dot < 0 ? k : k.left(dot)).toInt(&ok);
-            if (ok) keys.push_back({layer, dot < 0 ? QString() : k.mid(dot + 1), it.key()});
+            if (ok) {
+                keys.push_back({layer, dot < 0 ? QString() : k.mid(dot + 1), it.key()});
+                continue;
+            }
+            // The original's tensors section: full tensor names, one per module
+            // ("model.layers.3.self_attn.q_proj.weight", "model.embed_tokens.weight").
+            static const QRegularExpression layerTensor(
+                QStringLiteral("^(?:model\\.)?layers\\.(\\d+)\\.(.+)\\.(?:weight|bias)$"));
+            static const QRegularExpression boundaryTensor(
+                QStringLiteral("^(?:model\\.)?(embed_tokens|norm|lm_head)\\.(?:weight|bias)$"));
+            if (std::string(section) != "tensors") continue;
+            if (const auto m = layerTensor.match(k); m.hasMatch())
+                keys.push_back({m.captured(1).toInt(), m.captured(2), it.key()});
+            else if (const auto b = boundaryTensor.match(k); b.hasMatch())
+                boundaryParts.push_back({-1, b.captured(1), it.key()});
         }
         std::stable_sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
             return backward ? a.layer > b.layer : a.layer < b.layer;
         });
         const PositionKind kind =
             std::string(section) == "layers" ? PositionKind::layer : PositionKind::tensor;
-        for (const auto& k : keys) readPosition(sec->at(k.key), kind, k.layer, k.unit, out);
+        for (const auto& k : boundaryParts)
+            readPosition(sec->at(k.key), PositionKind::boundary, -1, k.unit, out, false);
+        for (const auto& k : keys) readPosition(sec->at(k.key), kind, k.layer, k.unit, out, false);
     }
 }
 
@@ -179,6 +210,10 @@ bool readMergeReport(const QString& path, ReportContents& out, QString* error) {
         for (const auto& c : out.candidates)
             for (auto it = c.scores.cbegin(); it != c.scores.cend(); ++it)
                 if (!out.datasets.contains(it.key())) out.datasets << it.key();
+        // The original's report lists no pool: its candidates, as they first appear.
+        if (out.pool.isEmpty())
+            for (const auto& c : out.candidates)
+                if (!out.pool.contains(c.candidate)) out.pool << c.candidate;
         return true;
     } catch (const std::exception& ex) {
         if (error) *error = QObject::tr("%1: %2").arg(path, QString::fromStdString(ex.what()));

@@ -1,0 +1,119 @@
+// The GUI opens the original OLM's merge_report.json: golden.json's "ranks"
+// merge (tests/data/original, written by olm.py at commit 7731be5) plus a
+// tensors section in the form olm.py's save_tensor_state writes (full tensor
+// names, Python's Infinity literal for a degraded candidate). Every score of
+// the file must reach the heatmap, keyed by the position and candidate the
+// original names; Infinity cells are disqualified, not a colour-scale end.
+#include "ui/heatmap_model.h"
+#include "ui/report_reader.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+using namespace olm::ui;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace
+
+class TestReportReader : public QObject {
+    Q_OBJECT
+
+private slots:
+    void opensTheOriginalsReport() {
+        auto report = nlohmann::json::parse(
+            read_file(std::string(OLM_TEST_DATA_DIR) + "/original/golden.json"))["merges"]["ranks"];
+        report["tensors"] = {
+            {"model.embed_tokens.weight",
+             {{"metrics", {{"exact.json", {{"olm-a", 0.5}, {"olm-b", 0.25}}}}}, {"best_model", "olm-b"}}},
+            {"model.layers.1.self_attn.q_proj.weight",
+             {{"metrics",
+               {{"exact.json", {{"olm-a", 0.75}, {"olm-d", 99.0}}},
+                {"bigram.json", {{"olm-a", 0.5}, {"olm-d", 0.125}}}}},
+              {"best_model", "olm-a"}}},
+        };
+        std::string text = report.dump(4);
+        const std::string marker = "99.0";  // becomes Python's Infinity literal
+        text.replace(text.find(marker), marker.size(), "Infinity");
+        QTemporaryDir tmp;
+        const QString path = tmp.filePath(QStringLiteral("merge_report.json"));
+        std::ofstream(path.toStdString()) << text;
+
+        ReportContents got;
+        QString error;
+        QVERIFY2(readMergeReport(path, got, &error), qPrintable(error));
+        // No pool in the original's report: its candidates in order of appearance.
+        QCOMPARE(got.pool, (QStringList{"olm-a", "olm-b", "olm-c", "olm-d"}));
+        QCOMPARE(got.layers, 2);
+        QVERIFY(got.datasets.contains("exact.json") && got.datasets.contains("bigram.json") &&
+                got.datasets.contains("exact2.json"));
+
+        HeatmapModel heat;
+        heat.reset(got.pool, got.layers, got.datasets);
+        for (const auto& c : got.candidates) heat.addResult(c);
+        for (const auto& d : got.decisions) heat.setDecision(d);
+
+        // Every finite score of every layer entry, where the original put it.
+        int checked = 0;
+        for (const auto& [layer, entry] : report["layers"].items()) {
+            const int row = heat.rowOf(PositionKind::layer, std::stoi(layer));
+            QVERIFY(row >= 0);
+            QCOMPARE(heat.chosen(row), QString::fromStdString(entry["best_model"].get<std::string>()));
+            for (const auto& [ds, per] : entry["metrics"].items())
+                for (const auto& [model, v] : per.items()) {
+                    const auto s = heat.score(row, heat.columnOf(QString::fromStdString(model)),
+                                              QString::fromStdString(ds));
+                    QVERIFY(s.has_value());
+                    QCOMPARE(*s, v.get<double>());
+                    ++checked;
+                }
+        }
+        QCOMPARE(checked, 2 * 3 * 4);
+
+        // Tensor entries: a layer unit and a boundary part, by the original's tensor names.
+        const int q = heat.rowOf(PositionKind::tensor, 1, QStringLiteral("self_attn.q_proj"));
+        const int e = heat.rowOf(PositionKind::boundary, -1, QStringLiteral("embed_tokens"));
+        QVERIFY(q >= 0 && e >= 0);
+        QCOMPARE(heat.chosen(q), QStringLiteral("olm-a"));
+        QCOMPARE(heat.chosen(e), QStringLiteral("olm-b"));
+        QCOMPARE(*heat.score(e, heat.columnOf("olm-b"), "exact.json"), 0.25);
+        QCOMPARE(heat.headerData(e, Qt::Vertical).toString(), QStringLiteral("boundary embed_tokens"));
+        // The Infinity candidate: disqualified (no cell value, as this program's own
+        // disqualified candidates), its finite score kept for the tooltip, no
+        // infinite value anywhere.
+        const int d = heat.columnOf("olm-d");
+        QCOMPARE(heat.status(q, d), CandidateStatus::disqualified);
+        QVERIFY(!heat.score(q, d, "exact.json").has_value());
+        bool found = false;
+        for (const auto& c : got.candidates)
+            if (c.kind == PositionKind::tensor && c.candidate == "olm-d") {
+                found = true;
+                QCOMPARE(c.scores.value("bigram.json"), 0.125);
+                QVERIFY(!c.scores.contains("exact.json"));
+                QVERIFY(c.reason.contains("Infinity"));
+            }
+        QVERIFY(found);
+        for (int r = 0; r < heat.rowCount(); ++r)
+            for (int c = 0; c < heat.columnCount(); ++c)
+                for (const auto& ds : got.datasets)
+                    if (const auto s = heat.score(r, c, ds)) QVERIFY(std::isfinite(*s));
+        // The base's metrics are the reference point.
+        QVERIFY(!got.references.isEmpty());
+        QCOMPARE(got.references.front().name, QStringLiteral("base"));
+    }
+};
+
+QTEST_MAIN(TestReportReader)
+#include "test_report_reader.moc"
