@@ -12,7 +12,10 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QSpinBox>
 #include <QToolButton>
+
+#include <algorithm>
 
 namespace olm::ui {
 
@@ -61,6 +64,15 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     m_improveAll->setToolTip(
         tr("Disqualify a candidate that is worse than the base (and the previous choice) on gated datasets"));
     form->addRow(tr("Improve all"), m_improveAll);
+
+    m_maxModels = new QSpinBox;
+    m_maxModels->setObjectName(QStringLiteral("maxModels"));
+    m_maxModels->setRange(0, 9999);
+    m_maxModels->setSpecialValueText(tr("all"));
+    m_maxModels->setToolTip(
+        tr("Score every pool model whole first and search with the best N only (max_models; ranked as the "
+           "original's model_scanner: Copeland on the per-dataset ranks, ties by rank sum)"));
+    form->addRow(tr("Pool models searched"), m_maxModels);
 
     m_selection = new QComboBox;
     m_selection->setObjectName(QStringLiteral("selection"));
@@ -135,6 +147,7 @@ void OptionsPanel::applyTo(olm::MergeConfig& c) const {
     c.tensor_swap = m_tensorSwap->isChecked();
     c.skip_norm = m_skipNorm->isChecked();
     c.improve_all = m_improveAll->currentData().toString().toStdString();
+    c.max_models = m_maxModels->value();
     c.selection = m_selection->currentData().toString().toStdString();
     c.search = m_preset->currentData().toString().toStdString();
     c.device = m_device->currentData().toString().toStdString();
@@ -149,6 +162,7 @@ void OptionsPanel::loadFrom(const olm::MergeConfig& c) {
     m_tensorSwap->setChecked(c.tensor_swap);
     m_skipNorm->setChecked(c.skip_norm);
     selectData(m_improveAll, QString::fromStdString(c.improve_all));
+    m_maxModels->setValue(static_cast<int>(std::clamp<int64_t>(c.max_models, 0, m_maxModels->maximum())));
     selectData(m_selection, QString::fromStdString(c.selection));
     selectData(m_preset, QString::fromStdString(c.search));
     selectData(m_device, QString::fromStdString(c.device));

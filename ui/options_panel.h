@@ -8,6 +8,7 @@ class QCheckBox;
 class QComboBox;
 class QLineEdit;
 class QRadioButton;
+class QSpinBox;
 
 namespace olm {
 struct MergeConfig;
@@ -42,6 +43,7 @@ private:
     QCheckBox* m_tensorSwap;
     QCheckBox* m_skipNorm;
     QComboBox* m_improveAll;
+    QSpinBox* m_maxModels;
     QComboBox* m_selection;
     QComboBox* m_preset;
     QComboBox* m_device;

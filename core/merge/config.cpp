@@ -26,7 +26,7 @@ const std::vector<std::string>& merge_config_keys() {
         // original OLM
         "models_dir", "models", "output_dir", "dataset_dir", "dataset", "direction", "base_model_name",
         "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
-        "selection", "load_merge_report", "download",
+        "selection", "load_merge_report", "download", "max_models",
         // new
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
         "holdout", "chat_template", "prefix_cache", "seed",
@@ -411,7 +411,6 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
         seen.insert(key);
         static const std::vector<std::pair<std::string, std::string>> unsupported = {
             {"metric_dir", "not used by the original's code either"},
-            {"max_models", "marked unimplemented in the original"},
             {"es_svd", "evolutionary SVD fine-tuning of tensors is not implemented"},
             {"es_svd_generations", "evolutionary SVD fine-tuning of tensors is not implemented"},
             {"es_svd_sigma", "evolutionary SVD fine-tuning of tensors is not implemented"},
@@ -463,6 +462,8 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
                 c.improve_all = "";
         } else if (key == "samples")
             c.samples = rd.integer(v, key, 0);
+        else if (key == "max_models")
+            c.max_models = rd.integer(v, key, 1);
         else if (key == "selection") {
             c.selection = rd.scalar(v, key);
             if (c.selection != "ranks" && c.selection != "rank_sum" && c.selection != "copeland" &&
@@ -638,6 +639,7 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "skip_norm" << YAML::Value << c.skip_norm;
     out << YAML::Key << "improve_all" << YAML::Value << c.improve_all;
     out << YAML::Key << "samples" << YAML::Value << c.samples;
+    if (c.max_models > 0) out << YAML::Key << "max_models" << YAML::Value << c.max_models;
     if (!c.selection.empty()) out << YAML::Key << "selection" << YAML::Value << c.selection;
     out << YAML::Key << "download" << YAML::Value << c.download;
     out << YAML::Key << "load_merge_report" << YAML::Value << c.load_merge_report;
@@ -692,6 +694,8 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["skip_norm"] = c.skip_norm;
     j["improve_all"] = c.improve_all;
     j["samples"] = c.samples;
+    if (c.max_models > 0)
+        j["max_models"] = c.max_models;  // absent when unset: hashes of earlier runs stay valid
     j["selection"] = c.effective_selection();
     j["load_merge_report"] = c.load_merge_report;
     j["device"] = c.device;

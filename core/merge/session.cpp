@@ -108,6 +108,7 @@ SearchOptions MergeSession::search_options() const {
         o.base_model_name = c.base_outside_pool() ? m_pool.names().back() : c.base_display_name();
     o.base_select = c.base_select;
     o.boundary_select = c.boundary_select;
+    o.max_models = static_cast<int>(std::min<int64_t>(c.max_models, 1 << 30));
     o.layer_swap = c.layer_swap;
     o.tensor_swap = c.tensor_swap;
     o.backward = c.direction == "backward";

@@ -119,8 +119,10 @@ load_merge_report: false
         // The original's keys without an implementation are warnings, not errors.
         const MergeConfig es =
             parse_merge_config(head + "es_svd: false\nmetric_dir: ./m\nmax_models: 25\n", "/c");
-        QCOMPARE(es.warnings.size(), size_t(3));
+        QCOMPARE(es.warnings.size(), size_t(2));
         QVERIFY(es.warnings[0].find("'es_svd' of the original OLM ignored") != std::string::npos);
+        QCOMPARE(es.max_models, int64_t{25});  // model_scanner.py's pool pruning
+        QCOMPARE(parse_merge_config(head, "/c").max_models, int64_t{0});
         // Any selection value but the known ones is the original's rank sum, with a warning.
         const MergeConfig sel = parse_merge_config(head + "selection: sum\n", "/c");
         QCOMPARE(sel.selection, std::string("rank_sum"));
@@ -177,6 +179,8 @@ load_merge_report: false
                                        << "cfg.yaml:3: holdout: must be a fraction";
         QTest::newRow("interpolate range") << ok + "interpolate: [0.5, 1.0]\n"
                                            << "cfg.yaml:3: interpolate:";
+        QTest::newRow("max_models zero") << ok + "max_models: 0\n"
+                                         << "cfg.yaml:3: max_models: must be at least 1";
         QTest::newRow("sweeps zero") << ok + "sweeps: 0\n"
                                      << "cfg.yaml:3: sweeps: must be at least 1";
         QTest::newRow("preset") << ok + "search: best\n"
@@ -272,7 +276,7 @@ load_merge_report: false
         auto c = parse_merge_config(
             "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: "
             "{mode: exact}}\n"
-            "search: better\nsweeps: 2\nimprove_all: exact\nforbidden_scripts: [han, "
+            "search: better\nsweeps: 2\nimprove_all: exact\nmax_models: 2\nforbidden_scripts: [han, "
             "U+0400-U+04FF]\nholdout: 0.25\n",
             d);
         save_merge_config(c, d / "saved.yaml");
@@ -290,6 +294,11 @@ load_merge_report: false
         auto other = c;
         other.selection = "copeland";
         QVERIFY(merge_config_hash(other) != merge_config_hash(c));
+        QCOMPARE(back.max_models, int64_t{2});
+        auto all = c;
+        all.max_models = 0;
+        QVERIFY(merge_config_hash(all) != merge_config_hash(c));
+        QVERIFY(!merge_config_to_json(all).contains("max_models"));  // earlier runs' hashes stay valid
     }
 };
 

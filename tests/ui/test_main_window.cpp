@@ -14,6 +14,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -74,6 +75,7 @@ private slots:
                "selection: copeland\n"
                "search: better\n"
                "samples: 5\n"
+               "max_models: 1\n"
                "seed: 42\n";
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString((root / "project.yaml").string())));
@@ -85,6 +87,9 @@ private slots:
         QCOMPARE(w.datasetPanel()->model()->entries()[1].mode, QStringLiteral("quality"));
         QVERIFY(w.optionsPanel()->backward()->isChecked());
         QCOMPARE(w.optionsPanel()->preset()->currentData().toString(), QStringLiteral("better"));
+        auto* maxModels = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("maxModels"));
+        QVERIFY(maxModels);
+        QCOMPARE(maxModels->value(), 1);
         // The heatmap is laid out for the pool: one row per layer, one column per model.
         QCOMPARE(w.heatmapModel()->rowCount(), 3);
         QCOMPARE(w.heatmapModel()->candidates(), (QStringList{"base", "ft_1"}));
@@ -93,6 +98,7 @@ private slots:
 
         // Edit in the GUI, save, and read back with core/merge's loader.
         w.optionsPanel()->forward()->setChecked(true);
+        maxModels->setValue(2);
         w.datasetPanel()->model()->setMode(0, QStringLiteral("bigram"));
         const QString saved = QString::fromStdString((root / "saved.yaml").string());
         QVERIFY(w.saveProject(saved));
@@ -110,6 +116,7 @@ private slots:
         QCOMPARE(c.selection, std::string("copeland"));
         QCOMPARE(c.search, std::string("better"));
         QCOMPARE(c.samples, int64_t(5));
+        QCOMPARE(c.max_models, int64_t(2));
         QCOMPARE(c.seed, uint64_t(42));  // a key the panels do not show survives
         QCOMPARE(fs::weakly_canonical(c.output_dir), fs::weakly_canonical(root / "out"));
     }
