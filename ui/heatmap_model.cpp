@@ -7,6 +7,7 @@
 #include <QColor>
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 namespace olm::ui {
@@ -181,8 +182,13 @@ void HeatmapModel::rowTable(int row, std::vector<std::vector<double>>& scores,
     eligible.assign(nc, false);
     for (int c = 0; c < m_candidates.size(); ++c) {
         bool ok = !m_datasets.isEmpty();
+        const Cell& cell = m_rows[row].cells[c];
         for (int d = 0; d < m_datasets.size() && ok; ++d) {
-            const auto s = score(row, c, m_datasets[d]);
+            // A disqualified candidate ranks as in the search: Infinity where improve_all marked it.
+            const auto s = cell.status == CandidateStatus::disqualified
+                               ? std::optional<double>(cell.scores.value(
+                                     m_datasets[d], std::numeric_limits<double>::infinity()))
+                               : score(row, c, m_datasets[d]);
             if (!s)
                 ok = false;
             else

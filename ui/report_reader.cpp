@@ -63,8 +63,7 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
     } else {
         const char* key = whole ? "candidate_metrics" : "metrics";
         // The original writes Infinity for a candidate that degraded under
-        // improve_all (or whose evaluation failed): shown as disqualified, with
-        // its finite scores.
+        // improve_all (or whose evaluation failed): shown as disqualified.
         if (const auto m = s.find(key); m != s.end() && m->is_object()) {
             for (auto d = m->begin(); d != m->end(); ++d) {
                 if (!d->is_object()) continue;
@@ -72,9 +71,8 @@ void readPosition(const Json& s, PositionKind kind, int layer, const QString& un
                     if (!it->is_number()) continue;
                     CandidateResult& r = entry(QString::fromStdString(it.key()));
                     const double v = it->get<double>();
-                    if (std::isfinite(v)) {
-                        r.scores.insert(QString::fromStdString(d.key()), v);
-                    } else {
+                    r.scores.insert(QString::fromStdString(d.key()), v);  // Infinity ranks last, as there
+                    if (!std::isfinite(v)) {
                         r.status = CandidateStatus::disqualified;
                         r.reason = QObject::tr(
                                        "no finite score on %1 (the original OLM records a degraded "

@@ -54,6 +54,9 @@ struct CandidateResult {
     std::map<std::string, double> scores;    // dataset -> score (lower is better); may be partial
     std::map<std::string, double> accuracy;  // dataset -> accuracy in [0,1] where the mode has one
     std::string reason;                      // disqualified / failed: why
+    // disqualified: the scores as measured, where `scores` holds Infinity for
+    // the datasets improve_all marked (empty otherwise)
+    std::map<std::string, double> measured;
 };
 
 struct PositionDecision {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace olm {
@@ -100,10 +101,9 @@ Json candidates_of(const Json& metrics) {
                      {"status", "evaluated"},
                      {"scores", Json::object()}};
             }
-            const double v = m->is_number() ? m->get<double>() : std::nan("");
-            if (std::isfinite(v)) {
-                c["scores"][d.key()] = v;
-            } else if (c["status"] == "evaluated") {
+            const double v = m->is_number() ? m->get<double>() : std::numeric_limits<double>::infinity();
+            c["scores"][d.key()] = v;  // Infinity too: it ranks the candidate last there, as in the original
+            if (!std::isfinite(v) && c["status"] == "evaluated") {
                 c["status"] = "disqualified";
                 c["reason"] = "no finite score on " + d.key() +
                               " in the original OLM's report (degraded under improve_all, or its evaluation "

@@ -107,6 +107,7 @@ std::optional<CandidateResult> MergeReport::find(const PositionId& pos, const st
     r.scores = c->value("scores", Json::object()).get<std::map<std::string, double>>();
     r.accuracy = c->value("accuracy", Json::object()).get<std::map<std::string, double>>();
     r.reason = c->value("reason", std::string());
+    r.measured = c->value("measured", Json::object()).get<std::map<std::string, double>>();
     return r;
 }
 
@@ -119,6 +120,7 @@ void MergeReport::record(const PositionId& pos, const CandidateEvent& c, const C
     e["scores"] = r.scores;
     if (!r.accuracy.empty()) e["accuracy"] = r.accuracy;
     if (!r.reason.empty()) e["reason"] = r.reason;
+    if (!r.measured.empty()) e["measured"] = r.measured;
     e["seconds"] = seconds;
     s["candidates"][c.name] = std::move(e);
     // Original-compatible table: metrics {dataset: {model: score}}.
@@ -160,6 +162,11 @@ std::optional<PositionDecision> MergeReport::fixed_decision(const PositionId& po
         throw Error("merge report: the imported decision at " + pos.key() + " is malformed: " + e.what());
     }
     return d;
+}
+
+void MergeReport::record_search_pool(const std::vector<std::string>& kept) {
+    m_json["search_pool"] = kept;
+    save();
 }
 
 void MergeReport::record_state(const MergeState& st) {

@@ -45,6 +45,7 @@ public:
                 double seconds) override;
     void record_decision(const PositionDecision& d, const std::vector<std::string>& order) override;
     void record_state(const MergeState& state) override;
+    void record_search_pool(const std::vector<std::string>& kept) override;
     // Sections marked "imported" (an original OLM report being continued).
     std::optional<PositionDecision> fixed_decision(const PositionId& pos) const override;
 

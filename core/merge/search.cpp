@@ -2,9 +2,11 @@
 
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 namespace olm {
@@ -59,28 +61,58 @@ const char* selection_rule_name(SelectionRule rule) {
     return "?";
 }
 
+namespace {
+
+// Copeland on ranks: a point per other eligible candidate ranked better on more
+// datasets than worse (a draw scores nothing).
+std::vector<long> copeland_points(const std::vector<std::vector<int>>& ranks,
+                                  const std::vector<bool>& eligible) {
+    const size_t n = ranks.size();
+    std::vector<long> points(n, 0);
+    for (size_t a = 0; a < n; ++a) {
+        if (!eligible[a]) continue;
+        for (size_t b = 0; b < n; ++b) {
+            if (a == b || !eligible[b]) continue;
+            int a_wins = 0, b_wins = 0;
+            for (size_t d = 0; d < ranks[a].size(); ++d) {
+                a_wins += ranks[a][d] < ranks[b][d] ? 1 : 0;
+                b_wins += ranks[b][d] < ranks[a][d] ? 1 : 0;
+            }
+            points[a] += a_wins > b_wins ? 1 : 0;
+        }
+    }
+    return points;
+}
+
+}  // namespace
+
+std::vector<int> pool_order(const std::vector<std::vector<double>>& scores,
+                            const std::vector<bool>& eligible) {
+    const auto ranks = dataset_ranks(scores, eligible);
+    const auto points = copeland_points(ranks, eligible);
+    std::vector<long> rank_sum(scores.size(), 0);
+    std::vector<int> order;
+    for (size_t a = 0; a < scores.size(); ++a) {
+        if (!eligible[a]) continue;
+        order.push_back(static_cast<int>(a));
+        rank_sum[a] = std::accumulate(ranks[a].begin(), ranks[a].end(), 0L);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        if (points[a] != points[b]) return points[a] > points[b];
+        return rank_sum[a] < rank_sum[b];
+    });
+    return order;
+}
+
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
                 SelectionRule rule, bool slot) {
     const size_t n = scores.size();
     if (rule == SelectionRule::ranks && slot) {
-        // Copeland on ranks: a point per candidate beaten on more datasets than it wins.
-        const auto ranks = dataset_ranks(scores, eligible);
+        const auto points = copeland_points(dataset_ranks(scores, eligible), eligible);
         int best = -1;
-        long best_points = -1;
-        for (size_t a = 0; a < n; ++a) {
-            if (!eligible[a]) continue;
-            long points = 0;
-            for (size_t b = 0; b < n; ++b) {
-                if (a == b || !eligible[b]) continue;
-                int a_wins = 0, b_wins = 0;
-                for (size_t d = 0; d < ranks[a].size(); ++d) {
-                    a_wins += ranks[a][d] < ranks[b][d] ? 1 : 0;
-                    b_wins += ranks[b][d] < ranks[a][d] ? 1 : 0;
-                }
-                points += a_wins > b_wins ? 1 : 0;
-            }
-            if (points > best_points) best = static_cast<int>(a), best_points = points;
-        }
+        for (size_t a = 0; a < n; ++a)
+            if (eligible[a] && (best < 0 || points[a] > points[static_cast<size_t>(best)]))
+                best = static_cast<int>(a);
         return best;
     }
     if (rule == SelectionRule::geomean) {
@@ -182,12 +214,17 @@ std::vector<Candidate> position_candidates(const std::vector<std::string>& pool,
 }
 
 long long planned_evaluations(const SearchOptions& o) {
-    const long long m = static_cast<long long>(o.pool.size());
+    const long long pool = static_cast<long long>(o.pool.size());
+    const bool prune = o.max_models > 0 && o.max_models < pool;
+    const long long m = prune ? o.max_models : pool;
     const long long per_pos =
         1 + m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
     const long long per_pos_first =
         m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
-    long long n = o.base_select ? m : 1;
+    long long n = o.base_select || prune ? pool : 1;
+    if (prune && !o.base_select && !o.base_model_name.empty() &&
+        std::find(o.pool.begin(), o.pool.end(), o.base_model_name) == o.pool.end())
+        ++n;  // a base outside the pool, scored beside them
     if (o.boundary_select) n += per_pos_first;
     long long positions = 0;
     if (o.layer_swap) positions += o.num_layers;
@@ -217,8 +254,10 @@ private:
         bool changed = false;
     };
 
+    // forced: the candidate that wins whatever the scores (the configured base
+    // when every pool model is scored whole only to rank them for max_models).
     Decided decide(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current,
-                   bool gate);
+                   bool gate, const std::string& forced = {});
     Decided decide_fixed(const PositionId& pos, const std::vector<Candidate>& cands, const Recipe& current,
                          const PositionDecision& fixed);
     CandidateResult evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current,
@@ -229,6 +268,11 @@ private:
         return o_.dataset_modes.at(d) == o_.improve_all;
     }
     std::optional<std::string> gate_reason(size_t d, double s) const;
+    // improve_all as the original's code applies it to a scored candidate (all
+    // datasets present): a dataset that degrades sets every dataset to Infinity,
+    // and the datasets scored after it overwrite theirs, so datasets up to the
+    // last degraded one are Infinity. The scores as measured go to `measured`.
+    void apply_gate(CandidateResult& r) const;
     void progress(const std::string& detail);
     void checkpoint() {
         if (hooks_.checkpoint) hooks_.checkpoint();
@@ -241,9 +285,42 @@ private:
     Clock::time_point start_;
     long long total_ = 0, done_ = 0, evaluated_ = 0;
     MergeState state_;
-    std::vector<double> base_scores_;   // baseline, per dataset
+    std::vector<std::string> pool_;              // the candidates' pool models (max_models applied)
+    std::vector<CandidateResult> last_results_;  // the last decided position's, candidate order
+    std::vector<double> base_scores_;            // baseline, per dataset
     std::vector<ScoreResult> current_;  // the working model's scores, per dataset (empty before baseline)
+    // improve_all's "previous" as the original defines it: the recorded scores
+    // (Infinity where gated) of the choice at the highest layer index decided so
+    // far (in a backward search the first layer decided); none before a layer.
+    std::vector<double> prev_;
+    int prev_layer_ = -1;
+    void note_decision(const PositionDecision& d);
 };
+
+void Search::note_decision(const PositionDecision& d) {
+    if (d.position.kind != PositionId::Kind::layer || d.position.layer < prev_layer_) return;
+    prev_layer_ = d.position.layer;
+    prev_.assign(o_.datasets.size(), std::numeric_limits<double>::infinity());
+    for (size_t i = 0; i < o_.datasets.size(); ++i)
+        if (auto it = d.scores.find(o_.datasets[i]); it != d.scores.end()) prev_[i] = it->second;
+}
+
+void Search::apply_gate(CandidateResult& r) const {
+    int last = -1;
+    for (size_t d = 0; d < o_.datasets.size(); ++d) {
+        auto it = r.scores.find(o_.datasets[d]);
+        if (it == r.scores.end()) continue;
+        if (auto why = gate_reason(d, it->second)) {
+            if (r.reason.empty()) r.reason = *why;
+            last = static_cast<int>(d);
+        }
+    }
+    if (last < 0) return;
+    r.status = CandidateStatus::disqualified;
+    r.measured = r.scores;
+    for (int d = 0; d <= last; ++d)
+        r.scores[o_.datasets[static_cast<size_t>(d)]] = std::numeric_limits<double>::infinity();
+}
 
 std::optional<std::string> Search::gate_reason(size_t d, double s) const {
     if (!gated(d) || current_.empty()) return std::nullopt;
@@ -253,9 +330,9 @@ std::optional<std::string> Search::gate_reason(size_t d, double s) const {
                       base_scores_[d]);
         return std::string(buf);
     }
-    if (o_.improve_all != "base" && s > current_[d].score) {
-        std::snprintf(buf, sizeof buf, "worse than the previous choice on %s (%.6g > %.6g)",
-                      o_.datasets[d].c_str(), s, current_[d].score);
+    if (o_.improve_all != "base" && !prev_.empty() && s > prev_[d]) {
+        std::snprintf(buf, sizeof buf, "worse than layer %d's choice on %s (%.6g > %.6g)", prev_layer_,
+                      o_.datasets[d].c_str(), s, prev_[d]);
         return std::string(buf);
     }
     return std::nullopt;
@@ -285,12 +362,8 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
         for (size_t d = 0; d < nd; ++d) {
             r.scores[o_.datasets[d]] = current_[d].score;
             if (current_[d].accuracy) r.accuracy[o_.datasets[d]] = *current_[d].accuracy;
-            if (gate && r.reason.empty())
-                if (auto why = gate_reason(d, current_[d].score)) {
-                    r.status = CandidateStatus::disqualified;
-                    r.reason = *why;
-                }
         }
+        if (gate) apply_gate(r);
         return r;
     }
     try {
@@ -312,13 +385,8 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
             }
             r.scores[o_.datasets[d]] = s.score;
             if (s.accuracy) r.accuracy[o_.datasets[d]] = *s.accuracy;
-            if (gate)
-                if (auto why = gate_reason(d, s.score)) {
-                    r.status = CandidateStatus::disqualified;
-                    r.reason = *why;
-                    break;
-                }
         }
+        if (gate && r.status == CandidateStatus::evaluated) apply_gate(r);
     } catch (const Cancelled&) {
         throw;
     } catch (const AbortRun&) {
@@ -356,14 +424,23 @@ Search::Decided Search::decide_fixed(const PositionId& pos, const std::vector<Ca
         now[d].score = it->second;
     }
     // The recorded candidates, for the views that follow the search.
+    std::vector<CandidateResult> results;
     for (size_t j = 0; j < cands.size(); ++j) {
         CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
                           static_cast<int>(cands.size())};
-        if (auto r = store_.find(pos, ev.name, ev.recipe); r && hooks_.events) {
+        auto r = store_.find(pos, ev.name, ev.recipe);
+        if (r && hooks_.events) {
             hooks_.events->candidate_started(ev);
             hooks_.events->candidate_finished(ev, *r);
         }
+        if (!r) {
+            r = CandidateResult{};
+            r->status = CandidateStatus::failed;
+            r->reason = "not in the report";
+        }
+        results.push_back(std::move(*r));
     }
+    last_results_ = std::move(results);
     done_ += static_cast<long long>(cands.size() * nd);
     current_ = std::move(now);
     PositionDecision dec = fixed;
@@ -371,13 +448,15 @@ Search::Decided Search::decide_fixed(const PositionId& pos, const std::vector<Ca
     dec.changed = !current.empty() && !same_recipe(dec.recipe, current);
     scorer_.set_slot(pos, dec.recipe);
     store_.record_decision(dec, order);
+    note_decision(dec);
     if (hooks_.events) hooks_.events->position_decided(dec);
     progress(pos.key() + ": kept as the report decided it");
     return {index, dec.changed};
 }
 
 Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidate>& cands,
-                               const Recipe& current, bool gate) {
+                               const Recipe& current, bool gate, const std::string& forced) {
+    last_results_.clear();
     if (auto fixed = store_.fixed_decision(pos)) return decide_fixed(pos, cands, current, *fixed);
     const size_t nd = o_.datasets.size();
     const long long done_before = done_;
@@ -403,7 +482,9 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     std::vector<bool> eligible(cands.size(), false);
     for (size_t j = 0; j < cands.size(); ++j) {
         const auto& r = results[j];
-        bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical;
+        // A gated (disqualified) candidate still ranks, with Infinity where it degraded, as in the original.
+        bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical ||
+                  r.status == CandidateStatus::disqualified;
         for (size_t d = 0; d < nd && ok; ++d) {
             auto it = r.scores.find(o_.datasets[d]);
             if (it == r.scores.end())
@@ -414,7 +495,18 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         eligible[j] = ok;
     }
     const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
-    const int best = select_best(table, eligible, o_.selection, slot);
+    int best = select_best(table, eligible, o_.selection, slot);
+    if (!forced.empty()) {
+        best = -1;
+        for (size_t j = 0; j < cands.size(); ++j)
+            if (cands[j].name == forced) best = eligible[j] ? static_cast<int>(j) : -1;
+        if (best < 0) {
+            std::string why;
+            for (size_t j = 0; j < cands.size(); ++j)
+                if (cands[j].name == forced) why = results[j].reason;
+            throw Error("the base " + forced + " could not be scored: " + why);
+        }
+    }
 
     PositionDecision dec;
     dec.position = pos;
@@ -435,8 +527,9 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         dec.recipe = cands[b].recipe;
         dec.scores = results[b].scores;
         std::vector<ScoreResult> now(nd);
+        const auto& measured = results[b].measured.empty() ? results[b].scores : results[b].measured;
         for (size_t d = 0; d < nd; ++d) {
-            now[d].score = results[b].scores.at(o_.datasets[d]);
+            now[d].score = measured.at(o_.datasets[d]);
             auto a = results[b].accuracy.find(o_.datasets[d]);
             if (a != results[b].accuracy.end()) now[d].accuracy = a->second;
         }
@@ -446,7 +539,9 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     out.changed = dec.changed;
     scorer_.set_slot(pos, dec.recipe);
     store_.record_decision(dec, order);
+    note_decision(dec);
     if (hooks_.events) hooks_.events->position_decided(dec);
+    last_results_ = std::move(results);
     return out;
 }
 
@@ -462,16 +557,63 @@ SearchResult Search::run() {
     PositionId base_pos;
     base_pos.kind = PositionId::Kind::base;
     std::vector<Candidate> base_cands;
+    const bool prune = o_.max_models > 0 && o_.max_models < static_cast<int>(o_.pool.size());
+    std::string forced;
     if (o_.base_select) {
         stage(MergeStage::base_select, "scoring every pool model");
         for (const auto& m : o_.pool) base_cands.push_back({m, single_model(m)});
     } else {
         // A base outside the pool starts the working model but is never a candidate.
         const std::string b = o_.base_model_name.empty() ? o_.pool.front() : o_.base_model_name;
-        stage(MergeStage::baseline, "scoring the base " + b);
-        base_cands.push_back({b, single_model(b)});
+        if (prune) {
+            // Every pool model scored whole, to keep the best max_models; the base stays the one named.
+            stage(MergeStage::baseline, "scoring every pool model (max_models " +
+                                            std::to_string(o_.max_models) + ") and the base " + b);
+            for (const auto& m : o_.pool) base_cands.push_back({m, single_model(m)});
+            if (std::find(o_.pool.begin(), o_.pool.end(), b) == o_.pool.end())
+                base_cands.push_back({b, single_model(b)});
+            forced = b;
+        } else {
+            stage(MergeStage::baseline, "scoring the base " + b);
+            base_cands.push_back({b, single_model(b)});
+        }
     }
-    const Decided base = decide(base_pos, base_cands, Recipe{}, false);
+    const Decided base = decide(base_pos, base_cands, Recipe{}, false, forced);
+    pool_ = o_.pool;
+    if (prune) {
+        std::vector<std::vector<double>> table;
+        std::vector<bool> eligible;
+        for (size_t j = 0; j < o_.pool.size(); ++j) {  // the pool's entries come first in base_cands
+            const CandidateResult& r = last_results_.at(j);
+            std::vector<double> row;
+            bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical;
+            for (size_t d = 0; d < nd && ok; ++d) {
+                auto it = r.scores.find(o_.datasets[d]);
+                ok = it != r.scores.end();
+                row.push_back(ok ? it->second : 0.0);
+            }
+            row.resize(nd, 0.0);
+            table.push_back(std::move(row));
+            eligible.push_back(ok);
+        }
+        pool_.clear();
+        std::string kept;
+        for (int j : pool_order(table, eligible)) {
+            if (static_cast<int>(pool_.size()) == o_.max_models) break;
+            pool_.push_back(o_.pool[static_cast<size_t>(j)]);
+            kept += (kept.empty() ? "" : ", ") + pool_.back();
+        }
+        if (pool_.empty())
+            throw Error(
+                "max_models: no pool model has whole-model scores at the base position (a report being "
+                "continued may not hold them)");
+        store_.record_search_pool(pool_);
+        if (hooks_.events)
+            hooks_.events->log(LogLevel::info, "max_models " + std::to_string(o_.max_models) +
+                                                   ": the search uses " + kept + " (best first, of " +
+                                                   std::to_string(o_.pool.size()) +
+                                                   " pool models scored whole)");
+    }
     state_.base = base_cands[static_cast<size_t>(base.index)].name;
     state_.boundary = single_model(state_.base);
     state_.layers.assign(static_cast<size_t>(o_.num_layers), single_model(state_.base));
@@ -483,8 +625,8 @@ SearchResult Search::run() {
         PositionId pos;
         pos.kind = PositionId::Kind::boundary;
         auto cands =
-            position_candidates(o_.pool, state_.base, state_.boundary, o_.interpolate, o_.task_arithmetic);
-        const Decided d = decide(pos, cands, state_.boundary, true);
+            position_candidates(pool_, state_.base, state_.boundary, o_.interpolate, o_.task_arithmetic);
+        const Decided d = decide(pos, cands, state_.boundary, false);
         if (d.index >= 0) state_.boundary = cands[static_cast<size_t>(d.index)].recipe;
         store_.record_state(state_);
     }
@@ -506,8 +648,7 @@ SearchResult Search::run() {
                 pos.layer = L;
                 pos.pass = pass;
                 const Recipe cur = state_.layers[static_cast<size_t>(L)];
-                auto cands =
-                    position_candidates(o_.pool, state_.base, cur, o_.interpolate, o_.task_arithmetic);
+                auto cands = position_candidates(pool_, state_.base, cur, o_.interpolate, o_.task_arithmetic);
                 const Decided d = decide(pos, cands, cur, true);
                 if (d.index >= 0) {
                     state_.layers[static_cast<size_t>(L)] = cands[static_cast<size_t>(d.index)].recipe;
@@ -530,7 +671,7 @@ SearchResult Search::run() {
                     pos.pass = pass;
                     const Recipe cur = state_.unit_recipe(L, u);
                     auto cands =
-                        position_candidates(o_.pool, state_.base, cur, o_.interpolate, o_.task_arithmetic);
+                        position_candidates(pool_, state_.base, cur, o_.interpolate, o_.task_arithmetic);
                     const Decided d = decide(pos, cands, cur, true);
                     if (d.index >= 0) {
                         const Recipe& r = cands[static_cast<size_t>(d.index)].recipe;

@@ -59,6 +59,8 @@ public:
     }
     // The search finished a stage; the final recipe so far.
     virtual void record_state(const struct MergeState& state) = 0;
+    // The pool models max_models kept, best first.
+    virtual void record_search_pool(const std::vector<std::string>& kept) { (void)kept; }
 };
 
 // What every slot holds.
@@ -107,6 +109,10 @@ struct SearchOptions {
     std::vector<double> interpolate;  // blend weights
     bool task_arithmetic = false;
     int sweeps = 1;
+    // Keep the best max_models pool models (every one scored whole at the base
+    // position, ordered by pool_order) as the candidates of every later
+    // position; 0 or >= the pool size keeps them all.
+    int max_models = 0;
 };
 
 // --- pure helpers (unit-tested with hand-made tables) -----------------------
@@ -128,6 +134,14 @@ std::vector<std::vector<int>> dataset_ranks(const std::vector<std::vector<double
 // incumbent, ties -> earliest candidate.
 int select_best(const std::vector<std::vector<double>>& scores, const std::vector<bool>& eligible,
                 SelectionRule rule, bool slot = false);
+
+// The pool models best first, as the original's model_scanner.py ranks them
+// for max_models: Copeland on the per-dataset ranks (a point per other model
+// ranked better on more datasets than worse), ties -> smaller rank sum, then
+// earlier candidate (the original's order there is Python set order).
+// Ineligible candidates are left out.
+std::vector<int> pool_order(const std::vector<std::vector<double>>& scores,
+                            const std::vector<bool>& eligible);
 
 // The candidates at one position: every pool model's slot, then blends
 // w*current + (1-w)*model for each weight, then current + (model - base);

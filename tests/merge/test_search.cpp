@@ -6,6 +6,7 @@
 #include "core/merge/report.h"
 #include "core/merge/search.h"
 #include "core/util/error.h"
+#include "core/util/json_text.h"
 #include "tests/support/test_files.h"
 
 #include <nlohmann/json.hpp>
@@ -183,8 +184,8 @@ private slots:
         QTest::addColumn<QStringList>("expected");
         QTest::newRow("off") << "" << QStringList{"a", "a"};
         QTest::newRow("base") << "base" << QStringList{"b", "a"};
-        QTest::newRow("all") << "all" << QStringList{"b", "base"};
-        QTest::newRow("exact") << "exact" << QStringList{"a", "base"};
+        QTest::newRow("all") << "all" << QStringList{"b", "a"};
+        QTest::newRow("exact") << "exact" << QStringList{"a", "a"};
         QTest::newRow("bigram") << "bigram" << QStringList{"b", "a"};
     }
     void gating() {
@@ -211,11 +212,20 @@ private slots:
         QCOMPARE(report.json()["layers"]["0"]["candidates"]["base"]["status"].get<std::string>(),
                  std::string("reused-identical"));
         if (improveAll == "all") {
-            // Disqualified on its first dataset: the remaining ones were not evaluated.
+            // a at layer 1 scores (-0.5, -3, -3): worse than layer 0's choice b (-1, -1, -1) on d0
+            // only, so d0 is Infinity and d1, d2 keep their scores (the original's code): it
+            // still ranks, and wins on d1 and d2 against the base's layer (-1, -1, -1).
             const auto& a1 = report.json()["layers"]["1"]["candidates"]["a"];
             QCOMPARE(a1["status"].get<std::string>(), std::string("disqualified"));
-            QCOMPARE(a1["scores"].size(), size_t(1));
-            QVERIFY(a1["reason"].get<std::string>().find("previous choice") != std::string::npos);
+            QVERIFY(std::isinf(a1["scores"]["d0"].get<double>()));
+            QCOMPARE(a1["scores"]["d1"].get<double>(), -3.0);
+            QCOMPARE(a1["measured"]["d0"].get<double>(), -0.5);
+            QVERIFY(a1["reason"].get<std::string>().find("worse than layer 0's choice on d0") !=
+                    std::string::npos);
+            // b is worse on every dataset: Infinity everywhere.
+            for (const char* d : {"d0", "d1", "d2"})
+                QVERIFY(
+                    std::isinf(report.json()["layers"]["1"]["candidates"]["b"]["scores"][d].get<double>()));
         }
         if (improveAll == "base") {
             const auto& a0 = report.json()["layers"]["0"]["candidates"]["a"];
@@ -378,7 +388,7 @@ private slots:
             MergeReport partial;
             QVERIFY_THROWS_EXCEPTION(Cancelled, run_search(o, first, partial, {}));
             // From disk: the text round trip must keep every score exact.
-            MergeReport resumed(nlohmann::json::parse(partial.json().dump(2)));
+            MergeReport resumed(parse_json_text(dump_json_text(partial.json(), 2)));
             FakeScorer second(n, fn);
             const SearchResult got = run_search(o, second, resumed, {});
             QCOMPARE(without_timings(resumed.json()), want_json);
@@ -406,6 +416,78 @@ private slots:
         QVERIFY(c["b"]["reason"].get<std::string>().find("out of memory") != std::string::npos);
         QCOMPARE(c["c"]["status"].get<std::string>(), std::string("failed"));
         QVERIFY(c["c"]["reason"].get<std::string>().find("non-finite") != std::string::npos);
+    }
+
+    // max_models' ranking against the original's: model_scanner.py's
+    // compute_layer_ranks + rank_models (commit 7731be5) run on these tables,
+    // models fed in name order:
+    //   import model_scanner as ms
+    //   r = ms.compute_layer_ranks(table); ms.rank_models({m: r[m] for m in sorted(r)})
+    // gave B C D E A (Copeland; the rank sum alone would give C B D A E) and
+    // B C A D (A and C tie on Copeland, the rank sum puts C first).
+    void poolOrderAsTheOriginal_data() {
+        QTest::addColumn<QVariant>("table");  // Table: [model][dataset]
+        QTest::addColumn<QString>("order");
+        QTest::newRow("Copeland vs rank sum")
+            << QVariant::fromValue(Table{{1, 5, 5}, {2, 1, 4}, {3, 2, 1}, {4, 3, 2}, {5, 4, 3}}) << "BCDEA";
+        QTest::newRow("Copeland tie, rank sum breaks it")
+            << QVariant::fromValue(Table{{1, 2, 3, 4}, {2, 3, 1, 1}, {3, 1, 2, 3}, {4, 4, 4, 2}}) << "BCAD";
+    }
+    void poolOrderAsTheOriginal() {
+        QFETCH(QVariant, table);
+        QFETCH(QString, order);
+        const Table t = table.value<Table>();
+        QString got;
+        for (int j : pool_order(t, std::vector<bool>(t.size(), true))) got += QChar('A' + j);
+        QCOMPARE(got, order);
+        // Ineligible models are left out, the rest keep their order.
+        std::vector<bool> eligible(t.size(), true);
+        eligible[static_cast<size_t>(order[0].toLatin1() - 'A')] = false;
+        QString rest;
+        for (int j : pool_order(t, eligible)) rest += QChar('A' + j);
+        QCOMPARE(rest.size(), order.size() - 1);
+    }
+
+    // max_models 3 of five: every pool model is scored whole at the base
+    // position (the configured base, outside the pool, stays the base), the
+    // three best by pool_order are the only candidates afterwards, in that
+    // order, and the planted layer of a pruned model is not found.
+    void maxModelsKeepsTheBestWholeModels() {
+        // Whole-model scores (every layer from one model) as the first table above.
+        const std::map<std::string, std::vector<double>> whole = {{"A", {1, 5, 5}}, {"B", {2, 1, 4}},
+                                                                  {"C", {3, 2, 1}}, {"D", {4, 3, 2}},
+                                                                  {"E", {5, 4, 3}}, {"base", {9, 9, 9}}};
+        FakeScorer scorer(2, [&](const MergeState& s, int d) {
+            const std::string m0 = single_model_name(s.layers[0]), m1 = single_model_name(s.layers[1]);
+            if (m0 == m1) return whole.at(m0)[static_cast<size_t>(d)];
+            // Mixed models: layer 1 from A (pruned) would be best; else layer 1 from B.
+            if (m1 == "A") return 0.0;
+            return m1 == "B" ? 1.0 : 2.0;
+        });
+        SearchOptions o = options({"A", "B", "C", "D", "E"}, 2, 3);
+        o.base_model_name = "base";
+        o.max_models = 3;
+        MergeReport report;
+        struct Log : MergeEvents {
+            std::string text;
+            void log(LogLevel, std::string_view m) override { text += std::string(m) + "\n"; }
+        } events;
+        SearchHooks hooks;
+        hooks.events = &events;
+        const SearchResult res = run_search(o, scorer, report, hooks);
+        QCOMPARE(res.state.base, std::string("base"));
+        QCOMPARE(report.json()["search_pool"], nlohmann::json({"B", "C", "D"}));
+        QVERIFY(events.text.find("max_models 3: the search uses B, C, D") != std::string::npos);
+        // The base position scored the five and the base.
+        QCOMPARE(report.json()["base_model"]["candidates"].size(), size_t{6});
+        QCOMPARE(report.json()["base_model"]["name"].get<std::string>(), std::string("base"));
+        for (const char* layer : {"0", "1"}) {
+            const auto& order = report.json()["layers"][layer]["order"];
+            QCOMPARE(order, nlohmann::json({"B", "C", "D"}));
+        }
+        QCOMPARE(single_model_name(res.state.layers[1]), std::string("B"));
+        QCOMPARE(scorer.calls, planned_evaluations(o));
+        QCOMPARE(planned_evaluations(o), (6 + 2 * 3) * 3LL);
     }
 
     void plannedEvaluationsCountsCandidates() {

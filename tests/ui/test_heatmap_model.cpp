@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using olm::ui::CandidateResult;
@@ -132,14 +133,17 @@ private slots:
         QCOMPARE(m.data(m.index(0, 2), HeatmapModel::ValueRole).toDouble(), 1.1);
     }
 
-    void disqualifiedAndFailedCellsAreNotRanked() {
+    // As in the search (and the original): a disqualified candidate ranks, with
+    // Infinity on the datasets improve_all marked; a failed one does not.
+    void disqualifiedCellsRankWithInfinityFailedOnesDoNot() {
         HeatmapModel m;
         m.setValueKind(HeatmapModel::ValueKind::score);
         m.reset({QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")}, 1, {});
         m.addResult(result(0, QStringLiteral("a"), 1.0, 1.0));
         CandidateResult dq = result(0, QStringLiteral("b"), 0.1, 0.0, CandidateStatus::disqualified);
-        dq.scores = {{QStringLiteral("math"), 0.1}};  // evaluated only on the gated dataset
-        dq.reason = QStringLiteral("worse than the base on chat");
+        dq.scores = {{QStringLiteral("math"), std::numeric_limits<double>::infinity()},
+                     {QStringLiteral("chat"), 0.0}};
+        dq.reason = QStringLiteral("worse than the base on math");
         m.addResult(dq);
         CandidateResult failed = result(0, QStringLiteral("c"), 0, 0, CandidateStatus::failed);
         failed.scores.clear();
@@ -148,14 +152,18 @@ private slots:
         // Datasets were learned from the results.
         QCOMPARE(m.datasets().size(), 2);
         QCOMPARE(m.rank(0, 0, QStringLiteral("math")), 1);
-        QCOMPARE(m.rank(0, 1, QStringLiteral("math")), 0);
-        QVERIFY(!m.rankSum(0, 1).has_value());
+        QCOMPARE(m.rank(0, 1, QStringLiteral("math")), 2);
+        QCOMPARE(m.rank(0, 1, QStringLiteral("chat")), 1);
+        QCOMPARE(m.rank(0, 2, QStringLiteral("math")), 0);
+        QCOMPARE(*m.rankSum(0, 1), 3.0);
+        QVERIFY(!m.rankSum(0, 2).has_value());
+        QVERIFY(!m.score(0, 1, QStringLiteral("chat")).has_value());  // no cell value: it is marked ✕
         QCOMPARE(m.data(m.index(0, 1)).toString(), QStringLiteral("✕"));
         QCOMPARE(m.data(m.index(0, 2)).toString(), QStringLiteral("!"));
         QCOMPARE(m.data(m.index(0, 1), HeatmapModel::ReasonRole).toString(), dq.reason);
         const QString tip = m.data(m.index(0, 1), Qt::ToolTipRole).toString();
         QVERIFY(tip.contains(QStringLiteral("disqualified")));
-        QVERIFY(tip.contains(QStringLiteral("worse than the base on chat")));
+        QVERIFY(tip.contains(QStringLiteral("worse than the base on math")));
         QVERIFY(m.data(m.index(0, 2), Qt::ToolTipRole).toString().contains(QStringLiteral("NaN logits")));
     }
 
