@@ -516,7 +516,7 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     if (best < 0) {
         if (current.empty())
             throw Error("every candidate failed at " + pos.key() + ": " + results.front().reason);
-        // Nothing eligible (all disqualified or failed): the slot keeps what it holds.
+        // Nothing eligible (every candidate failed): the slot keeps what it holds.
         dec.best_name = "current";
         dec.recipe = current;
         for (size_t d = 0; d < nd; ++d) dec.scores[o_.datasets[d]] = current_[d].score;
