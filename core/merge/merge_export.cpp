@@ -21,10 +21,8 @@ using Json = nlohmann::json;
 
 // The recipe of one tensor of the model.
 Recipe tensor_recipe(const MergeState& st, const Architecture& arch, const ExpectedTensor& t, int layer) {
-    if (t.unit.empty() && layer < 0) return st.boundary_recipe(boundary_part_name(boundary_part_of(t.role)));
-    if (is_expert_role(t.role)) return st.unit_recipe(layer, expert_unit_name(t.expert));
-    const LayerTensorRef ref = layer_tensor_ref(t.role);
-    return st.unit_recipe(layer, layer_unit_name(ref.unit));
+    if (t.unit.empty() && layer < 0) return st.boundary_recipe(tensor_unit_name(t, layer));
+    return st.unit_recipe(layer, tensor_unit_name(t, layer));
 }
 
 std::string num(double v, int digits = 4) {

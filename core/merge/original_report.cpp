@@ -54,15 +54,8 @@ std::map<std::string, Target> module_targets(const Architecture& arch, const Mod
     std::map<std::string, Target> modules;
     for (const ExpectedTensor& t : all_tensors(arch, spec)) {
         const int layer = layer_of(arch, t.name);
-        Target target;
-        target.layer = layer;
-        if (layer < 0)
-            target.key = boundary_part_name(boundary_part_of(t.role));
-        else if (is_expert_role(t.role))
-            target.key = std::to_string(layer) + "." + expert_unit_name(t.expert);
-        else
-            target.key = std::to_string(layer) + "." + layer_unit_name(layer_tensor_ref(t.role).unit);
-        modules[module_of(t.name)] = target;
+        const std::string unit = tensor_unit_name(t, layer);
+        modules[module_of(t.name)] = {layer, layer < 0 ? unit : std::to_string(layer) + "." + unit};
     }
     return modules;
 }

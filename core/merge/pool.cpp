@@ -79,6 +79,12 @@ void MergePool::check_recipe(const Recipe& r) const {
     for (const auto& [name, c] : r) (void)folder(name);
 }
 
+std::string tensor_unit_name(const ExpectedTensor& t, int layer) {
+    if (layer < 0) return boundary_part_name(boundary_part_of(t.role));
+    if (is_expert_role(t.role)) return expert_unit_name(t.expert);
+    return layer_unit_name(layer_tensor_ref(t.role).unit);
+}
+
 std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
     // The units of every layer, in unit order: a model with dense and expert
     // layers (Qwen3-MoE's mlp_only_layers) lists both kinds; a unit a layer

@@ -268,6 +268,11 @@ private:
         return o_.dataset_modes.at(d) == o_.improve_all;
     }
     std::optional<std::string> gate_reason(size_t d, double s) const;
+    // The first `count` results as select_best's table: scores[c][d], eligible
+    // when scored on every dataset (a gated, disqualified candidate too: it
+    // ranks with Infinity where it degraded, as in the original).
+    void score_table(const std::vector<CandidateResult>& results, size_t count,
+                     std::vector<std::vector<double>>& table, std::vector<bool>& eligible) const;
     // improve_all as the original's code applies it to a scored candidate (all
     // datasets present): a dataset that degrades sets every dataset to Infinity,
     // and the datasets scored after it overwrite theirs, so datasets up to the
@@ -303,6 +308,26 @@ void Search::note_decision(const PositionDecision& d) {
     prev_.assign(o_.datasets.size(), std::numeric_limits<double>::infinity());
     for (size_t i = 0; i < o_.datasets.size(); ++i)
         if (auto it = d.scores.find(o_.datasets[i]); it != d.scores.end()) prev_[i] = it->second;
+}
+
+void Search::score_table(const std::vector<CandidateResult>& results, size_t count,
+                         std::vector<std::vector<double>>& table, std::vector<bool>& eligible) const {
+    const size_t nd = o_.datasets.size();
+    table.assign(count, std::vector<double>(nd, 0.0));
+    eligible.assign(count, false);
+    for (size_t j = 0; j < count; ++j) {
+        const auto& r = results.at(j);
+        bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical ||
+                  r.status == CandidateStatus::disqualified;
+        for (size_t d = 0; d < nd && ok; ++d) {
+            auto it = r.scores.find(o_.datasets[d]);
+            if (it == r.scores.end())
+                ok = false;
+            else
+                table[j][d] = it->second;
+        }
+        eligible[j] = ok;
+    }
 }
 
 void Search::apply_gate(CandidateResult& r) const {
@@ -478,22 +503,9 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         results.push_back(std::move(*r));
     }
 
-    std::vector<std::vector<double>> table(cands.size(), std::vector<double>(nd, 0.0));
-    std::vector<bool> eligible(cands.size(), false);
-    for (size_t j = 0; j < cands.size(); ++j) {
-        const auto& r = results[j];
-        // A gated (disqualified) candidate still ranks, with Infinity where it degraded, as in the original.
-        bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical ||
-                  r.status == CandidateStatus::disqualified;
-        for (size_t d = 0; d < nd && ok; ++d) {
-            auto it = r.scores.find(o_.datasets[d]);
-            if (it == r.scores.end())
-                ok = false;
-            else
-                table[j][d] = it->second;
-        }
-        eligible[j] = ok;
-    }
+    std::vector<std::vector<double>> table;
+    std::vector<bool> eligible;
+    score_table(results, cands.size(), table, eligible);
     const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
     int best = select_best(table, eligible, o_.selection, slot);
     if (!forced.empty()) {
@@ -583,19 +595,7 @@ SearchResult Search::run() {
     if (prune) {
         std::vector<std::vector<double>> table;
         std::vector<bool> eligible;
-        for (size_t j = 0; j < o_.pool.size(); ++j) {  // the pool's entries come first in base_cands
-            const CandidateResult& r = last_results_.at(j);
-            std::vector<double> row;
-            bool ok = r.status == CandidateStatus::evaluated || r.status == CandidateStatus::reused_identical;
-            for (size_t d = 0; d < nd && ok; ++d) {
-                auto it = r.scores.find(o_.datasets[d]);
-                ok = it != r.scores.end();
-                row.push_back(ok ? it->second : 0.0);
-            }
-            row.resize(nd, 0.0);
-            table.push_back(std::move(row));
-            eligible.push_back(ok);
-        }
+        score_table(last_results_, o_.pool.size(), table, eligible);  // the pool's entries come first
         pool_.clear();
         std::string kept;
         for (int j : pool_order(table, eligible)) {
