@@ -5,6 +5,7 @@
 #include "core/merge/run.h"
 #include "core/merge/session.h"
 #include "core/util/error.h"
+#include "core/util/threads.h"
 
 #include "ui/merge_worker.h"
 
@@ -331,6 +332,8 @@ void MergeWorker::run() {
         opts.force = m_job.force;
         opts.export_model = m_job.exportModel;
         opts.verify_export = m_job.verifyExport;
+        // On this thread: OpenMP's thread count is per calling thread.
+        olm::apply_thread_settings(olm::cpu_threads(static_cast<int>(m_job.config.threads)));
         olm::MergeRun run(m_job.config, events, opts);
         {
             std::lock_guard lock(m_runMutex);

@@ -105,8 +105,17 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
          {std::pair{"fp32 (float32)", "float32"}, std::pair{"bf16 (bfloat16)", "bfloat16"},
           std::pair{"fp16 (float16)", "float16"}})
         m_dtype->addItem(QLatin1String(label), QLatin1String(value));
+    m_threads = new QSpinBox;
+    m_threads->setObjectName(QStringLiteral("threads"));
+    m_threads->setRange(0, 1024);
+    m_threads->setSpecialValueText(tr("auto threads"));
+    m_threads->setSuffix(tr(" threads"));
+    m_threads->setToolTip(
+        tr("CPU threads of the merge (threads; auto = the measured default, "
+           "docs/bench-engine.md). Does not change the result."));
     compute->addWidget(m_device, 1);
     compute->addWidget(m_dtype, 1);
+    compute->addWidget(m_threads);
     form->addRow(tr("Device"), compute);
 
     auto* out = new QHBoxLayout;
@@ -148,6 +157,7 @@ void OptionsPanel::applyTo(olm::MergeConfig& c) const {
     c.skip_norm = m_skipNorm->isChecked();
     c.improve_all = m_improveAll->currentData().toString().toStdString();
     c.max_models = m_maxModels->value();
+    c.threads = m_threads->value();
     c.selection = m_selection->currentData().toString().toStdString();
     c.search = m_preset->currentData().toString().toStdString();
     c.device = m_device->currentData().toString().toStdString();
@@ -163,6 +173,7 @@ void OptionsPanel::loadFrom(const olm::MergeConfig& c) {
     m_skipNorm->setChecked(c.skip_norm);
     selectData(m_improveAll, QString::fromStdString(c.improve_all));
     m_maxModels->setValue(static_cast<int>(std::clamp<int64_t>(c.max_models, 0, m_maxModels->maximum())));
+    m_threads->setValue(static_cast<int>(std::clamp<int64_t>(c.threads, 0, m_threads->maximum())));
     selectData(m_selection, QString::fromStdString(c.selection));
     selectData(m_preset, QString::fromStdString(c.search));
     selectData(m_device, QString::fromStdString(c.device));

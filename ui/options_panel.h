@@ -44,6 +44,7 @@ private:
     QCheckBox* m_skipNorm;
     QComboBox* m_improveAll;
     QSpinBox* m_maxModels;
+    QSpinBox* m_threads;
     QComboBox* m_selection;
     QComboBox* m_preset;
     QComboBox* m_device;

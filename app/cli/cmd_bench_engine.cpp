@@ -191,7 +191,7 @@ int run_bench(const std::vector<std::string>& argv) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     ThreadSettings ts;
     ts.intra_op = static_cast<int>(args.int_or("threads", 0));
-    ts.blas = static_cast<int>(args.int_or("blas-threads", 1));
+    ts.blas = static_cast<int>(args.int_or("blas-threads", 0));
     const int intra = apply_thread_settings(ts);
     std::vector<int64_t> batches;
     for (long long b : cli::parse_int_list(args.value_or("batches", "1,16"))) batches.push_back(b);

@@ -78,23 +78,30 @@ private:
 
 OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.json, export)",
             "CONFIG.yaml [--resume] [--force] [--device cpu|cuda[:N]] [--dry-run] [--no-export] [--search "
-            "original|better|thorough]\n\n"
+            "original|better|thorough] [--threads N]\n\n"
             "  --resume      continue from output_dir/merge_report.json (also: load_merge_report: true)\n"
             "  --force       resume even when the config or the inputs (dataset files, pool weights)\n"
             "                changed since the report was written\n"
             "  --device D    override the config's device\n"
             "  --dry-run     check config, pool and datasets, print the plan and an estimated time\n"
             "  --no-export   search only; export later with `olm export --report ...`\n"
-            "  --search P    preset: original (default) | better | thorough (explicit keys override it)\n\n"
+            "  --search P    preset: original (default) | better | thorough (explicit keys override it)\n"
+            "  --threads N   CPU threads (overrides the config's threads; default: docs/bench-engine.md)\n\n"
             "Ctrl-C saves the state and exits with 130; `--resume` continues where it stopped.\n"
             "The merged model is written to output_dir/merged (replacing only a previous export of olm).\n"
             "One run per output_dir: a second one is refused while output_dir/.olm.lock is held.",
             [](const std::vector<std::string>& argv) -> int {
-                olm::cli::Args args(argv, {"device", "search"}, {"resume", "force", "dry-run", "no-export"});
+                olm::cli::Args args(argv, {"device", "search", "threads"},
+                                    {"resume", "force", "dry-run", "no-export"});
                 if (args.positional().size() != 1)
                     throw olm::Error("expected one CONFIG.yaml (see olm merge --help)");
-                olm::apply_thread_settings();
                 olm::MergeConfig config = olm::load_merge_config(args.positional()[0]);
+                if (args.value("threads")) {
+                    const long long n = args.int_or("threads", 0);
+                    if (n < 1) throw olm::Error("--threads: expected a count of at least 1");
+                    config.threads = n;
+                }
+                olm::apply_thread_settings(olm::cpu_threads(static_cast<int>(config.threads)));
                 if (auto s = args.value("search")) {
                     if (*s != "original" && *s != "better" && *s != "thorough")
                         throw olm::Error("--search: '" + *s + "' is not one of original, better, thorough");

@@ -7,9 +7,7 @@
 namespace olm::cli {
 
 EngineOptions engine_options_from(const Args& args) {
-    ThreadSettings threads;
-    threads.intra_op = static_cast<int>(args.int_or("threads", 0));
-    apply_thread_settings(threads);
+    apply_thread_settings(cpu_threads(static_cast<int>(args.int_or("threads", 0))));
     return make_engine_options(args.value_or("device", ""), args.value_or("dtype", ""));
 }
 

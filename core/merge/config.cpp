@@ -29,7 +29,7 @@ const std::vector<std::string>& merge_config_keys() {
         "selection", "load_merge_report", "download", "max_models",
         // new
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
-        "holdout", "chat_template", "prefix_cache", "seed",
+        "holdout", "chat_template", "prefix_cache", "seed", "threads",
         // search options
         "search", "interpolate", "task_arithmetic", "sweeps", "safeguard", "references", "bootstrap_samples"};
     return keys;
@@ -485,6 +485,8 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
                 rd.choice(v, key, {"", "auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}));
         } else if (key == "batch_tokens")
             c.batch_tokens = rd.integer(v, key, 1);
+        else if (key == "threads")
+            c.threads = rd.integer(v, key, 0);
         else if (key == "quality_max_new_tokens")
             c.quality_max_new_tokens = rd.integer(v, key, 1);
         else if (key == "min_words")
@@ -646,6 +648,7 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "device" << YAML::Value << (c.device.empty() ? std::string("auto") : c.device);
     out << YAML::Key << "dtype" << YAML::Value << (c.dtype.empty() ? std::string("auto") : c.dtype);
     out << YAML::Key << "batch_tokens" << YAML::Value << c.batch_tokens;
+    if (c.threads > 0) out << YAML::Key << "threads" << YAML::Value << c.threads;
     out << YAML::Key << "quality_max_new_tokens" << YAML::Value << c.quality_max_new_tokens;
     out << YAML::Key << "min_words" << YAML::Value << c.min_words;
     out << YAML::Key << "forbidden_scripts" << YAML::Value << YAML::Flow << c.forbidden_scripts;
@@ -701,6 +704,7 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["device"] = c.device;
     j["dtype"] = c.dtype;
     j["batch_tokens"] = c.batch_tokens;
+    if (c.threads > 0) j["threads"] = c.threads;  // absent when unset: hashes of earlier runs stay valid
     j["quality_max_new_tokens"] = c.quality_max_new_tokens;
     j["min_words"] = c.min_words;
     j["forbidden_scripts"] = c.forbidden_scripts;
@@ -720,7 +724,7 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
 
 std::string merge_config_hash(const MergeConfig& c) {
     nlohmann::json j = merge_config_to_json(c);
-    for (const char* k : {"device", "output_dir", "load_merge_report", "batch_tokens"}) j.erase(k);
+    for (const char* k : {"device", "output_dir", "load_merge_report", "batch_tokens", "threads"}) j.erase(k);
     // FNV-1a 64 over the canonical dump (keys sorted by nlohmann::json).
     const std::string s = j.dump();
     uint64_t h = 1469598103934665603ULL;

@@ -34,15 +34,22 @@ int blas_threads() {
     return get ? get() : 0;
 }
 
+ThreadSettings cpu_threads(int n) {
+    ThreadSettings s;
+    if (n > 0) s.intra_op = 1, s.blas = n;
+    return s;
+}
+
 int apply_thread_settings(const ThreadSettings& s) {
-    int intra = s.intra_op;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int intra = s.intra_op > 0 ? s.intra_op : 1;
     if (const int env = env_int("OLM_THREADS"); env > 0) intra = env;
-    if (intra <= 0) intra = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    int blas = std::max(1, s.blas);
+    const int blas_env = env_int("OPENBLAS_NUM_THREADS");
+    int blas = s.blas > 0 ? s.blas : blas_env > 0 ? blas_env : cores;
     if (const int env = env_int("OLM_BLAS_THREADS"); env > 0) blas = env;
     // For libraries loaded later, and for the record; OpenBLAS already loaded
     // is set directly below.
-    ::setenv("OPENBLAS_NUM_THREADS", std::to_string(blas).c_str(), 0);
+    ::setenv("OPENBLAS_NUM_THREADS", std::to_string(blas).c_str(), 1);
     set_blas_threads(blas);
     at::set_num_threads(intra);
     return intra;

@@ -181,6 +181,8 @@ load_merge_report: false
                                            << "cfg.yaml:3: interpolate:";
         QTest::newRow("max_models zero") << ok + "max_models: 0\n"
                                          << "cfg.yaml:3: max_models: must be at least 1";
+        QTest::newRow("threads negative") << ok + "threads: -1\n"
+                                          << "cfg.yaml:3: threads: must be at least 0";
         QTest::newRow("sweeps zero") << ok + "sweeps: 0\n"
                                      << "cfg.yaml:3: sweeps: must be at least 1";
         QTest::newRow("preset") << ok + "search: best\n"
@@ -277,7 +279,7 @@ load_merge_report: false
             "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: "
             "{mode: exact}}\n"
             "search: better\nsweeps: 2\nimprove_all: exact\nmax_models: 2\nforbidden_scripts: [han, "
-            "U+0400-U+04FF]\nholdout: 0.25\n",
+            "U+0400-U+04FF]\nholdout: 0.25\nthreads: 3\n",
             d);
         save_merge_config(c, d / "saved.yaml");
         const auto back = load_merge_config(d / "saved.yaml");
@@ -299,6 +301,12 @@ load_merge_report: false
         all.max_models = 0;
         QVERIFY(merge_config_hash(all) != merge_config_hash(c));
         QVERIFY(!merge_config_to_json(all).contains("max_models"));  // earlier runs' hashes stay valid
+        // threads: how fast, not what: saved, outside the hash, absent when unset.
+        QCOMPARE(back.threads, int64_t{3});
+        auto unthreaded = c;
+        unthreaded.threads = 0;
+        QCOMPARE(merge_config_hash(unthreaded), merge_config_hash(c));
+        QVERIFY(!merge_config_to_json(unthreaded).contains("threads"));
     }
 };
 

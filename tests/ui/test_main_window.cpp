@@ -76,6 +76,7 @@ private slots:
                "search: better\n"
                "samples: 5\n"
                "max_models: 1\n"
+               "threads: 3\n"
                "seed: 42\n";
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString((root / "project.yaml").string())));
@@ -90,6 +91,9 @@ private slots:
         auto* maxModels = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("maxModels"));
         QVERIFY(maxModels);
         QCOMPARE(maxModels->value(), 1);
+        auto* threads = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("threads"));
+        QVERIFY(threads);
+        QCOMPARE(threads->value(), 3);
         // The heatmap is laid out for the pool: one row per layer, one column per model.
         QCOMPARE(w.heatmapModel()->rowCount(), 3);
         QCOMPARE(w.heatmapModel()->candidates(), (QStringList{"base", "ft_1"}));
@@ -99,6 +103,7 @@ private slots:
         // Edit in the GUI, save, and read back with core/merge's loader.
         w.optionsPanel()->forward()->setChecked(true);
         maxModels->setValue(2);
+        threads->setValue(0);
         w.datasetPanel()->model()->setMode(0, QStringLiteral("bigram"));
         const QString saved = QString::fromStdString((root / "saved.yaml").string());
         QVERIFY(w.saveProject(saved));
@@ -117,7 +122,8 @@ private slots:
         QCOMPARE(c.search, std::string("better"));
         QCOMPARE(c.samples, int64_t(5));
         QCOMPARE(c.max_models, int64_t(2));
-        QCOMPARE(c.seed, uint64_t(42));  // a key the panels do not show survives
+        QCOMPARE(c.threads, int64_t(0));  // auto
+        QCOMPARE(c.seed, uint64_t(42));   // a key the panels do not show survives
         QCOMPARE(fs::weakly_canonical(c.output_dir), fs::weakly_canonical(root / "out"));
     }
 
