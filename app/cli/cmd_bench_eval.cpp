@@ -11,6 +11,7 @@
 // folder and read back through the normal dataset loader.
 #include "app/cli/args.h"
 #include "app/cli/bench.h"
+#include "app/cli/bench_tokenizer.h"
 #include "core/eval/content_hash.h"
 #include "core/eval/evaluator.h"
 #include "core/model/transformer.h"
@@ -34,33 +35,10 @@ namespace {
 using namespace olm;
 namespace fs = std::filesystem;
 
-// GPT-2's byte -> printable code point table, as UTF-8 strings.
-std::vector<std::string> byte_level_alphabet() {
-    std::vector<int> cps(256, -1);
-    int extra = 0;
-    for (int b = 0; b < 256; ++b) {
-        const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        cps[b] = printable ? b : 256 + extra++;
-    }
-    std::vector<std::string> out;
-    for (int cp : cps) {
-        std::string s;
-        if (cp < 0x80) {
-            s += static_cast<char>(cp);
-        } else {
-            s += static_cast<char>(0xC0 | (cp >> 6));
-            s += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-        out.push_back(s);
-    }
-    return out;
-}
-
 // A real byte-level BPE tokenizer.json (no merges: one token per byte) with ChatML specials.
 Tokenizer make_tokenizer() {
     nlohmann::json vocab = nlohmann::json::object();
-    const auto alphabet = byte_level_alphabet();
-    for (int b = 0; b < 256; ++b) vocab[alphabet[b]] = b;
+    for (int b = 0; b < 256; ++b) vocab[cli::byte_level_char(static_cast<unsigned char>(b))] = b;
     nlohmann::json added = nlohmann::json::array();
     const char* specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
     for (int i = 0; i < 3; ++i)
@@ -71,27 +49,7 @@ Tokenizer make_tokenizer() {
                          {"rstrip", false},
                          {"normalized", false},
                          {"special", true}});
-    const nlohmann::json tok = {
-        {"version", "1.0"},
-        {"truncation", nullptr},
-        {"padding", nullptr},
-        {"added_tokens", added},
-        {"normalizer", nullptr},
-        {"pre_tokenizer",
-         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
-        {"post_processor", nullptr},
-        {"decoder",
-         {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-        {"model",
-         {{"type", "BPE"},
-          {"dropout", nullptr},
-          {"unk_token", nullptr},
-          {"continuing_subword_prefix", nullptr},
-          {"end_of_word_suffix", nullptr},
-          {"fuse_unk", false},
-          {"byte_fallback", false},
-          {"vocab", vocab},
-          {"merges", nlohmann::json::array()}}}};
+    const nlohmann::json tok = cli::byte_level_bpe_json(vocab, nlohmann::json::array(), added);
     const nlohmann::json config = {
         {"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"}, {"bos_token", nullptr}};
     return Tokenizer::from_json(tok.dump(), config.dump(), "bench tokenizer.json");
@@ -103,7 +61,10 @@ const char* kWords[] = {"the",     "model",   "layer",  "merge",  "river",    "s
 
 std::string sentence(std::mt19937_64& rng, int words) {
     std::string s;
-    for (int i = 0; i < words; ++i) s += (i ? " " : "") + std::string(kWords[rng() % 20]);
+    for (int i = 0; i < words; ++i) {
+        if (i) s += ' ';
+        s += kWords[rng() % 20];
+    }
     return s;
 }
 
@@ -215,9 +176,7 @@ int run_bench(const std::vector<std::string>& argv) {
                    {"layers", "models", "hidden", "intermediate", "samples", "max-new-tokens", "batch-tokens",
                     "threads", "seed", "noise"},
                    {});
-    ThreadSettings threads;
-    threads.intra_op = static_cast<int>(args.int_or("threads", 0));
-    const int nthreads = apply_thread_settings(threads);
+    const int nthreads = apply_thread_settings(cpu_threads(static_cast<int>(args.int_or("threads", 0))));
     const int64_t layers = args.int_or("layers", 8), hidden = args.int_or("hidden", 64);
     const int models = static_cast<int>(args.int_or("models", 4));
     const int samples = static_cast<int>(args.int_or("samples", 8));

@@ -76,6 +76,16 @@ struct MergeProgress {
     std::string detail;           // "layer 3/8, candidate 2/4 (ft_1), dataset math.json"
 };
 
+// What the evaluations of a search cost: the evaluator's counters over the
+// search of this run (a resumed run counts only what it evaluated itself).
+struct EvaluationWork {
+    long long evaluations = 0;       // dataset scorings run
+    long long reused = 0;            // answered from the identical-candidate memo
+    long long layer_token_rows = 0;  // sum over layer runs of layers x batch rows x tokens
+    long long head_rows = 0;         // logits rows computed
+    long long generated_tokens = 0;  // greedy steps (generation and greedy-target modes)
+};
+
 class MergeEvents : public ProgressSink {
 public:
     virtual void stage_changed(MergeStage stage, std::string_view description) {
@@ -99,6 +109,8 @@ public:
         (void)penalty;
     }
     virtual void merge_progress(const MergeProgress& p) { (void)p; }
+    // Once, after the search (before the final scoring and the references).
+    virtual void search_work(const EvaluationWork& w) { (void)w; }
     // ProgressSink::log carries log lines; ProgressSink::cancelled is answered by the run.
 };
 

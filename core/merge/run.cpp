@@ -254,6 +254,21 @@ void MergeRun::run() {
     hooks.events = &m_events;
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
     const auto t_search = Clock::now();
+    {
+        const EvalStats& st = session.evaluator().stats();
+        EvaluationWork w;
+        w.evaluations = st.evaluations;
+        w.reused = st.reused;
+        w.layer_token_rows = st.layer_token_rows;
+        w.head_rows = st.head_rows;
+        w.generated_tokens = st.generated_tokens;
+        m_events.search_work(w);
+        m_events.log(LogLevel::info, "search work: " + std::to_string(w.evaluations) + " dataset scorings (" +
+                                         std::to_string(w.reused) + " reused), " +
+                                         std::to_string(w.layer_token_rows) + " layer x token rows, " +
+                                         std::to_string(w.head_rows) + " logits rows, " +
+                                         std::to_string(w.generated_tokens) + " generated tokens");
+    }
 
     // --- the merge, then the reference points -------------------------------
     stage(MergeStage::references, "scoring the merge, every pool model and the pool soup");
