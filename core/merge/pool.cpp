@@ -109,6 +109,16 @@ std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
     return out;
 }
 
+void MergePool::release(int layer) const {
+    for (const ModelFolder& f : m_folders) {
+        if (layer < 0) {
+            for (const std::string& name : f.names()) f.release(name);
+            continue;
+        }
+        for (const ExpectedTensor& t : layer_tensors(f.architecture(), f.spec(), layer)) f.release(t.name);
+    }
+}
+
 LayerWeights MergePool::layer(int layer, const Recipe& r) const {
     check_recipe(r);
     std::vector<std::pair<double, LayerWeights>> parts;

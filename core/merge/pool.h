@@ -44,6 +44,11 @@ public:
     // One tensor of the model by its file name (for the export).
     at::Tensor tensor(const std::string& name, const Recipe& r) const;
     void check_recipe(const Recipe& r) const;  // every name in the pool
+    // Drops the resident pages of every pool model's tensors of one layer
+    // (layer < 0: of every tensor), so that a search keeps about one working
+    // model resident whatever the pool size. A hint only: a tensor still in
+    // use reads its pages back on its next use.
+    void release(int layer) const;
 
 private:
     std::vector<std::string> m_names;

@@ -178,10 +178,17 @@ void MergeSession::set_slot(const PositionId& pos, const Recipe& r) {
 }
 
 void MergeSession::begin_position(const PositionId& pos) {
-    if (pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor)
+    const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
+    if (slot)
         m_eval->begin_position(pos.layer);
     else
         m_eval->end_position();
+    // The candidates of the previous position were read through the mapping:
+    // drop their pages once the search moves on (whole models after a
+    // whole-model position), so resident memory stays flat in the pool size.
+    const int touched = slot ? pos.layer : -1;
+    if (m_touched != kNothingTouched && m_touched != touched) m_pool.release(m_touched);
+    m_touched = touched;
 }
 
 ScoreResult MergeSession::score(int dataset, ScoreSplit split) {

@@ -59,6 +59,9 @@ public:
 private:
     MergeConfig m_config;
     MergePool m_pool;
+    // Layer whose pool tensors the current position reads (-1: whole models).
+    static constexpr int kNothingTouched = -2;
+    int m_touched = kNothingTouched;
     Tokenizer m_tok;
     std::vector<EvalDataset> m_datasets;
     std::unique_ptr<Transformer> m_model;
