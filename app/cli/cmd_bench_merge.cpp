@@ -353,7 +353,7 @@ Outcome run_studio(const fs::path& dir, const Shape& s) {
     fs::remove_all(dir / "out");
     std::ofstream(dir / "merge.yaml") << merge_yaml(s);
     MergeConfig cfg = load_merge_config(dir / "merge.yaml");
-    Recorder rec(out, {"exact", "bigram"});
+    Recorder rec(out, {"exact.json", "bigram.json"});  // the config's dataset names
     MergeRunOptions opt;
     opt.export_model = false;
     opt.verify_export = false;
@@ -607,7 +607,9 @@ int run_bench(const std::vector<std::string>& argv) {
             auto it = studio.scores.find(key);
             if (it == studio.scores.end()) continue;
             for (size_t d = 0; d < v.size(); ++d) {
-                max_rel = std::max(max_rel, std::abs(it->second[d] - v[d]) / std::max(std::abs(v[d]), 1e-12));
+                const double rel = std::abs(it->second[d] - v[d]) / std::max(std::abs(v[d]), 1e-12);
+                // a score missing on either side (NaN) is a disagreement, never a zero
+                max_rel = std::isfinite(rel) ? std::max(max_rel, rel) : INFINITY;
                 ++compared;
             }
         }
