@@ -5,6 +5,7 @@
 // 8 KV heads, 8 layers, intermediate 2816 by default).
 #include "app/cli/args.h"
 #include "app/cli/bench.h"
+#include "app/cli/bench_timing.h"
 #include "core/model/transformer.h"
 #include "core/util/error.h"
 #include "core/util/threads.h"
@@ -20,24 +21,10 @@
 namespace {
 
 using namespace olm;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Best of `reps` timings of fn (after one warm-up call).
-template <class F>
-double best_time(int reps, F&& fn) {
-    fn();
-    double best = 1e30;
-    for (int i = 0; i < reps; ++i) {
-        const auto t0 = Clock::now();
-        fn();
-        best = std::min(best, seconds_since(t0));
-    }
-    return best;
-}
+using cli::best_time;
+using cli::Clock;
+using cli::matmul_gflops;
+using cli::seconds_since;
 
 struct BenchModel {
     ModelSpec spec;
@@ -106,13 +93,6 @@ double forward_flops(const ModelSpec& s, int64_t B, int64_t T, int64_t past = 0)
     const double per_token_attn = 2 * 2 * nh * hd * keys;
     return double(B * T) * s.num_hidden_layers * (per_token_linear + per_token_attn) +
            double(B) * 2 * h * s.vocab_size;
-}
-
-double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps) {
-    c10::InferenceMode guard;
-    at::Tensor a = at::randn({m, k}).to(dtype), b = at::randn({n, k}).to(dtype);
-    const double t = best_time(reps, [&] { at::linear(a, b); });  // a @ b^T, as the engine's projections
-    return 2.0 * m * k * n / t / 1e9;
 }
 
 // Slot swap timing: layer 1 to another model's layer (a candidate the slot

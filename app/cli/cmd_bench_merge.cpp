@@ -27,6 +27,7 @@
 // datasets whose answers are truth's own greedy continuations.
 #include "app/cli/args.h"
 #include "app/cli/bench.h"
+#include "app/cli/bench_timing.h"
 #include "app/cli/bench_tokenizer.h"
 #include "core/eval/dataset.h"
 #include "core/eval/modes.h"
@@ -67,11 +68,8 @@ namespace {
 using namespace olm;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using cli::Clock;
+using cli::seconds_since;
 
 // "m3" (written so that GCC 12's -Wstringop-overflow false positive on
 // literal + std::string stays quiet)
@@ -484,20 +482,6 @@ Outcome run_naive(const fs::path& dir, const Shape& s, NaiveCounters& c) {
     return out;
 }
 
-// fp32 at::linear GFLOP/s at a prefill-like shape.
-double matmul_gflops(int64_t rows, int64_t in, int64_t out_features) {
-    at::InferenceMode guard;
-    const at::Tensor x = at::randn({rows, in}), w = at::randn({out_features, in});
-    (void)at::linear(x, w);
-    double best = 1e300;
-    for (int r = 0; r < 5; ++r) {
-        const auto t0 = Clock::now();
-        (void)at::linear(x, w);
-        best = std::min(best, seconds_since(t0));
-    }
-    return 2.0 * double(rows) * double(in) * double(out_features) / best / 1e9;
-}
-
 int run_bench(const std::vector<std::string>& argv) {
     cli::Args args(argv,
                    {"hidden", "intermediate", "layers", "heads", "kv-heads", "vocab", "models", "samples",
@@ -573,7 +557,7 @@ int run_bench(const std::vector<std::string>& argv) {
     bool same = true, all_compared = true;
     double max_rel = 0;
     if (original) {
-        const double mm = matmul_gflops(std::min<int64_t>(512, 16 * 32), s.hidden, s.intermediate);
+        const double mm = cli::matmul_gflops(at::kFloat, 512, s.hidden, s.intermediate, /*reps=*/5);
         auto gflop = [&](double layer_rows, double head_rows) {
             return (2 * layer_params * layer_rows + 2 * head_params * head_rows) / 1e9;
         };

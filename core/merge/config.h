@@ -51,7 +51,7 @@ struct MergeConfig {
     std::string dtype;   // "" (auto: bfloat16 on a GPU, else float32) | float32 | bfloat16 | float16
                          // (fp32, bf16, fp16 accepted and stored under these names)
     int64_t batch_tokens = 4096;  // padded tokens per evaluation batch
-    int64_t threads = 0;          // CPU threads (libtorch intra-op and BLAS); 0 = the measured default
+    int64_t threads = 0;  // CPU cores used: BLAS N, libtorch intra-op 1 (cpu_threads); 0 = the default
     int64_t quality_max_new_tokens = 512;
     int64_t min_words = 100;  // quality mode: shorter answers are penalised
     std::vector<std::string> forbidden_scripts = {
