@@ -87,8 +87,8 @@ int run_chat(const olm::Tokenizer& tok, const std::string& path, const std::stri
     } else {
         auto f = olm::parse_chat_family(family_name);
         if (!f)
-            throw olm::Error("unknown chat family '" + family_name +
-                             "' (chatml, llama3, mistral, gemma, phi3, tulu, plain, auto)");
+            throw olm::Error("unknown chat family '" + family_name + "' (" + olm::chat_family_names(", ") +
+                             ", auto)");
         choice = {*f, family_name + ": given with --family"};
     }
     auto prompt = olm::build_eval_prompt(tok, choice.family, turns);
@@ -109,7 +109,7 @@ OLM_COMMAND("tokenize", "tokenize text with a model's tokenizer.json (ids, piece
             "       olm tokenize MODEL_DIR --decode 1,2,3 [--skip-special]\n"
             "       olm tokenize MODEL_DIR --jsonl [--input FILE]\n"
             "       olm tokenize MODEL_DIR --chat CONVERSATION.json [--family "
-            "auto|chatml|llama3|mistral|gemma|phi3|tulu|plain]\n\n"
+            "auto|chatml|llama3|mistral|gemma|phi3|tulu|granite|plain]\n\n"
             "MODEL_DIR is a model folder or a folder holding only tokenizer files\n"
             "(tokenizer.json, optional tokenizer_config.json).\n"
             "  \"text\"         prints the ids (post-processor applied unless --no-special) and one\n"

@@ -36,8 +36,8 @@ EvalDataset load_eval_dataset(const std::filesystem::path& file, const std::stri
     } else {
         const auto parsed = parse_chat_family(settings.chat_family);
         if (!parsed)
-            throw Error("unknown chat family \"" + settings.chat_family +
-                        "\" (known: auto, chatml, llama3, mistral, gemma, phi3, plain)");
+            throw Error("unknown chat family \"" + settings.chat_family + "\" (known: auto, " +
+                        chat_family_names(", ") + ")");
         family = *parsed;
     }
 

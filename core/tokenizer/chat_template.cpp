@@ -12,11 +12,14 @@ struct Marker {
 };
 // Checked in this order; the first marker present in the template wins.
 constexpr Marker kMarkers[] = {
-    {"<|im_start|>", ChatFamily::chatml},
-    {"<|start_header_id|>", ChatFamily::llama3},
-    {"<start_of_turn>", ChatFamily::gemma},
-    {"[INST]", ChatFamily::mistral},
+    {"<|im_start|>", ChatFamily::chatml},       {"<|start_header_id|>", ChatFamily::llama3},
+    {"<start_of_turn>", ChatFamily::gemma},     {"[INST]", ChatFamily::mistral},
+    {"<|start_of_role|>", ChatFamily::granite},
 };
+
+constexpr ChatFamily kFamilies[] = {ChatFamily::chatml,  ChatFamily::llama3, ChatFamily::mistral,
+                                    ChatFamily::gemma,   ChatFamily::phi3,   ChatFamily::tulu,
+                                    ChatFamily::granite, ChatFamily::plain};
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
@@ -178,6 +181,15 @@ Format render(const Tokenizer& tok, ChatFamily family, const std::vector<ChatTur
             f.wants_bos = template_starts_with_bos(tok);
             break;
         }
+        case ChatFamily::granite:
+            // Granite 3.0's template; 3.1 and later write the same turns but, with
+            // no system turn, open with a default system message holding today's
+            // date, which is left out here (a score must not change with the date).
+            for (const auto& t : turns)
+                f.text += "<|start_of_role|>" + t.role + "<|end_of_role|>" + t.content + "<|end_of_text|>\n";
+            f.header = "<|start_of_role|>assistant<|end_of_role|>";
+            f.end_of_turn = "<|end_of_text|>";
+            break;
         case ChatFamily::plain:
             for (const auto& t : turns) {
                 if (t.role == "system")
@@ -208,6 +220,8 @@ std::string chat_family_name(ChatFamily family) {
             return "phi3";
         case ChatFamily::tulu:
             return "tulu";
+        case ChatFamily::granite:
+            return "granite";
         case ChatFamily::plain:
             return "plain";
     }
@@ -215,10 +229,15 @@ std::string chat_family_name(ChatFamily family) {
 }
 
 std::optional<ChatFamily> parse_chat_family(std::string_view name) {
-    for (auto f : {ChatFamily::chatml, ChatFamily::llama3, ChatFamily::mistral, ChatFamily::gemma,
-                   ChatFamily::phi3, ChatFamily::tulu, ChatFamily::plain})
+    for (auto f : kFamilies)
         if (name == chat_family_name(f)) return f;
     return std::nullopt;
+}
+
+std::string chat_family_names(std::string_view sep) {
+    std::string s;
+    for (auto f : kFamilies) s += (s.empty() ? "" : std::string(sep)) + chat_family_name(f);
+    return s;
 }
 
 ChatFamilyChoice choose_chat_family(const Tokenizer& tok) {

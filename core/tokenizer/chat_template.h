@@ -1,5 +1,5 @@
 #pragma once
-// Built-in chat formatters (ChatML, Llama 3, Mistral, Gemma, Phi-3, Tülu, plain) and the
+// Built-in chat formatters (ChatML, Llama 3, Mistral, Gemma, Phi-3, Tülu, Granite, plain) and the
 // evaluation prompt split: context = every turn before the final assistant turn
 // plus the assistant header; response = the final assistant text plus the
 // family's end-of-turn token.
@@ -14,8 +14,9 @@ namespace olm {
 
 // chatml also covers Phi-4's variant (<|im_sep|> after the role, no newlines);
 // phi3 covers Phi-3 / Phi-3.5 (<|user|>\n...<|end|>\n) and Phi-4-mini (no newlines);
-// tulu is OLMo 2 Instruct's and Tülu 3's (<|user|>\n...\n<|assistant|>\n...eos).
-enum class ChatFamily { chatml, llama3, mistral, gemma, phi3, tulu, plain };
+// tulu is OLMo 2 Instruct's and Tülu 3's (<|user|>\n...\n<|assistant|>\n...eos);
+// granite is Granite 3's (<|start_of_role|>user<|end_of_role|>...<|end_of_text|>\n).
+enum class ChatFamily { chatml, llama3, mistral, gemma, phi3, tulu, granite, plain };
 
 struct ChatTurn {
     std::string role;  // system | user | assistant (aliases human, gpt, model, bot accepted)
@@ -29,8 +30,10 @@ struct EvalPrompt {
 };
 
 std::string chat_family_name(ChatFamily family);
-// "chatml","llama3","mistral","gemma","phi3","tulu","plain"; "auto" and unknown names -> nullopt.
+// "chatml","llama3","mistral","gemma","phi3","tulu","granite","plain"; "auto" and unknown names -> nullopt.
 std::optional<ChatFamily> parse_chat_family(std::string_view name);
+// Every family name joined by sep ("chatml|llama3|...|plain"), for usage and error texts.
+std::string chat_family_names(std::string_view sep);
 
 struct ChatFamilyChoice {
     ChatFamily family;

@@ -88,10 +88,27 @@ TULU = ("{% for message in messages %}{% if message['role'] == 'system' %}{{ '<|
         "{% endif %}{% if loop.last and add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}{% endfor %}")
 PHI_TEMPLATES["olmo2"] = "{{ bos_token }}" + TULU
 PHI_TEMPLATES["tulu3"] = TULU
+# ibm-granite/granite-3.0-8b-instruct's (its tokenizer_config.json; the copy in
+# llama.cpp's tests/test-chat-template.cpp), with its role and end tokens added.
+PHI_TEMPLATES["granite3"] = (
+    "{%- if tools %}\n    {{- '<|start_of_role|>available_tools<|end_of_role|>\n' }}\n    {%- for tool in tools %}"
+    "\n    {{- tool | tojson(indent=4) }}\n    {%- if not loop.last %}\n        {{- '\n\n' }}\n    {%- endif %}"
+    "\n    {%- endfor %}\n    {{- '<|end_of_text|>\n' }}\n{%- endif %}\n{%- for message in messages %}\n    "
+    "{%- if message['role'] == 'system' %}\n    {{- '<|start_of_role|>system<|end_of_role|>' + message['content'] "
+    "+ '<|end_of_text|>\n' }}\n    {%- elif message['role'] == 'user' %}\n    {{- '<|start_of_role|>user"
+    "<|end_of_role|>' + message['content'] + '<|end_of_text|>\n' }}\n    {%- elif message['role'] == 'assistant' "
+    "%}\n    {{- '<|start_of_role|>assistant<|end_of_role|>'  + message['content'] + '<|end_of_text|>\n' }}\n    "
+    "{%- elif message['role'] == 'assistant_tool_call' %}\n    {{- '<|start_of_role|>assistant<|end_of_role|>"
+    "<|tool_call|>' + message['content'] + '<|end_of_text|>\n' }}\n    {%- elif message['role'] == 'tool_response' "
+    "%}\n    {{- '<|start_of_role|>tool_response<|end_of_role|>' + message['content'] + '<|end_of_text|>\n' }}\n"
+    "    {%- endif %}\n    {%- if loop.last and add_generation_prompt %}\n    {{- '<|start_of_role|>assistant"
+    "<|end_of_role|>' }}\n    {%- endif %}\n{%- endfor %}")
 PHI_TOKENS = {"phi3": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
               "phi4-mini": ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
-              "phi4": ["<|im_sep|>"], "olmo2": [], "tulu3": []}
-EXPECTED_FAMILY = {"phi3": "phi3", "phi4-mini": "phi3", "phi4": "chatml", "olmo2": "tulu", "tulu3": "tulu"}
+              "phi4": ["<|im_sep|>"], "olmo2": [], "tulu3": [],
+              "granite3": ["<|start_of_role|>", "<|end_of_role|>", "<|end_of_text|>", "<|tool_call|>"]}
+EXPECTED_FAMILY = {"phi3": "phi3", "phi4-mini": "phi3", "phi4": "chatml", "olmo2": "tulu", "tulu3": "tulu",
+                   "granite3": "granite"}
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +129,7 @@ def phi_tokenizer_dirs(tmp_path_factory):
             cfg["added_tokens_decoder"][str(next_id)] = {k: v for k, v in entry.items() if k != "id"}
             next_id += 1
         cfg["chat_template"] = template
-        cfg["eos_token"] = "<|im_end|>" if name == "phi4" else "<|endoftext|>"
+        cfg["eos_token"] = {"phi4": "<|im_end|>", "granite3": "<|end_of_text|>"}.get(name, "<|endoftext|>")
         if name == "olmo2":
             cfg["bos_token"] = "<|endoftext|>"  # OLMo 2's BOS and EOS are one token
         (d / "tokenizer.json").write_text(json.dumps(tj))

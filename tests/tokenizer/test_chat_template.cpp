@@ -7,6 +7,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -165,7 +166,7 @@ private slots:
     void parse_family_data() {
         QTest::addColumn<QString>("name");
         QTest::addColumn<bool>("known");
-        for (const char* n : {"chatml", "llama3", "mistral", "gemma", "phi3", "tulu", "plain"})
+        for (const char* n : {"chatml", "llama3", "mistral", "gemma", "phi3", "tulu", "granite", "plain"})
             QTest::newRow(n) << n << true;
         QTest::newRow("auto") << "auto" << false;
         QTest::newRow("ChatML") << "ChatML" << false;
@@ -237,6 +238,53 @@ private slots:
         // the last turn of a rendered conversation has no newline after eos
         QCOMPARE(olm::render_chat(t, olm::ChatFamily::tulu, {turns[0], turns[1]}, false),
                  std::string("<|user|>\nHi\n<|assistant|>\nHello<|endoftext|>"));
+    }
+
+    // Granite 3's turns: role between <|start_of_role|> and <|end_of_role|>, each
+    // turn closed by <|end_of_text|> and a newline, no BOS (the literal below is
+    // what granite-3.0-8b-instruct's template renders; test_tokenizers.py checks
+    // the family against transformers' apply_chat_template of that template).
+    void granite_turns() {
+        QTemporaryDir dir;
+        const auto src = dir_of("tiny-bytelevel");
+        const std::filesystem::path d = dir.path().toStdString();
+        nlohmann::json tj, cfg;
+        std::ifstream(src / "tokenizer.json") >> tj;
+        std::ifstream(src / "tokenizer_config.json") >> cfg;
+        int next = 0;
+        for (const auto& t : tj["added_tokens"]) next = std::max(next, t["id"].get<int>() + 1);
+        for (const char* t : {"<|start_of_role|>", "<|end_of_role|>", "<|end_of_text|>"})
+            tj["added_tokens"].push_back({{"id", next++},
+                                          {"content", t},
+                                          {"single_word", false},
+                                          {"lstrip", false},
+                                          {"rstrip", false},
+                                          {"normalized", false},
+                                          {"special", true}});
+        cfg["chat_template"] =
+            "{%- for message in messages %}{{- '<|start_of_role|>' + message['role'] + '<|end_of_role|>' + "
+            "message['content'] + '<|end_of_text|>\n' }}{%- endfor %}";
+        cfg["eos_token"] = "<|end_of_text|>";
+        std::ofstream(d / "tokenizer.json") << tj.dump();
+        std::ofstream(d / "tokenizer_config.json") << cfg.dump();
+        const olm::Tokenizer t = olm::Tokenizer::from_folder(d);
+        QCOMPARE(olm::detect_chat_family(t), olm::ChatFamily::granite);
+        const std::vector<olm::ChatTurn> turns = {{"system", "Be brief."},
+                                                  {"user", "Hi"},
+                                                  {"assistant", "Hello"},
+                                                  {"user", "2+2?"},
+                                                  {"assistant", "4"}};
+        const auto text = olm::format_chat(t, olm::ChatFamily::granite, turns);
+        QCOMPARE(text.context, std::string("<|start_of_role|>system<|end_of_role|>Be brief.<|end_of_text|>\n"
+                                           "<|start_of_role|>user<|end_of_role|>Hi<|end_of_text|>\n"
+                                           "<|start_of_role|>assistant<|end_of_role|>Hello<|end_of_text|>\n"
+                                           "<|start_of_role|>user<|end_of_role|>2+2?<|end_of_text|>\n"
+                                           "<|start_of_role|>assistant<|end_of_role|>"));
+        QCOMPARE(text.response, std::string("4"));
+        QCOMPARE(text.end_of_turn, std::string("<|end_of_text|>"));
+        QVERIFY(!text.wants_bos);
+        const auto p = olm::build_eval_prompt(t, olm::ChatFamily::granite, turns);
+        QCOMPARE(p.response_ids.back(), *t.token_to_id("<|end_of_text|>"));
     }
 
     void missing_end_of_turn_token_is_an_error() {
