@@ -135,8 +135,81 @@ bool is_expert_role(TensorRole role) {
            role == TensorRole::expert_down;
 }
 
+std::string unit_name(TensorRole role, int expert) {
+    using R = TensorRole;
+    if (is_expert_role(role)) {
+        if (expert < 0)
+            throw Error("unit_name: role " + std::string(role_name(role)) + " needs an expert index");
+        return expert_unit_name(expert);
+    }
+    switch (role) {
+        case R::embed_tokens:
+            return "embed_tokens";
+        case R::final_norm:
+            return "norm";
+        case R::lm_head:
+            return "lm_head";
+        case R::attn_q:
+        case R::attn_q_bias:
+            return "self_attn.q_proj";
+        case R::attn_k:
+        case R::attn_k_bias:
+            return "self_attn.k_proj";
+        case R::attn_v:
+        case R::attn_v_bias:
+            return "self_attn.v_proj";
+        case R::attn_o:
+        case R::attn_o_bias:
+            return "self_attn.o_proj";
+        case R::attn_q_norm:
+            return "self_attn.q_norm";
+        case R::attn_k_norm:
+            return "self_attn.k_norm";
+        case R::input_norm:
+            return "input_layernorm";
+        case R::post_attention_norm:
+            return "post_attention_layernorm";
+        case R::pre_feedforward_norm:
+            return "pre_feedforward_layernorm";
+        case R::post_feedforward_norm:
+            return "post_feedforward_layernorm";
+        case R::mlp_gate:
+            return "mlp.gate_proj";
+        case R::mlp_up:
+            return "mlp.up_proj";
+        case R::mlp_down:
+            return "mlp.down_proj";
+        case R::attn_qkv:
+            return "self_attn.qkv_proj";
+        case R::mlp_gate_up:
+            return "mlp.gate_up_proj";
+        case R::moe_router:
+            return "mlp.gate";
+        default:
+            break;
+    }
+    return "?";
+}
+
+std::string expert_unit_name(int expert) { return "mlp.experts." + std::to_string(expert); }
+
+int unit_expert(const std::string& unit) {
+    const std::string prefix = "mlp.experts.";
+    if (unit.size() <= prefix.size() || unit.compare(0, prefix.size(), prefix) != 0) return -1;
+    const std::string digits = unit.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoi(digits);
+}
+
 bool is_layer_role(TensorRole role) {
     return role != TensorRole::embed_tokens && role != TensorRole::final_norm && role != TensorRole::lm_head;
+}
+
+std::vector<const Architecture*> layouts_of(const std::string& name) {
+    std::vector<const Architecture*> out{&architecture_named(name)};
+    for (const auto& a : secondary_layouts())
+        if (a.name == name) out.push_back(&a);
+    return out;
 }
 
 std::string supported_architectures() {
@@ -152,6 +225,14 @@ const Architecture& architecture_named(const std::string& name) {
 }
 
 const Architecture& architecture_for(const ModelSpec& spec) { return architecture_named(spec.architecture); }
+
+const Architecture& architecture_for(const ModelSpec& spec,
+                                     const std::function<bool(const std::string&)>& has) {
+    const auto layouts = layouts_of(spec.architecture);
+    for (const Architecture* a : layouts)
+        if (has(tensor_name(*a, TensorRole::embed_tokens))) return *a;
+    return *layouts.front();
+}
 
 std::string tensor_name(const Architecture& arch, TensorRole role, int layer, int expert) {
     const TensorTemplate* t = find_template(arch, role);
@@ -229,23 +310,24 @@ std::vector<ExpectedTensor> layer_tensors(const Architecture& arch, const ModelS
             experts.push_back(&t);
             continue;
         }
-        out.push_back({t.role, substitute(t.pattern, layer), t.unit, required, expected_shape(spec, t.role)});
+        out.push_back({t.role, substitute(t.pattern, layer), t.sublayer, unit_name(t.role), required,
+                       expected_shape(spec, t.role)});
     }
     for (int e = 0; !experts.empty() && e < spec.num_experts; ++e)
         for (const TensorTemplate* t : experts)
-            out.push_back(
-                {t->role, substitute(t->pattern, layer, e), t->unit, true, expected_shape(spec, t->role), e});
+            out.push_back({t->role, substitute(t->pattern, layer, e), t->sublayer, unit_name(t->role, e),
+                           true, expected_shape(spec, t->role), e});
     return out;
 }
 
-std::vector<ExpectedTensor> unit_tensors(const Architecture& arch, const ModelSpec& spec, int layer,
-                                         const std::string& unit) {
+std::vector<ExpectedTensor> sublayer_tensors(const Architecture& arch, const ModelSpec& spec, int layer,
+                                             const std::string& sublayer) {
     bool known = false;
-    for (const auto& u : arch.units) known = known || u == unit;
-    if (!known) throw Error(arch.name + " has no tensor unit '" + unit + "'");
+    for (const auto& u : arch.sublayers) known = known || u == sublayer;
+    if (!known) throw Error(arch.name + " has no sublayer '" + sublayer + "'");
     std::vector<ExpectedTensor> out;
     for (auto& t : layer_tensors(arch, spec, layer))
-        if (t.unit == unit) out.push_back(std::move(t));
+        if (t.sublayer == sublayer) out.push_back(std::move(t));
     return out;
 }
 
@@ -254,7 +336,7 @@ std::vector<ExpectedTensor> boundary_tensors(const Architecture& arch, const Mod
     for (const auto& t : arch.boundary) {
         bool required = true;
         if (!present(t, spec, -1, &required)) continue;
-        out.push_back({t.role, t.pattern, "", required, expected_shape(spec, t.role)});
+        out.push_back({t.role, t.pattern, "", unit_name(t.role), required, expected_shape(spec, t.role)});
     }
     return out;
 }
@@ -272,7 +354,9 @@ const CarriedPart* carried_part(const Architecture& arch, const std::string& nam
     return nullptr;
 }
 
-int layer_of(const Architecture& arch, const std::string& name) {
+std::optional<TensorKey> tensor_key(const Architecture& arch, const std::string& name) {
+    for (const auto& t : arch.boundary)
+        if (t.pattern == name) return TensorKey{t.role, -1, -1};
     for (const auto& t : arch.layer) {
         const auto pos = t.pattern.find("{layer}");
         if (pos == std::string::npos) continue;
@@ -283,18 +367,39 @@ int layer_of(const Architecture& arch, const std::string& name) {
         // The rest must match the pattern after {layer}, an {expert} matching digits.
         std::string_view rest = std::string_view(name).substr(prefix.size() + len);
         std::string_view tail = std::string_view(t.pattern).substr(pos + 7);
+        int expert = -1;
         const auto ex = tail.find("{expert}");
         if (ex != std::string_view::npos) {
             if (rest.substr(0, ex) != tail.substr(0, ex)) continue;
             const auto [e, elen] = leading_number(rest.substr(ex));
             if (e < 0) continue;
+            expert = e;
             rest = rest.substr(ex + elen);
             tail = tail.substr(ex + 8);
         }
         if (rest != tail) continue;
-        return layer;
+        return TensorKey{t.role, layer, expert};
     }
-    return -1;
+    return std::nullopt;
+}
+
+int layer_of(const Architecture& arch, const std::string& name) {
+    const auto key = tensor_key(arch, name);
+    return key ? key->layer : -1;
+}
+
+std::string name_in_layout(const Architecture& to, const std::string& name) {
+    if (tensor_key(to, name)) return name;
+    for (const Architecture* a : layouts_of(to.name)) {
+        if (a == &to) continue;
+        if (const auto key = tensor_key(*a, name)) return tensor_name(to, key->role, key->layer, key->expert);
+        for (const auto& c : a->carried)  // a carried part: the same suffix under to's prefix
+            if (name.compare(0, c.prefix.size(), c.prefix) == 0)
+                for (const auto& tc : to.carried)
+                    if (tc.mergekit_module == c.mergekit_module)
+                        return tc.prefix + name.substr(c.prefix.size());
+    }
+    return name;
 }
 
 }  // namespace olm

@@ -1,6 +1,7 @@
 // The architecture table: one entry per supported Hugging Face architecture.
 // To add one: append an entry to k_table (name, model_types, boundary and layer
-// templates with their presence and unit) and a row to tests/io/test_architecture.cpp.
+// templates with their presence and sublayer) and a row to tests/io/test_architecture.cpp.
+// A family's further checkpoint layouts go in k_layouts.
 #include "core/io/architecture.h"
 
 namespace olm {
@@ -102,7 +103,7 @@ std::vector<TensorTemplate> moe_layer(const std::string& block, const char* gate
     return t;
 }
 
-const std::vector<std::string> k_units = {"attention", "mlp", "norms"};
+const std::vector<std::string> k_sublayers = {"attention", "mlp", "norms"};
 
 }  // namespace
 
@@ -113,31 +114,31 @@ const std::vector<Architecture>& architectures() {
          {"llama"},
          llama_boundary(),
          decoder_layer(P::if_attention_bias, true, false),
-         k_units},
+         k_sublayers},
         {"MistralForCausalLM",
          {"mistral"},
          llama_boundary(),
          decoder_layer(P::if_attention_bias, true, false),
-         k_units},
+         k_sublayers},
         // q/k/v biases always (parse_model_spec sets attention_bias for qwen2), no o_proj bias
         {"Qwen2ForCausalLM",
          {"qwen2"},
          llama_boundary(),
          decoder_layer(P::if_attention_bias, false, false),
-         k_units},
+         k_sublayers},
         // per-head q_norm/k_norm; biases when config.attention_bias
         {"Qwen3ForCausalLM",
          {"qwen3"},
          llama_boundary(),
          decoder_layer(P::if_attention_bias, true, true),
-         k_units},
+         k_sublayers},
         // Gemma 2: sandwich norms with (1 + w), embeddings × √hidden, GELU-tanh,
         // attention and final-logit soft-capping, query_pre_attn_scalar,
         // sliding-window attention on alternate layers (parse_model_spec).
-        {"Gemma2ForCausalLM", {"gemma2"}, llama_boundary(), sandwich_layer(false), k_units},
+        {"Gemma2ForCausalLM", {"gemma2"}, llama_boundary(), sandwich_layer(false), k_sublayers},
         // Gemma 3 (text): Gemma 2's layer plus per-head q/k norms with (1 + w), no
         // soft-capping by default, and its own rotary base on the sliding layers.
-        {"Gemma3ForCausalLM", {"gemma3_text"}, llama_boundary(), sandwich_layer(true), k_units},
+        {"Gemma3ForCausalLM", {"gemma3_text"}, llama_boundary(), sandwich_layer(true), k_sublayers},
         // Gemma 3 as most fine-tunes ship it: the Gemma 3 text model under
         // language_model. (the Hub's layout, which transformers 5 also writes),
         // its config under text_config, and the SigLIP vision tower and the
@@ -146,35 +147,56 @@ const std::vector<Architecture>& architectures() {
          {"gemma3"},
          llama_boundary("language_model.model.", "language_model."),
          sandwich_layer(true, "language_model.model."),
-         k_units,
+         k_sublayers,
          "text_config",
          "text_decoder",
          {{"vision_tower.", "vision_tower"}, {"multi_modal_projector.", "multi_modal_projector"}}},
         // Phi-3 and Phi-4: fused projections, longrope scaling, partial rotary.
-        {"Phi3ForCausalLM", {"phi3"}, llama_boundary(), fused_layer(), k_units},
+        {"Phi3ForCausalLM", {"phi3"}, llama_boundary(), fused_layer(), k_sublayers},
         // Granite: the Llama layer with embedding, attention, residual and logits multipliers.
         {"GraniteForCausalLM",
          {"granite"},
          llama_boundary(),
          decoder_layer(P::if_attention_bias, true, false),
-         k_units},
+         k_sublayers},
         // OLMo 2: post-norms and full-width q/k norms (parse_model_spec).
-        {"Olmo2ForCausalLM", {"olmo2"}, llama_boundary(), post_norm_layer(), k_units},
+        {"Olmo2ForCausalLM", {"olmo2"}, llama_boundary(), post_norm_layer(), k_sublayers},
         // Mixtral: the Mistral attention and routed experts (w1 gate, w3 up, w2 down).
         {"MixtralForCausalLM",
          {"mixtral"},
          llama_boundary(),
          moe_layer("block_sparse_moe.", "w1", "w3", "w2", false, false),
-         k_units},
+         k_sublayers},
         // Qwen3-MoE: the Qwen 3 attention (q/k norms) and routed experts; layers in
         // mlp_only_layers have Qwen 3's dense MLP.
         {"Qwen3MoeForCausalLM",
          {"qwen3_moe"},
          llama_boundary(),
          moe_layer("mlp.", "gate_proj", "up_proj", "down_proj", true, true),
-         k_units},
+         k_sublayers},
     };
     return k_table;
+}
+
+const std::vector<Architecture>& secondary_layouts() {
+    static const std::vector<Architecture> k_layouts = {
+        // Gemma 3 under transformers' in-memory names (Gemma3ForConditionalGeneration's
+        // state_dict since transformers 4.52: model.language_model.*, model.vision_tower.*,
+        // model.multi_modal_projector.*, lm_head), as fine-tunes saved from a state
+        // dict ship it. transformers loads both layouts; mergekit's gemma3 template
+        // names only the Hub's.
+        {"Gemma3ForConditionalGeneration",
+         {"gemma3"},
+         llama_boundary("model.language_model.", ""),
+         sandwich_layer(true, "model.language_model."),
+         k_sublayers,
+         "text_config",
+         "text_decoder",
+         {{"model.vision_tower.", "vision_tower"}, {"model.multi_modal_projector.", "multi_modal_projector"}},
+         "transformers' in-memory names (model.language_model.*)",
+         false},
+    };
+    return k_layouts;
 }
 
 }  // namespace olm

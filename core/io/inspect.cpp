@@ -75,6 +75,7 @@ std::string describe_model(const ModelFolder& m) {
     o << "  rope           theta " << s.rope_theta;
     if (!s.rope_scaling.type.empty()) o << ", " << s.rope_scaling.type << " x" << s.rope_scaling.factor;
     o << "\n";
+    if (!m.architecture().layout.empty()) o << "  layout         " << m.architecture().layout << "\n";
     // Parts outside the language model (a vision tower): not merged, carried from the base.
     for (const CarriedPart& c : m.architecture().carried) {
         int64_t tensors = 0, params = 0;
@@ -250,6 +251,8 @@ std::string describe_families() {
         for (const auto& c : a.carried) carried += (carried.empty() ? "" : ", ") + c.prefix + "*";
         if (!a.text_config.empty()) features += "; language model config under " + a.text_config;
         if (!carried.empty()) features += "; carried from the base unchanged: " + carried;
+        for (const Architecture* other : layouts_of(a.name))
+            if (other != &a) features += "; also read in " + other->layout;
         os << "  " << a.name << " (model_type " << types << "): " << layer_tensors
            << " tensor roles per layer; " << features << "\n";
     }

@@ -69,7 +69,7 @@ ModelFolder ModelFolder::open(const fs::path& folder) {
     auto st = std::make_shared<State>();
     st->path = folder;
     st->spec = load_model_spec(folder);
-    st->arch = &architecture_for(st->spec);
+    (void)architecture_for(st->spec);  // an unsupported architecture fails before the shards are read
 
     const fs::path index = folder / "model.safetensors.index.json";
     const fs::path single = folder / "model.safetensors";
@@ -109,13 +109,18 @@ ModelFolder ModelFolder::open(const fs::path& folder) {
         throw Error(folder.string() + ": no model.safetensors or model.safetensors.index.json");
     }
 
+    // The family's layout whose names the checkpoint holds (Gemma 3 has two).
+    st->arch = &architecture_for(st->spec, [&](const std::string& n) { return st->tensors.count(n) > 0; });
     // Every expected tensor present with its expected shape.
     for (const auto& e : all_tensors(*st->arch, st->spec)) {
         auto it = st->tensors.find(e.name);
         if (it == st->tensors.end()) {
             if (!e.required) continue;
+            std::string also;  // the other layouts the folder does not hold either
+            for (const Architecture* a : layouts_of(st->arch->name))
+                if (a != st->arch) also += " (nor " + a->layout + ": '" + name_in_layout(*a, e.name) + "')";
             throw Error(folder.string() + ": " + st->spec.architecture + " tensor '" + e.name +
-                        "' is missing");
+                        "' is missing" + also);
         }
         const TensorInfo& info = *it->second.second;
         if (info.shape != e.shape)

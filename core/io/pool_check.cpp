@@ -93,16 +93,19 @@ std::string incompatibility(const ModelFolder& base, const ModelFolder& other) {
     if (b.num_key_value_heads != o.num_key_value_heads)
         return differs("num_key_value_heads", b.num_key_value_heads, o.num_key_value_heads);
     if (b.head_dim != o.head_dim) return differs("head_dim", b.head_dim, o.head_dim);
+    // Tensor by tensor, each under its own folder's names (the two may use two
+    // layouts of one family).
     const Architecture& arch = base.architecture();
     for (const auto& e : all_tensors(arch, b)) {
+        const std::string on = name_in_layout(other.architecture(), e.name);
         const bool in_b = base.has(e.name);
-        const bool in_o = other.has(e.name);
+        const bool in_o = other.has(on);
         if (!in_b && !in_o) continue;
         if (in_b != in_o)
             return short_name(arch, e.name) +
                    (in_o ? " is present, base has none" : " is missing, base has it");
         const auto& sb = base.info(e.name).shape;
-        const auto& so = other.info(e.name).shape;
+        const auto& so = other.info(on).shape;
         if (sb != so)
             return short_name(arch, e.name) + " is " + shape_text(so) + ", base has " + shape_text(sb);
     }

@@ -20,9 +20,9 @@ namespace {
 using Json = nlohmann::json;
 
 // The recipe of one tensor of the model.
-Recipe tensor_recipe(const MergeState& st, const Architecture& arch, const ExpectedTensor& t, int layer) {
-    if (t.unit.empty() && layer < 0) return st.boundary_recipe(tensor_unit_name(t, layer));
-    return st.unit_recipe(layer, tensor_unit_name(t, layer));
+Recipe tensor_recipe(const MergeState& st, const ExpectedTensor& t, int layer) {
+    if (layer < 0) return st.boundary_recipe(t.unit);
+    return st.unit_recipe(layer, t.unit);
 }
 
 std::string num(double v, int digits = 4) {
@@ -63,7 +63,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     for (const ExpectedTensor& t : all_tensors(arch, spec)) {
         if (!base.has(t.name)) continue;  // e.g. lm_head of a tied model
         const int layer = layer_of(arch, t.name);
-        const Recipe r = tensor_recipe(state, arch, t, layer);
+        const Recipe r = tensor_recipe(state, t, layer);
         pool.check_recipe(r);
         TensorSource s;
         s.name = t.name;
@@ -71,7 +71,10 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         s.shape = base.info(t.name).shape;
         s.produce = [&pool, name = t.name, r]() { return pool.tensor(name, r); };
         s.done = [&pool, name = t.name, r]() {
-            for (const auto& [m, c] : r) pool.folder(m).release(name);
+            for (const auto& [m, c] : r) {
+                const ModelFolder& f = pool.folder(m);
+                f.release(name_in_layout(f.architecture(), name));
+            }
         };
         sources.push_back(std::move(s));
     }
@@ -100,12 +103,17 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     }
     for (const auto& n : pool.names())
         if (!refs.count(n)) refs[n] = pool.folder(n).path().string();
-    eo.extra_files["README.md"] = model_card(report, state, spec.num_experts == 0);
+    // No configuration either when a pool model is in a layout mergekit's
+    // template does not name (Gemma 3 under transformers' in-memory names).
+    bool with_mergekit = spec.num_experts == 0;
+    for (const auto& n : pool.names())
+        with_mergekit = with_mergekit && pool.folder(n).architecture().mergekit_names;
+    eo.extra_files["README.md"] = model_card(report, state, with_mergekit);
     // mergekit's templates for the expert families (mixtral.json, qwen3_moe.json
     // in 0.1.5) name transformers' fused in-memory expert tensors
     // (mlp.experts.gate_up_proj), which checkpoints on disk do not have, and its
     // filters cannot name one expert: no configuration is written for them.
-    if (spec.num_experts == 0)
+    if (with_mergekit)
         eo.extra_files["mergekit_config.yml"] =
             mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)), &arch);
     eo.extra_files["merge_report.json"] = dump_json_text(report, 2) + "\n";

@@ -54,8 +54,7 @@ std::map<std::string, Target> module_targets(const Architecture& arch, const Mod
     std::map<std::string, Target> modules;
     for (const ExpectedTensor& t : all_tensors(arch, spec)) {
         const int layer = layer_of(arch, t.name);
-        const std::string unit = tensor_unit_name(t, layer);
-        modules[module_of(t.name)] = {layer, layer < 0 ? unit : std::to_string(layer) + "." + unit};
+        modules[module_of(t.name)] = {layer, layer < 0 ? t.unit : std::to_string(layer) + "." + t.unit};
     }
     return modules;
 }

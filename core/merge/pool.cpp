@@ -79,12 +79,6 @@ void MergePool::check_recipe(const Recipe& r) const {
     for (const auto& [name, c] : r) (void)folder(name);
 }
 
-std::string tensor_unit_name(const ExpectedTensor& t, int layer) {
-    if (layer < 0) return boundary_part_name(boundary_part_of(t.role));
-    if (is_expert_role(t.role)) return expert_unit_name(t.expert);
-    return layer_unit_name(layer_tensor_ref(t.role).unit);
-}
-
 std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
     // The units of every layer, in unit order: a model with dense and expert
     // layers (Qwen3-MoE's mlp_only_layers) lists both kinds; a unit a layer
@@ -195,9 +189,12 @@ at::Tensor MergePool::tensor(const std::string& name, const Recipe& r) const {
     check_recipe(r);
     std::vector<std::pair<double, at::Tensor>> terms;
     for (const auto& [m, c] : r) {
+        // name is the base's; a pool model in another layout of the family
+        // (Gemma 3's two) holds the same tensor under its own name.
         const ModelFolder& f = folder(m);
-        if (!f.has(name)) throw Error("model '" + m + "' has no tensor " + name);
-        terms.emplace_back(c, f.tensor(name));
+        const std::string own = name_in_layout(f.architecture(), name);
+        if (!f.has(own)) throw Error("model '" + m + "' has no tensor " + own);
+        terms.emplace_back(c, f.tensor(own));
     }
     return blend_tensors(terms, to_scalar_type(m_dtype));
 }

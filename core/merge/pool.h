@@ -56,11 +56,6 @@ private:
     DType m_dtype = DType::F32;
 };
 
-// The name a tensor's recipe is kept under: its tensor-wise unit for a layer
-// tensor (layer >= 0: "self_attn.q_proj", "mlp.experts.3"), its boundary part
-// otherwise ("embed_tokens", "norm", "lm_head").
-std::string tensor_unit_name(const ExpectedTensor& t, int layer);
-
 // sum(coeff_i * t_i) in float32, cast to dtype; a single {t: 1} term is returned as is.
 // Undefined tensors in every term -> undefined.
 at::Tensor blend_tensors(const std::vector<std::pair<double, at::Tensor>>& terms, at::ScalarType dtype);

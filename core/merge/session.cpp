@@ -140,7 +140,7 @@ void MergeSession::apply(const MergeState& st) {
 }
 
 void MergeSession::set_unit(int layer, const std::string& unit, const Recipe& r) {
-    if (const int e = expert_unit_index(unit); e >= 0) {
+    if (const int e = unit_expert(unit); e >= 0) {
         // A layer without experts (Qwen3-MoE's dense layers) has nothing to set.
         if (m_pool.spec().layer_is_sparse(layer)) m_model->set_expert(layer, e, m_pool.expert(layer, e, r));
         return;

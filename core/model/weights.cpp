@@ -12,25 +12,6 @@ namespace olm {
 
 namespace {
 
-constexpr const char* kUnitNames[kNumLayerUnits] = {
-    "input_layernorm",
-    "self_attn.q_proj",
-    "self_attn.k_proj",
-    "self_attn.v_proj",
-    "self_attn.o_proj",
-    "self_attn.q_norm",
-    "self_attn.k_norm",
-    "post_attention_layernorm",
-    "mlp.gate_proj",
-    "mlp.up_proj",
-    "mlp.down_proj",
-    "pre_feedforward_layernorm",
-    "post_feedforward_layernorm",
-    "self_attn.qkv_proj",
-    "mlp.gate_up_proj",
-    "mlp.gate",
-};
-
 std::string shape_str(at::IntArrayRef s) {
     std::ostringstream o;
     o << "[";
@@ -50,7 +31,20 @@ void expect_shape(const at::Tensor& t, std::vector<int64_t> want, const std::str
 
 }  // namespace
 
-const char* layer_unit_name(LayerUnit unit) { return kUnitNames[static_cast<int>(unit)]; }
+const char* layer_unit_name(LayerUnit unit) {
+    // Each slot holds one role's weight (and maybe its bias): the unit is that role's.
+    static const std::array<std::string, kNumLayerUnits> k_names = [] {
+        std::array<std::string, kNumLayerUnits> n;
+        for (int r = 0; r < kNumTensorRoles; ++r) {
+            const auto role = static_cast<TensorRole>(r);
+            if (!is_layer_role(role) || is_expert_role(role)) continue;
+            const LayerTensorRef ref = layer_tensor_ref(role);
+            if (!ref.bias) n[static_cast<size_t>(ref.unit)] = unit_name(role);
+        }
+        return n;
+    }();
+    return k_names[static_cast<size_t>(unit)].c_str();
+}
 
 bool is_norm_unit(LayerUnit unit) {
     // The architecture table's answer: the role whose weight this unit holds is a norm role.
@@ -61,16 +55,6 @@ bool is_norm_unit(LayerUnit unit) {
             if (ref.unit == unit && !ref.bias) return is_norm_role(t.role);
         }
     return false;
-}
-
-std::string expert_unit_name(int expert) { return "mlp.experts." + std::to_string(expert); }
-
-int expert_unit_index(const std::string& name) {
-    const std::string prefix = "mlp.experts.";
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return -1;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-    return std::stoi(digits);
 }
 
 at::Tensor& expert_tensor(ExpertWeights& w, TensorRole role) {
@@ -89,22 +73,18 @@ at::Tensor& expert_tensor(ExpertWeights& w, TensorRole role) {
 
 LayerUnit layer_unit_from_name(const std::string& name) {
     for (int i = 0; i < kNumLayerUnits; ++i)
-        if (name == kUnitNames[i]) return static_cast<LayerUnit>(i);
+        if (name == layer_unit_name(static_cast<LayerUnit>(i))) return static_cast<LayerUnit>(i);
     std::string known;
-    for (int i = 0; i < kNumLayerUnits; ++i) known += std::string(i ? ", " : "") + kUnitNames[i];
+    for (int i = 0; i < kNumLayerUnits; ++i)
+        known += std::string(i ? ", " : "") + layer_unit_name(static_cast<LayerUnit>(i));
     throw Error("unknown layer unit '" + name + "' (known: " + known + ")");
 }
 
 const char* boundary_part_name(BoundaryPart part) {
-    switch (part) {
-        case BoundaryPart::embed_tokens:
-            return "embed_tokens";
-        case BoundaryPart::norm:
-            return "norm";
-        case BoundaryPart::lm_head:
-            return "lm_head";
-    }
-    return "?";
+    static const std::array<std::string, kNumBoundaryParts> k_names = {unit_name(TensorRole::embed_tokens),
+                                                                       unit_name(TensorRole::final_norm),
+                                                                       unit_name(TensorRole::lm_head)};
+    return k_names[static_cast<size_t>(part)].c_str();
 }
 
 at::Tensor& BoundaryWeights::operator[](BoundaryPart p) {

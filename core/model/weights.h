@@ -37,8 +37,9 @@ enum class LayerUnit : int {
 };
 inline constexpr int kNumLayerUnits = 16;
 
-// "input_layernorm", "self_attn.q_proj", ..., "mlp.down_proj" (HF module paths
-// relative to the layer); layer_unit_from_name throws olm::Error on unknown names.
+// The unit a slot holds, by io's unit_name of the role whose weight it holds:
+// "input_layernorm", "self_attn.q_proj", ..., "mlp.down_proj";
+// layer_unit_from_name throws olm::Error on unknown names.
 const char* layer_unit_name(LayerUnit unit);
 // The norms among the units (input/post-attention/feed-forward layernorms, q/k norms).
 bool is_norm_unit(LayerUnit unit);
@@ -50,14 +51,13 @@ struct UnitTensors {
 };
 
 // One routed expert (Mixtral's w1/w3/w2, Qwen3-MoE's gate/up/down_proj): a
-// unit of its own for the tensor-wise search, named "mlp.experts.<e>".
+// unit of its own for the tensor-wise search, named "mlp.experts.<e>" (io's
+// expert_unit_name / unit_expert).
 struct ExpertWeights {
     at::Tensor gate;  // [expert width, hidden]
     at::Tensor up;    // [expert width, hidden]
     at::Tensor down;  // [hidden, expert width]
 };
-std::string expert_unit_name(int expert);                      // "mlp.experts.3"
-int expert_unit_index(const std::string& name);                // 3 for "mlp.experts.3", -1 for any other name
 at::Tensor& expert_tensor(ExpertWeights& w, TensorRole role);  // by expert role; throws for others
 
 struct LayerWeights {
@@ -70,7 +70,7 @@ struct LayerWeights {
 
 enum class BoundaryPart : int { embed_tokens = 0, norm, lm_head };
 inline constexpr int kNumBoundaryParts = 3;
-const char* boundary_part_name(BoundaryPart part);  // "embed_tokens", "norm", "lm_head"
+const char* boundary_part_name(BoundaryPart part);  // io's unit_name: "embed_tokens", "norm", "lm_head"
 
 struct BoundaryWeights {
     at::Tensor embed_tokens;  // [vocab, hidden]

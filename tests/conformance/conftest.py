@@ -181,6 +181,40 @@ def to_hub_layout(path):
         index.write_text(json.dumps(j, indent=2))
 
 
+# Gemma3ForConditionalGeneration's two checkpoint layouts: (Hub / what
+# transformers 5 writes, transformers' state-dict names since 4.52).
+GEMMA3_LAYOUTS = (("language_model.model.", "model.language_model."), ("language_model.lm_head.", "lm_head."),
+                  ("vision_tower.", "model.vision_tower."), ("multi_modal_projector.", "model.multi_modal_projector."))
+
+
+def to_state_dict_layout(path):
+    """Renames a saved Gemma3ForConditionalGeneration's tensors to the names of
+    its state_dict (model.language_model.*, model.vision_tower.*,
+    model.multi_modal_projector.*, lm_head), as fine-tunes saved from a state
+    dict ship them; transformers loads both."""
+    from safetensors.torch import load_file, save_file
+    path = Path(path)
+
+    def renamed(k):
+        for a, b in GEMMA3_LAYOUTS:
+            if k.startswith(a):
+                return b + k[len(a):]
+        return k
+    rename = {}
+    for f in sorted(path.glob("*.safetensors")):
+        tensors = load_file(str(f))
+        out = {}
+        for k, v in tensors.items():
+            rename[k] = renamed(k)
+            out[rename[k]] = v
+        save_file(out, str(f), metadata={"format": "pt"})
+    index = path / "model.safetensors.index.json"
+    if index.exists():
+        j = json.loads(index.read_text())
+        j["weight_map"] = {rename.get(k, renamed(k)): v for k, v in j["weight_map"].items()}
+        index.write_text(json.dumps(j, indent=2))
+
+
 def perturb_(model, seed):
     """Random norm weights and biases (transformers initialises them to 1 and
     0, which would hide a wrong norm or bias). In place, seeded."""

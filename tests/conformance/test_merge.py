@@ -17,7 +17,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from conftest import REPORT, hf_logits, id_sequences, load_hf, make_model, olm, olm_logits
+from conftest import (GEMMA3_LAYOUTS, REPORT, hf_logits, id_sequences, load_hf, make_model, olm, olm_logits,
+                      to_state_dict_layout)
 
 DATASET = [
     [("user", "What is two plus two?"), ("assistant", "Four.")],
@@ -46,10 +47,17 @@ FAMILY_POOLS = {
     # Routed experts: each expert and the router are tensor-wise units.
     "mixtral-fp32": ("mixtral", "float32", {"ft_a": [0, 2], "ft_b": [1]}),
     "qwen3-moe-bf16": ("qwen3-moe", "bfloat16", {"ft_a": [2], "ft_b": [0, 1]}),
+    # Gemma 3 in both checkpoint layouts in one pool: the base and ft_b under
+    # transformers' state-dict names (model.language_model.*), ft_a in the
+    # Hub's; the export keeps the base's layout.
+    "gemma3-layouts-fp32": ("gemma3-vision", "float32", {"ft_a": [0, 2], "ft_b": [1]}),
 }
-# Families without a mergekit configuration in the export (mergekit 0.1.5's
-# templates for them name transformers' fused in-memory expert tensors).
-NO_MERGEKIT = ("mixtral-", "qwen3-moe-")
+# Pool models rewritten to Gemma 3's state-dict layout after they are made.
+STATE_DICT_LAYOUT = {"gemma3-layouts-fp32": ("base", "ft_b")}
+# Pools without a mergekit configuration in the export: mergekit 0.1.5's
+# templates for the expert families name transformers' fused in-memory expert
+# tensors, and its gemma3 template names only the Hub's layout.
+NO_MERGEKIT = ("mixtral-", "qwen3-moe-", "gemma3-layouts-")
 
 
 def read_tensors(folder):
@@ -95,7 +103,10 @@ def pool_from(table, label, tmp_path_factory):
     """(label, root, model names, dtype) of the pool table[label], made once."""
     arch, dtype, fts = table[label]
     root = tmp_path_factory.mktemp(label)
-    return label, root, make_pool(root, arch, dtype, fts), dtype
+    names = make_pool(root, arch, dtype, fts)
+    for n in STATE_DICT_LAYOUT.get(label, ()):
+        to_state_dict_layout(root / n)
+    return label, root, names, dtype
 
 
 @pytest.fixture(scope="module", params=sorted(POOLS))
@@ -103,9 +114,21 @@ def pool(request, tmp_path_factory):
     return pool_from(POOLS, request.param, tmp_path_factory)
 
 
-# Gemma3ForConditionalGeneration's parts outside the language model: the
-# export carries the base's unchanged.
-CARRIED = ("vision_tower.", "multi_modal_projector.")
+# Gemma3ForConditionalGeneration's parts outside the language model (in
+# either layout): the export carries the base's unchanged.
+CARRIED = ("vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector.")
+
+
+def own_name(tensors, name):
+    """name as the folder whose tensors are `tensors` spells it: itself, or
+    the same tensor under Gemma 3's other layout."""
+    if name in tensors:
+        return name
+    for a, b in GEMMA3_LAYOUTS:
+        for x, y in ((a, b), (b, a)):
+            if name.startswith(x) and y + name[len(x):] in tensors:
+                return y + name[len(x):]
+    return name
 
 
 def expected_tensors(root, recipe, names_in_folder, arch_layers):
@@ -118,7 +141,7 @@ def expected_tensors(root, recipe, names_in_folder, arch_layers):
             base = recipe.get("base", "base")
             if base not in pool:
                 pool[base] = read_tensors(root / base)
-            out[name] = (pool[base][name], {base: 1.0})
+            out[name] = (pool[base][own_name(pool[base], name)], {base: 1.0})
             continue
         layer = None
         if ".layers." in name:
@@ -137,7 +160,7 @@ def expected_tensors(root, recipe, names_in_folder, arch_layers):
         for m in sorted(r):
             if m not in pool:
                 pool[m] = read_tensors(root / m)
-            t = pool[m][name].float() * r[m]
+            t = pool[m][own_name(pool[m], name)].float() * r[m]
             acc = t if acc is None else acc + t
         out[name] = (acc, r)
     return out
@@ -298,7 +321,10 @@ def test_family_layer_and_tensor_merge(family_pool):
     assert units, f"{label}: the tensor-wise pass recorded no unit"
     assert any(k.startswith("0.") for k in units) and any(".mlp." in k for k in units), sorted(units)[:8]
     REPORT[(label, "tensor-wise units searched", "")] = len(units)
-    base_carried = {k: v for k, v in read_tensors(root / "base").items() if k.startswith(CARRIED)}
+    base_tensors = read_tensors(root / "base")
+    base_carried = {k: v for k, v in base_tensors.items() if k.startswith(CARRIED)}
+    # the export is written in the base's layout
+    assert set(read_tensors(merged)) == set(base_tensors), sorted(set(read_tensors(merged)) ^ set(base_tensors))[:6]
     if base_carried:
         got = read_tensors(merged)
         assert set(k for k in got if k.startswith(CARRIED)) == set(base_carried)
@@ -307,11 +333,13 @@ def test_family_layer_and_tensor_merge(family_pool):
         REPORT[(label, "carried tensors equal to the base's", "")] = len(base_carried)
     check_against_recipe(root, merged, report, f"{label}/layers+tensors")
     check_merged_folder(root, merged, dtype, f"{label}/layers+tensors")
-    moe = label.startswith(NO_MERGEKIT)
+    moe = label.startswith(("mixtral-", "qwen3-moe-"))
+    no_mergekit = label.startswith(NO_MERGEKIT)
     if moe:
         experts = sorted(k for k in units if ".mlp.experts." in k)
         assert "0.mlp.experts.3" in experts and "0.mlp.gate" in units, sorted(units)
         REPORT[(label, "expert units searched", "")] = len(experts)
+    if no_mergekit:
         assert not (merged / "mergekit_config.yml").exists()
         assert "mergekit" not in (merged / "README.md").read_text()
     else:
@@ -334,5 +362,5 @@ def test_family_layer_and_tensor_merge(family_pool):
     olm("export", "--report", work / "merge_report.json", "--out", work / "merged", "--no-verify")
     check_against_recipe(root, work / "merged", hand, f"{label}/tensor-units")
     check_merged_folder(root, work / "merged", dtype, f"{label}/tensor-units")
-    if not moe:
+    if not no_mergekit:
         assert check_mergekit(root, work / "merged", hand, dtype, f"{label}-tensor-units") == "reproduced"

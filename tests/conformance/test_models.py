@@ -7,7 +7,8 @@ import zlib
 import pytest
 import torch
 
-from conftest import ARCHS, hf_logits, id_sequences, load_hf, make_model, olm, olm_json, olm_logits
+from conftest import (ARCHS, hf_logits, id_sequences, load_hf, make_model, olm, olm_json, olm_logits,
+                      to_state_dict_layout)
 
 LENGTHS = [1, 5, 17, 40]  # 17 and 40 are longer than mistral-window's sliding window (8)
 FP32_TOL = 1e-4
@@ -126,6 +127,36 @@ def test_gemma3_vision_logits_are_not_capped(tmp_path):
     text = make_model("gemma3", tmp_path / "text", seed=3)
     text_capped = make_model("gemma3", tmp_path / "text-capped", seed=3, final_logit_softcapping=0.5)
     assert (hf_logits(text, ids) - hf_logits(text_capped, ids)).abs().max().item() > 100 * FP32_TOL
+
+
+def test_gemma3_state_dict_layout(tmp_path):
+    """A Gemma3ForConditionalGeneration saved under its state-dict names
+    (model.language_model.*, model.vision_tower.*, lm_head), as fine-tunes
+    saved from a state dict ship it: transformers loads it with no key left
+    over, and olm's logits equal transformers' on it; olm inspect names the
+    layout and counts the carried parts under their prefixes."""
+    from transformers import AutoModelForCausalLM
+    model = make_model("gemma3-vision", tmp_path / "m", seed=3, max_shard_size="300KB")
+    to_state_dict_layout(tmp_path / "m")
+    names = json.loads((tmp_path / "m" / "model.safetensors.index.json").read_text())["weight_map"]
+    assert "model.language_model.embed_tokens.weight" in names and not any(k.startswith("language_model.")
+                                                                            for k in names)
+    loaded, info = AutoModelForCausalLM.from_pretrained(tmp_path / "m", output_loading_info=True)
+    for k in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        assert not info.get(k), f"{k} = {info[k]}"
+    loaded.eval()
+    worst = 0.0
+    for ids in id_sequences(9, [5, 33]):
+        ref = hf_logits(model, ids)
+        assert (hf_logits(loaded, ids) - ref).abs().max().item() == 0.0
+        worst = max(worst, (olm_logits(tmp_path / "m", ids) - ref).abs().max().item())
+    _record(("gemma3-vision", "state-dict layout", "fp32"), worst)
+    assert worst <= FP32_TOL, worst
+    text = olm("inspect", tmp_path / "m")
+    assert "layout         transformers' in-memory names" in text, text
+    for prefix in ("model.vision_tower.", "model.multi_modal_projector."):
+        n = sum(k.startswith(prefix) for k in names)
+        assert n and f"carried        {prefix}* {n} tensors" in text, text
 
 
 PHI3_ROPE = ARCHS["phi3"][1]["rope_parameters"]

@@ -1,6 +1,8 @@
 // The architecture table: names built by the one helper match the names
 // Hugging Face checkpoints use (written out literally here), optional tensors
-// follow the config, units group a layer's tensors, unknown architectures list
+// follow the config, sublayers group a layer's tensors, every tensor's unit is
+// its transformers module path, a family's second layout reads the same
+// tensors under its own names, unknown architectures list
 // the supported ones. Adding an architecture = one table entry + one row here.
 #include "core/io/architecture.h"
 #include "core/io/model_config.h"
@@ -42,7 +44,9 @@ private slots:
     void layer_names();
     void boundary_and_tying();
     void shapes();
-    void units();
+    void sublayers();
+    void units_are_module_paths();
+    void layouts();
     void layer_of_parses_names();
     void unknown_architecture();
     void readme_lists_the_table();
@@ -128,13 +132,13 @@ void TestArchitecture::shapes() {
     QCOMPARE(expected_shape(s, TensorRole::input_norm), std::vector<int64_t>{64});
 }
 
-void TestArchitecture::units() {
+void TestArchitecture::sublayers() {
     const ModelSpec s = spec_for("Qwen3ForCausalLM", false, true, false);
     const Architecture& a = architecture_for(s);
-    QCOMPARE(a.units, (std::vector<std::string>{"attention", "mlp", "norms"}));
-    auto names = [&](const std::string& unit) {
+    QCOMPARE(a.sublayers, (std::vector<std::string>{"attention", "mlp", "norms"}));
+    auto names = [&](const std::string& sublayer) {
         std::vector<std::string> n;
-        for (const auto& t : unit_tensors(a, s, 0, unit)) n.push_back(t.name);
+        for (const auto& t : sublayer_tensors(a, s, 0, sublayer)) n.push_back(t.name);
         return n;
     };
     QCOMPARE(names("attention"),
@@ -147,11 +151,112 @@ void TestArchitecture::units() {
                                                      "model.layers.0.mlp.down_proj.weight"}));
     QCOMPARE(names("norms"), (std::vector<std::string>{"model.layers.0.input_layernorm.weight",
                                                        "model.layers.0.post_attention_layernorm.weight"}));
-    // Units partition the layer.
+    // Sublayers partition the layer.
     QCOMPARE(names("attention").size() + names("mlp").size() + names("norms").size(),
              layer_tensors(a, s, 0).size());
-    QVERIFY_EXCEPTION_THROWN(unit_tensors(a, s, 0, "experts"), Error);
+    QVERIFY_EXCEPTION_THROWN(sublayer_tensors(a, s, 0, "experts"), Error);
     QCOMPARE(all_tensors(a, s).size(), size_t(3 + 2 * 11));
+}
+
+// A tensor's unit is the module that holds it, as transformers names modules:
+// the checkpoint name is <root>layers.<L>.<unit>.weight|bias (boundary:
+// <root><unit>.weight). The one exception is Mixtral, whose checkpoints keep the
+// block_sparse_moe. names of transformers 4 while transformers 5's module is mlp.
+void TestArchitecture::units_are_module_paths() {
+    for (const Architecture& a : architectures()) {
+        ModelSpec s = spec_for(a.name, true, true, false);
+        s.qk_norm_full = false;
+        if (a.name == "MixtralForCausalLM" || a.name == "Qwen3MoeForCausalLM") {
+            s.num_experts = 2;
+            s.num_experts_per_tok = 1;
+            s.moe_intermediate_size = 48;
+        }
+        for (const ExpectedTensor& t : all_tensors(a, s)) {
+            std::string unit = t.unit;
+            if (a.name == "MixtralForCausalLM") {
+                const std::string m = "mlp.";
+                if (unit.compare(0, m.size(), m) == 0) unit = "block_sparse_moe." + unit.substr(m.size());
+                for (const auto& [role, w] : {std::pair{TensorRole::expert_gate, "w1"},
+                                              {TensorRole::expert_up, "w3"},
+                                              {TensorRole::expert_down, "w2"}})
+                    if (t.role == role) unit += std::string(".") + w;
+            } else if (is_expert_role(t.role)) {
+                unit += t.role == TensorRole::expert_gate ? ".gate_proj"
+                        : t.role == TensorRole::expert_up ? ".up_proj"
+                                                          : ".down_proj";
+            }
+            const std::string where = t.expert >= 0 || is_layer_role(t.role)
+                                          ? "layers." + std::to_string(layer_of(a, t.name)) + "." + unit
+                                          : unit;
+            const bool w =
+                t.name.size() >= where.size() + 7 &&
+                t.name.compare(t.name.size() - where.size() - 7, where.size() + 7, where + ".weight") == 0;
+            const bool b =
+                t.name.size() >= where.size() + 5 &&
+                t.name.compare(t.name.size() - where.size() - 5, where.size() + 5, where + ".bias") == 0;
+            QVERIFY2(w || b, (a.name + ": " + t.name + " is not in unit " + t.unit).c_str());
+        }
+    }
+    QCOMPARE(unit_name(TensorRole::attn_q_bias), std::string("self_attn.q_proj"));
+    QCOMPARE(unit_name(TensorRole::final_norm), std::string("norm"));
+    QCOMPARE(unit_name(TensorRole::expert_up, 3), std::string("mlp.experts.3"));
+    QVERIFY_EXCEPTION_THROWN(unit_name(TensorRole::expert_up), Error);
+    QCOMPARE(unit_expert("mlp.experts.12"), 12);
+    QCOMPARE(unit_expert("mlp.experts."), -1);
+    QCOMPARE(unit_expert("mlp.gate"), -1);
+}
+
+// Gemma 3 fine-tunes ship in two layouts: the Hub's (language_model.model.*,
+// which transformers 5 writes) and the state dict's (model.language_model.*).
+// A folder gets the layout whose embed_tokens it holds; names translate between
+// the two.
+void TestArchitecture::layouts() {
+    const auto ls = layouts_of("Gemma3ForConditionalGeneration");
+    QCOMPARE(ls.size(), size_t(2));
+    const Architecture& hub = *ls[0];
+    const Architecture& mem = *ls[1];
+    QVERIFY(&hub == &architecture_named("Gemma3ForConditionalGeneration"));
+    QVERIFY(hub.layout.empty() && !mem.layout.empty());
+    QVERIFY(hub.mergekit_names && !mem.mergekit_names);
+    QCOMPARE(layouts_of("LlamaForCausalLM").size(), size_t(1));
+    for (const auto& a : architectures()) QVERIFY(a.layout.empty());  // architectures() lists families once
+
+    QCOMPARE(tensor_name(hub, TensorRole::embed_tokens),
+             std::string("language_model.model.embed_tokens.weight"));
+    QCOMPARE(tensor_name(mem, TensorRole::embed_tokens),
+             std::string("model.language_model.embed_tokens.weight"));
+    QCOMPARE(tensor_name(hub, TensorRole::lm_head), std::string("language_model.lm_head.weight"));
+    QCOMPARE(tensor_name(mem, TensorRole::lm_head), std::string("lm_head.weight"));
+    QCOMPARE(tensor_name(mem, TensorRole::pre_feedforward_norm, 4),
+             std::string("model.language_model.layers.4.pre_feedforward_layernorm.weight"));
+    QCOMPARE(name_in_layout(hub, "model.language_model.layers.4.self_attn.q_norm.weight"),
+             std::string("language_model.model.layers.4.self_attn.q_norm.weight"));
+    QCOMPARE(name_in_layout(mem, "language_model.model.norm.weight"),
+             std::string("model.language_model.norm.weight"));
+    QCOMPARE(name_in_layout(mem, "model.language_model.norm.weight"),
+             std::string("model.language_model.norm.weight"));
+    QCOMPARE(name_in_layout(hub, "model.vision_tower.vision_model.post_layernorm.weight"),
+             std::string("vision_tower.vision_model.post_layernorm.weight"));
+    QCOMPARE(name_in_layout(mem, "multi_modal_projector.mm_input_projection_weight"),
+             std::string("model.multi_modal_projector.mm_input_projection_weight"));
+    QCOMPARE(name_in_layout(hub, "unknown.tensor"), std::string("unknown.tensor"));
+    QVERIFY(carried_part(mem, "model.vision_tower.vision_model.post_layernorm.weight"));
+    QVERIFY(!carried_part(mem, "vision_tower.vision_model.post_layernorm.weight"));
+
+    ModelSpec s = spec_for("Gemma3ForConditionalGeneration", false, true, true);
+    auto holds = [](std::set<std::string> names) {
+        return [names](const std::string& n) { return names.count(n) > 0; };
+    };
+    QVERIFY(&architecture_for(s, holds({"model.language_model.embed_tokens.weight"})) == &mem);
+    QVERIFY(&architecture_for(s, holds({"language_model.model.embed_tokens.weight"})) == &hub);
+    QVERIFY(&architecture_for(s, holds({})) == &hub);
+    // The two layouts list the same tensors in the same order.
+    const auto th = all_tensors(hub, s), tm = all_tensors(mem, s);
+    QCOMPARE(th.size(), tm.size());
+    for (size_t i = 0; i < th.size(); ++i) {
+        QCOMPARE(name_in_layout(mem, th[i].name), tm[i].name);
+        QCOMPARE(th[i].unit, tm[i].unit);
+    }
 }
 
 void TestArchitecture::layer_of_parses_names() {

@@ -98,7 +98,7 @@ void TestModelFolder::derived_differs_only_in_chosen_layers() {
     testing::DeriveOptions d;
     d.seed = 9;
     d.layers = {1};
-    d.units = {"mlp"};
+    d.sublayers = {"mlp"};
     testing::derive_model(root / "base", root / "ft", d);
     const auto a = ModelFolder::open(root / "base");
     const auto b = ModelFolder::open(root / "ft");

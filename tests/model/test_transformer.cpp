@@ -321,10 +321,10 @@ private slots:
         const auto root = std::filesystem::path(m_dir.path().toStdString());
         olm::testing::write_tiny_model(root / "unit_a", opts("LlamaForCausalLM"));
         olm::testing::derive_model(root / "unit_a", root / "unit_b",
-                                   {.seed = 4, .scale = 0.1, .layers = {0}, .units = {"mlp"}});
+                                   {.seed = 4, .scale = 0.1, .layers = {0}, .sublayers = {"mlp"}});
         ModelFolder a = ModelFolder::open(root / "unit_a"), b = ModelFolder::open(root / "unit_b");
         Transformer model = Transformer::from_folder(a);
-        for (const ExpectedTensor& t : unit_tensors(b.architecture(), b.spec(), 0, "mlp"))
+        for (const ExpectedTensor& t : sublayer_tensors(b.architecture(), b.spec(), 0, "mlp"))
             model.set_tensor(t.role, 0, b.tensor(t.name));
         at::Tensor got = model.forward(make_batch({kIds}))[0];
         QVERIFY(max_abs_diff(got, reference::logits(a, kIds, {&b})) <= 1e-4);

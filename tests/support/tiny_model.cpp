@@ -213,14 +213,15 @@ ModelSpec write_tiny_model(const fs::path& dir, const TinyModelOptions& o) {
 void derive_model(const fs::path& src, const fs::path& dst, const DeriveOptions& d) {
     const ModelFolder base = ModelFolder::open(src);
     const Architecture& arch = base.architecture();
-    // name -> unit ("" for boundary) of every tensor to perturb
+    // name -> sublayer ("" for boundary) of every tensor to perturb
     std::map<std::string, std::string> chosen;
-    auto unit_ok = [&](const std::string& unit) {
-        return d.units.empty() || std::find(d.units.begin(), d.units.end(), unit) != d.units.end();
+    auto sublayer_ok = [&](const std::string& sublayer) {
+        return d.sublayers.empty() ||
+               std::find(d.sublayers.begin(), d.sublayers.end(), sublayer) != d.sublayers.end();
     };
     for (int layer : d.layers)
         for (const auto& e : layer_tensors(arch, base.spec(), layer))
-            if (unit_ok(e.unit)) chosen[e.name] = e.unit;
+            if (sublayer_ok(e.sublayer)) chosen[e.name] = e.sublayer;
     if (d.boundary)
         for (const auto& e : boundary_tensors(arch, base.spec()))
             if (base.has(e.name)) chosen[e.name] = "";

@@ -71,10 +71,11 @@ std::string tiny_config_json(const TinyModelOptions& options);
 
 struct DeriveOptions {
     uint64_t seed = 1;
-    double scale = 0.01;             // std of the added perturbation (relative to nothing: absolute)
-    std::vector<int> layers;         // layers to perturb; empty = none
-    bool boundary = false;           // also perturb embed_tokens, final norm, lm_head
-    std::vector<std::string> units;  // restrict to these units ("attention", "mlp", "norms"); empty = all
+    double scale = 0.01;      // std of the added perturbation (relative to nothing: absolute)
+    std::vector<int> layers;  // layers to perturb; empty = none
+    bool boundary = false;    // also perturb embed_tokens, final norm, lm_head
+    std::vector<std::string>
+        sublayers;  // restrict to these sublayers ("attention", "mlp", "norms"); empty = all
 };
 
 // A "fine-tune" of src: every tensor copied, the chosen ones plus seeded
