@@ -103,16 +103,16 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     }
     for (const auto& n : pool.names())
         if (!refs.count(n)) refs[n] = pool.folder(n).path().string();
-    // No configuration either when a pool model is in a layout mergekit's
-    // template does not name (Gemma 3 under transformers' in-memory names).
+    // mergekit's templates for the expert families (mixtral.json, qwen3_moe.json
+    // in 0.1.5) name transformers' fused in-memory expert tensors
+    // (mlp.experts.gate_up_proj), which checkpoints on disk do not have, and its
+    // filters cannot name one expert: no configuration is written for them;
+    // nor when a pool model is in a layout mergekit's template does not name
+    // (Gemma 3 under transformers' in-memory names).
     bool with_mergekit = spec.num_experts == 0;
     for (const auto& n : pool.names())
         with_mergekit = with_mergekit && pool.folder(n).architecture().mergekit_names;
     eo.extra_files["README.md"] = model_card(report, state, with_mergekit);
-    // mergekit's templates for the expert families (mixtral.json, qwen3_moe.json
-    // in 0.1.5) name transformers' fused in-memory expert tensors
-    // (mlp.experts.gate_up_proj), which checkpoints on disk do not have, and its
-    // filters cannot name one expert: no configuration is written for them.
     if (with_mergekit)
         eo.extra_files["mergekit_config.yml"] =
             mergekit_yaml(state, pool.num_layers(), refs, std::string(dtype_torch_name(out_dtype)), &arch);
