@@ -31,7 +31,8 @@ const std::vector<std::string>& merge_config_keys() {
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
         "holdout", "chat_template", "prefix_cache", "seed", "threads",
         // search options
-        "search", "interpolate", "task_arithmetic", "sweeps", "safeguard", "references", "bootstrap_samples"};
+        "search", "interpolate", "task_arithmetic", "sweeps", "racing", "racing_confidence", "safeguard",
+        "references", "bootstrap_samples"};
     return keys;
 }
 
@@ -266,6 +267,11 @@ bool MergeConfig::effective_task_arithmetic() const {
 std::string MergeConfig::effective_selection() const {
     if (!selection.empty()) return selection;
     return search == "better" || search == "thorough" ? "geomean" : "ranks";
+}
+
+bool MergeConfig::effective_racing() const {
+    if (racing) return *racing;
+    return search == "better" || search == "thorough";
 }
 
 int MergeConfig::effective_sweeps() const {
@@ -524,7 +530,13 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
             c.task_arithmetic = rd.boolean(v, key);
         else if (key == "sweeps")
             c.sweeps = static_cast<int>(rd.integer(v, key, 1));
-        else if (key == "safeguard")
+        else if (key == "racing")
+            c.racing = rd.boolean(v, key);
+        else if (key == "racing_confidence") {
+            c.racing_confidence = rd.number(v, key);
+            if (!(c.racing_confidence >= 0.5 && c.racing_confidence < 1))
+                rd.fail(v, key, "must be a probability in [0.5, 1), e.g. 0.999");
+        } else if (key == "safeguard")
             c.safeguard = rd.choice(v, key, {"warn", "strict", "off"});
         else if (key == "references")
             c.references = rd.boolean(v, key);
@@ -660,6 +672,9 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     if (c.interpolate) out << YAML::Key << "interpolate" << YAML::Value << YAML::Flow << *c.interpolate;
     if (c.task_arithmetic) out << YAML::Key << "task_arithmetic" << YAML::Value << *c.task_arithmetic;
     if (c.sweeps) out << YAML::Key << "sweeps" << YAML::Value << *c.sweeps;
+    if (c.racing) out << YAML::Key << "racing" << YAML::Value << *c.racing;
+    if (c.racing_confidence != 0.999)
+        out << YAML::Key << "racing_confidence" << YAML::Value << c.racing_confidence;
     out << YAML::Key << "safeguard" << YAML::Value << c.safeguard;
     out << YAML::Key << "references" << YAML::Value << c.references;
     out << YAML::Key << "bootstrap_samples" << YAML::Value << c.bootstrap_samples;
@@ -716,6 +731,10 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["interpolate"] = c.effective_interpolate();
     j["task_arithmetic"] = c.effective_task_arithmetic();
     j["sweeps"] = c.effective_sweeps();
+    if (c.effective_racing()) {  // absent when off: hashes of earlier runs stay valid
+        j["racing"] = true;
+        j["racing_confidence"] = c.racing_confidence;
+    }
     j["safeguard"] = c.safeguard;
     j["references"] = c.references;
     j["bootstrap_samples"] = c.bootstrap_samples;

@@ -67,9 +67,13 @@ struct MergeConfig {
     std::optional<std::vector<double>> interpolate;  // blend weights w: w*current + (1-w)*candidate
     std::optional<bool> task_arithmetic;             // current + (candidate - base)
     std::optional<int> sweeps;                       // passes over all positions (>= 1)
-    std::string safeguard = "warn";                  // warn | strict | off
-    bool references = true;                          // score the pool soup and every pool model
-    int64_t bootstrap_samples = 2000;                // paired bootstrap resamples (safeguard)
+    // Candidates scored on growing chunks of samples, stopped once they cannot
+    // win (SearchOptions::racing); unset = the preset's (better, thorough: on).
+    std::optional<bool> racing;
+    double racing_confidence = 0.999;  // one-sided confidence of each paired comparison
+    std::string safeguard = "warn";    // warn | strict | off
+    bool references = true;            // score the pool soup and every pool model
+    int64_t bootstrap_samples = 2000;  // paired bootstrap resamples (safeguard)
 
     // Warnings from loading (unknown keys with the nearest known key).
     std::vector<std::string> warnings;
@@ -78,6 +82,7 @@ struct MergeConfig {
     std::vector<double> effective_interpolate() const;
     bool effective_task_arithmetic() const;
     int effective_sweeps() const;
+    bool effective_racing() const;
     std::string effective_selection() const;  // original: ranks; better, thorough: geomean
 
     // Folder of each pool model, in `models` order: a path as written; a name

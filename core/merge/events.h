@@ -57,6 +57,12 @@ struct CandidateResult {
     // disqualified: the scores as measured, where `scores` holds Infinity for
     // the datasets improve_all marked (empty otherwise)
     std::map<std::string, double> measured;
+    // Racing: the per-sample values scored so far, per dataset, in sample order
+    // (the report keeps them while the position is open, and the winner's after),
+    // and, for a candidate the race stopped, how many samples of each dataset it
+    // was scored on (its scores are the means over those).
+    std::map<std::string, std::vector<double>> per_sample;
+    std::map<std::string, long long> stopped;
 };
 
 struct PositionDecision {

@@ -108,6 +108,8 @@ std::optional<CandidateResult> MergeReport::find(const PositionId& pos, const st
     r.accuracy = c->value("accuracy", Json::object()).get<std::map<std::string, double>>();
     r.reason = c->value("reason", std::string());
     r.measured = c->value("measured", Json::object()).get<std::map<std::string, double>>();
+    r.per_sample = c->value("per_sample", Json::object()).get<std::map<std::string, std::vector<double>>>();
+    r.stopped = c->value("stopped", Json::object()).get<std::map<std::string, long long>>();
     return r;
 }
 
@@ -121,6 +123,8 @@ void MergeReport::record(const PositionId& pos, const CandidateEvent& c, const C
     if (!r.accuracy.empty()) e["accuracy"] = r.accuracy;
     if (!r.reason.empty()) e["reason"] = r.reason;
     if (!r.measured.empty()) e["measured"] = r.measured;
+    if (!r.stopped.empty()) e["stopped"] = r.stopped;
+    if (!r.per_sample.empty()) e["per_sample"] = r.per_sample;
     e["seconds"] = seconds;
     s["candidates"][c.name] = std::move(e);
     // Original-compatible table: metrics {dataset: {model: score}}.
@@ -140,6 +144,12 @@ void MergeReport::record_decision(const PositionDecision& d, const std::vector<s
     s["recipe"] = recipe_to_json(d.recipe);
     s["order"] = order;
     s["changed"] = d.changed;
+    // Racing kept every candidate's per-sample values while the position was
+    // open; from now on only the winner's are needed (the next position's race
+    // starts from the working model's).
+    if (auto c = s.find("candidates"); c != s.end())
+        for (auto it = c->begin(); it != c->end(); ++it)
+            if (it.key() != d.best_name) it->erase("per_sample");
     save();
 }
 

@@ -270,6 +270,20 @@ void MergeRun::run() {
                                          std::to_string(w.generated_tokens) + " generated tokens");
     }
 
+    if (res.samples_full > 0) {
+        // Racing: what the merge's candidates were scored on, against every sample.
+        const double saved =
+            1.0 - static_cast<double>(res.samples_scored) / static_cast<double>(res.samples_full);
+        report.json()["racing"] = {{"samples_scored", res.samples_scored},
+                                   {"samples_full", res.samples_full},
+                                   {"work_saved", saved}};
+        report.save();
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "racing: %lld of %lld candidate samples scored (%.1f%% saved)",
+                      res.samples_scored, res.samples_full, 100.0 * saved);
+        m_events.log(LogLevel::info, buf);
+    }
+
     // --- the merge, then the reference points -------------------------------
     stage(MergeStage::references, "scoring the merge, every pool model and the pool soup");
     Json& j = report.json();
@@ -444,9 +458,13 @@ MergePlan MergeRun::dry_run(bool calibrate) {
           << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
     t << "search: " << m_config.search << " (selection " << selection_rule_name(o.selection)
       << ", interpolate " << o.interpolate.size() << " weight(s), task arithmetic "
-      << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ")\n";
+      << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ", racing "
+      << (o.racing ? "on" : "off") << ")\n";
     t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra
       << " for the merge, the reference points and the safeguard\n";
+    if (o.racing)
+        t << "racing: candidates that cannot win stop after 8 or more samples per dataset, so the "
+             "search scores fewer samples than this bound\n";
     t << "by preset: original " << p.evaluations_original << ", better " << p.evaluations_better
       << ", thorough " << p.evaluations_thorough << "\n";
     if (calibrate) {

@@ -167,12 +167,202 @@ int select_best(const std::vector<std::vector<double>>& scores, const std::vecto
     return best;
 }
 
+std::vector<long long> racing_chunks(long long n) {
+    std::vector<long long> out;
+    if (n <= 0) return out;
+    long long b = std::min(n, std::max<long long>(8, (n + 15) / 16));
+    while (true) {
+        out.push_back(b);
+        if (b >= n) break;
+        b = std::min(n, 2 * b);
+    }
+    return out;
+}
+
+double student_t_quantile(double confidence, long long dof) {
+    if (confidence >= 1) return std::numeric_limits<double>::infinity();
+    // The normal quantile by bisection on the normal CDF.
+    double lo = -10, hi = 10;
+    for (int i = 0; i < 200; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (0.5 * std::erfc(-mid / std::sqrt(2.0)) < confidence ? lo : hi) = mid;
+    }
+    const double z = 0.5 * (lo + hi);
+    if (dof <= 0) return std::numeric_limits<double>::infinity();
+    const double v = static_cast<double>(dof);
+    const double z2 = z * z, z3 = z2 * z, z5 = z3 * z2, z7 = z5 * z2;
+    const double g1 = (z3 + z) / 4.0;
+    const double g2 = (5 * z5 + 16 * z3 + 3 * z) / 96.0;
+    const double g3 = (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384.0;
+    return z + g1 / v + g2 / (v * v) + g3 / (v * v * v);
+}
+
+namespace {
+
+// The paired mean difference of a and b over their common prefix and the half
+// width of its one-sided bound (infinite below 2 common samples).
+struct PairedBound {
+    size_t n = 0;
+    double mean = 0;  // mean of a_i - b_i
+    double half = std::numeric_limits<double>::infinity();
+    double mean_b = 0;  // mean of b_i
+    double se = 0;      // standard error of `mean` (0 below 2 samples)
+};
+
+PairedBound paired_bound(const std::vector<double>& a, const std::vector<double>& b, double confidence) {
+    PairedBound p;
+    p.n = std::min(a.size(), b.size());
+    if (p.n == 0) return p;
+    for (size_t i = 0; i < p.n; ++i) {
+        p.mean += a[i] - b[i];
+        p.mean_b += b[i];
+    }
+    p.mean /= static_cast<double>(p.n);
+    p.mean_b /= static_cast<double>(p.n);
+    if (p.n < 2) return p;
+    double ss = 0;
+    for (size_t i = 0; i < p.n; ++i) {
+        const double e = a[i] - b[i] - p.mean;
+        ss += e * e;
+    }
+    const double se = std::sqrt(ss / static_cast<double>(p.n - 1) / static_cast<double>(p.n));
+    p.se = se;
+    const double t = student_t_quantile(confidence, static_cast<long long>(p.n) - 1);
+    // 0 x infinity (no spread, confidence 1) decides nothing.
+    p.half = se == 0 && std::isinf(t) ? t : t * se;
+    return p;
+}
+
+}  // namespace
+
+int paired_relation(const std::vector<double>& a, const std::vector<double>& b, double confidence) {
+    const PairedBound p = paired_bound(a, b, confidence);
+    if (p.mean + p.half < 0) return 1;
+    if (p.mean - p.half > 0) return -1;
+    return 0;
+}
+
+std::vector<bool> racing_cannot_win(const std::vector<std::vector<std::vector<double>>>& values,
+                                    const std::vector<bool>& alive, SelectionRule rule, bool slot,
+                                    double confidence) {
+    const size_t n = values.size();
+    std::vector<bool> out(n, false);
+    std::vector<bool> in(n, false);
+    size_t nd = 0;
+    for (size_t c = 0; c < n; ++c) {
+        bool ok = !values[c].empty();
+        for (const auto& v : values[c]) ok = ok && !v.empty();
+        in[c] = ok;
+        if (ok) nd = values[c].size();
+    }
+    // rel[a][b][d]: +1 a better than b on d, -1 worse, 0 undecided.
+    std::vector<std::vector<std::vector<int>>> rel(n,
+                                                   std::vector<std::vector<int>>(n, std::vector<int>(nd, 0)));
+    for (size_t a = 0; a < n; ++a)
+        for (size_t b = a + 1; b < n; ++b) {
+            if (!in[a] || !in[b]) continue;
+            for (size_t d = 0; d < nd; ++d) {
+                const int r = paired_relation(values[a][d], values[b][d], confidence);
+                rel[a][b][d] = r;
+                rel[b][a][d] = -r;
+            }
+        }
+    // Sure and undecided dataset counts of a pair.
+    auto tally = [&](size_t a, size_t b, int& sure_a, int& sure_b, int& open) {
+        sure_a = sure_b = open = 0;
+        for (size_t d = 0; d < nd; ++d) (rel[a][b][d] > 0 ? sure_a : rel[a][b][d] < 0 ? sure_b : open) += 1;
+    };
+    const bool rank_sum = rule == SelectionRule::rank_sum || (rule == SelectionRule::ranks && !slot);
+    std::vector<double> worst(n, 0), best(n, 0);  // per rule: the candidate's worst and best standing
+    for (size_t c = 0; c < n; ++c) {
+        if (!in[c]) continue;
+        if (rank_sum) {
+            // best = smallest possible rank sum, worst = largest.
+            for (size_t d = 0; d < nd; ++d) {
+                int surely_above = 0, maybe_above = 0;
+                for (size_t y = 0; y < n; ++y) {
+                    if (y == c || !in[y]) continue;
+                    surely_above += rel[y][c][d] > 0;
+                    maybe_above += rel[c][y][d] <= 0;
+                }
+                best[c] += 1 + surely_above;
+                worst[c] += 1 + maybe_above;
+            }
+        } else if (rule != SelectionRule::geomean) {
+            const bool halves = rule == SelectionRule::copeland;
+            // best = most possible points, worst = fewest.
+            for (size_t b = 0; b < n; ++b) {
+                if (b == c || !in[b]) continue;
+                int sc, sb, open;
+                tally(c, b, sc, sb, open);
+                if (sc + open > sb)
+                    best[c] += 1;
+                else if (halves && sc + open == sb)
+                    best[c] += 0.5;
+                if (sc > sb + open)
+                    worst[c] += 1;
+                else if (halves && sc == sb + open)
+                    worst[c] += 0.5;
+            }
+        }
+    }
+    for (size_t c = 0; c < n; ++c) {
+        if (!in[c] || !alive[c]) continue;
+        for (size_t x = 0; x < n && !out[c]; ++x) {
+            if (x == c || !in[x]) continue;
+            if (rank_sum)
+                out[c] = best[c] > worst[x];
+            else if (rule == SelectionRule::geomean) {
+                // The mean log-ratio of c's scores to x's over the datasets, on the
+                // common samples, less t times its standard error (delta method:
+                // se of log m_c - log m_x is se(m_c - m_x) / m_c, datasets
+                // independent), scores clamped at 1e-9 as select_best clamps them.
+                double sum = 0, var = 0;
+                size_t dof = std::numeric_limits<size_t>::max();
+                for (size_t d = 0; d < nd; ++d) {
+                    const PairedBound p = paired_bound(values[c][d], values[x][d], 0.5);
+                    const double mc = std::max(p.mean_b + p.mean, 1e-9), mx = std::max(p.mean_b, 1e-9);
+                    sum += std::log(mc) - std::log(mx);
+                    var += p.se * p.se / (mc * mc);
+                    dof = std::min(dof, p.n);
+                }
+                const double t = dof >= 2 ? student_t_quantile(confidence, static_cast<long long>(dof) - 1)
+                                          : std::numeric_limits<double>::infinity();
+                const double low = var == 0 && std::isinf(t) ? -t : sum - t * std::sqrt(var);
+                out[c] = nd > 0 && low > 0;
+            } else
+                out[c] = worst[x] > best[c];
+        }
+    }
+    return out;
+}
+
 namespace {
 
 std::string weight_text(double w) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.4g", w);
     return buf;
+}
+
+// Runs `scoring`; an error other than a cancellation or an aborted run marks
+// `r` failed with its message and clears what it had scored (a non-finite
+// score fails a candidate inside `scoring`, keeping the datasets before it).
+template <class F>
+void scoring_or_failed(CandidateResult& r, F&& scoring) {
+    try {
+        scoring();
+    } catch (const Cancelled&) {
+        throw;
+    } catch (const AbortRun&) {
+        throw;
+    } catch (const std::exception& e) {
+        r.status = CandidateStatus::failed;
+        r.reason = e.what();
+        r.scores.clear();
+        r.accuracy.clear();
+        r.per_sample.clear();
+    }
 }
 
 }  // namespace
@@ -262,6 +452,11 @@ private:
                          const PositionDecision& fixed);
     CandidateResult evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current,
                              bool gate, bool& begun);
+    // The candidates' results at a raced position (see SearchOptions::racing).
+    std::vector<CandidateResult> race(const PositionId& pos, const std::vector<Candidate>& cands,
+                                      const Recipe& current, bool slot);
+    // The working model's per-sample values, when every dataset has all of them.
+    bool current_has_samples() const;
     bool gated(size_t d) const {
         if (o_.improve_all.empty()) return false;
         if (o_.improve_all == "all" || o_.improve_all == "base") return true;
@@ -289,6 +484,7 @@ private:
     const SearchHooks& hooks_;
     Clock::time_point start_;
     long long total_ = 0, done_ = 0, evaluated_ = 0;
+    long long samples_scored_ = 0, samples_full_ = 0;
     MergeState state_;
     std::vector<std::string> pool_;              // the candidates' pool models (max_models applied)
     std::vector<CandidateResult> last_results_;  // the last decided position's, candidate order
@@ -387,11 +583,12 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
         for (size_t d = 0; d < nd; ++d) {
             r.scores[o_.datasets[d]] = current_[d].score;
             if (current_[d].accuracy) r.accuracy[o_.datasets[d]] = *current_[d].accuracy;
+            if (o_.racing && current_has_samples()) r.per_sample[o_.datasets[d]] = current_[d].per_sample;
         }
         if (gate) apply_gate(r);
         return r;
     }
-    try {
+    scoring_or_failed(r, [&] {
         if (!begun) {
             scorer_.begin_position(pos);
             begun = true;
@@ -410,19 +607,198 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
             }
             r.scores[o_.datasets[d]] = s.score;
             if (s.accuracy) r.accuracy[o_.datasets[d]] = *s.accuracy;
+            if (o_.racing) r.per_sample[o_.datasets[d]] = std::move(s.per_sample);
         }
         if (gate && r.status == CandidateStatus::evaluated) apply_gate(r);
-    } catch (const Cancelled&) {
-        throw;
-    } catch (const AbortRun&) {
-        throw;
-    } catch (const std::exception& e) {
-        r.status = CandidateStatus::failed;
-        r.reason = e.what();
+    });
+    return r;
+}
+
+bool Search::current_has_samples() const {
+    if (current_.size() != o_.datasets.size()) return false;
+    for (size_t d = 0; d < current_.size(); ++d)
+        if (static_cast<long long>(current_[d].per_sample.size()) !=
+            scorer_.sample_count(static_cast<int>(d)))
+            return false;
+    return true;
+}
+
+std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vector<Candidate>& cands,
+                                          const Recipe& current, bool slot) {
+    const size_t nd = o_.datasets.size();
+    const size_t n = cands.size();
+    std::vector<std::vector<long long>> bounds(nd);
+    size_t rounds = 0;
+    for (size_t d = 0; d < nd; ++d) {
+        bounds[d] = racing_chunks(scorer_.sample_count(static_cast<int>(d)));
+        rounds = std::max(rounds, bounds[d].size());
+    }
+    auto bound = [&](size_t d, size_t k) { return bounds[d][std::min(k, bounds[d].size() - 1)]; };
+
+    std::vector<CandidateResult> results(n);
+    std::vector<CandidateEvent> evs;
+    // values[j][d]: per-sample values so far; correct[j][d]: correct samples among them.
+    std::vector<std::vector<std::vector<double>>> values(n, std::vector<std::vector<double>>(nd));
+    std::vector<std::vector<long long>> correct(n, std::vector<long long>(nd, 0));
+    std::vector<bool> alive(n, true), has_accuracy(n, false);
+    std::vector<double> seconds(n, 0.0);
+    for (size_t j = 0; j < n; ++j)
+        evs.push_back({pos, cands[j].name, cands[j].recipe, static_cast<int>(j), static_cast<int>(n)});
+
+    auto finish = [&](size_t j) {
+        alive[j] = false;
+        done_ += static_cast<long long>(nd);
+        if (hooks_.events) hooks_.events->candidate_finished(evs[j], results[j]);
+        progress(pos.key() + ": " + evs[j].name + " done");
+    };
+    // The result as it stands: means over the samples scored so far.
+    auto summarize = [&](size_t j) {
+        CandidateResult& r = results[j];
         r.scores.clear();
         r.accuracy.clear();
+        r.per_sample.clear();
+        for (size_t d = 0; d < nd; ++d) {
+            const auto& v = values[j][d];
+            if (v.empty()) continue;
+            double sum = 0;
+            for (double x : v) sum += x;
+            r.scores[o_.datasets[d]] = sum / static_cast<double>(v.size());
+            if (has_accuracy[j])
+                r.accuracy[o_.datasets[d]] =
+                    static_cast<double>(correct[j][d]) / static_cast<double>(v.size());
+            r.per_sample[o_.datasets[d]] = v;
+        }
+    };
+
+    // What the report holds: a finished candidate is taken as it is; an open
+    // one (per-sample values, not stopped) continues from its samples.
+    for (size_t j = 0; j < n; ++j) {
+        std::optional<CandidateResult> r = store_.find(pos, evs[j].name, evs[j].recipe);
+        if (!r) {
+            if (!current.empty() && current_has_samples() && same_recipe(cands[j].recipe, current)) {
+                // The working model as it stands: its values are known.
+                CandidateResult c;
+                c.status = CandidateStatus::reused_identical;
+                for (size_t d = 0; d < nd; ++d) {
+                    values[j][d] = current_[d].per_sample;
+                    if (current_[d].accuracy) {
+                        has_accuracy[j] = true;
+                        correct[j][d] = std::llround(*current_[d].accuracy *
+                                                     static_cast<double>(current_[d].per_sample.size()));
+                    }
+                }
+                results[j] = c;
+                summarize(j);
+                if (hooks_.events) hooks_.events->candidate_started(evs[j]);
+                store_.record(pos, evs[j], results[j], 0.0);
+                finish(j);
+            }
+            continue;
+        }
+        results[j] = *r;
+        if (hooks_.events) hooks_.events->candidate_started(evs[j]);
+        const bool open =
+            r->status == CandidateStatus::evaluated && r->stopped.empty() && !r->per_sample.empty();
+        for (size_t d = 0; d < nd; ++d) {
+            auto it = r->per_sample.find(o_.datasets[d]);
+            if (it == r->per_sample.end()) continue;
+            values[j][d] = it->second;
+            auto a = r->accuracy.find(o_.datasets[d]);
+            if (a != r->accuracy.end()) {
+                has_accuracy[j] = true;
+                correct[j][d] = std::llround(a->second * static_cast<double>(it->second.size()));
+            }
+        }
+        bool complete = true;
+        for (size_t d = 0; d < nd; ++d)
+            complete = complete && static_cast<long long>(values[j][d].size()) >= bounds[d].back();
+        if (!open || complete) finish(j);
     }
-    return r;
+
+    bool begun = false;
+    for (size_t k = 0; k < rounds; ++k) {
+        for (size_t j = 0; j < n; ++j) {
+            if (!alive[j]) continue;
+            bool need = false;
+            for (size_t d = 0; d < nd; ++d)
+                need = need || static_cast<long long>(values[j][d].size()) < bound(d, k);
+            if (!need) continue;
+            if (hooks_.events && results[j].per_sample.empty()) hooks_.events->candidate_started(evs[j]);
+            const auto t0 = Clock::now();
+            CandidateResult& r = results[j];
+            scoring_or_failed(r, [&] {
+                if (!begun) {
+                    scorer_.begin_position(pos);
+                    begun = true;
+                }
+                scorer_.set_slot(pos, cands[j].recipe);
+                for (size_t d = 0; d < nd && r.status == CandidateStatus::evaluated; ++d) {
+                    const long long have = static_cast<long long>(values[j][d].size());
+                    if (have >= bound(d, k)) continue;
+                    checkpoint();
+                    progress(pos.key() + ": " + evs[j].name + " on " + o_.datasets[d] + ", samples " +
+                             std::to_string(have + 1) + "-" + std::to_string(bound(d, k)));
+                    ScoreResult s = scorer_.score_samples(static_cast<int>(d), have, bound(d, k));
+                    if (have == 0) ++evaluated_;
+                    if (!std::isfinite(s.score) ||
+                        static_cast<long long>(s.per_sample.size()) != bound(d, k) - have) {
+                        r.status = CandidateStatus::failed;
+                        r.reason = "non-finite score on " + o_.datasets[d];
+                        break;
+                    }
+                    values[j][d].insert(values[j][d].end(), s.per_sample.begin(), s.per_sample.end());
+                    if (s.accuracy) {
+                        has_accuracy[j] = true;
+                        correct[j][d] += std::llround(*s.accuracy * static_cast<double>(s.per_sample.size()));
+                    }
+                }
+            });
+            seconds[j] += std::chrono::duration<double>(Clock::now() - t0).count();
+            if (r.status == CandidateStatus::failed) {
+                r.scores.clear();
+                r.accuracy.clear();
+                r.per_sample.clear();
+                for (auto& v : values[j]) v.clear();
+                store_.record(pos, evs[j], r, seconds[j]);
+                finish(j);
+                continue;
+            }
+            summarize(j);
+            bool complete = true;
+            for (size_t d = 0; d < nd; ++d)
+                complete = complete && static_cast<long long>(values[j][d].size()) >= bounds[d].back();
+            store_.record(pos, evs[j], r, seconds[j]);
+            if (complete) finish(j);
+        }
+        if (k + 1 == rounds) break;
+        // Who cannot win on the samples of this round (prefixes cut at its bounds,
+        // so a resumed race decides as the first run did).
+        std::vector<std::vector<std::vector<double>>> cut(n, std::vector<std::vector<double>>(nd));
+        for (size_t j = 0; j < n; ++j)
+            for (size_t d = 0; d < nd; ++d) {
+                const auto& v = values[j][d];
+                const size_t m = std::min(v.size(), static_cast<size_t>(bound(d, k)));
+                cut[j][d].assign(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m));
+            }
+        const auto out = racing_cannot_win(cut, alive, o_.selection, slot, o_.racing_confidence);
+        for (size_t j = 0; j < n; ++j) {
+            if (!out[j]) continue;
+            CandidateResult& r = results[j];
+            std::string counts;
+            for (size_t d = 0; d < nd; ++d) {
+                r.stopped[o_.datasets[d]] = static_cast<long long>(values[j][d].size());
+                counts += (d ? ", " : "") + std::to_string(values[j][d].size()) + " of " +
+                          std::to_string(bounds[d].back()) + (d ? " of " : " samples of ") + o_.datasets[d];
+            }
+            r.reason = std::string("racing stopped it: it cannot win under ") +
+                       selection_rule_name(o_.selection) + " (scored on " + counts + ")";
+            store_.record(pos, evs[j], r, seconds[j]);
+            finish(j);
+        }
+    }
+    for (size_t j = 0; j < n; ++j)
+        if (alive[j]) finish(j);
+    return results;
 }
 
 Search::Decided Search::decide_fixed(const PositionId& pos, const std::vector<Candidate>& cands,
@@ -485,29 +861,53 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     if (auto fixed = store_.fixed_decision(pos)) return decide_fixed(pos, cands, current, *fixed);
     const size_t nd = o_.datasets.size();
     const long long done_before = done_;
+    const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
+    bool racing = o_.racing && forced.empty() && cands.size() >= 2 && !(gate && !o_.improve_all.empty());
+    for (size_t d = 0; d < nd && racing; ++d) racing = scorer_.sample_count(static_cast<int>(d)) > 0;
     std::vector<CandidateResult> results;
-    bool begun = false;
-    for (size_t j = 0; j < cands.size(); ++j) {
-        CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
-                          static_cast<int>(cands.size())};
-        if (hooks_.events) hooks_.events->candidate_started(ev);
-        std::optional<CandidateResult> r = store_.find(pos, ev.name, ev.recipe);
-        if (!r) {
-            const auto t0 = Clock::now();
-            r = evaluate(pos, ev, current, gate, begun);
-            store_.record(pos, ev, *r, std::chrono::duration<double>(Clock::now() - t0).count());
+    if (racing) {
+        results = race(pos, cands, current, slot);
+    } else {
+        bool begun = false;
+        for (size_t j = 0; j < cands.size(); ++j) {
+            CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
+                              static_cast<int>(cands.size())};
+            if (hooks_.events) hooks_.events->candidate_started(ev);
+            std::optional<CandidateResult> r = store_.find(pos, ev.name, ev.recipe);
+            if (!r) {
+                const auto t0 = Clock::now();
+                r = evaluate(pos, ev, current, gate, begun);
+                store_.record(pos, ev, *r, std::chrono::duration<double>(Clock::now() - t0).count());
+            }
+            done_ = done_before + static_cast<long long>((j + 1) * nd);
+            if (hooks_.events) hooks_.events->candidate_finished(ev, *r);
+            progress(pos.key() + ": " + ev.name + " done");
+            results.push_back(std::move(*r));
         }
-        done_ = done_before + static_cast<long long>((j + 1) * nd);
-        if (hooks_.events) hooks_.events->candidate_finished(ev, *r);
-        progress(pos.key() + ": " + ev.name + " done");
-        results.push_back(std::move(*r));
     }
+    if (o_.racing)
+        for (const auto& r : results) {
+            if (r.status == CandidateStatus::failed || r.status == CandidateStatus::reused_identical)
+                continue;
+            for (size_t d = 0; d < nd; ++d) {
+                const long long all = scorer_.sample_count(static_cast<int>(d));
+                auto it = r.stopped.find(o_.datasets[d]);
+                samples_scored_ += it != r.stopped.end() ? it->second : all;
+                samples_full_ += all;
+            }
+        }
 
     std::vector<std::vector<double>> table;
     std::vector<bool> eligible;
     score_table(results, cands.size(), table, eligible);
-    const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
     int best = select_best(table, eligible, o_.selection, slot);
+    if (best >= 0 && !results[static_cast<size_t>(best)].stopped.empty()) {
+        // A stopped candidate ranks with its partial means, but only a candidate
+        // scored on every sample can win.
+        for (size_t j = 0; j < results.size(); ++j)
+            if (!results[j].stopped.empty()) eligible[j] = false;
+        best = select_best(table, eligible, o_.selection, slot);
+    }
     if (!forced.empty()) {
         best = -1;
         for (size_t j = 0; j < cands.size(); ++j)
@@ -544,6 +944,8 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
             now[d].score = measured.at(o_.datasets[d]);
             auto a = results[b].accuracy.find(o_.datasets[d]);
             if (a != results[b].accuracy.end()) now[d].accuracy = a->second;
+            auto v = results[b].per_sample.find(o_.datasets[d]);
+            if (v != results[b].per_sample.end()) now[d].per_sample = v->second;
         }
         current_ = std::move(now);
     }
@@ -693,6 +1095,8 @@ SearchResult Search::run() {
     for (size_t d = 0; d < nd; ++d) res.final_scores[o_.datasets[d]] = current_[d];
     res.evaluations = evaluated_;
     res.passes = passes;
+    res.samples_scored = samples_scored_;
+    res.samples_full = samples_full_;
     return res;
 }
 

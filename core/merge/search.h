@@ -39,6 +39,20 @@ public:
     // until the next begin_position (prefix cache).
     virtual void begin_position(const PositionId& pos) { (void)pos; }
     virtual ScoreResult score(int dataset, ScoreSplit split) = 0;
+    // Racing: the number of selection samples of a dataset (0: this scorer cannot
+    // score parts of a dataset, so the search never races), and the selection
+    // samples [begin, end) of it scored alone (per_sample in sample order; score
+    // and accuracy over those samples).
+    virtual long long sample_count(int dataset) const {
+        (void)dataset;
+        return 0;
+    }
+    virtual ScoreResult score_samples(int dataset, long long begin, long long end) {
+        (void)dataset;
+        (void)begin;
+        (void)end;
+        throw Error("this scorer cannot score part of a dataset");
+    }
 };
 
 // Where the search keeps and finds candidate results (the report).
@@ -109,6 +123,13 @@ struct SearchOptions {
     std::vector<double> interpolate;  // blend weights
     bool task_arithmetic = false;
     int sweeps = 1;
+    // Racing: the candidates of a position are scored on growing chunks of each
+    // dataset's samples (racing_chunks), and a candidate stops being scored once
+    // a paired per-sample confidence bound shows it cannot win under `selection`
+    // (racing_cannot_win). Positions that improve_all gates, and the whole-model
+    // scoring that max_models ranks, are never raced.
+    bool racing = false;
+    double racing_confidence = 0.999;  // one-sided, per paired comparison
     // Keep the best max_models pool models (every one scored whole at the base
     // position, ordered by pool_order) as the candidates of every later
     // position; 0 or >= the pool size keeps them all.
@@ -142,6 +163,45 @@ int select_best(const std::vector<std::vector<double>>& scores, const std::vecto
 // Ineligible candidates are left out.
 std::vector<int> pool_order(const std::vector<std::vector<double>>& scores,
                             const std::vector<bool>& eligible);
+
+// --- racing (pure; unit-tested with hand-made per-sample tables) ------------
+
+// The sample counts after which a raced position compares its candidates:
+// the first chunk max(8, ceil(n/16)) samples (all of them when n is smaller),
+// each next bound twice the last, the last bound n.
+std::vector<long long> racing_chunks(long long n);
+
+// The one-sided Student-t quantile for `confidence` with `dof` degrees of
+// freedom (Cornish-Fisher expansion around the normal quantile; exact in the
+// limit of many samples). Confidence 1 gives infinity: nothing is ever decided.
+double student_t_quantile(double confidence, long long dof);
+
+// Paired comparison of two candidates on one dataset over their common prefix
+// of per-sample values (lower is better): +1 when a is better with the given
+// confidence (the mean of a_i - b_i plus t * its standard error is below 0), -1
+// when b is, 0 when undecided (fewer than 2 common samples, or within the bound).
+int paired_relation(const std::vector<double>& a, const std::vector<double>& b, double confidence);
+
+// values[c][d]: candidate c's per-sample values on dataset d so far, a prefix of
+// the dataset's samples (empty for a candidate that failed: it takes no part).
+// alive[c]: c is still being scored. Returns, for every alive candidate, whether
+// it cannot win under `rule` (slot as in select_best) whatever the unscored
+// samples hold, given the pairwise relations paired_relation decides:
+//  rank_sum (ranks off slots)  its smallest possible rank sum exceeds the largest
+//                              possible rank sum of another candidate
+//  ranks at a slot, copeland   its most possible Copeland points are fewer than
+//                              the fewest possible points of another candidate
+//  geomean                     the sum over datasets of log(m_c / m_x), c's mean over
+//                              another candidate's on their common samples, less t
+//                              times its standard error (delta method: the paired
+//                              standard error of m_c - m_x over m_c per dataset,
+//                              datasets independent, t at the fewest samples' degrees
+//                              of freedom) is above 0
+// Undecided relations may go either way; ties keep the earlier candidate only in
+// select_best, so a candidate is stopped only when it loses strictly.
+std::vector<bool> racing_cannot_win(const std::vector<std::vector<std::vector<double>>>& values,
+                                    const std::vector<bool>& alive, SelectionRule rule, bool slot,
+                                    double confidence);
 
 // The candidates at one position: every pool model's slot, then blends
 // w*current + (1-w)*model for each weight, then current + (model - base);
@@ -177,6 +237,11 @@ struct SearchResult {
     std::map<std::string, ScoreResult> final_scores;  // dataset -> the merged model's selection scores
     long long evaluations = 0;                        // evaluated in this run (not reused)
     int passes = 0;
+    // Racing: selection samples the search's evaluated candidates were scored on,
+    // and what scoring each of them on every sample would have been (resumed
+    // positions included: the figures describe the merge, not this run).
+    long long samples_scored = 0;
+    long long samples_full = 0;
 };
 
 SearchResult run_search(const SearchOptions& options, CandidateScorer& scorer, CandidateStore& store,

@@ -117,6 +117,8 @@ SearchOptions MergeSession::search_options() const {
     o.interpolate = c.effective_interpolate();
     o.task_arithmetic = c.effective_task_arithmetic();
     o.sweeps = c.effective_sweeps();
+    o.racing = c.effective_racing();
+    o.racing_confidence = c.racing_confidence;
     return o;
 }
 
@@ -192,11 +194,37 @@ void MergeSession::begin_position(const PositionId& pos) {
 }
 
 ScoreResult MergeSession::score(int dataset, ScoreSplit split) {
-    const DatasetScore s =
-        m_eval->score(m_datasets.at(static_cast<size_t>(dataset)),
-                      split == ScoreSplit::selection ? EvalSplit::selection : EvalSplit::holdout);
+    const EvalDataset& ds = m_datasets.at(static_cast<size_t>(dataset));
+    return scored(
+        ds, m_eval->score(ds, split == ScoreSplit::selection ? EvalSplit::selection : EvalSplit::holdout));
+}
+
+long long MergeSession::sample_count(int dataset) const {
+    return static_cast<long long>(m_datasets.at(static_cast<size_t>(dataset)).selection.size());
+}
+
+ScoreResult MergeSession::score_samples(int dataset, long long begin, long long end) {
+    const EvalDataset& ds = m_datasets.at(static_cast<size_t>(dataset));
+    const auto n = static_cast<long long>(ds.selection.size());
+    if (begin < 0 || end > n || begin >= end)
+        throw Error("dataset " + ds.name + ": samples " + std::to_string(begin) + "-" + std::to_string(end) +
+                    " asked of " + std::to_string(n));
+    if (begin == 0 && end == n) return score(dataset, ScoreSplit::selection);
+    auto& chunk = m_chunks[{dataset, begin, end}];
+    if (!chunk) {
+        chunk = std::make_unique<EvalDataset>();
+        chunk->name = ds.name;
+        chunk->path = ds.path;
+        chunk->mode = ds.mode;
+        chunk->think = ds.think;
+        chunk->records = ds.records;
+        chunk->selection.assign(ds.selection.begin() + begin, ds.selection.begin() + end);
+    }
+    return scored(*chunk, m_eval->score(*chunk, EvalSplit::selection));
+}
+
+ScoreResult MergeSession::scored(const EvalDataset& ds, const DatasetScore& s) {
     if (m_events) {
-        const EvalDataset& ds = m_datasets.at(static_cast<size_t>(dataset));
         const auto& samples = ds.samples(s.split);
         for (size_t i = 0; i < s.samples.size() && i < samples.size() && i < 2; ++i) {
             if (s.samples[i].generated_text.empty()) continue;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/eval/dataset.h"
@@ -55,8 +56,11 @@ public:
     void set_slot(const PositionId& pos, const Recipe& recipe) override;
     void begin_position(const PositionId& pos) override;
     ScoreResult score(int dataset, ScoreSplit split) override;
+    long long sample_count(int dataset) const override;
+    ScoreResult score_samples(int dataset, long long begin, long long end) override;
 
 private:
+    ScoreResult scored(const EvalDataset& ds, const DatasetScore& s);
     MergeConfig m_config;
     MergePool m_pool;
     // Layer whose pool tensors the current position reads (-1: whole models).
@@ -64,6 +68,10 @@ private:
     int m_touched = kNothingTouched;
     Tokenizer m_tok;
     std::vector<EvalDataset> m_datasets;
+    // Racing's chunks: (dataset, begin, end) -> the selection samples [begin, end)
+    // as a dataset of their own (kept: the evaluator's plans and prefix cache
+    // are per dataset object).
+    std::map<std::tuple<int, long long, long long>, std::unique_ptr<EvalDataset>> m_chunks;
     std::unique_ptr<Transformer> m_model;
     std::unique_ptr<Evaluator> m_eval;
     MergeEvents* m_events = nullptr;

@@ -5,10 +5,55 @@
 #include <functional>
 #include <vector>
 
+#include "core/merge/recipe.h"
 #include "core/merge/search.h"
 #include "core/util/error.h"
 
 namespace olm::testing {
+
+// What setting slot `pos` to `r` does to the recipes of a working model.
+inline void apply_slot(MergeState& state, const PositionId& pos, const Recipe& r) {
+    switch (pos.kind) {
+        case PositionId::Kind::base:
+        case PositionId::Kind::reference:
+            state.boundary = r;
+            for (auto& l : state.layers) l = r;
+            state.units.clear();
+            break;
+        case PositionId::Kind::boundary:
+            state.boundary = r;
+            break;
+        case PositionId::Kind::layer: {
+            state.layers.at(static_cast<size_t>(pos.layer)) = r;
+            const std::string prefix = std::to_string(pos.layer) + ".";
+            for (auto it = state.units.begin(); it != state.units.end();)
+                it = it->first.rfind(prefix, 0) == 0 ? state.units.erase(it) : std::next(it);
+            break;
+        }
+        case PositionId::Kind::tensor:
+            state.units[pos.key()] = r;
+            break;
+    }
+}
+
+// Search options over `pool`, `layers` layers and `datasets` exact datasets d0, d1, ...
+inline SearchOptions search_options(std::vector<std::string> pool, int layers, int datasets) {
+    SearchOptions o;
+    o.pool = std::move(pool);
+    o.num_layers = layers;
+    for (int d = 0; d < datasets; ++d) {
+        o.datasets.push_back("d" + std::to_string(d));
+        o.dataset_modes.push_back("exact");
+    }
+    return o;
+}
+
+// The recipe text of every layer of `s`.
+inline std::vector<std::string> layer_names(const MergeState& s) {
+    std::vector<std::string> out;
+    for (const auto& l : s.layers) out.push_back(recipe_text(l));
+    return out;
+}
 
 class FakeScorer : public CandidateScorer {
 public:
@@ -18,29 +63,7 @@ public:
         m_state.layers.resize(static_cast<size_t>(num_layers));
     }
 
-    void set_slot(const PositionId& pos, const Recipe& r) override {
-        switch (pos.kind) {
-            case PositionId::Kind::base:
-            case PositionId::Kind::reference:
-                m_state.boundary = r;
-                for (auto& l : m_state.layers) l = r;
-                m_state.units.clear();
-                break;
-            case PositionId::Kind::boundary:
-                m_state.boundary = r;
-                break;
-            case PositionId::Kind::layer: {
-                m_state.layers.at(static_cast<size_t>(pos.layer)) = r;
-                const std::string prefix = std::to_string(pos.layer) + ".";
-                for (auto it = m_state.units.begin(); it != m_state.units.end();)
-                    it = it->first.rfind(prefix, 0) == 0 ? m_state.units.erase(it) : std::next(it);
-                break;
-            }
-            case PositionId::Kind::tensor:
-                m_state.units[pos.key()] = r;
-                break;
-        }
-    }
+    void set_slot(const PositionId& pos, const Recipe& r) override { apply_slot(m_state, pos, r); }
     void begin_position(const PositionId&) override { ++positions_begun; }
     ScoreResult score(int dataset, ScoreSplit) override {
         ++calls;
@@ -71,6 +94,35 @@ inline double recipe_distance(const Recipe& a, const Recipe& b) {
         d += std::abs(x - y);
     }
     return d;
+}
+
+// A search over every kind of position on pool {base, a, b, c} with `n`
+// layers and 2 datasets (base and boundary selection, tensor units, an
+// interpolation, task arithmetic, two backward sweeps), for resume tests.
+inline SearchOptions every_position_kind(int n) {
+    SearchOptions o = search_options({"base", "a", "b", "c"}, n, 2);
+    o.boundary_select = true;
+    o.base_select = true;
+    o.tensor_swap = true;
+    o.tensor_units = {"q_proj", "mlp"};
+    o.interpolate = {0.5};
+    o.task_arithmetic = true;
+    o.sweeps = 2;
+    o.backward = true;
+    return o;
+}
+
+// Its planted cost on dataset d: `offset`, plus distances from b at the
+// boundary, from the a+b average in every layer and from c in every unit.
+inline double every_position_kind_cost(const MergeState& s, int d, double offset) {
+    double v = offset + 0.3 * recipe_distance(s.boundary, single_model("b"));
+    for (size_t L = 0; L < s.layers.size(); ++L) {
+        const Recipe& r = s.layers[L];
+        v += (1 + d) * recipe_distance(r, Recipe{{"a", 0.5}, {"b", 0.5}}) +
+             0.1 * static_cast<double>(L) * (r.count("c") ? 1 : 0);
+    }
+    for (const auto& [k, r] : s.units) v += 0.05 * recipe_distance(r, single_model("c"));
+    return v;
 }
 
 }  // namespace olm::testing

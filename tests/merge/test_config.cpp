@@ -153,6 +153,24 @@ load_merge_report: false
         auto explicit_geomean = parse_merge_config(head + "search: better\nselection: geomean\n", "/c");
         QCOMPARE(merge_config_hash(explicit_geomean), merge_config_hash(better));
         QVERIFY(merge_config_hash(explicit_ranks) != merge_config_hash(better));
+        // Racing: on in better and thorough, off in original, an explicit key wins;
+        // the hash sees it (it changes the merge), and an original config without
+        // it hashes as before (no racing keys in its JSON).
+        QVERIFY(better.effective_racing());
+        QVERIFY(thorough.effective_racing());
+        const auto original = parse_merge_config(head, "/c");
+        QVERIFY(!original.effective_racing());
+        QVERIFY(!merge_config_to_json(original).contains("racing"));
+        QVERIFY(!merge_config_to_json(original).contains("racing_confidence"));
+        auto unraced = parse_merge_config(head + "search: better\nracing: false\n", "/c");
+        QVERIFY(!unraced.effective_racing());
+        QVERIFY(merge_config_hash(unraced) != merge_config_hash(better));
+        auto raced = parse_merge_config(head + "racing: true\nracing_confidence: 0.99\n", "/c");
+        QVERIFY(raced.effective_racing());
+        QCOMPARE(raced.racing_confidence, 0.99);
+        QCOMPARE(merge_config_to_json(raced)["racing_confidence"].get<double>(), 0.99);
+        auto surer = parse_merge_config(head + "racing: true\n", "/c");
+        QVERIFY(merge_config_hash(surer) != merge_config_hash(raced));
     }
 
     void unknownKeyWarnsWithNearest() {
@@ -185,6 +203,10 @@ load_merge_report: false
                                           << "cfg.yaml:3: threads: must be at least 0";
         QTest::newRow("sweeps zero") << ok + "sweeps: 0\n"
                                      << "cfg.yaml:3: sweeps: must be at least 1";
+        QTest::newRow("racing not bool") << ok + "racing: sometimes\n"
+                                         << "cfg.yaml:3: racing: expected true or false";
+        QTest::newRow("racing_confidence range") << ok + "racing_confidence: 1\n"
+                                                 << "cfg.yaml:3: racing_confidence: must be a probability";
         QTest::newRow("preset") << ok + "search: best\n"
                                 << "cfg.yaml:3: search: 'best' is not one of";
         QTest::newRow("safeguard") << ok + "safeguard: maybe\n"
@@ -278,7 +300,9 @@ load_merge_report: false
         auto c = parse_merge_config(
             "models: [a, b, ../elsewhere/c]\nmodels_dir: pool\ndataset: {x.json: {mode: bigram}, y.json: "
             "{mode: exact}}\n"
-            "search: better\nsweeps: 2\nimprove_all: exact\nmax_models: 2\nforbidden_scripts: [han, "
+            "search: better\nsweeps: 2\nracing: true\nracing_confidence: 0.95\nimprove_all: "
+            "exact\nmax_models: 2\n"
+            "forbidden_scripts: [han, "
             "U+0400-U+04FF]\nholdout: 0.25\nthreads: 3\n",
             d);
         save_merge_config(c, d / "saved.yaml");
@@ -289,6 +313,8 @@ load_merge_report: false
         QCOMPARE(merge_config_hash(back), merge_config_hash(c));
         QVERIFY(!back.interpolate.has_value());  // preset-driven values stay implicit
         QCOMPARE(*back.sweeps, 2);
+        QCOMPARE(*back.racing, true);
+        QCOMPARE(back.racing_confidence, 0.95);
         // The hash ignores where it runs, not what it searches.
         auto moved = c;
         moved.device = "cuda";

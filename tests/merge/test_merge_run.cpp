@@ -7,6 +7,7 @@
 #include "core/merge/config.h"
 #include "core/merge/report.h"
 #include "core/merge/run.h"
+#include "core/merge/session.h"
 #include "core/util/error.h"
 #include "merge/tiny_pool.h"
 #include "support/tiny_model.h"
@@ -144,6 +145,56 @@ private slots:
         QVERIFY2(y.find("merge_method: linear") != std::string::npos, y.c_str());
         QVERIFY2(y.find("layer_range: [0, 1]") != std::string::npos, y.c_str());
         QVERIFY2(y.find("filter: embed_tokens") != std::string::npos, y.c_str());
+    }
+
+    // Racing on real models: a dataset scored in racing's chunks gives every
+    // sample the value the whole dataset gives it (whole models and behind the
+    // prefix cache of a layer position), and a racing merge finds the planted
+    // layers the full evaluation finds, recording what it saved.
+    void racingOnRealModels() {
+        MergeConfig c = write_config(m_pool, "racing.yaml",
+                                     "base_model_name: base\noutput_dir: out_racing\nsafeguard: off\n"
+                                     "references: false\nracing: true\n");
+        {
+            MergeSession session(c, "cpu", nullptr);
+            QCOMPARE(session.sample_count(0), 12LL);
+            for (bool layer : {false, true}) {
+                PositionId pos;
+                pos.kind = layer ? PositionId::Kind::layer : PositionId::Kind::base;
+                pos.layer = layer ? 1 : -1;
+                if (layer) {
+                    PositionId base;
+                    base.kind = PositionId::Kind::base;
+                    session.set_slot(base, single_model("base"));
+                }
+                session.begin_position(pos);
+                session.set_slot(pos, single_model("m1"));
+                const ScoreResult whole = session.score(0, ScoreSplit::selection);
+                std::vector<double> parts;
+                for (auto [b, e] : {std::pair{0LL, 8LL}, std::pair{8LL, 12LL}}) {
+                    const ScoreResult s = session.score_samples(0, b, e);
+                    QCOMPARE(static_cast<long long>(s.per_sample.size()), e - b);
+                    parts.insert(parts.end(), s.per_sample.begin(), s.per_sample.end());
+                }
+                QCOMPARE(parts.size(), whole.per_sample.size());
+                for (size_t i = 0; i < parts.size(); ++i)
+                    QVERIFY2(
+                        std::abs(parts[i] - whole.per_sample[i]) <=
+                            1e-5 * std::max(1.0, std::abs(whole.per_sample[i])),
+                        qPrintable(
+                            QString("sample %1: %2 vs %3").arg(i).arg(parts[i]).arg(whole.per_sample[i])));
+            }
+            QVERIFY_THROWS_EXCEPTION(Error, session.score_samples(0, 8, 13));
+        }
+        CountingEvents ev;
+        MergeRun(c, ev, {.export_model = false}).run();
+        const MergeReport r = MergeReport::load(c.report_path());
+        for (int k = 0; k < 3; ++k)
+            QCOMPARE(r.json()["layers"][std::to_string(k)]["best_model"].get<std::string>(),
+                     "m" + std::to_string(k));
+        const auto& racing = r.json()["racing"];
+        QVERIFY(racing["samples_scored"].get<long long>() <= racing["samples_full"].get<long long>());
+        QVERIFY(racing["samples_full"].get<long long>() > 0);
     }
 
     // Cancel after k candidates, resume, compare with the uninterrupted run.

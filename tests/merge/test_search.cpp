@@ -15,29 +15,16 @@
 #include "merge/fake_scorer.h"
 
 using namespace olm;
+using olm::testing::every_position_kind;
+using olm::testing::every_position_kind_cost;
 using olm::testing::FakeScorer;
+using olm::testing::layer_names;
 using olm::testing::recipe_distance;
+using olm::testing::search_options;
 
 namespace {
 
 using Table = std::vector<std::vector<double>>;
-
-SearchOptions options(std::vector<std::string> pool, int layers, int datasets) {
-    SearchOptions o;
-    o.pool = std::move(pool);
-    o.num_layers = layers;
-    for (int d = 0; d < datasets; ++d) {
-        o.datasets.push_back("d" + std::to_string(d));
-        o.dataset_modes.push_back("exact");
-    }
-    return o;
-}
-
-std::vector<std::string> layer_names(const MergeState& s) {
-    std::vector<std::string> out;
-    for (const auto& l : s.layers) out.push_back(recipe_text(l));
-    return out;
-}
 
 }  // namespace
 
@@ -199,7 +186,7 @@ private slots:
             return c0.at(single_model_name(s.layers[0]))[static_cast<size_t>(d)] +
                    c1.at(single_model_name(s.layers[1]))[static_cast<size_t>(d)];
         });
-        SearchOptions o = options({"a", "b", "base"}, 2, 3);
+        SearchOptions o = search_options({"a", "b", "base"}, 2, 3);
         o.dataset_modes = {"exact", "exact", "bigram"};
         o.base_model_name = "base";
         o.improve_all = improveAll.toStdString();
@@ -251,7 +238,7 @@ private slots:
                      recipe_distance(s.layers[static_cast<size_t>(L)], single_model("m" + std::to_string(L)));
             return v;
         });
-        SearchOptions o = options({"base", "m0", "m1", "m2", "m3"}, n, 2);
+        SearchOptions o = search_options({"base", "m0", "m1", "m2", "m3"}, n, 2);
         o.backward = backward;
         o.boundary_select = true;
         MergeReport report;
@@ -275,7 +262,7 @@ private slots:
             if (m == "y") return d == 0 ? 2.0 : 1.0;
             return 5.0;
         });
-        SearchOptions o = options({"z", "x", "y"}, 2, 2);
+        SearchOptions o = search_options({"z", "x", "y"}, 2, 2);
         o.base_select = true;
         o.layer_swap = false;
         MergeReport report;
@@ -310,7 +297,7 @@ private slots:
         auto fn = [&](const MergeState& s, int) {
             return recipe_distance(s.layers[0], target) + recipe_distance(s.layers[1], single_model("a"));
         };
-        SearchOptions o = options({"base", "a", "b"}, 2, 1);
+        SearchOptions o = search_options({"base", "a", "b"}, 2, 1);
         FakeScorer s1(2, fn);
         MergeReport r1;
         const auto original = run_search(o, s1, r1, {});
@@ -331,7 +318,7 @@ private slots:
             const double a = l1 == "a" ? (l0 == "b" ? 0.0 : 1.5) : (l0 == "a" ? 1.0 : 3.0);
             return a + (l1 == "a" ? 0.0 : 2.0);
         };
-        SearchOptions o = options({"base", "a", "b"}, 2, 1);
+        SearchOptions o = search_options({"base", "a", "b"}, 2, 1);
         FakeScorer s1(2, fn);
         MergeReport r1;
         const auto one = run_search(o, s1, r1, {});
@@ -354,27 +341,10 @@ private slots:
     // merge, and nothing recorded is evaluated again.
     void resumeIsExact() {
         const int n = 3;
-        auto fn = [&](const MergeState& s, int d) {
-            double v = 0.3 * recipe_distance(s.boundary, single_model("b"));
-            for (int L = 0; L < n; ++L) {
-                const Recipe& r = s.layers[static_cast<size_t>(L)];
-                v += (1 + d) * recipe_distance(r, Recipe{{"a", 0.5}, {"b", 0.5}}) +
-                     0.1 * L * (r.count("c") ? 1 : 0);
-            }
-            for (const auto& [k, r] : s.units) v += 0.05 * recipe_distance(r, single_model("c"));
-            return v;
-        };
-        SearchOptions o = options({"base", "a", "b", "c"}, n, 2);
+        auto fn = [](const MergeState& s, int d) { return every_position_kind_cost(s, d, 0); };
+        SearchOptions o = every_position_kind(n);
         o.dataset_modes = {"exact", "bigram"};
-        o.boundary_select = true;
-        o.base_select = true;
-        o.tensor_swap = true;
-        o.tensor_units = {"q_proj", "mlp"};
-        o.interpolate = {0.5};
-        o.task_arithmetic = true;
-        o.sweeps = 2;
         o.improve_all = "base";
-        o.backward = true;
 
         FakeScorer full_scorer(n, fn);
         MergeReport full;
@@ -407,7 +377,7 @@ private slots:
             if (l0 == "c") return std::nan("");
             return l0 == "a" ? 1.0 : 2.0;
         });
-        SearchOptions o = options({"base", "a", "b", "c"}, 2, 1);
+        SearchOptions o = search_options({"base", "a", "b", "c"}, 2, 1);
         MergeReport report;
         const SearchResult res = run_search(o, scorer, report, {});
         QCOMPARE(recipe_text(res.state.layers[0]), std::string("a"));
@@ -464,7 +434,7 @@ private slots:
             if (m1 == "A") return 0.0;
             return m1 == "B" ? 1.0 : 2.0;
         });
-        SearchOptions o = options({"A", "B", "C", "D", "E"}, 2, 3);
+        SearchOptions o = search_options({"A", "B", "C", "D", "E"}, 2, 3);
         o.base_model_name = "base";
         o.max_models = 3;
         MergeReport report;
@@ -491,7 +461,7 @@ private slots:
     }
 
     void plannedEvaluationsCountsCandidates() {
-        SearchOptions o = options({"base", "a", "b"}, 4, 2);
+        SearchOptions o = search_options({"base", "a", "b"}, 4, 2);
         QCOMPARE(planned_evaluations(o), (1 + 4 * 3) * 2LL);
         o.boundary_select = true;
         o.interpolate = {0.5};
