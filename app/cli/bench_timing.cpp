@@ -2,6 +2,8 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include "core/merge/run.h"
+
 namespace olm::cli {
 
 double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps) {
@@ -9,6 +11,20 @@ double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int 
     at::Tensor a = at::randn({m, k}).to(dtype), b = at::randn({n, k}).to(dtype);
     const double t = best_time(reps, [&] { at::linear(a, b); });  // a @ b^T, as the engine's projections
     return 2.0 * double(m) * double(k) * double(n) / t / 1e9;
+}
+
+}  // namespace olm::cli
+
+namespace olm::cli {
+
+double timed_merge(const MergeConfig& cfg, MergeEvents& events) {
+    MergeRunOptions opt;
+    opt.export_model = false;
+    opt.verify_export = false;
+    const auto t0 = Clock::now();
+    MergeRun run(cfg, events, opt);
+    run.run();
+    return seconds_since(t0);
 }
 
 }  // namespace olm::cli

@@ -6,6 +6,11 @@
 #include <chrono>
 #include <cstdint>
 
+namespace olm {
+struct MergeConfig;
+class MergeEvents;
+}  // namespace olm
+
 namespace olm::cli {
 
 using Clock = std::chrono::steady_clock;
@@ -30,5 +35,8 @@ double best_time(int reps, F&& fn) {
 // GFLOP/s of at::linear([m, k] x [n, k]^T) in dtype, as the engine's
 // projections run it: best of `reps` after a warm-up.
 double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps);
+
+// Wall seconds of a merge of `cfg` (its search and report; no export).
+double timed_merge(const MergeConfig& cfg, MergeEvents& events);
 
 }  // namespace olm::cli

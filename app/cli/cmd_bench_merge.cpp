@@ -70,6 +70,7 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 using cli::Clock;
 using cli::seconds_since;
+using cli::timed_merge;
 
 // "m3" (written so that GCC 12's -Wstringop-overflow false positive on
 // literal + std::string stays quiet)
@@ -81,6 +82,9 @@ struct Shape {
     int samples = 32;
     double noise = 0.1;
     uint64_t seed = 1;
+    // Every m<k> (k > 0) adds noise of its own (this relative scale) to m0's
+    // layers where it does not hold truth's: no two candidates are identical.
+    double own_noise = 0;
 };
 
 const char* kWords[] = {"the",     "model",  "layer",  "merge",  "river",  "stone",  "light",
@@ -238,7 +242,10 @@ std::vector<std::string> write_pool(const fs::path& dir, const Shape& s) {
         for (size_t i = 0; i < base.size(); ++i) {
             const int l = layer_of(arch, base[i].first);
             const bool from_truth = m > 0 && l >= 0 && l % (s.models - 1) == m - 1;
-            tensors.push_back(from_truth ? truth[i] : base[i]);
+            at::Tensor w = from_truth ? truth[i].second : base[i].second;
+            if (!from_truth && m > 0 && l >= 0 && s.own_noise > 0 && w.dim() == 2)
+                w = w + s.own_noise * w.std() * at::randn(w.sizes());
+            tensors.emplace_back(base[i].first, w);
             if (from_truth) planted[static_cast<size_t>(l)] = model_name(m);
         }
         write_safetensors_file(d / "model.safetensors", tensors);
@@ -352,13 +359,7 @@ Outcome run_studio(const fs::path& dir, const Shape& s) {
     std::ofstream(dir / "merge.yaml") << merge_yaml(s);
     MergeConfig cfg = load_merge_config(dir / "merge.yaml");
     Recorder rec(out, {"exact.json", "bigram.json"});  // the config's dataset names
-    MergeRunOptions opt;
-    opt.export_model = false;
-    opt.verify_export = false;
-    const auto t0 = Clock::now();
-    MergeRun run(cfg, rec, opt);
-    run.run();
-    out.seconds = seconds_since(t0);
+    out.seconds = timed_merge(cfg, rec);
     out.bytes_written = static_cast<double>(fs::file_size(dir / "out" / "merge_report.json"));
     return out;
 }
@@ -485,7 +486,7 @@ Outcome run_naive(const fs::path& dir, const Shape& s, NaiveCounters& c) {
 int run_bench(const std::vector<std::string>& argv) {
     cli::Args args(argv,
                    {"hidden", "intermediate", "layers", "heads", "kv-heads", "vocab", "models", "samples",
-                    "noise", "seed", "threads", "blas-threads", "dir"},
+                    "noise", "own-noise", "seed", "threads", "blas-threads", "dir"},
                    {"quick", "keep", "thread-sweep", "pool-only", "no-original"});
     const bool quick = args.flag("quick");
     Shape s;
@@ -499,6 +500,7 @@ int run_bench(const std::vector<std::string>& argv) {
     s.samples = static_cast<int>(args.int_or("samples", quick ? 8 : 32));
     s.noise = args.double_or("noise", quick ? 0.3 : 0.1);
     s.seed = static_cast<uint64_t>(args.int_or("seed", 1));
+    s.own_noise = args.double_or("own-noise", 0.0);
     if (s.layers < 1 || s.models < 2 || s.samples < 1 || s.hidden % s.heads != 0 || s.heads % s.kv_heads != 0)
         throw Error(
             "bench merge: bad sizes (layers >= 1, models >= 2, samples >= 1, heads | hidden, kv-heads | "
@@ -643,9 +645,12 @@ int run_bench(const std::vector<std::string>& argv) {
 
 OLM_BENCHMARK("merge", "OLM Studio's layer search vs the original's method (reload, batch 1, no caches)",
               "[--quick] [--hidden 512] [--intermediate 3*hidden] [--layers 8] [--heads 8] [--kv-heads 2]\n"
-              "       [--vocab 32000] [--models 4] [--samples 32] [--noise 0.1 (0.3 quick)] [--seed 1]\n"
+              "       [--vocab 32000] [--models 4] [--samples 32] [--noise 0.1 (0.3 quick)] [--own-noise 0]\n"
+              "       [--seed 1]\n"
               "       [--threads N] [--blas-threads N] [--thread-sweep] [--no-original]\n"
               "       [--dir DIR [--pool-only] | --keep]\n"
+              "  --own-noise X  every m<k> but m0 adds noise of its own (relative scale X) to the layers\n"
+              "                 where it does not hold truth's, so no two candidates are identical\n"
               "  --no-original  skip the original's method (with --thread-sweep: the sweep only)\n"
               "  --thread-sweep  OLM Studio's search again under intra-op x BLAS threads 1 and all cores\n"
               "  --dir DIR  write the pool, its merge.yaml and the report there and keep them\n"
