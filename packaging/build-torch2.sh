@@ -124,7 +124,21 @@ fi
 
 start=$(date +%s)
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}"
-cmake --build "$build" -j "$jobs"
+if [ "$run_tests" = 1 ] && [ -z "${OLM_TORCH2_ALL:-}" ]; then
+  # Every library and the CLI, and of the tests only those ctest will run
+  # (a test named like its executable): no benchmark, fuzz target or test
+  # that the labels leave out is compiled. OLM_TORCH2_ALL=1 builds all.
+  mapfile -t wanted < <(cd "$build" && ctest -N "${ctest_args[@]}" | sed -n 's/^ *Test *#[0-9]*: //p')
+  mapfile -t known < <(ninja -C "$build" -t targets all | sed -n 's/^\([A-Za-z0-9_.-]*\): phony$/\1/p')
+  targets=(olm)
+  for t in "${wanted[@]}"; do
+    for k in "${known[@]}"; do [ "$k" = "$t" ] && targets+=("$t") && break; done
+  done
+  echo "build-torch2: building olm and $(( ${#targets[@]} - 1 )) test executables for ${#wanted[@]} tests" >&2
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+else
+  cmake --build "$build" -j "$jobs"
+fi
 echo "build-torch2: configured and built in $(( $(date +%s) - start )) s" >&2
 
 if [ "$run_tests" = 1 ]; then
