@@ -2,6 +2,7 @@
 #include "app/cli/args.h"
 #include "app/cli/command.h"
 #include "app/cli/model_arg.h"
+#include "core/dist/peers.h"
 #include "core/merge/config.h"
 #include "core/merge/run.h"
 #include "core/util/error.h"
@@ -12,7 +13,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 namespace {
@@ -24,7 +27,9 @@ void on_sigint(int) { g_interrupted = 1; }
 class TerminalEvents : public olm::MergeEvents {
 public:
     explicit TerminalEvents(bool tty) : m_tty(tty) {}
+    void set_quiet(bool quiet) { m_quiet = quiet; }
     void log(olm::LogLevel level, std::string_view message) override {
+        if (m_quiet && level != olm::LogLevel::error) return;
         clear_line();
         const char* tag = level == olm::LogLevel::warning ? "warning: "
                           : level == olm::LogLevel::error ? "error: "
@@ -37,7 +42,7 @@ public:
         if (stage == "download") m_download.update(done, total);
     }
     void candidate_finished(const olm::CandidateEvent& c, const olm::CandidateResult& r) override {
-        if (m_tty) return;
+        if (m_tty || m_quiet) return;
         std::cout << "candidate " << c.position.key()
                   << (c.position.pass > 1 ? " pass " + std::to_string(c.position.pass) : "") << " ["
                   << c.index + 1 << "/" << c.count << "] " << c.name << ": "
@@ -47,6 +52,7 @@ public:
         std::cout << std::endl;
     }
     void position_decided(const olm::PositionDecision& d) override {
+        if (m_quiet) return;
         clear_line();
         std::cout << "decided " << d.position.key()
                   << (d.position.pass > 1 ? " pass " + std::to_string(d.position.pass) : "") << ": "
@@ -69,6 +75,7 @@ public:
 
 private:
     bool m_tty;
+    bool m_quiet = false;
     bool m_dirty = false;
     olm::cli::DownloadBar m_download;
     std::string m_stage = "loading";
@@ -89,7 +96,10 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
             "  --threads N   CPU threads (overrides the config's threads; default: docs/bench-engine.md)\n\n"
             "Ctrl-C saves the state and exits with 130; `--resume` continues where it stopped.\n"
             "The merged model is written to output_dir/merged (replacing only a previous export of olm).\n"
-            "One run per output_dir: a second one is refused while output_dir/.olm.lock is held.",
+            "One run per output_dir: a second one is refused while output_dir/.olm.lock is held.\n"
+            "Distributed: under torchrun (--no-python), srun, or with RANK, WORLD_SIZE, MASTER_ADDR and\n"
+            "MASTER_PORT set, the ranks share every position's candidates and rank 0 writes the report\n"
+            "and the export (docs/distributed.md).",
             [](const std::vector<std::string>& argv) -> int {
                 olm::cli::Args args(argv, {"device", "search", "threads"},
                                     {"resume", "force", "dry-run", "no-export"});
@@ -101,7 +111,15 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
                     if (n < 1) throw olm::Error("--threads: expected a count of at least 1");
                     config.threads = n;
                 }
-                olm::apply_thread_settings(olm::cpu_threads(static_cast<int>(config.threads)));
+                // A distributed launch (torchrun, srun, or RANK/WORLD_SIZE/MASTER_ADDR).
+                const auto launch = olm::launch_from_env([](const char* n) { return std::getenv(n); });
+                int threads = static_cast<int>(config.threads);
+                // Ranks on one host share its cores (unless the thread count is given).
+                if (launch && threads <= 0 && launch->local_world_size > 1 &&
+                    !std::getenv("OPENBLAS_NUM_THREADS"))
+                    threads = std::max(
+                        1, static_cast<int>(std::thread::hardware_concurrency()) / launch->local_world_size);
+                olm::apply_thread_settings(olm::cpu_threads(threads));
                 if (auto s = args.value("search")) {
                     if (*s != "original" && *s != "better" && *s != "thorough")
                         throw olm::Error("--search: '" + *s + "' is not one of original, better, thorough");
@@ -112,7 +130,15 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
                 opt.force = args.flag("force");
                 opt.device = args.value_or("device", "");
                 opt.export_model = !args.flag("no-export");
-                TerminalEvents events(::isatty(1) != 0);
+                std::unique_ptr<olm::StorePeers> peers;
+                if (launch && !args.flag("dry-run")) {
+                    opt.device = olm::rank_device(opt.device.empty() ? config.device : opt.device, *launch);
+                    peers = std::make_unique<olm::StorePeers>(*launch);
+                    opt.peers = peers.get();
+                }
+                // Ranks other than 0 print only their errors and a line at the end.
+                TerminalEvents events(::isatty(1) != 0 && (!launch || launch->rank == 0));
+                events.set_quiet(launch && launch->rank != 0);
                 olm::MergeRun run(config, events, opt);
                 if (args.flag("dry-run")) {
                     const olm::MergePlan plan = run.dry_run(true);
@@ -136,9 +162,17 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
                     run.run();
                 } catch (const olm::Cancelled&) {
                     events.clear_line();
+                    if (peers) peers->abort("interrupted");
                     std::cerr << "olm merge: interrupted; the state is saved in "
                               << run.report_path().string() << " (continue with --resume)\n";
                     rc = 130;
+                } catch (const std::exception& e) {
+                    if (peers) peers->abort(e.what());
+                    done.store(true);
+                    watcher.join();
+                    std::signal(SIGINT, previous);
+                    events.clear_line();
+                    throw;
                 } catch (...) {
                     done.store(true);
                     watcher.join();
@@ -150,6 +184,10 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
                 watcher.join();
                 std::signal(SIGINT, previous);
                 events.clear_line();
-                if (rc == 0) std::cout << "merge complete: " << run.report_path().string() << "\n";
+                if (rc == 0 && launch && launch->rank != 0)
+                    std::cout << "rank " << launch->rank << " of " << launch->world_size
+                              << ": search done; rank 0 writes " << run.report_path().string() << "\n";
+                else if (rc == 0)
+                    std::cout << "merge complete: " << run.report_path().string() << "\n";
                 return rc;
             });

@@ -35,6 +35,45 @@ bool whole_section(PositionId::Kind k) {
 }
 }  // namespace
 
+Json candidate_result_to_json(const CandidateResult& r) {
+    Json e = Json::object();
+    e["status"] = candidate_status_name(r.status);
+    e["scores"] = r.scores;
+    if (!r.accuracy.empty()) e["accuracy"] = r.accuracy;
+    if (!r.reason.empty()) e["reason"] = r.reason;
+    if (!r.measured.empty()) e["measured"] = r.measured;
+    if (!r.stopped.empty()) e["stopped"] = r.stopped;
+    if (!r.per_sample.empty()) e["per_sample"] = r.per_sample;
+    return e;
+}
+
+CandidateResult candidate_result_from_json(const Json& c, const std::string& where) {
+    CandidateResult r;
+    try {
+        const std::string st = c.at("status").get<std::string>();
+        if (st == "evaluated")
+            r.status = CandidateStatus::evaluated;
+        else if (st == "reused-identical")
+            r.status = CandidateStatus::reused_identical;
+        else if (st == "disqualified")
+            r.status = CandidateStatus::disqualified;
+        else if (st == "failed")
+            r.status = CandidateStatus::failed;
+        else
+            throw Error("merge report: unknown candidate status '" + st + "' at " + where);
+        r.scores = c.value("scores", Json::object()).get<std::map<std::string, double>>();
+        r.accuracy = c.value("accuracy", Json::object()).get<std::map<std::string, double>>();
+        r.reason = c.value("reason", std::string());
+        r.measured = c.value("measured", Json::object()).get<std::map<std::string, double>>();
+        r.per_sample =
+            c.value("per_sample", Json::object()).get<std::map<std::string, std::vector<double>>>();
+        r.stopped = c.value("stopped", Json::object()).get<std::map<std::string, long long>>();
+    } catch (const Json::exception& e) {
+        throw Error("merge report: the candidate " + where + " is malformed: " + e.what());
+    }
+    return r;
+}
+
 MergeReport::MergeReport() : m_json(Json::object()) { m_json["version"] = kMergeReportVersion; }
 
 MergeReport::MergeReport(nlohmann::json j) : m_json(std::move(j)) {
@@ -92,39 +131,14 @@ std::optional<CandidateResult> MergeReport::find(const PositionId& pos, const st
     auto c = cands->find(name);
     if (c == cands->end()) return std::nullopt;
     if (!same_recipe(recipe_from_json(c->at("recipe")), recipe)) return std::nullopt;
-    CandidateResult r;
-    const std::string st = c->at("status").get<std::string>();
-    if (st == "evaluated")
-        r.status = CandidateStatus::evaluated;
-    else if (st == "reused-identical")
-        r.status = CandidateStatus::reused_identical;
-    else if (st == "disqualified")
-        r.status = CandidateStatus::disqualified;
-    else if (st == "failed")
-        r.status = CandidateStatus::failed;
-    else
-        throw Error("merge report: unknown candidate status '" + st + "' at " + pos.key());
-    r.scores = c->value("scores", Json::object()).get<std::map<std::string, double>>();
-    r.accuracy = c->value("accuracy", Json::object()).get<std::map<std::string, double>>();
-    r.reason = c->value("reason", std::string());
-    r.measured = c->value("measured", Json::object()).get<std::map<std::string, double>>();
-    r.per_sample = c->value("per_sample", Json::object()).get<std::map<std::string, std::vector<double>>>();
-    r.stopped = c->value("stopped", Json::object()).get<std::map<std::string, long long>>();
-    return r;
+    return candidate_result_from_json(*c, pos.key() + " " + name);
 }
 
 void MergeReport::record(const PositionId& pos, const CandidateEvent& c, const CandidateResult& r,
                          double seconds) {
     Json& s = section(pos);
-    Json e = Json::object();
+    Json e = candidate_result_to_json(r);
     e["recipe"] = recipe_to_json(c.recipe);
-    e["status"] = candidate_status_name(r.status);
-    e["scores"] = r.scores;
-    if (!r.accuracy.empty()) e["accuracy"] = r.accuracy;
-    if (!r.reason.empty()) e["reason"] = r.reason;
-    if (!r.measured.empty()) e["measured"] = r.measured;
-    if (!r.stopped.empty()) e["stopped"] = r.stopped;
-    if (!r.per_sample.empty()) e["per_sample"] = r.per_sample;
     e["seconds"] = seconds;
     s["candidates"][c.name] = std::move(e);
     // Original-compatible table: metrics {dataset: {model: score}}.

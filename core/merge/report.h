@@ -60,6 +60,11 @@ private:
     std::filesystem::path m_path;
 };
 
+// A candidate's result as the report holds it (without recipe and seconds), and
+// back; `where` names the candidate in errors.
+nlohmann::json candidate_result_to_json(const CandidateResult& r);
+CandidateResult candidate_result_from_json(const nlohmann::json& j, const std::string& where);
+
 // A copy without timing fields (keys "seconds" and "timings"), for comparisons.
 nlohmann::json without_timings(const nlohmann::json& j);
 

@@ -135,7 +135,41 @@ void MergeRun::check_inputs() const {
             " holds every finished candidate; restore the file and continue with --resume");
 }
 
+void MergeRun::run_follower(SearchPeers& peers) {
+    const std::string me = "rank " + std::to_string(peers.rank()) + " of " + std::to_string(peers.size());
+    m_events.stage_changed(MergeStage::loading, "config, pool check, datasets");
+    m_events.log(LogLevel::info, me + ": loading the pool and datasets; rank 0 writes the report");
+    m_inputs = input_fingerprint(m_config);
+    RunSink sink(*this, m_events);
+    std::vector<std::string> warnings;
+    MergeSession session(m_config, m_options.device, &sink, &warnings);
+    session.set_events(&m_events);
+    // The report rank 0 starts the search from (a resumed one holds results).
+    const Json start = parse_json_text(peers.broadcast(std::string()));
+    const std::string hash = merge_config_hash(m_config);
+    if (start.value("config_hash", std::string()) != hash)
+        throw Error(me + ": its config differs from rank 0's (hash " + hash + ", rank 0 " +
+                    start.value("config_hash", std::string("?")) +
+                    "): every rank must run the same config on the same pool and datasets");
+    MergeReport report(start.at("report"));  // in memory only: rank 0 owns the file
+    SearchHooks hooks;
+    hooks.checkpoint = [this] {
+        checkpoint();
+        check_inputs();
+    };
+    hooks.events = &m_events;
+    hooks.peers = &peers;
+    const SearchResult res = run_search(session.search_options(), session, report, hooks);
+    peers.finish();
+    m_events.log(LogLevel::info,
+                 me + ": the search is done (" + std::to_string(res.evaluations) +
+                     " dataset scorings over all ranks); rank 0 scores the merge and exports");
+    m_events.stage_changed(MergeStage::done, "search complete");
+}
+
 void MergeRun::run() {
+    SearchPeers* peers = m_options.peers && m_options.peers->size() > 1 ? m_options.peers : nullptr;
+    if (peers && peers->rank() != 0) return run_follower(*peers);
     const auto t0 = Clock::now();
     auto stage = [&](MergeStage s, const std::string& what) {
         m_events.stage_changed(s, what);
@@ -244,6 +278,12 @@ void MergeRun::run() {
         report.json()["has_heldout"] = session.has_holdout();
         report.save();
     }
+    if (peers) {
+        m_events.log(LogLevel::info, "distributed: " + std::to_string(peers->size()) +
+                                         " ranks share every position's candidates; this rank (0) "
+                                         "writes the report");
+        peers->broadcast(dump_json_text(Json{{"config_hash", hash}, {"report", report.json()}}, -1));
+    }
 
     // --- the search ----------------------------------------------------------
     SearchHooks hooks;
@@ -252,7 +292,9 @@ void MergeRun::run() {
         check_inputs();
     };
     hooks.events = &m_events;
+    hooks.peers = peers;
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
+    if (peers) peers->finish();
     const auto t_search = Clock::now();
     {
         const EvalStats& st = session.evaluator().stats();
@@ -412,14 +454,16 @@ void MergeRun::run() {
         j["status"] = "complete";
         j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
                         {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
-                        {"evaluations_this_run", res.evaluations}};
+                        {"evaluations_this_run", res.evaluations},
+                        {"ranks", peers ? peers->size() : 1}};
         report.save();
         write_file_atomic(target / "merge_report.json", dump_json_text(j, 2) + "\n");
     } else {
         j["status"] = "complete";
         j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
                         {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
-                        {"evaluations_this_run", res.evaluations}};
+                        {"evaluations_this_run", res.evaluations},
+                        {"ranks", peers ? peers->size() : 1}};
         report.save();
     }
     stage(MergeStage::done, "merge complete");

@@ -23,6 +23,7 @@
 
 #include "core/merge/config.h"
 #include "core/merge/events.h"
+#include "core/merge/search.h"
 
 namespace olm {
 
@@ -32,6 +33,11 @@ struct MergeRunOptions {
     std::string device;         // overrides config.device when not empty
     bool export_model = true;   // write the merged model to output_dir after the search
     bool verify_export = true;  // re-score the written model and compare with the search's scores
+    // A distributed merge (core/dist): every rank runs this with the same
+    // config. Rank 0 does all a single process does and spreads each
+    // position's candidates over the ranks; the others only score their share
+    // of the search, write nothing and return when the search is done.
+    SearchPeers* peers = nullptr;
 };
 
 // What a dry run finds: the plan without evaluating candidates.
@@ -79,6 +85,9 @@ public:
     void check_inputs() const;
 
 private:
+    // run() on a rank other than 0 of a distributed merge.
+    void run_follower(SearchPeers& peers);
+
     MergeConfig m_config;
     MergeEvents& m_events;
     MergeRunOptions m_options;

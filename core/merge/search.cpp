@@ -1,6 +1,8 @@
 #include "core/merge/search.h"
 
+#include "core/merge/report.h"
 #include "core/util/error.h"
+#include "core/util/json_text.h"
 
 #include <algorithm>
 #include <chrono>
@@ -434,6 +436,10 @@ public:
     Search(const SearchOptions& o, CandidateScorer& scorer, CandidateStore& store, const SearchHooks& hooks)
         : o_(o), scorer_(scorer), store_(store), hooks_(hooks), start_(Clock::now()) {
         total_ = planned_evaluations(o);
+        if (hooks.peers && hooks.peers->size() > 1) {
+            rank_ = hooks.peers->rank();
+            world_ = hooks.peers->size();
+        }
     }
 
     SearchResult run();
@@ -474,6 +480,15 @@ private:
     // last degraded one are Infinity. The scores as measured go to `measured`.
     void apply_gate(CandidateResult& r) const;
     void progress(const std::string& detail);
+    // A distributed search: what one rank scored at a position, handed to all.
+    struct Shared {
+        size_t index = 0;  // candidate index at the position
+        CandidateResult result;
+        double seconds = 0;
+        long long evaluations = 0;  // dataset scorings it took
+    };
+    // Every rank's `mine` but this rank's own, in rank order.
+    std::vector<Shared> exchange(const PositionId& pos, const std::vector<Shared>& mine);
     void checkpoint() {
         if (hooks_.checkpoint) hooks_.checkpoint();
     }
@@ -485,6 +500,7 @@ private:
     Clock::time_point start_;
     long long total_ = 0, done_ = 0, evaluated_ = 0;
     long long samples_scored_ = 0, samples_full_ = 0;
+    int rank_ = 0, world_ = 1;  // a distributed search (hooks_.peers)
     MergeState state_;
     std::vector<std::string> pool_;              // the candidates' pool models (max_models applied)
     std::vector<CandidateResult> last_results_;  // the last decided position's, candidate order
@@ -571,6 +587,35 @@ void Search::progress(const std::string& detail) {
         p.eta_s = 0.0;
     p.detail = detail;
     hooks_.events->merge_progress(p);
+}
+
+std::vector<Search::Shared> Search::exchange(const PositionId& pos, const std::vector<Shared>& mine) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& m : mine)
+        out.push_back({{"index", m.index},
+                       {"result", candidate_result_to_json(m.result)},
+                       {"seconds", m.seconds},
+                       {"evaluations", m.evaluations}});
+    // Non-finite scores (gated candidates) travel as the report writes them.
+    const std::vector<std::string> all = hooks_.peers->all_gather(dump_json_text(out, -1));
+    std::vector<Shared> theirs;
+    for (size_t r = 0; r < all.size(); ++r) {
+        if (static_cast<int>(r) == rank_) continue;
+        try {
+            for (const auto& e : parse_json_text(all[r])) {
+                Shared x;
+                x.index = e.at("index").get<size_t>();
+                x.result = candidate_result_from_json(e.at("result"), pos.key());
+                x.seconds = e.at("seconds").get<double>();
+                x.evaluations = e.at("evaluations").get<long long>();
+                theirs.push_back(std::move(x));
+            }
+        } catch (const nlohmann::json::exception& e) {
+            throw Error("distributed search: rank " + std::to_string(r) + " sent a malformed result at " +
+                        pos.key() + ": " + e.what());
+        }
+    }
+    return theirs;
 }
 
 CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev, const Recipe& current,
@@ -670,6 +715,14 @@ std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vect
         }
     };
 
+    // Scored on every sample of every dataset.
+    auto complete = [&](size_t j) {
+        bool all = true;
+        for (size_t d = 0; d < nd; ++d)
+            all = all && static_cast<long long>(values[j][d].size()) >= bounds[d].back();
+        return all;
+    };
+
     // What the report holds: a finished candidate is taken as it is; an open
     // one (per-sample values, not stopped) continues from its samples.
     for (size_t j = 0; j < n; ++j) {
@@ -709,20 +762,22 @@ std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vect
                 correct[j][d] = std::llround(a->second * static_cast<double>(it->second.size()));
             }
         }
-        bool complete = true;
-        for (size_t d = 0; d < nd; ++d)
-            complete = complete && static_cast<long long>(values[j][d].size()) >= bounds[d].back();
-        if (!open || complete) finish(j);
+        if (!open || complete(j)) finish(j);
     }
 
     bool begun = false;
     for (size_t k = 0; k < rounds; ++k) {
+        // Distributed: the candidates this round scores are dealt round-robin.
+        size_t needed = 0;
+        std::vector<Shared> mine;
         for (size_t j = 0; j < n; ++j) {
             if (!alive[j]) continue;
             bool need = false;
             for (size_t d = 0; d < nd; ++d)
                 need = need || static_cast<long long>(values[j][d].size()) < bound(d, k);
             if (!need) continue;
+            if (world_ > 1 && static_cast<int>(needed++ % static_cast<size_t>(world_)) != rank_) continue;
+            const long long evaluated_before = evaluated_;
             if (hooks_.events && results[j].per_sample.empty()) hooks_.events->candidate_started(evs[j]);
             const auto t0 = Clock::now();
             CandidateResult& r = results[j];
@@ -759,17 +814,33 @@ std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vect
                 r.accuracy.clear();
                 r.per_sample.clear();
                 for (auto& v : values[j]) v.clear();
-                store_.record(pos, evs[j], r, seconds[j]);
-                finish(j);
-                continue;
+            } else {
+                summarize(j);
             }
-            summarize(j);
-            bool complete = true;
-            for (size_t d = 0; d < nd; ++d)
-                complete = complete && static_cast<long long>(values[j][d].size()) >= bounds[d].back();
             store_.record(pos, evs[j], r, seconds[j]);
-            if (complete) finish(j);
+            if (world_ > 1) mine.push_back({j, r, seconds[j], evaluated_ - evaluated_before});
+            if (r.status == CandidateStatus::failed || complete(j)) finish(j);
         }
+        if (world_ > 1)
+            for (Shared& x : exchange(pos, mine)) {
+                const size_t j = x.index;
+                if (hooks_.events && results[j].per_sample.empty()) hooks_.events->candidate_started(evs[j]);
+                results[j] = std::move(x.result);
+                seconds[j] = x.seconds;
+                evaluated_ += x.evaluations;
+                const CandidateResult& r = results[j];
+                for (size_t d = 0; d < nd; ++d) {
+                    auto it = r.per_sample.find(o_.datasets[d]);
+                    values[j][d] = it == r.per_sample.end() ? std::vector<double>{} : it->second;
+                    auto a = r.accuracy.find(o_.datasets[d]);
+                    if (a != r.accuracy.end()) {
+                        has_accuracy[j] = true;
+                        correct[j][d] = std::llround(a->second * static_cast<double>(values[j][d].size()));
+                    }
+                }
+                store_.record(pos, evs[j], r, seconds[j]);
+                if (r.status == CandidateStatus::failed || complete(j)) finish(j);
+            }
         if (k + 1 == rounds) break;
         // Who cannot win on the samples of this round (prefixes cut at its bounds,
         // so a resumed race decides as the first run did).
@@ -869,21 +940,45 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         results = race(pos, cands, current, slot);
     } else {
         bool begun = false;
+        results.resize(cands.size());
+        // Distributed: the candidates missing from the store are dealt round-robin.
+        size_t missing = 0, have = 0;
+        std::vector<Shared> mine;
+        auto event = [&](size_t j) {
+            return CandidateEvent{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
+                                  static_cast<int>(cands.size())};
+        };
+        auto finished = [&](const CandidateEvent& ev, const CandidateResult& r) {
+            done_ = done_before + static_cast<long long>(++have * nd);
+            if (hooks_.events) hooks_.events->candidate_finished(ev, r);
+            progress(pos.key() + ": " + ev.name + " done");
+        };
         for (size_t j = 0; j < cands.size(); ++j) {
-            CandidateEvent ev{pos, cands[j].name, cands[j].recipe, static_cast<int>(j),
-                              static_cast<int>(cands.size())};
-            if (hooks_.events) hooks_.events->candidate_started(ev);
+            const CandidateEvent ev = event(j);
             std::optional<CandidateResult> r = store_.find(pos, ev.name, ev.recipe);
+            if (!r && world_ > 1 && static_cast<int>(missing++ % static_cast<size_t>(world_)) != rank_)
+                continue;  // another rank's
+            if (hooks_.events) hooks_.events->candidate_started(ev);
             if (!r) {
                 const auto t0 = Clock::now();
+                const long long before = evaluated_;
                 r = evaluate(pos, ev, current, gate, begun);
-                store_.record(pos, ev, *r, std::chrono::duration<double>(Clock::now() - t0).count());
+                const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+                store_.record(pos, ev, *r, secs);
+                if (world_ > 1) mine.push_back({j, *r, secs, evaluated_ - before});
             }
-            done_ = done_before + static_cast<long long>((j + 1) * nd);
-            if (hooks_.events) hooks_.events->candidate_finished(ev, *r);
-            progress(pos.key() + ": " + ev.name + " done");
-            results.push_back(std::move(*r));
+            finished(ev, *r);
+            results[j] = std::move(*r);
         }
+        if (world_ > 1)
+            for (Shared& x : exchange(pos, mine)) {
+                const CandidateEvent ev = event(x.index);
+                if (hooks_.events) hooks_.events->candidate_started(ev);
+                store_.record(pos, ev, x.result, x.seconds);
+                evaluated_ += x.evaluations;
+                finished(ev, x.result);
+                results[x.index] = std::move(x.result);
+            }
     }
     if (o_.racing)
         for (const auto& r : results) {

@@ -227,15 +227,41 @@ public:
     using Error::Error;
 };
 
+// The other processes of a distributed search (core/dist: torch.distributed's
+// launch conventions over a c10d TCPStore). Every rank runs the same search in
+// lockstep on its own working model and store: at each position the
+// candidates that are not in the store yet are dealt round-robin over the
+// ranks, each rank scores its share, and all_gather hands every rank every
+// result, so all ranks record the same results and take the same decisions
+// (rank 0's store is the report on disk). A raced position exchanges after
+// every round of chunks.
+class SearchPeers {
+public:
+    virtual ~SearchPeers() = default;
+    virtual int rank() const = 0;
+    virtual int size() const = 0;
+    // Called by every rank in the same order; returns every rank's text, in
+    // rank order (its own included). Throws olm::Error when a rank failed or
+    // stopped responding.
+    virtual std::vector<std::string> all_gather(const std::string& mine) = 0;
+    // Rank 0's text to every rank (read on rank 0 only).
+    virtual std::string broadcast(const std::string& text) {
+        return all_gather(rank() == 0 ? text : std::string()).front();
+    }
+    // This rank is done exchanging (rank 0 waits for the others' last reads).
+    virtual void finish() {}
+};
+
 struct SearchHooks {
     std::function<void()> checkpoint;  // between evaluations: pause / cancel (may throw Cancelled, AbortRun)
     MergeEvents* events = nullptr;
+    SearchPeers* peers = nullptr;  // a distributed search; nullptr or size 1: this process alone
 };
 
 struct SearchResult {
     MergeState state;
     std::map<std::string, ScoreResult> final_scores;  // dataset -> the merged model's selection scores
-    long long evaluations = 0;                        // evaluated in this run (not reused)
+    long long evaluations = 0;                        // evaluated in this run (not reused), every rank's
     int passes = 0;
     // Racing: selection samples the search's evaluated candidates were scored on,
     // and what scoring each of them on every sample would have been (resumed

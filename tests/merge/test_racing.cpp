@@ -2,7 +2,10 @@
 // a naive float64 recomputation and Student-t tables, when each selection rule
 // lets a candidate stop, planted pools where racing must choose what the full
 // evaluation chooses with less work, and exact resume after an interruption at
-// every evaluation.
+// every evaluation. A search spread over 2 and 3 ranks (SearchPeers, in
+// threads here; tests/merge/test_distributed_cli.cpp runs processes) records
+// the same report and merge as one process, raced or not, with every
+// candidate scored once over all ranks, and resumes with another rank count.
 #include <QtTest/QtTest>
 
 #include "core/merge/report.h"
@@ -13,8 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <random>
+#include <thread>
 #include "merge/fake_scorer.h"
 
 using namespace olm;
@@ -83,6 +89,97 @@ std::vector<double> samples_around(double mean, int n, double noise, int seed) {
     std::uniform_real_distribution<double> u(-1, 1);
     for (int i = 0; i < n; ++i) v.push_back(mean + 0.5 * std::sin(1.3 * i) + noise * u(g));
     return v;
+}
+
+// Ranks in threads of one process: all_gather through shared memory.
+class ThreadGroup {
+public:
+    explicit ThreadGroup(int size) : m_size(size) {}
+    std::vector<std::string> gather(int rank, long long seq, const std::string& mine) {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        auto& slot = m_slots[seq];
+        slot.resize(static_cast<size_t>(m_size));
+        slot[static_cast<size_t>(rank)] = mine;
+        m_cv.notify_all();
+        m_cv.wait(lock, [&] {
+            for (const auto& x : slot)
+                if (!x) return false;
+            return true;
+        });
+        std::vector<std::string> out;
+        for (const auto& x : slot) out.push_back(*x);
+        return out;
+    }
+    int size() const { return m_size; }
+
+private:
+    int m_size;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::map<long long, std::vector<std::optional<std::string>>> m_slots;
+};
+
+class ThreadPeers : public SearchPeers {
+public:
+    ThreadPeers(ThreadGroup& g, int rank) : m_group(g), m_rank(rank) {}
+    int rank() const override { return m_rank; }
+    int size() const override { return m_group.size(); }
+    std::vector<std::string> all_gather(const std::string& mine) override {
+        return m_group.gather(m_rank, ++m_seq, mine);
+    }
+
+private:
+    ThreadGroup& m_group;
+    int m_rank;
+    long long m_seq = 0;
+};
+
+struct Spread {
+    nlohmann::json report;            // rank 0's, timings aside
+    std::vector<std::string> layers;  // rank 0's merge
+    std::vector<long long> calls;     // scorings per rank
+    bool ranks_agree = true;          // every rank's report and merge equal rank 0's
+};
+
+// The search of `o` over `ranks` threads, each rank starting from `start`.
+Spread run_spread(const SearchOptions& o, int ranks, const SampleScorer::Fn& fn,
+                  const nlohmann::json& start) {
+    ThreadGroup group(ranks);
+    std::vector<std::unique_ptr<SampleScorer>> scorers;
+    std::vector<std::unique_ptr<MergeReport>> reports;
+    std::vector<std::unique_ptr<ThreadPeers>> peers;
+    std::vector<SearchResult> results(static_cast<size_t>(ranks));
+    std::vector<std::string> errors(static_cast<size_t>(ranks));
+    for (int r = 0; r < ranks; ++r) {
+        scorers.push_back(std::make_unique<SampleScorer>(o.num_layers, 40, 0.05, fn));
+        reports.push_back(std::make_unique<MergeReport>(start));
+        peers.push_back(std::make_unique<ThreadPeers>(group, r));
+    }
+    std::vector<std::thread> threads;
+    for (int r = 0; r < ranks; ++r)
+        threads.emplace_back([&, r] {
+            try {
+                SearchHooks hooks;
+                hooks.peers = peers[static_cast<size_t>(r)].get();
+                results[static_cast<size_t>(r)] =
+                    run_search(o, *scorers[static_cast<size_t>(r)], *reports[static_cast<size_t>(r)], hooks);
+            } catch (const std::exception& e) {
+                errors[static_cast<size_t>(r)] = e.what();
+            }
+        });
+    for (auto& t : threads) t.join();
+    Spread out;
+    for (const auto& e : errors)
+        if (!e.empty()) throw Error("a rank failed: " + e);
+    out.report = without_timings(reports[0]->json());
+    out.layers = layer_names(results[0].state);
+    for (int r = 0; r < ranks; ++r) {
+        out.calls.push_back(scorers[static_cast<size_t>(r)]->calls);
+        out.ranks_agree = out.ranks_agree &&
+                          without_timings(reports[static_cast<size_t>(r)]->json()) == out.report &&
+                          layer_names(results[static_cast<size_t>(r)].state) == out.layers;
+    }
+    return out;
 }
 
 }  // namespace
@@ -368,6 +465,69 @@ private slots:
             // At most the interrupted candidate's chunk of the other dataset again.
             QVERIFY(second.calls >= full_scorer.calls - k);
             QVERIFY(second.calls <= full_scorer.calls - k + 1);
+        }
+    }
+
+    void spreadOverRanks_data() {
+        QTest::addColumn<bool>("racing");
+        QTest::addColumn<int>("ranks");
+        QTest::newRow("full, 2 ranks") << false << 2;
+        QTest::newRow("full, 3 ranks") << false << 3;
+        QTest::newRow("raced, 2 ranks") << true << 2;
+        QTest::newRow("raced, 3 ranks") << true << 3;
+    }
+    // The same report and merge as one process; each candidate scored once
+    // over all ranks, and every rank scores a share.
+    void spreadOverRanks() {
+        QFETCH(bool, racing);
+        QFETCH(int, ranks);
+        const int n = 3;
+        auto fn = [](const MergeState& s, int d) { return every_position_kind_cost(s, d, 1); };
+        SearchOptions o = every_position_kind(n);
+        o.racing = racing;
+        o.selection = SelectionRule::geomean;
+        SampleScorer alone(n, 40, 0.05, fn);
+        MergeReport want;
+        const SearchResult one = run_search(o, alone, want, {});
+        if (racing) QVERIFY(one.samples_scored < one.samples_full);
+
+        const Spread got = run_spread(o, ranks, fn, MergeReport().json());
+        QCOMPARE(got.report, without_timings(want.json()));
+        QCOMPARE(got.layers, layer_names(one.state));
+        QVERIFY(got.ranks_agree);
+        long long total = 0;
+        for (long long c : got.calls) {
+            QVERIFY2(c > 0, "a rank scored nothing");
+            total += c;
+        }
+        QCOMPARE(total, alone.calls);
+    }
+
+    // Interrupted in one process, resumed over 3 ranks (and the reverse report
+    // read by 2): the same result.
+    void resumeWithAnotherRankCount() {
+        const int n = 3;
+        auto fn = [](const MergeState& s, int d) { return every_position_kind_cost(s, d, 1); };
+        SearchOptions o = every_position_kind(n);
+        o.racing = true;
+        o.selection = SelectionRule::geomean;
+        SampleScorer alone(n, 40, 0.05, fn);
+        MergeReport want;
+        run_search(o, alone, want, {});
+        for (long long k : {alone.calls / 5, alone.calls / 2, alone.calls - 3}) {
+            SampleScorer first(n, 40, 0.05, fn);
+            first.fail_after = k;
+            MergeReport partial;
+            QVERIFY_THROWS_EXCEPTION(Cancelled, run_search(o, first, partial, {}));
+            const nlohmann::json start = parse_json_text(dump_json_text(partial.json(), 2));
+            for (int ranks : {2, 3}) {
+                const Spread got = run_spread(o, ranks, fn, start);
+                QCOMPARE(got.report, without_timings(want.json()));
+                QVERIFY(got.ranks_agree);
+                long long total = 0;
+                for (long long c : got.calls) total += c;
+                QVERIFY(total <= alone.calls - k + 1);
+            }
         }
     }
 };
