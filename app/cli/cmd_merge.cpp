@@ -29,7 +29,6 @@ public:
     explicit TerminalEvents(bool tty) : m_tty(tty) {}
     void set_quiet(bool quiet) { m_quiet = quiet; }
     void log(olm::LogLevel level, std::string_view message) override {
-        if (m_quiet && level != olm::LogLevel::error) return;
         clear_line();
         const char* tag = level == olm::LogLevel::warning ? "warning: "
                           : level == olm::LogLevel::error ? "error: "
@@ -136,7 +135,7 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
                     peers = std::make_unique<olm::StorePeers>(*launch);
                     opt.peers = peers.get();
                 }
-                // Ranks other than 0 print only their errors and a line at the end.
+                // Ranks other than 0 print their log lines, not every candidate and decision.
                 TerminalEvents events(::isatty(1) != 0 && (!launch || launch->rank == 0));
                 events.set_quiet(launch && launch->rank != 0);
                 olm::MergeRun run(config, events, opt);

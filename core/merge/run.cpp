@@ -161,9 +161,10 @@ void MergeRun::run_follower(SearchPeers& peers) {
     hooks.peers = &peers;
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
     peers.finish();
-    m_events.log(LogLevel::info,
-                 me + ": the search is done (" + std::to_string(res.evaluations) +
-                     " dataset scorings over all ranks); rank 0 scores the merge and exports");
+    m_events.log(LogLevel::info, me + ": the search is done; this rank did " +
+                                     std::to_string(res.evaluations_here) + " of the " +
+                                     std::to_string(res.evaluations) +
+                                     " dataset scorings of the search; rank 0 scores the merge and exports");
     m_events.stage_changed(MergeStage::done, "search complete");
 }
 
@@ -294,7 +295,12 @@ void MergeRun::run() {
     hooks.events = &m_events;
     hooks.peers = peers;
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
-    if (peers) peers->finish();
+    if (peers) {
+        peers->finish();
+        m_events.log(LogLevel::info, "distributed: rank 0 did " + std::to_string(res.evaluations_here) +
+                                         " of the " + std::to_string(res.evaluations) +
+                                         " dataset scorings of the search");
+    }
     const auto t_search = Clock::now();
     {
         const EvalStats& st = session.evaluator().stats();
@@ -455,7 +461,8 @@ void MergeRun::run() {
         j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
                         {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
                         {"evaluations_this_run", res.evaluations},
-                        {"ranks", peers ? peers->size() : 1}};
+                        {"ranks", peers ? peers->size() : 1},
+                        {"evaluations_rank0", res.evaluations_here}};
         report.save();
         write_file_atomic(target / "merge_report.json", dump_json_text(j, 2) + "\n");
     } else {
@@ -463,7 +470,8 @@ void MergeRun::run() {
         j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
                         {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
                         {"evaluations_this_run", res.evaluations},
-                        {"ranks", peers ? peers->size() : 1}};
+                        {"ranks", peers ? peers->size() : 1},
+                        {"evaluations_rank0", res.evaluations_here}};
         report.save();
     }
     stage(MergeStage::done, "merge complete");

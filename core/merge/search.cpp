@@ -500,7 +500,8 @@ private:
     Clock::time_point start_;
     long long total_ = 0, done_ = 0, evaluated_ = 0;
     long long samples_scored_ = 0, samples_full_ = 0;
-    int rank_ = 0, world_ = 1;  // a distributed search (hooks_.peers)
+    int rank_ = 0, world_ = 1;           // a distributed search (hooks_.peers)
+    long long evaluated_elsewhere_ = 0;  // of evaluated_, by other ranks
     MergeState state_;
     std::vector<std::string> pool_;              // the candidates' pool models (max_models applied)
     std::vector<CandidateResult> last_results_;  // the last decided position's, candidate order
@@ -828,6 +829,7 @@ std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vect
                 results[j] = std::move(x.result);
                 seconds[j] = x.seconds;
                 evaluated_ += x.evaluations;
+                evaluated_elsewhere_ += x.evaluations;
                 const CandidateResult& r = results[j];
                 for (size_t d = 0; d < nd; ++d) {
                     auto it = r.per_sample.find(o_.datasets[d]);
@@ -976,6 +978,7 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
                 if (hooks_.events) hooks_.events->candidate_started(ev);
                 store_.record(pos, ev, x.result, x.seconds);
                 evaluated_ += x.evaluations;
+                evaluated_elsewhere_ += x.evaluations;
                 finished(ev, x.result);
                 results[x.index] = std::move(x.result);
             }
@@ -1189,6 +1192,7 @@ SearchResult Search::run() {
     res.state = state_;
     for (size_t d = 0; d < nd; ++d) res.final_scores[o_.datasets[d]] = current_[d];
     res.evaluations = evaluated_;
+    res.evaluations_here = evaluated_ - evaluated_elsewhere_;
     res.passes = passes;
     res.samples_scored = samples_scored_;
     res.samples_full = samples_full_;

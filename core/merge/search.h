@@ -262,6 +262,7 @@ struct SearchResult {
     MergeState state;
     std::map<std::string, ScoreResult> final_scores;  // dataset -> the merged model's selection scores
     long long evaluations = 0;                        // evaluated in this run (not reused), every rank's
+    long long evaluations_here = 0;                   // of those, what this rank evaluated
     int passes = 0;
     // Racing: selection samples the search's evaluated candidates were scored on,
     // and what scoring each of them on every sample would have been (resumed
