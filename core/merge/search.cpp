@@ -487,6 +487,12 @@ private:
         double seconds = 0;
         long long evaluations = 0;  // dataset scorings it took
     };
+    // The rank that scores the k-th candidate to be dealt in this deal: round
+    // robin, starting one rank further at every deal, so that no rank gets the
+    // first (or the last) candidate of every position.
+    int owner(size_t k) const {
+        return static_cast<int>((k + static_cast<size_t>(deals_)) % static_cast<size_t>(world_));
+    }
     // Every rank's `mine` but this rank's own, in rank order.
     std::vector<Shared> exchange(const PositionId& pos, const std::vector<Shared>& mine);
     void checkpoint() {
@@ -502,6 +508,7 @@ private:
     long long samples_scored_ = 0, samples_full_ = 0;
     int rank_ = 0, world_ = 1;           // a distributed search (hooks_.peers)
     long long evaluated_elsewhere_ = 0;  // of evaluated_, by other ranks
+    long long deals_ = 0;                // exchanges so far (owner's rotation)
     MergeState state_;
     std::vector<std::string> pool_;              // the candidates' pool models (max_models applied)
     std::vector<CandidateResult> last_results_;  // the last decided position's, candidate order
@@ -599,6 +606,7 @@ std::vector<Search::Shared> Search::exchange(const PositionId& pos, const std::v
                        {"evaluations", m.evaluations}});
     // Non-finite scores (gated candidates) travel as the report writes them.
     const std::vector<std::string> all = hooks_.peers->all_gather(dump_json_text(out, -1));
+    ++deals_;
     std::vector<Shared> theirs;
     for (size_t r = 0; r < all.size(); ++r) {
         if (static_cast<int>(r) == rank_) continue;
@@ -777,7 +785,7 @@ std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vect
             for (size_t d = 0; d < nd; ++d)
                 need = need || static_cast<long long>(values[j][d].size()) < bound(d, k);
             if (!need) continue;
-            if (world_ > 1 && static_cast<int>(needed++ % static_cast<size_t>(world_)) != rank_) continue;
+            if (world_ > 1 && owner(needed++) != rank_) continue;
             const long long evaluated_before = evaluated_;
             if (hooks_.events && results[j].per_sample.empty()) hooks_.events->candidate_started(evs[j]);
             const auto t0 = Clock::now();
@@ -958,8 +966,9 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
         for (size_t j = 0; j < cands.size(); ++j) {
             const CandidateEvent ev = event(j);
             std::optional<CandidateResult> r = store_.find(pos, ev.name, ev.recipe);
-            if (!r && world_ > 1 && static_cast<int>(missing++ % static_cast<size_t>(world_)) != rank_)
-                continue;  // another rank's
+            // The working model itself costs nothing: every rank records it.
+            const bool known = !current.empty() && !current_.empty() && same_recipe(ev.recipe, current);
+            if (!r && !known && world_ > 1 && owner(missing++) != rank_) continue;  // another rank's
             if (hooks_.events) hooks_.events->candidate_started(ev);
             if (!r) {
                 const auto t0 = Clock::now();
@@ -967,7 +976,7 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
                 r = evaluate(pos, ev, current, gate, begun);
                 const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
                 store_.record(pos, ev, *r, secs);
-                if (world_ > 1) mine.push_back({j, *r, secs, evaluated_ - before});
+                if (world_ > 1 && !known) mine.push_back({j, *r, secs, evaluated_ - before});
             }
             finished(ev, *r);
             results[j] = std::move(*r);
