@@ -10,7 +10,10 @@
 #   --test     then run `ctest -L core -LE slow` in the build (CTEST_ARGS
 #              after -- replace those label arguments).
 # Environment: OLM_TORCH2_BUILD_DIR (default build-torch2/), OLM_JOBS (default
-# nproc), OLM_CUDA_TOOLKIT=pip to ignore an installed CUDA toolkit.
+# nproc), OLM_CUDA_TOOLKIT=pip to ignore an installed CUDA toolkit,
+# OLM_TORCH2_CMAKE_ARGS (more CMake arguments, split on spaces),
+# OLM_TORCH2_TARGETS (build only these targets; without --test),
+# OLM_TORCH2_PREFIX_PATH (more CMAKE_PREFIX_PATH entries, ';'-separated).
 #
 # A CUDA wheel's TorchConfig.cmake needs a CUDA toolkit (nvcc, headers,
 # libcudart, libnvrtc) at configure time; nothing is compiled for the GPU.
@@ -32,14 +35,15 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --test) run_tests=1; shift ;;
     --) shift; ctest_args=("$@"); break ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) venv="$1"; shift ;;
   esac
 done
 
 if [ -n "$venv" ]; then
   python="$venv/bin/python"
-  [ -x "$python" ] || { echo "build-torch2: $python not found (VENV_DIR must hold bin/python)" >&2; exit 1; }
+  [ -x "$python" ] || python="$venv/bin/python3"
+  [ -x "$python" ] || { echo "build-torch2: $venv/bin/python not found (VENV_DIR must hold bin/python)" >&2; exit 1; }
 else
   python="$("$root/packaging/setup-venv.sh" | tail -n 1)"
 fi
@@ -71,8 +75,10 @@ for d in "$site"/nvidia/*/lib; do
   [ -d "$d" ] && rpath="$rpath:$d"
 done
 
-cmake_args=(-DOLM_BUILD_GUI=OFF "-DCMAKE_PREFIX_PATH=$torch_dir"
+cmake_args=(-DOLM_BUILD_GUI=OFF "-DCMAKE_PREFIX_PATH=$torch_dir${OLM_TORCH2_PREFIX_PATH:+;$OLM_TORCH2_PREFIX_PATH}"
   "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath,$rpath -Wl,-rpath-link,$rpath")
+# shellcheck disable=SC2206
+[ -z "${OLM_TORCH2_CMAKE_ARGS:-}" ] || cmake_args+=(${OLM_TORCH2_CMAKE_ARGS})
 
 find_toolkit() {
   local c
@@ -136,6 +142,9 @@ if [ "$run_tests" = 1 ] && [ -z "${OLM_TORCH2_ALL:-}" ]; then
   done
   echo "build-torch2: building olm and $(( ${#targets[@]} - 1 )) test executables for ${#wanted[@]} tests" >&2
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+elif [ -n "${OLM_TORCH2_TARGETS:-}" ]; then
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j "$jobs" --target ${OLM_TORCH2_TARGETS}
 else
   cmake --build "$build" -j "$jobs"
 fi

@@ -34,7 +34,8 @@ double best_time(int reps, F&& fn) {
 
 // GFLOP/s of at::linear([m, k] x [n, k]^T) in dtype, as the engine's
 // projections run it: best of `reps` after a warm-up.
-double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps);
+double matmul_gflops(at::ScalarType dtype, int64_t m, int64_t k, int64_t n, int reps,
+                     at::Device device = at::kCPU);
 
 // Wall seconds of a merge of `cfg` (its search and report; no export).
 double timed_merge(const MergeConfig& cfg, MergeEvents& events);

@@ -129,9 +129,14 @@ Run run_model(Transformer& model, int64_t B, int64_t T, int64_t steps, int reps,
         for (int64_t t = 0; t < T; ++t) seqs[b].push_back((b * 131 + t * 7) % model.spec().vocab_size);
     const Batch batch = make_batch(seqs);
     // Prefill = what evaluation does: all layers over all tokens, the head at the last position.
+    const bool cuda = model.options().device.is_cuda();
+    // On a GPU each timing ends when the result is there (one element read back).
+    auto sync = [&](const at::Tensor& t) {
+        if (cuda) t.flatten().select(0, 0).item<float>();
+    };
     const double tp = best_time(reps, [&] {
         at::Tensor h = model.run_layers(model.embed(batch), batch, 0, model.num_layers());
-        model.head(h.select(1, T - 1));
+        sync(model.head(h.select(1, T - 1)));
     });
     r.prefill_tps = double(B * T) / tp;
     r.prefill_gflops = forward_flops(model.spec(), B, T) / tp / 1e9;
@@ -151,6 +156,7 @@ Run run_model(Transformer& model, int64_t B, int64_t T, int64_t steps, int reps,
             at::Tensor x = model.run_layers(model.embed(step), step, 0, model.num_layers(), &cache);
             tok = model.head(x.select(1, 0)).argmax(-1);
         }
+        sync(tok);
         best = std::min(best, seconds_since(t0));
     }
     r.decode_tps = double(B * steps) / best;
@@ -160,7 +166,7 @@ Run run_model(Transformer& model, int64_t B, int64_t T, int64_t steps, int reps,
 int run_bench(const std::vector<std::string>& argv) {
     cli::Args args(argv,
                    {"hidden", "heads", "kv-heads", "layers", "intermediate", "vocab", "seq", "steps", "reps",
-                    "threads", "blas-threads", "batches", "dtypes"},
+                    "threads", "blas-threads", "batches", "dtypes", "device"},
                    {"quick", "no-thread-sweep"});
     const bool quick = args.flag("quick");
     const int64_t hidden = args.int_or("hidden", 1024), heads = args.int_or("heads", 16),
@@ -186,7 +192,8 @@ int run_bench(const std::vector<std::string>& argv) {
         }
     }
 
-    std::printf("olm bench engine\n");
+    const at::Device device = make_engine_options(args.value_or("device", "cpu"), "fp32").device;
+    std::printf("olm bench engine (device %s)\n", device.str().c_str());
     std::printf("machine: %d cores; libtorch %s; intra-op threads %d, BLAS threads %d; CUDA %s\n", cores,
                 TORCH_VERSION, intra, blas_threads(), at::hasCUDA() ? "available" : "not available");
     std::printf(
@@ -202,9 +209,10 @@ int run_bench(const std::vector<std::string>& argv) {
     for (at::ScalarType dt : dtypes) {
         EngineOptions o;
         o.dtype = dt;
+        o.device = device;
         Transformer model = build(bm, o);
         for (int64_t B : batches) {
-            const double mm = matmul_gflops(dt, B * seq, hidden, inter, reps);
+            const double mm = matmul_gflops(dt, B * seq, hidden, inter, reps, device);
             const Run r = run_model(model, B, seq, steps, reps, true);
             std::printf("%-6s %-6lld %12.1f %14.1f %12.1f %11.0f%% %10.1f\n", dtype_name(dt).c_str(),
                         (long long)B, r.prefill_tps, r.prefill_gflops, mm, 100 * r.prefill_gflops / mm,
@@ -233,7 +241,7 @@ int run_bench(const std::vector<std::string>& argv) {
     }
 
     // --- threads --------------------------------------------------------------
-    if (!args.flag("no-thread-sweep")) {
+    if (!args.flag("no-thread-sweep") && device.is_cpu()) {
         std::printf("\nthread settings (fp32, batch %lld prefill, batch 1 decode):\n",
                     (long long)batches.back());
         std::printf("%-10s %-10s %12s %12s %10s\n", "intra-op", "BLAS", "matmul GF/s", "prefill t/s",
@@ -261,5 +269,7 @@ OLM_BENCHMARK(
     "engine", "transformer prefill/decode tokens/s, matmul GFLOP/s, slot swap cost, thread settings",
     "[--quick] [--hidden 1024 --heads 16 --kv-heads 8 --layers 8 --intermediate 2816 --vocab 32000]\n"
     "       [--seq 128] [--steps 16] [--reps 2] [--batches 1,16] [--dtypes fp32,bf16]\n"
-    "       [--threads N] [--blas-threads N] [--no-thread-sweep]",
+    "       [--threads N] [--blas-threads N] [--no-thread-sweep] [--device cpu|cuda:N]\n"
+    "  --device D  throughput on D (the matmul rate too; on a GPU each timing waits for the result;\n"
+    "              the thread sweep is CPU only)",
     run_bench);
