@@ -1,5 +1,7 @@
 #include "core/merge/config.h"
 
+#include "core/model/engine_options.h"
+
 #include "core/eval/scripts.h"
 #include "core/io/hf_cache.h"
 #include "core/util/atomic_file.h"
@@ -29,7 +31,7 @@ const std::vector<std::string>& merge_config_keys() {
         "selection", "load_merge_report", "download", "max_models",
         // new
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
-        "holdout", "chat_template", "prefix_cache", "seed", "threads",
+        "holdout", "chat_template", "prefix_cache", "seed", "threads", "device_memory",
         // search options
         "search", "interpolate", "task_arithmetic", "sweeps", "racing", "racing_confidence", "safeguard",
         "references", "bootstrap_samples"};
@@ -493,7 +495,14 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
             c.batch_tokens = rd.integer(v, key, 1);
         else if (key == "threads")
             c.threads = rd.integer(v, key, 0);
-        else if (key == "quality_max_new_tokens")
+        else if (key == "device_memory") {
+            const std::string t = rd.scalar(v, key);
+            try {
+                c.device_memory = t.empty() || t == "0" ? 0 : parse_memory_size(t);
+            } catch (const Error& e) {
+                rd.fail(v, key, e.what());
+            }
+        } else if (key == "quality_max_new_tokens")
             c.quality_max_new_tokens = rd.integer(v, key, 1);
         else if (key == "min_words")
             c.min_words = rd.integer(v, key, 0);
@@ -661,6 +670,9 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "dtype" << YAML::Value << (c.dtype.empty() ? std::string("auto") : c.dtype);
     out << YAML::Key << "batch_tokens" << YAML::Value << c.batch_tokens;
     if (c.threads > 0) out << YAML::Key << "threads" << YAML::Value << c.threads;
+    if (c.device_memory != 0)
+        out << YAML::Key << "device_memory" << YAML::Value
+            << (c.device_memory < 0 ? std::string("auto") : std::to_string(c.device_memory));
     out << YAML::Key << "quality_max_new_tokens" << YAML::Value << c.quality_max_new_tokens;
     out << YAML::Key << "min_words" << YAML::Value << c.min_words;
     out << YAML::Key << "forbidden_scripts" << YAML::Value << YAML::Flow << c.forbidden_scripts;
@@ -720,6 +732,7 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["dtype"] = c.dtype;
     j["batch_tokens"] = c.batch_tokens;
     if (c.threads > 0) j["threads"] = c.threads;  // absent when unset: hashes of earlier runs stay valid
+    if (c.device_memory != 0) j["device_memory"] = c.device_memory;  // -1: auto
     j["quality_max_new_tokens"] = c.quality_max_new_tokens;
     j["min_words"] = c.min_words;
     j["forbidden_scripts"] = c.forbidden_scripts;
@@ -743,7 +756,9 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
 
 std::string merge_config_hash(const MergeConfig& c) {
     nlohmann::json j = merge_config_to_json(c);
-    for (const char* k : {"device", "output_dir", "load_merge_report", "batch_tokens", "threads"}) j.erase(k);
+    for (const char* k :
+         {"device", "output_dir", "load_merge_report", "batch_tokens", "threads", "device_memory"})
+        j.erase(k);
     // FNV-1a 64 over the canonical dump (keys sorted by nlohmann::json).
     const std::string s = j.dump();
     uint64_t h = 1469598103934665603ULL;

@@ -52,6 +52,9 @@ struct MergeConfig {
                          // (fp32, bf16, fp16 accepted and stored under these names)
     int64_t batch_tokens = 4096;  // padded tokens per evaluation batch
     int64_t threads = 0;  // CPU cores used: BLAS N, libtorch intra-op 1 (cpu_threads); 0 = the default
+    // Device bytes for the working model's weights; beyond them layers stream
+    // from host memory (EngineOptions::device_memory): 0 = no limit, -1 = auto.
+    int64_t device_memory = 0;
     int64_t quality_max_new_tokens = 512;
     int64_t min_words = 100;  // quality mode: shorter answers are penalised
     std::vector<std::string> forbidden_scripts = {

@@ -81,6 +81,7 @@ MergeSession::MergeSession(const MergeConfig& config, const std::string& device,
         }
     EngineOptions eo = make_engine_options(device.empty() ? config.device : device, config.dtype);
     eo.max_batch_tokens = config.batch_tokens;
+    eo.device_memory = config.device_memory;
     m_model = std::make_unique<Transformer>(Transformer::from_folder(m_pool.first(), eo));
     m_eval = std::make_unique<Evaluator>(*m_model, m_tok, settings, sink);
 }

@@ -1,5 +1,6 @@
 #include "core/model/engine_options.h"
 
+#include "core/io/model_spec.h"
 #include "core/util/error.h"
 
 #include <ATen/Context.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 namespace olm {
@@ -74,6 +76,89 @@ bool sdpa_available() {
 #else
     return false;
 #endif
+}
+
+std::string size_text(int64_t bytes) {
+    char buf[32];
+    const double b = static_cast<double>(bytes);
+    if (b >= 1024.0 * 1024 * 1024)
+        std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024.0 * 1024)
+        std::snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
+    else
+        std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+    return buf;
+}
+
+MemoryPlan plan_device_memory(const ModelSpec& s, at::ScalarType dtype, int64_t budget) {
+    const int64_t es = static_cast<int64_t>(c10::elementSize(dtype));
+    const int64_t h = s.hidden_size, hd = s.head_dim > 0
+                                              ? s.head_dim
+                                              : s.hidden_size / std::max<int64_t>(1, s.num_attention_heads);
+    const int64_t q = s.num_attention_heads * hd, kv = s.num_key_value_heads * hd;
+    const int64_t attn = h * q + 2 * h * kv + q * h + q + 2 * kv + h;  // biases counted, an upper bound
+    const int64_t dense = 3 * h * s.intermediate_size;
+    const int64_t experts = s.num_experts > 0 ? s.num_experts * 3 * h *
+                                                        (s.moe_intermediate_size > 0 ? s.moe_intermediate_size
+                                                                                     : s.intermediate_size) +
+                                                    h * s.num_experts
+                                              : 0;
+    MemoryPlan p;
+    p.layer_bytes = es * (attn + std::max(dense, experts) + 8 * h + 4 * hd);
+    p.boundary_bytes = es * (s.vocab_size * h * (s.tie_word_embeddings ? 1 : 2) + h);
+    const int64_t layers = s.num_hidden_layers;
+    if (budget <= 0 || p.boundary_bytes + layers * p.layer_bytes <= budget) {
+        p.resident_layers = layers;
+        p.peak_bytes = p.boundary_bytes + layers * p.layer_bytes;
+        return p;
+    }
+    const int64_t room = budget - p.boundary_bytes - 2 * p.layer_bytes;  // two layers in flight
+    if (room < 0)
+        throw Error("device_memory " + size_text(budget) + " cannot hold the boundary (" +
+                    size_text(p.boundary_bytes) + ") and two streamed layers (" + size_text(p.layer_bytes) +
+                    " each) of this model: at least " + size_text(p.boundary_bytes + 2 * p.layer_bytes));
+    p.resident_layers = std::min(layers, room / p.layer_bytes);
+    p.streamed_layers = layers - p.resident_layers;
+    p.peak_bytes =
+        p.boundary_bytes + (p.resident_layers + std::min<int64_t>(2, p.streamed_layers)) * p.layer_bytes;
+    return p;
+}
+
+int64_t parse_memory_size(const std::string& text) {
+    const std::string t = lower(text);
+    if (t == "auto") return -1;
+    size_t end = 0;
+    double v = 0;
+    try {
+        v = std::stod(t, &end);
+    } catch (const std::exception&) {
+        end = 0;
+    }
+    std::string unit = t.substr(end);
+    while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+    double scale = 0;
+    if (unit.empty() || unit == "b")
+        scale = 1;
+    else if (unit == "k" || unit == "kib")
+        scale = 1024.0;
+    else if (unit == "kb")
+        scale = 1e3;
+    else if (unit == "m" || unit == "mib")
+        scale = 1024.0 * 1024;
+    else if (unit == "mb")
+        scale = 1e6;
+    else if (unit == "g" || unit == "gib")
+        scale = 1024.0 * 1024 * 1024;
+    else if (unit == "gb")
+        scale = 1e9;
+    else if (unit == "t" || unit == "tib")
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    else if (unit == "tb")
+        scale = 1e12;
+    if (end == 0 || scale == 0 || !(v > 0) || v * scale > 9e18)
+        throw Error("memory size '" + text +
+                    "': expected a positive size such as 20GiB, 512MiB, 80GB, or auto");
+    return static_cast<int64_t>(v * scale);
 }
 
 EngineOptions make_engine_options(const std::string& device, const std::string& dtype) {

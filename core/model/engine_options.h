@@ -21,7 +21,35 @@ struct EngineOptions {
     // (matmul, float32 softmax, matmul). Same semantics; the environment
     // variable OLM_ATTENTION=explicit makes make_engine_options() pick false.
     bool sdpa = true;
+    // Bytes the working model's weights may take on the device; 0 = no limit.
+    // Under a limit the boundary and the first layers are resident and the
+    // remaining layers stay in host memory (pinned on a GPU) and are streamed to
+    // the device during the forward, each layer's copy overlapped with the
+    // previous layer's compute (plan_device_memory says which). On the CPU the
+    // same path runs: a streamed layer is copied before use, which changes no bit.
+    int64_t device_memory = 0;
 };
+
+// The weight bytes of one layer, of the boundary (embed_tokens, norm, lm_head
+// unless tied), in the compute dtype, from a spec's shapes.
+struct MemoryPlan {
+    int64_t layer_bytes = 0;  // the largest layer
+    int64_t boundary_bytes = 0;
+    int64_t resident_layers = 0;  // layers 0..resident_layers-1 live on the device
+    int64_t streamed_layers = 0;  // the rest: host memory, streamed
+    int64_t peak_bytes = 0;       // weights on the device at most: boundary + resident + 2 staged layers
+};
+struct ModelSpec;
+// The plan for `budget` bytes (0: everything resident). Throws olm::Error when
+// the budget cannot hold the boundary and two layers in flight.
+MemoryPlan plan_device_memory(const ModelSpec& spec, at::ScalarType dtype, int64_t budget);
+
+// "20GiB", "512MiB", "80GB", "1.5T", a plain byte count; "auto" -> -1 (the
+// device's free memory less a reserve for activations, decided by the engine).
+// Throws olm::Error naming the text otherwise.
+int64_t parse_memory_size(const std::string& text);
+// 1536 -> "1.5 KiB", 20 GiB -> "20.00 GiB".
+std::string size_text(int64_t bytes);
 
 // Whether this libtorch has at::scaled_dot_product_attention (2.0 and later).
 bool sdpa_available();

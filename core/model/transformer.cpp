@@ -2,7 +2,10 @@
 
 #include "core/util/error.h"
 
+#include <c10/core/Event.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/version.h>
 
 #include <dlfcn.h>
@@ -10,6 +13,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -111,12 +115,93 @@ Transformer::Transformer(ModelSpec spec, EngineOptions options)
     for (int64_t i = 0; i < m_spec.num_hidden_layers; ++i)
         m_slots[i].current.resize(kLayerEntries + (m_spec.layer_is_sparse(i) ? 3 * m_spec.num_experts : 0));
     for (int p = 0; p < kNumBoundaryParts; ++p) m_slots[m_spec.num_hidden_layers + p].current.resize(1);
+    int64_t budget = m_options.device_memory;
+    if (budget < 0)  // auto: what the device has free, less a quarter for activations and the K/V
+        budget = m_options.device.is_cuda() ? cuda_free_bytes(m_options.device) / 4 * 3 : 0;
+    m_plan = plan_device_memory(m_spec, m_options.dtype, budget);
+}
+
+// ---- streaming ---------------------------------------------------------------
+
+struct Transformer::Staged {
+    int64_t layer = -1;
+    std::vector<at::Tensor> tensors;  // the slot's entries on the device
+    std::optional<c10::Event> ready;  // GPU: the copy's end on the side stream
+};
+
+void Transformer::stage(int64_t layer) {
+    if (m_staged.empty())
+        for (int i = 0; i < 2; ++i) m_staged.push_back(std::make_shared<Staged>());
+    for (const auto& st : m_staged)
+        if (st->layer == layer) return;
+    // The buffer not holding the layer just before (still in use by the compute).
+    std::shared_ptr<Staged> st = m_staged[0]->layer == layer - 1 ? m_staged[1] : m_staged[0];
+    st->layer = -1;
+    st->tensors.clear();
+    st->ready.reset();
+    const Slot& slot = m_slots.at(static_cast<size_t>(layer));
+    const at::Device dev = m_options.device;
+    if (dev.is_cuda()) {
+        c10::impl::VirtualGuardImpl impl(dev.type());
+        const c10::Stream compute = impl.getStream(dev);
+        const c10::Stream side = impl.getStreamFromGlobalPool(dev);
+        // Allocated on the compute stream, written on the side stream after the
+        // compute's earlier use of that memory.
+        c10::Event freed(dev.type());
+        freed.record(compute);
+        for (const auto& e : slot.current)
+            st->tensors.push_back(e.compute.defined()
+                                      ? at::empty_like(e.compute, e.compute.options().device(dev))
+                                      : at::Tensor());
+        c10::StreamGuard on_side(side);
+        freed.block(side);
+        for (size_t i = 0; i < slot.current.size(); ++i)
+            if (st->tensors[i].defined())
+                st->tensors[i].copy_(slot.current[i].compute, /*non_blocking=*/true);
+        st->ready.emplace(dev.type());
+        st->ready->record(side);
+    } else {
+        // The same path on the CPU: a copy of the host tensors, bit for bit.
+        for (const auto& e : slot.current)
+            st->tensors.push_back(e.compute.defined() ? e.compute.clone() : at::Tensor());
+    }
+    st->layer = layer;
+}
+
+void Transformer::use(int64_t layer) {
+    stage(layer);
+    for (const auto& st : m_staged)
+        if (st->layer == layer && st->ready) {
+            c10::impl::VirtualGuardImpl impl(m_options.device.type());
+            st->ready->block(impl.getStream(m_options.device));
+            st->ready.reset();
+        }
+}
+
+void Transformer::unstage() {
+    for (const auto& st : m_staged) {
+        st->layer = -1;
+        st->tensors.clear();
+        st->ready.reset();
+    }
+}
+
+const at::Tensor& Transformer::entry(int64_t layer, size_t index) const {
+    if (!streamed(layer)) return m_slots[static_cast<size_t>(layer)].current[index].compute;
+    for (const auto& st : m_staged)
+        if (st->layer == layer) return st->tensors[index];
+    throw Error("layer " + std::to_string(layer) + " is streamed but not on the device (internal)");
 }
 
 // ---- slots -----------------------------------------------------------------
 
-at::Tensor Transformer::prepare(const at::Tensor& source) const {
+at::Tensor Transformer::prepare(const at::Tensor& source, bool streamed) const {
     if (!source.defined()) return {};
+    // A streamed layer stays in host memory in the compute dtype (pinned for
+    // asynchronous copies when the device is a GPU).
+    if (streamed && m_options.device.is_cuda())
+        return source.to(at::kCPU, m_options.dtype).contiguous().pin_memory();
+    if (streamed) return source.to(m_options.dtype).contiguous();
     // No copy when device, dtype and layout already fit (the CPU fp32 case).
     return source.to(m_options.device, m_options.dtype).contiguous();
 }
@@ -135,7 +220,9 @@ void Transformer::assign(int slot, size_t index, const at::Tensor& source) {
         return;
     }
     e.source = source;
-    e.compute = prepare(source);
+    e.compute = prepare(source, streamed(slot));
+    for (const auto& st : m_staged)  // a staged copy of the old tensors is stale
+        if (st->layer == slot) st->layer = -1;
 }
 
 void Transformer::commit() {
@@ -221,11 +308,11 @@ BoundaryWeights Transformer::boundary() const {
 }
 
 const at::Tensor& Transformer::w(int64_t layer, LayerUnit unit) const {
-    return m_slots[layer].current[weight_index(unit)].compute;
+    return entry(layer, weight_index(unit));
 }
 
 const at::Tensor& Transformer::b(int64_t layer, LayerUnit unit) const {
-    return m_slots[layer].current[bias_index(unit)].compute;
+    return entry(layer, bias_index(unit));
 }
 
 void Transformer::check_ready(int64_t begin, int64_t end) const {
@@ -233,7 +320,7 @@ void Transformer::check_ready(int64_t begin, int64_t end) const {
         throw Error("run_layers: range [" + std::to_string(begin) + ", " + std::to_string(end) +
                     ") outside [0, " + std::to_string(num_layers()) + "]");
     for (int64_t l = begin; l < end; ++l)
-        if (!w(l, LayerUnit::o_proj).defined())
+        if (!m_slots[static_cast<size_t>(l)].current[weight_index(LayerUnit::o_proj)].source.defined())
             throw Error("layer " + std::to_string(l) + ": slot is empty (set_layer first)");
 }
 
@@ -277,15 +364,13 @@ at::Tensor Transformer::moe(int64_t l, const at::Tensor& x) {
     at::Tensor rows =
         at::zeros({flat.size(0) * k, H},
                   flat.options().dtype(at::promote_types(flat.scalar_type(), top.scalar_type())));
-    const Slot& slot = m_slots[l];
     for (int64_t e = 0; e < m_spec.num_experts; ++e) {
         const at::Tensor hit = (expert == e).nonzero().reshape({-1});  // (token, k) rows routed to e
         if (hit.size(0) == 0) continue;
         const at::Tensor cur = flat.index_select(0, at::div(hit, k, "floor"));
-        const at::Tensor gate = linear(cur, slot.current[expert_index(e, 0)].compute, at::Tensor());
-        const at::Tensor up = linear(cur, slot.current[expert_index(e, 1)].compute, at::Tensor());
-        const at::Tensor y =
-            linear(activation(gate) * up, slot.current[expert_index(e, 2)].compute, at::Tensor());
+        const at::Tensor gate = linear(cur, entry(l, expert_index(e, 0)), at::Tensor());
+        const at::Tensor up = linear(cur, entry(l, expert_index(e, 1)), at::Tensor());
+        const at::Tensor y = linear(activation(gate) * up, entry(l, expert_index(e, 2)), at::Tensor());
         rows.index_copy_(0, hit, y * weight.index_select(0, hit).unsqueeze(-1));
     }
     return rows.view({flat.size(0), k, H}).sum(/*dim=*/1).to(x.scalar_type()).view(x.sizes());
@@ -491,6 +576,12 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
 
     at::Tensor h = hidden;
     for (int64_t l = begin; l < end; ++l) {
+        if (streamed(l)) {
+            use(l);                         // its copy done (staged before when it could be)
+            if (l + 1 < end) stage(l + 1);  // the next one's copy runs under this layer's compute
+        } else if (l + 1 < end && streamed(l + 1)) {
+            stage(l + 1);
+        }
         const at::Tensor& m = m_spec.layer_slides(l) ? sliding_mask : attn_mask;
         const bool local = m_spec.layer_has_local_rope(l);
         const at::Tensor& cos_l = local ? cos_local : cos;
@@ -517,6 +608,7 @@ at::Tensor Transformer::run_layers(const at::Tensor& hidden, const Batch& batch,
             h = h + scaled(mlp(l, x));
         }
     }
+    if (m_plan.streamed_layers > 0 && end == num_layers()) unstage();  // device memory back after a full pass
     return h;
 }
 

@@ -30,6 +30,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace olm {
@@ -83,6 +84,8 @@ public:
 
     // Max batch×tokens per forward chunk (from options or free memory).
     int64_t token_budget() const;
+    // Where the weights live under options().device_memory (all resident when 0).
+    const MemoryPlan& memory_plan() const { return m_plan; }
 
 private:
     struct Entry {
@@ -94,7 +97,15 @@ private:
         std::vector<Entry> earlier;  // before this round of changes (empty = none)
     };
     void assign(int slot, size_t index, const at::Tensor& source);
-    at::Tensor prepare(const at::Tensor& source) const;
+    at::Tensor prepare(const at::Tensor& source, bool streamed) const;
+    bool streamed(int64_t layer) const { return layer < num_layers() && layer >= m_plan.resident_layers; }
+    // Layer slot entry `index` as the compute uses it (a streamed layer's staged copy).
+    const at::Tensor& entry(int64_t layer, size_t index) const;
+    // Streaming: the layer's tensors onto the device, on a side stream on a GPU
+    // (its copy overlaps the compute before it); use() makes the compute wait.
+    void stage(int64_t layer);
+    void use(int64_t layer);
+    void unstage();
     const at::Tensor& w(int64_t layer, LayerUnit unit) const;
     const at::Tensor& b(int64_t layer, LayerUnit unit) const;
     // mask: allowed keys [B, 1, rep*T, S] on the fused path (use_sdpa()), else
@@ -117,7 +128,10 @@ private:
         m_inv_freq_long;  // longrope's table past original_max_position_embeddings  // the sliding layers'
                           // table when they have their own (Gemma 3)      // [head_dim / 2] float32 on device
     std::vector<Slot> m_slots;  // layers 0..N-1, then boundary parts
-    int m_round_slot = -1;      // the slot changed in the current round
+    MemoryPlan m_plan;
+    struct Staged;
+    std::vector<std::shared_ptr<Staged>> m_staged;  // two buffers in flight (streamed layers only)
+    int m_round_slot = -1;                          // the slot changed in the current round
 };
 
 // Rotary inverse frequencies as HF computes them (float32, [head_dim / 2]):

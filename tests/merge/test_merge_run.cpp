@@ -151,6 +151,39 @@ private slots:
     // sample the value the whole dataset gives it (whole models and behind the
     // prefix cache of a layer position), and a racing merge finds the planted
     // layers the full evaluation finds, recording what it saved.
+    // device_memory below the working model's size: the streamed layers give
+    // the same report (timings aside) and weights as a resident model.
+    void streamedWorkingModelMergesTheSame() {
+        MergeConfig a = write_config(m_pool, "resident.yaml",
+                                     "base_model_name: base\noutput_dir: out_resident\nsafeguard: off\n"
+                                     "references: false\nracing: true\n");
+        // Room for the boundary and the two layers in flight: every layer streams.
+        const ModelSpec spec = ModelFolder::open(m_pool.dir / "models" / "base").spec();
+        const MemoryPlan full = plan_device_memory(spec, at::kFloat, 0);
+        const int64_t budget = full.boundary_bytes + 2 * full.layer_bytes;
+        MergeConfig b = write_config(m_pool, "streamed.yaml",
+                                     "base_model_name: base\noutput_dir: out_streamed\nsafeguard: off\n"
+                                     "references: false\nracing: true\ndevice_memory: " +
+                                         std::to_string(budget) + "\n");
+        QCOMPARE(b.device_memory, budget);
+        QCOMPARE(merge_config_hash(a), merge_config_hash(b));  // where weights live changes no result
+        {
+            MergeSession session(b, "cpu", nullptr);
+            QVERIFY(session.model().memory_plan().streamed_layers > 0);
+        }
+        CountingEvents ev;
+        MergeRun(a, ev, {}).run();
+        MergeRun(b, ev, {}).run();
+        nlohmann::json ra = without_timings(MergeReport::load(a.report_path()).json());
+        nlohmann::json rb = without_timings(MergeReport::load(b.report_path()).json());
+        for (auto* j : {&ra, &rb}) {
+            (*j)["config"].erase("output_dir");
+            (*j)["config"].erase("device_memory");
+            (*j)["export"].erase("folder");
+        }
+        QCOMPARE(rb.dump(), ra.dump());
+    }
+
     void racingOnRealModels() {
         MergeConfig c = write_config(m_pool, "racing.yaml",
                                      "base_model_name: base\noutput_dir: out_racing\nsafeguard: off\n"
