@@ -122,6 +122,26 @@ struct StorePeers::Impl {
     c10::intrusive_ptr<c10d::TCPStore> store;
 };
 
+void StorePeers::store_lost(const std::exception& e) const {
+    throw Error(
+        "rank " + std::to_string(m_info.rank) + " lost the store on " + m_info.master_addr + ":" +
+        std::to_string(m_info.master_port) +
+        (m_info.agent_store ? " (torchrun's agent hosts it)" : " (rank 0 hosts it: did rank 0 stop?)") +
+        ": " + e.what() + "; the report on rank 0 holds every finished candidate: rerun with --resume");
+}
+
+template <class F>
+auto StorePeers::with_store(F&& op) {
+    try {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        return op(*m_impl->store);
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        store_lost(e);
+    }
+}
+
 StorePeers::StorePeers(const LaunchInfo& info, std::chrono::milliseconds join_timeout)
     : m_info(info), m_impl(std::make_unique<Impl>()) {
     const std::string where = m_info.master_addr + ":" + std::to_string(m_info.master_port);
@@ -139,26 +159,16 @@ StorePeers::StorePeers(const LaunchInfo& info, std::chrono::milliseconds join_ti
     }
     m_beats.assign(static_cast<size_t>(m_info.world_size), -1);
     m_beat_at.assign(static_cast<size_t>(m_info.world_size), Clock::now());
-    try {
-        m_impl->store->add(key("hb/" + std::to_string(m_info.rank)), 1);
-        const int64_t joined = m_impl->store->add(key("joined"), 1);
-        if (joined > m_info.world_size)
-            throw Error("more processes joined " + where + " than WORLD_SIZE " +
-                        std::to_string(m_info.world_size) + " (is another merge using the same port?)");
-    } catch (const Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        store_lost(e);
-    }
+    const int64_t arrived = with_store([&](c10d::Store& st) {
+        st.add(key("hb/" + std::to_string(m_info.rank)), 1);
+        return st.add(key("joined"), 1);
+    });
+    if (arrived > m_info.world_size)
+        throw Error("more processes joined " + where + " than WORLD_SIZE " +
+                    std::to_string(m_info.world_size) + " (is another merge using the same port?)");
     const auto t0 = Clock::now();
     while (true) {
-        int64_t joined = 0;
-        try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            joined = m_impl->store->add(key("joined"), 0);
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
+        const int64_t joined = with_store([&](c10d::Store& st) { return st.add(key("joined"), 0); });
         if (joined >= m_info.world_size) break;
         if (Clock::now() - t0 > join_timeout)
             throw Error(
@@ -193,42 +203,21 @@ StorePeers::~StorePeers() {
 
 std::string StorePeers::key(const std::string& k) const { return "olm/" + m_info.run_id + "/" + k; }
 
-void StorePeers::store_lost(const std::exception& e) const {
-    throw Error(
-        "rank " + std::to_string(m_info.rank) + " lost the store on " + m_info.master_addr + ":" +
-        std::to_string(m_info.master_port) +
-        (m_info.agent_store ? " (torchrun's agent hosts it)" : " (rank 0 hosts it: did rank 0 stop?)") +
-        ": " + e.what() + "; the report on rank 0 holds every finished candidate: rerun with --resume");
-}
-
-void StorePeers::check_peers(int who) {
-    std::vector<int> ranks;
-    if (who >= 0)
-        ranks.push_back(who);
-    else
-        for (int r = 0; r < m_info.world_size; ++r)
-            if (r != m_info.rank) ranks.push_back(r);
-    for (int r : ranks) {
-        int64_t beat = 0;
-        try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            beat = m_impl->store->add(key("hb/" + std::to_string(r)), 0);
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
-        const auto i = static_cast<size_t>(r);
-        const auto now = Clock::now();
-        if (beat != m_beats[i]) {
-            m_beats[i] = beat;
-            m_beat_at[i] = now;
-        } else if (std::chrono::duration<double>(now - m_beat_at[i]).count() > m_info.timeout_s) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "%.0f", m_info.timeout_s);
-            throw Error("rank " + std::to_string(r) + " of " + std::to_string(m_info.world_size) +
-                        " stopped responding (no heartbeat for " + buf +
-                        " s: it died or hangs); the report on rank 0 holds every finished candidate: "
-                        "rerun with --resume (any number of ranks)");
-        }
+void StorePeers::check_peer(int r) {
+    const int64_t beat =
+        with_store([&](c10d::Store& st) { return st.add(key("hb/" + std::to_string(r)), 0); });
+    const auto i = static_cast<size_t>(r);
+    const auto now = Clock::now();
+    if (beat != m_beats[i]) {
+        m_beats[i] = beat;
+        m_beat_at[i] = now;
+    } else if (std::chrono::duration<double>(now - m_beat_at[i]).count() > m_info.timeout_s) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.0f", m_info.timeout_s);
+        throw Error("rank " + std::to_string(r) + " of " + std::to_string(m_info.world_size) +
+                    " stopped responding (no heartbeat for " + buf +
+                    " s: it died or hangs); the report on rank 0 holds every finished candidate: "
+                    "rerun with --resume (any number of ranks)");
     }
 }
 
@@ -238,19 +227,18 @@ void StorePeers::wait_for(const std::string& k, int who) {
     auto checked = Clock::now();
     while (true) {
         std::optional<std::string> aborted;
-        try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            if (m_impl->store->check({full})) return;
-            if (m_impl->store->check({abort_key})) {
-                aborted = text(m_impl->store->get(abort_key));
-                m_impl->store->add(key("abort_seen"), 1);
+        const bool there = with_store([&](c10d::Store& st) {
+            if (st.check({full})) return true;
+            if (st.check({abort_key})) {
+                aborted = text(st.get(abort_key));
+                st.add(key("abort_seen"), 1);
             }
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
+            return false;
+        });
+        if (there) return;
         if (aborted) throw Error(*aborted);
         if (Clock::now() - checked > std::chrono::milliseconds(500)) {
-            check_peers(who);
+            check_peer(who);
             checked = Clock::now();
         }
         std::this_thread::sleep_for(nap);
@@ -260,54 +248,31 @@ void StorePeers::wait_for(const std::string& k, int who) {
 
 std::vector<std::string> StorePeers::all_gather(const std::string& mine) {
     const std::string seq = "g/" + std::to_string(++m_seq) + "/";
-    try {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_impl->store->set(key(seq + std::to_string(m_info.rank)), bytes(mine));
-    } catch (const std::exception& e) {
-        store_lost(e);
-    }
+    with_store([&](c10d::Store& st) { st.set(key(seq + std::to_string(m_info.rank)), bytes(mine)); });
     std::vector<std::string> out(static_cast<size_t>(m_info.world_size));
     out[static_cast<size_t>(m_info.rank)] = mine;
     for (int r = 0; r < m_info.world_size; ++r) {
         if (r == m_info.rank) continue;
         const std::string k = seq + std::to_string(r);
         wait_for(k, r);
-        try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            out[static_cast<size_t>(r)] = text(m_impl->store->get(key(k)));
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
+        out[static_cast<size_t>(r)] = with_store([&](c10d::Store& st) { return text(st.get(key(k))); });
     }
     // Everyone has posted this exchange, so everyone has read the one before last.
-    if (m_seq > 2) try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            m_impl->store->deleteKey(
-                key("g/" + std::to_string(m_seq - 2) + "/" + std::to_string(m_info.rank)));
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
+    if (m_seq > 2)
+        with_store([&](c10d::Store& st) {
+            st.deleteKey(key("g/" + std::to_string(m_seq - 2) + "/" + std::to_string(m_info.rank)));
+        });
     return out;
 }
 
 std::string StorePeers::broadcast(const std::string& value) {
     const std::string k = "b/" + std::to_string(++m_seq);
     if (m_info.rank == 0) {
-        try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            m_impl->store->set(key(k), bytes(value));
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
+        with_store([&](c10d::Store& st) { st.set(key(k), bytes(value)); });
         return value;
     }
     wait_for(k, 0);
-    try {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        return text(m_impl->store->get(key(k)));
-    } catch (const std::exception& e) {
-        store_lost(e);
-    }
+    return with_store([&](c10d::Store& st) { return text(st.get(key(k))); });
 }
 
 void StorePeers::abort(const std::string& why) noexcept {
@@ -336,12 +301,7 @@ void StorePeers::abort(const std::string& why) noexcept {
 
 void StorePeers::finish() {
     if (m_info.rank != 0) {
-        try {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            m_impl->store->set(key("done/" + std::to_string(m_info.rank)), bytes("1"));
-        } catch (const std::exception& e) {
-            store_lost(e);
-        }
+        with_store([&](c10d::Store& st) { st.set(key("done/" + std::to_string(m_info.rank)), bytes("1")); });
         return;
     }
     for (int r = 1; r < m_info.world_size; ++r) wait_for("done/" + std::to_string(r), r);

@@ -87,8 +87,12 @@ private:
     // Blocks until `k` exists; throws when a peer aborted, `who`'s heartbeat
     // stopped, or the store is gone.
     void wait_for(const std::string& k, int who);
-    void check_peers(int who);
+    // Throws when rank r's heartbeat has not moved for the timeout.
+    void check_peer(int r);
     [[noreturn]] void store_lost(const std::exception& e) const;
+    // op(store) under the lock; a store error becomes store_lost's.
+    template <class F>
+    auto with_store(F&& op);
 
     struct Impl;  // the c10d store (its headers stay out of this one)
     LaunchInfo m_info;

@@ -135,6 +135,17 @@ void MergeRun::check_inputs() const {
             " holds every finished candidate; restore the file and continue with --resume");
 }
 
+SearchHooks MergeRun::search_hooks(SearchPeers* peers) {
+    SearchHooks hooks;
+    hooks.checkpoint = [this] {
+        checkpoint();
+        check_inputs();
+    };
+    hooks.events = &m_events;
+    hooks.peers = peers;
+    return hooks;
+}
+
 void MergeRun::run_follower(SearchPeers& peers) {
     const std::string me = "rank " + std::to_string(peers.rank()) + " of " + std::to_string(peers.size());
     m_events.stage_changed(MergeStage::loading, "config, pool check, datasets");
@@ -152,13 +163,7 @@ void MergeRun::run_follower(SearchPeers& peers) {
                     start.value("config_hash", std::string("?")) +
                     "): every rank must run the same config on the same pool and datasets");
     MergeReport report(start.at("report"));  // in memory only: rank 0 owns the file
-    SearchHooks hooks;
-    hooks.checkpoint = [this] {
-        checkpoint();
-        check_inputs();
-    };
-    hooks.events = &m_events;
-    hooks.peers = &peers;
+    const SearchHooks hooks = search_hooks(&peers);
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
     peers.finish();
     m_events.log(LogLevel::info, me + ": the search is done; this rank did " +
@@ -287,13 +292,7 @@ void MergeRun::run() {
     }
 
     // --- the search ----------------------------------------------------------
-    SearchHooks hooks;
-    hooks.checkpoint = [this] {
-        checkpoint();
-        check_inputs();
-    };
-    hooks.events = &m_events;
-    hooks.peers = peers;
+    const SearchHooks hooks = search_hooks(peers);
     const SearchResult res = run_search(session.search_options(), session, report, hooks);
     if (peers) {
         peers->finish();
@@ -434,6 +433,13 @@ void MergeRun::run() {
     }
 
     // --- export ---------------------------------------------------------------
+    auto timings = [&] {
+        return Json{{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
+                    {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
+                    {"evaluations_this_run", res.evaluations},
+                    {"ranks", peers ? peers->size() : 1},
+                    {"evaluations_rank0", res.evaluations_here}};
+    };
     if (m_options.export_model) {
         stage(MergeStage::exporting, "writing the merged model");
         checkpoint();
@@ -458,20 +464,12 @@ void MergeRun::run() {
             m_events.log(LogLevel::info, "export verified: the written model scores as the search did");
         }
         j["status"] = "complete";
-        j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
-                        {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
-                        {"evaluations_this_run", res.evaluations},
-                        {"ranks", peers ? peers->size() : 1},
-                        {"evaluations_rank0", res.evaluations_here}};
+        j["timings"] = timings();
         report.save();
         write_file_atomic(target / "merge_report.json", dump_json_text(j, 2) + "\n");
     } else {
         j["status"] = "complete";
-        j["timings"] = {{"search_seconds", std::chrono::duration<double>(t_search - t0).count()},
-                        {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count()},
-                        {"evaluations_this_run", res.evaluations},
-                        {"ranks", peers ? peers->size() : 1},
-                        {"evaluations_rank0", res.evaluations_here}};
+        j["timings"] = timings();
         report.save();
     }
     stage(MergeStage::done, "merge complete");

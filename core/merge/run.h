@@ -87,6 +87,8 @@ public:
 private:
     // run() on a rank other than 0 of a distributed merge.
     void run_follower(SearchPeers& peers);
+    // The search's pause/cancel and input checks, events and ranks.
+    SearchHooks search_hooks(SearchPeers* peers);
 
     MergeConfig m_config;
     MergeEvents& m_events;

@@ -463,6 +463,10 @@ private:
                                       const Recipe& current, bool slot);
     // The working model's per-sample values, when every dataset has all of them.
     bool current_has_samples() const;
+    // The candidate is what the slot holds and its scores are known: no scoring.
+    bool is_working_model(const Recipe& recipe, const Recipe& current) const {
+        return !current.empty() && !current_.empty() && same_recipe(recipe, current);
+    }
     bool gated(size_t d) const {
         if (o_.improve_all.empty()) return false;
         if (o_.improve_all == "all" || o_.improve_all == "base") return true;
@@ -632,7 +636,7 @@ CandidateResult Search::evaluate(const PositionId& pos, const CandidateEvent& ev
     const size_t nd = o_.datasets.size();
     CandidateResult r;
     // The current choice is the working model as it stands: its scores are known.
-    if (!current.empty() && !current_.empty() && same_recipe(ev.recipe, current)) {
+    if (is_working_model(ev.recipe, current)) {
         r.status = CandidateStatus::reused_identical;
         for (size_t d = 0; d < nd; ++d) {
             r.scores[o_.datasets[d]] = current_[d].score;
@@ -737,7 +741,7 @@ std::vector<CandidateResult> Search::race(const PositionId& pos, const std::vect
     for (size_t j = 0; j < n; ++j) {
         std::optional<CandidateResult> r = store_.find(pos, evs[j].name, evs[j].recipe);
         if (!r) {
-            if (!current.empty() && current_has_samples() && same_recipe(cands[j].recipe, current)) {
+            if (is_working_model(cands[j].recipe, current) && current_has_samples()) {
                 // The working model as it stands: its values are known.
                 CandidateResult c;
                 c.status = CandidateStatus::reused_identical;
@@ -967,7 +971,7 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
             const CandidateEvent ev = event(j);
             std::optional<CandidateResult> r = store_.find(pos, ev.name, ev.recipe);
             // The working model itself costs nothing: every rank records it.
-            const bool known = !current.empty() && !current_.empty() && same_recipe(ev.recipe, current);
+            const bool known = is_working_model(ev.recipe, current);
             if (!r && !known && world_ > 1 && owner(missing++) != rank_) continue;  // another rank's
             if (hooks_.events) hooks_.events->candidate_started(ev);
             if (!r) {
