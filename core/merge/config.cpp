@@ -1,6 +1,6 @@
 #include "core/merge/config.h"
 
-#include "core/model/engine_options.h"
+#include "core/util/memory_size.h"
 
 #include "core/eval/scripts.h"
 #include "core/io/hf_cache.h"

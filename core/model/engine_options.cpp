@@ -2,6 +2,7 @@
 
 #include "core/io/model_spec.h"
 #include "core/util/error.h"
+#include "core/util/memory_size.h"
 
 #include <ATen/Context.h>
 #include <torch/version.h>
@@ -78,18 +79,6 @@ bool sdpa_available() {
 #endif
 }
 
-std::string size_text(int64_t bytes) {
-    char buf[32];
-    const double b = static_cast<double>(bytes);
-    if (b >= 1024.0 * 1024 * 1024)
-        std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1024.0 * 1024 * 1024));
-    else if (b >= 1024.0 * 1024)
-        std::snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
-    else
-        std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-    return buf;
-}
-
 MemoryPlan plan_device_memory(const ModelSpec& s, at::ScalarType dtype, int64_t budget) {
     const int64_t es = static_cast<int64_t>(c10::elementSize(dtype));
     const int64_t h = s.hidden_size, hd = s.head_dim > 0
@@ -122,43 +111,6 @@ MemoryPlan plan_device_memory(const ModelSpec& s, at::ScalarType dtype, int64_t 
     p.peak_bytes =
         p.boundary_bytes + (p.resident_layers + std::min<int64_t>(2, p.streamed_layers)) * p.layer_bytes;
     return p;
-}
-
-int64_t parse_memory_size(const std::string& text) {
-    const std::string t = lower(text);
-    if (t == "auto") return -1;
-    size_t end = 0;
-    double v = 0;
-    try {
-        v = std::stod(t, &end);
-    } catch (const std::exception&) {
-        end = 0;
-    }
-    std::string unit = t.substr(end);
-    while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
-    double scale = 0;
-    if (unit.empty() || unit == "b")
-        scale = 1;
-    else if (unit == "k" || unit == "kib")
-        scale = 1024.0;
-    else if (unit == "kb")
-        scale = 1e3;
-    else if (unit == "m" || unit == "mib")
-        scale = 1024.0 * 1024;
-    else if (unit == "mb")
-        scale = 1e6;
-    else if (unit == "g" || unit == "gib")
-        scale = 1024.0 * 1024 * 1024;
-    else if (unit == "gb")
-        scale = 1e9;
-    else if (unit == "t" || unit == "tib")
-        scale = 1024.0 * 1024 * 1024 * 1024;
-    else if (unit == "tb")
-        scale = 1e12;
-    if (end == 0 || scale == 0 || !(v > 0) || v * scale > 9e18)
-        throw Error("memory size '" + text +
-                    "': expected a positive size such as 20GiB, 512MiB, 80GB, or auto");
-    return static_cast<int64_t>(v * scale);
 }
 
 EngineOptions make_engine_options(const std::string& device, const std::string& dtype) {

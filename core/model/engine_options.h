@@ -1,6 +1,8 @@
 #pragma once
 // Where and in which precision the engine computes: device (cpu / cuda:N),
 // compute dtype (fp32 / bf16 / fp16) and the activation budget.
+#include "core/util/memory_size.h"
+
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -43,13 +45,6 @@ struct ModelSpec;
 // The plan for `budget` bytes (0: everything resident). Throws olm::Error when
 // the budget cannot hold the boundary and two layers in flight.
 MemoryPlan plan_device_memory(const ModelSpec& spec, at::ScalarType dtype, int64_t budget);
-
-// "20GiB", "512MiB", "80GB", "1.5T", a plain byte count; "auto" -> -1 (the
-// device's free memory less a reserve for activations, decided by the engine).
-// Throws olm::Error naming the text otherwise.
-int64_t parse_memory_size(const std::string& text);
-// 1536 -> "1.5 KiB", 20 GiB -> "20.00 GiB".
-std::string size_text(int64_t bytes);
 
 // Whether this libtorch has at::scaled_dot_product_attention (2.0 and later).
 bool sdpa_available();
