@@ -1,6 +1,7 @@
 // olm bench engine: prefill / decode tokens/s (fp32, bf16; batch 1, 16) next to
 // the machine's own matmul GFLOP/s measured in the same run, slot swap cost,
-// and the effect of the intra-op / BLAS thread settings.
+// the cost of streaming layers from host memory, and the effect of the
+// intra-op / BLAS thread settings.
 // The model is generated in memory (random weights, hidden 1024, 16 heads,
 // 8 KV heads, 8 layers, intermediate 2816 by default).
 #include "app/cli/args.h"
@@ -167,7 +168,7 @@ int run_bench(const std::vector<std::string>& argv) {
     cli::Args args(argv,
                    {"hidden", "heads", "kv-heads", "layers", "intermediate", "vocab", "seq", "steps", "reps",
                     "threads", "blas-threads", "batches", "dtypes", "device"},
-                   {"quick", "no-thread-sweep"});
+                   {"quick", "no-thread-sweep", "no-streaming"});
     const bool quick = args.flag("quick");
     const int64_t hidden = args.int_or("hidden", 1024), heads = args.int_or("heads", 16),
                   kvh = args.int_or("kv-heads", 8), layers = args.int_or("layers", quick ? 2 : 8),
@@ -240,6 +241,44 @@ int run_bench(const std::vector<std::string>& argv) {
                     c.to_candidate_us, c.back_us);
     }
 
+    // --- streaming --------------------------------------------------------------
+    // The same prefill and decode with half the layers (at least three: with two
+    // in flight, fewer streamed layers save no device memory) kept in
+    // host memory and streamed to the device under a device_memory budget, against
+    // all layers resident: the cost of running a model larger than the device.
+    if (!args.flag("no-streaming") && layers < 3) {
+        std::printf("\nstreaming: skipped (it needs at least 3 layers; --layers)\n");
+    } else if (!args.flag("no-streaming")) {
+        const at::ScalarType dt = dtypes.front();
+        const int64_t streamed = std::max<int64_t>(3, layers / 2);
+        const MemoryPlan full = plan_device_memory(bm.spec, dt, 0);
+        const int64_t budget =
+            full.boundary_bytes + (layers - streamed + std::min<int64_t>(2, streamed)) * full.layer_bytes;
+        EngineOptions o;
+        o.dtype = dt;
+        o.device = device;
+        Transformer resident = build(bm, o);
+        o.device_memory = budget;
+        Transformer streaming = build(bm, o);
+        std::printf("\nstreaming (%s, %s; budget %s): %s\n", device.str().c_str(), dtype_name(dt).c_str(),
+                    size_text(budget).c_str(), memory_plan_text(streaming.memory_plan()).c_str());
+        std::printf("%-6s %14s %14s %8s %12s %12s %8s\n", "batch", "prefill t/s", "streamed t/s", "ratio",
+                    "decode t/s", "streamed t/s", "ratio");
+        for (int64_t B : batches) {
+            const Run a = run_model(resident, B, seq, steps, reps, true);
+            const Run b = run_model(streaming, B, seq, steps, reps, true);
+            std::printf("%-6lld %14.1f %14.1f %7.2fx %12.1f %12.1f %7.2fx\n", (long long)B, a.prefill_tps,
+                        b.prefill_tps, a.prefill_tps / b.prefill_tps, a.decode_tps, b.decode_tps,
+                        a.decode_tps / b.decode_tps);
+            std::fflush(stdout);
+        }
+        std::printf("(ratio = streamed / resident time per token; %s)\n",
+                    device.is_cuda() ? "each streamed layer's upload runs on a side stream under the "
+                                       "previous layer's compute"
+                                     : "on the CPU a streamed layer is a copy in host memory, so this is "
+                                       "the copy's cost; a GPU uploads over PCIe instead");
+    }
+
     // --- threads --------------------------------------------------------------
     if (!args.flag("no-thread-sweep") && device.is_cpu()) {
         std::printf("\nthread settings (fp32, batch %lld prefill, batch 1 decode):\n",
@@ -269,7 +308,8 @@ OLM_BENCHMARK(
     "engine", "transformer prefill/decode tokens/s, matmul GFLOP/s, slot swap cost, thread settings",
     "[--quick] [--hidden 1024 --heads 16 --kv-heads 8 --layers 8 --intermediate 2816 --vocab 32000]\n"
     "       [--seq 128] [--steps 16] [--reps 2] [--batches 1,16] [--dtypes fp32,bf16]\n"
-    "       [--threads N] [--blas-threads N] [--no-thread-sweep] [--device cpu|cuda:N]\n"
+    "       [--threads N] [--blas-threads N] [--no-thread-sweep] [--no-streaming] [--device cpu|cuda:N]\n"
     "  --device D  throughput on D (the matmul rate too; on a GPU each timing waits for the result;\n"
-    "              the thread sweep is CPU only)",
+    "              the thread sweep is CPU only)\n"
+    "  streaming: the same runs with half the layers streamed from host memory (device_memory)",
     run_bench);

@@ -6,6 +6,7 @@
 #include "core/merge/config.h"
 #include "core/merge/run.h"
 #include "core/util/error.h"
+#include "core/util/memory_size.h"
 #include "core/util/threads.h"
 
 #include <unistd.h>
@@ -84,7 +85,7 @@ private:
 
 OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.json, export)",
             "CONFIG.yaml [--resume] [--force] [--device cpu|cuda[:N]] [--dry-run] [--no-export] [--search "
-            "original|better|thorough] [--threads N]\n\n"
+            "original|better|thorough] [--threads N] [--device-memory SIZE]\n\n"
             "  --resume      continue from output_dir/merge_report.json (also: load_merge_report: true)\n"
             "  --force       resume even when the config or the inputs (dataset files, pool weights)\n"
             "                changed since the report was written\n"
@@ -92,7 +93,10 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
             "  --dry-run     check config, pool and datasets, print the plan and an estimated time\n"
             "  --no-export   search only; export later with `olm export --report ...`\n"
             "  --search P    preset: original (default) | better | thorough (explicit keys override it)\n"
-            "  --threads N   CPU threads (overrides the config's threads; default: docs/bench-engine.md)\n\n"
+            "  --threads N   CPU threads (overrides the config's threads; default: docs/bench-engine.md)\n"
+            "  --device-memory SIZE  weights the working model may keep on the device (20GiB, 80GB,\n"
+            "                auto, 0 = no limit; overrides the config's device_memory): the layers that\n"
+            "                do not fit stay in host memory and are streamed (docs/merge.md)\n\n"
             "Ctrl-C saves the state and exits with 130; `--resume` continues where it stopped.\n"
             "The merged model is written to output_dir/merged (replacing only a previous export of olm).\n"
             "One run per output_dir: a second one is refused while output_dir/.olm.lock is held.\n"
@@ -100,7 +104,7 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
             "MASTER_PORT set, the ranks share every position's candidates and rank 0 writes the report\n"
             "and the export (docs/distributed.md).",
             [](const std::vector<std::string>& argv) -> int {
-                olm::cli::Args args(argv, {"device", "search", "threads"},
+                olm::cli::Args args(argv, {"device", "search", "threads", "device-memory"},
                                     {"resume", "force", "dry-run", "no-export"});
                 if (args.positional().size() != 1)
                     throw olm::Error("expected one CONFIG.yaml (see olm merge --help)");
@@ -109,6 +113,13 @@ OLM_COMMAND("merge", "run an OLM merge from a YAML config (search, merge_report.
                     const long long n = args.int_or("threads", 0);
                     if (n < 1) throw olm::Error("--threads: expected a count of at least 1");
                     config.threads = n;
+                }
+                if (const auto m = args.value("device-memory")) {
+                    try {
+                        config.device_memory = *m == "0" ? 0 : olm::parse_memory_size(*m);
+                    } catch (const olm::Error& e) {
+                        throw olm::Error(std::string("--device-memory: ") + e.what());
+                    }
                 }
                 // A distributed launch (torchrun, srun, or RANK/WORLD_SIZE/MASTER_ADDR).
                 const auto launch = olm::launch_from_env([](const char* n) { return std::getenv(n); });

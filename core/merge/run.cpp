@@ -8,6 +8,7 @@
 #include "core/merge/report.h"
 #include "core/merge/safeguard.h"
 #include "core/merge/session.h"
+#include "core/model/transformer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/dir_lock.h"
 #include "core/util/error.h"
@@ -260,6 +261,8 @@ void MergeRun::run() {
     MergeSession session(m_config, m_options.device, &sink, &warnings);
     session.set_events(&m_events);
     for (const auto& w : warnings) m_events.log(LogLevel::warning, w);
+    if (session.model().memory_plan().streamed_layers > 0)
+        m_events.log(LogLevel::info, memory_plan_text(session.model().memory_plan()));
     {
         Json ds = Json::object();
         for (const auto& d : session.datasets())
@@ -506,6 +509,8 @@ MergePlan MergeRun::dry_run(bool calibrate) {
         t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, "
           << d.holdout.size() << " held-out samples"
           << (d.skipped ? ", " + std::to_string(d.skipped) + " skipped" : "") << "\n";
+    t << memory_plan_text(session.model().memory_plan()) << " on "
+      << device_name(session.model().options().device) << "\n";
     t << "search: " << m_config.search << " (selection " << selection_rule_name(o.selection)
       << ", interpolate " << o.interpolate.size() << " weight(s), task arithmetic "
       << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ", racing "

@@ -113,6 +113,18 @@ MemoryPlan plan_device_memory(const ModelSpec& s, at::ScalarType dtype, int64_t 
     return p;
 }
 
+std::string memory_plan_text(const MemoryPlan& p) {
+    const int64_t layers = p.resident_layers + p.streamed_layers;
+    if (p.streamed_layers == 0)
+        return "weights on the device: " + size_text(p.peak_bytes) + " (all " + std::to_string(layers) +
+               " layers resident)";
+    return "weights on the device: at most " + size_text(p.peak_bytes) + " (boundary " +
+           size_text(p.boundary_bytes) + ", " + std::to_string(p.resident_layers) + " of " +
+           std::to_string(layers) + " layers resident, " + std::to_string(p.streamed_layers) +
+           " streamed from host memory, " + std::to_string(std::min<int64_t>(2, p.streamed_layers)) +
+           " in flight)";
+}
+
 EngineOptions make_engine_options(const std::string& device, const std::string& dtype) {
     EngineOptions o;
     if (device.empty()) {

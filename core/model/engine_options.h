@@ -45,6 +45,10 @@ struct ModelSpec;
 // The plan for `budget` bytes (0: everything resident). Throws olm::Error when
 // the budget cannot hold the boundary and two layers in flight.
 MemoryPlan plan_device_memory(const ModelSpec& spec, at::ScalarType dtype, int64_t budget);
+// "weights on the device: 13.9 GiB (all 28 layers resident)", or with streaming
+// "weights on the device: at most 9.8 GiB (boundary 1.0 GiB, 14 of 28 layers
+// resident, 14 streamed from host memory, 2 in flight)".
+std::string memory_plan_text(const MemoryPlan& plan);
 
 // Whether this libtorch has at::scaled_dot_product_attention (2.0 and later).
 bool sdpa_available();

@@ -1,7 +1,8 @@
 // The real `olm merge` binary on a tiny planted pool: SIGKILL at several
 // moments and Ctrl-C (SIGINT, exit 130), then --resume, give the same report
 // (timings aside) and bit-identical exported weights as an uninterrupted run;
-// `olm export --report` rebuilds the same weights; --dry-run prints the plan.
+// `olm export --report` rebuilds the same weights; --dry-run prints the plan
+// (and --device-memory's).
 // Run integrity: nothing the program did not write is deleted (export target,
 // output_dir/merged), one run per output_dir (lock), resume refuses changed
 // inputs, NaN scores read back, a shrinking pool file is a clear error, and
@@ -110,6 +111,24 @@ private slots:
         QVERIFY2(r.out.contains("pool: 4 models (compatible), 3 layers"), qPrintable(r.out));
         QVERIFY2(r.out.contains("by preset: original"), qPrintable(r.out));
         QVERIFY2(r.out.contains("estimated time"), qPrintable(r.out));
+        QVERIFY2(
+            r.out.contains("weights on the device: ") && r.out.contains("(all 3 layers resident) on cpu"),
+            qPrintable(r.out));
+    }
+
+    // --device-memory overrides the config: auto on the CPU keeps everything
+    // resident; a budget below boundary + two layers is refused with the
+    // least that works; a malformed size names the flag.
+    void deviceMemoryFlag() {
+        const QString cfg = QString::fromStdString(m_config.string());
+        Run r = olm_cli({"merge", cfg, "--dry-run", "--device-memory", "auto"});
+        QVERIFY2(r.code == 0 && r.out.contains("(all 3 layers resident)"), qPrintable(r.out));
+        r = olm_cli({"merge", cfg, "--dry-run", "--device-memory", "1"});
+        QVERIFY2(r.code != 0 && r.out.contains("cannot hold the boundary") && r.out.contains("at least"),
+                 qPrintable(r.out));
+        r = olm_cli({"merge", cfg, "--dry-run", "--device-memory", "12 parsecs"});
+        QVERIFY2(r.code != 0 && r.out.contains("--device-memory: memory size '12 parsecs'"),
+                 qPrintable(r.out));
     }
 
     void sigkillThenResume_data() {
