@@ -96,6 +96,20 @@ std::optional<LaunchInfo> launch_from_env(const std::function<const char*(const 
         if (*p < 1 || *p > 65535) throw Error("distributed launch: MASTER_PORT must be in 1..65535");
         info.master_port = static_cast<int>(*p);
     }
+    // torchrun's agent serves its own TCPStore on MASTER_PORT, in the wire
+    // protocol of the torch that runs torchrun, which need not be the libtorch
+    // olm was built with (libtorch 1.13's client gets no answer from torch 2.x's
+    // server and waits forever). So olm never uses it: rank 0 hosts olm's store
+    // on the next port.
+    info.store_port = info.master_port + (info.agent_store ? 1 : 0);
+    if (auto p = env_int(env, "OLM_DIST_PORT")) {
+        if (*p < 1 || *p > 65535) throw Error("distributed launch: OLM_DIST_PORT must be in 1..65535");
+        info.store_port = static_cast<int>(*p);
+    }
+    if (info.store_port > 65535)
+        throw Error(
+            "distributed launch: MASTER_PORT 65535 leaves no port for olm's store next to "
+            "torchrun's; set OLM_DIST_PORT");
     if (info.rank < 0 || info.rank >= info.world_size)
         throw Error("distributed launch: rank " + std::to_string(info.rank) + " is outside 0.." +
                     std::to_string(info.world_size - 1));
@@ -123,11 +137,9 @@ struct StorePeers::Impl {
 };
 
 void StorePeers::store_lost(const std::exception& e) const {
-    throw Error(
-        "rank " + std::to_string(m_info.rank) + " lost the store on " + m_info.master_addr + ":" +
-        std::to_string(m_info.master_port) +
-        (m_info.agent_store ? " (torchrun's agent hosts it)" : " (rank 0 hosts it: did rank 0 stop?)") +
-        ": " + e.what() + "; the report on rank 0 holds every finished candidate: rerun with --resume");
+    throw Error("rank " + std::to_string(m_info.rank) + " lost the store on " + m_info.master_addr + ":" +
+                std::to_string(m_info.store_port) + " (rank 0 hosts it: did rank 0 stop?)" + ": " + e.what() +
+                "; the report on rank 0 holds every finished candidate: rerun with --resume");
 }
 
 template <class F>
@@ -144,10 +156,10 @@ auto StorePeers::with_store(F&& op) {
 
 StorePeers::StorePeers(const LaunchInfo& info, std::chrono::milliseconds join_timeout)
     : m_info(info), m_impl(std::make_unique<Impl>()) {
-    const std::string where = m_info.master_addr + ":" + std::to_string(m_info.master_port);
+    const std::string where = m_info.master_addr + ":" + std::to_string(m_info.store_port);
     c10d::TCPStoreOptions opts;
-    opts.port = static_cast<std::uint16_t>(m_info.master_port);
-    opts.isServer = m_info.rank == 0 && !m_info.agent_store;
+    opts.port = static_cast<std::uint16_t>(m_info.store_port);
+    opts.isServer = m_info.rank == 0;
     opts.waitWorkers = false;
     opts.timeout = join_timeout;
     try {
@@ -284,7 +296,7 @@ void StorePeers::abort(const std::string& why) noexcept {
     } catch (...) {
         return;
     }
-    if (m_info.rank != 0 || m_info.agent_store) return;
+    if (m_info.rank != 0) return;
     // Rank 0 hosts the store: keep it up until the others have read why (at
     // most 3 s; a dead rank never does).
     const auto t0 = Clock::now();

@@ -5,8 +5,9 @@
 //   srun --ntasks 16 olm merge cfg.yaml            (MASTER_ADDR exported)
 //   RANK=1 WORLD_SIZE=2 MASTER_ADDR=host MASTER_PORT=29500 olm merge cfg.yaml
 //
-// The ranks meet at a c10d TCPStore on MASTER_ADDR:MASTER_PORT (rank 0 hosts
-// it; under torchrun the agent's store is used) and exchange only small texts
+// The ranks meet at a c10d TCPStore on MASTER_ADDR:MASTER_PORT that rank 0
+// hosts (under torchrun on MASTER_PORT + 1: the agent holds MASTER_PORT with a
+// store of its own torch's protocol) and exchange only small texts
 // through it: the report rank 0 starts from, and every position's candidate
 // results. No tensor travels: every rank reads the pool from its own disk and
 // holds its own working model, so no collective (Gloo, NCCL) is needed.
@@ -38,7 +39,11 @@ struct LaunchInfo {
     int local_world_size = 1;  // ranks on this host: they share its CPU cores
     std::string master_addr;
     int master_port = 29500;
-    bool agent_store = false;  // torchrun's agent hosts the store: every rank is a client
+    // The port of olm's store, which rank 0 hosts on master_addr: MASTER_PORT,
+    // or MASTER_PORT + 1 under torchrun's agent (which holds MASTER_PORT with a
+    // store of its own), or OLM_DIST_PORT when set.
+    int store_port = 29500;
+    bool agent_store = false;  // torchrun's agent holds MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE)
     std::string run_id;        // keys are prefixed with it (several runs on one store)
     std::string launcher;      // "torchrun / env" | "slurm"
     double timeout_s = 10;     // a peer silent this long is taken for dead
@@ -47,6 +52,7 @@ struct LaunchInfo {
 // The launch this process belongs to, read through `env` (getenv in the
 // program): torchrun's RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
 // MASTER_ADDR, MASTER_PORT, TORCHELASTIC_USE_AGENT_STORE, TORCHELASTIC_RUN_ID;
+// OLM_DIST_PORT (the store's port), OLM_DIST_TIMEOUT;
 // else SLURM's SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE
 // / SLURM_TASKS_PER_NODE, SLURM_JOB_ID (MASTER_ADDR from the environment, else
 // SLURM_LAUNCH_NODE_IPADDR). nullopt when neither says there is more than one
@@ -61,7 +67,7 @@ std::string rank_device(const std::string& device, const LaunchInfo& info);
 // The ranks of one launch over a c10d TCPStore.
 class StorePeers : public SearchPeers {
 public:
-    // Connects (rank 0 hosts the store unless the agent does) and waits until
+    // Connects (rank 0 hosts the store on store_port) and waits until
     // every rank has joined, for at most `join_timeout`.
     explicit StorePeers(const LaunchInfo& info,
                         std::chrono::milliseconds join_timeout = std::chrono::minutes(5));

@@ -62,13 +62,34 @@ private slots:
         QCOMPARE(i->master_addr, std::string("node0"));
         QCOMPARE(i->master_port, 29400);
         QVERIFY(i->agent_store);
+        // The agent holds MASTER_PORT with a store of its own torch's protocol:
+        // olm's store (rank 0 hosts it) is on the next port, or on OLM_DIST_PORT.
+        QCOMPARE(i->store_port, 29401);
         QCOMPARE(i->run_id, std::string("abc.1"));
         QCOMPARE(i->timeout_s, 10.0);
         // By hand: no agent, the default port.
         const auto h = launch({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}});
         QVERIFY(h && !h->agent_store);
         QCOMPARE(h->master_port, 29500);
+        QCOMPARE(h->store_port, 29500);
         QCOMPARE(h->run_id, std::string("run"));
+        const auto o = launch({{"RANK", "1"},
+                               {"WORLD_SIZE", "2"},
+                               {"MASTER_ADDR", "node0"},
+                               {"MASTER_PORT", "29400"},
+                               {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                               {"OLM_DIST_PORT", "31000"}});
+        QVERIFY(o);
+        QCOMPARE(o->store_port, 31000);
+        QVERIFY_THROWS_EXCEPTION(Error, launch({{"RANK", "1"},
+                                                {"WORLD_SIZE", "2"},
+                                                {"MASTER_ADDR", "node0"},
+                                                {"MASTER_PORT", "65535"},
+                                                {"TORCHELASTIC_USE_AGENT_STORE", "True"}}));
+        QVERIFY_THROWS_EXCEPTION(
+            Error,
+            launch(
+                {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "node0"}, {"OLM_DIST_PORT", "70000"}}));
     }
 
     void slurm() {
