@@ -302,21 +302,29 @@ std::vector<ExpectedTensor> layer_tensors(const Architecture& arch, const ModelS
         throw Error("layer " + std::to_string(layer) + " out of range (model has " +
                     std::to_string(spec.num_hidden_layers) + " layers)");
     std::vector<ExpectedTensor> out;
-    std::vector<const TensorTemplate*> experts;  // expanded after the others, expert by expert
+    // The expert templates expand where the first of them stands, expert by
+    // expert (expert 0's matrices, then expert 1's, ...).
+    std::vector<const TensorTemplate*> experts;
+    for (const auto& t : arch.layer) {
+        bool required = true;
+        if (is_expert_role(t.role) && present(t, spec, layer, &required)) experts.push_back(&t);
+    }
+    bool expanded = false;
     for (const auto& t : arch.layer) {
         bool required = true;
         if (!present(t, spec, layer, &required)) continue;
         if (is_expert_role(t.role)) {
-            experts.push_back(&t);
+            if (expanded) continue;
+            expanded = true;
+            for (int e = 0; e < spec.num_experts; ++e)
+                for (const TensorTemplate* x : experts)
+                    out.push_back({x->role, substitute(x->pattern, layer, e), x->sublayer,
+                                   unit_name(x->role, e), true, expected_shape(spec, x->role), e});
             continue;
         }
         out.push_back({t.role, substitute(t.pattern, layer), t.sublayer, unit_name(t.role), required,
                        expected_shape(spec, t.role)});
     }
-    for (int e = 0; !experts.empty() && e < spec.num_experts; ++e)
-        for (const TensorTemplate* t : experts)
-            out.push_back({t->role, substitute(t->pattern, layer, e), t->sublayer, unit_name(t->role, e),
-                           true, expected_shape(spec, t->role), e});
     return out;
 }
 

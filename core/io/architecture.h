@@ -168,8 +168,9 @@ struct ExpectedTensor {
     int expert = -1;  // expert roles: which expert
 };
 
-// The tensors of one layer that spec says exist, in table order (an expert
-// role's template expands to experts 0..n-1 in expert order).
+// The tensors of one layer that spec says exist, in table order, which is
+// transformers' parameter order (the expert roles' templates expand where the
+// first of them stands, expert by expert: tests/conformance/test_tensor_order.py).
 std::vector<ExpectedTensor> layer_tensors(const Architecture& arch, const ModelSpec& spec, int layer);
 // The tensors of one sublayer of one layer ("attention", "mlp", "norms").
 std::vector<ExpectedTensor> sublayer_tensors(const Architecture& arch, const ModelSpec& spec, int layer,

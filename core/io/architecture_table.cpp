@@ -72,8 +72,9 @@ std::vector<TensorTemplate> post_norm_layer() {
 std::vector<TensorTemplate> fused_layer() {
     const std::string L = "model.layers.{layer}.";
     return {
-        {R::attn_qkv, L + "self_attn.qkv_proj.weight", P::required, "attention"},
+        // Phi3Attention registers o_proj before qkv_proj (transformers' parameter order).
         {R::attn_o, L + "self_attn.o_proj.weight", P::required, "attention"},
+        {R::attn_qkv, L + "self_attn.qkv_proj.weight", P::required, "attention"},
         {R::mlp_gate_up, L + "mlp.gate_up_proj.weight", P::required, "mlp"},
         {R::mlp_down, L + "mlp.down_proj.weight", P::required, "mlp"},
         {R::input_norm, L + "input_layernorm.weight", P::required, "norms"},
@@ -85,21 +86,28 @@ std::vector<TensorTemplate> fused_layer() {
 // under `block` (the Hub's "block_sparse_moe." / "mlp."), each expert a gated
 // MLP named gate/up/down. dense_mlp: layers without experts keep a dense MLP
 // (Qwen3-MoE's mlp_only_layers); otherwise the layer has no dense MLP.
+// The order is transformers' parameter order: attention, the dense MLP or the
+// sparse block (router_first: the router before the experts, as MixtralSparseMoeBlock
+// registers them; Qwen3MoeSparseMoeBlock registers the experts first), then the norms.
 std::vector<TensorTemplate> moe_layer(const std::string& block, const char* gate, const char* up,
-                                      const char* down, bool qk_norm, bool dense_mlp) {
+                                      const char* down, bool qk_norm, bool dense_mlp, bool router_first) {
     const std::string L = "model.layers.{layer}.";
+    const std::string E = L + block + "experts.{expert}.";
+    const TensorTemplate router = {R::moe_router, L + block + "gate.weight", P::if_sparse, "mlp"};
     std::vector<TensorTemplate> t;
     for (auto& x : decoder_layer(P::if_attention_bias, true, qk_norm)) {
         const bool mlp = x.role == R::mlp_gate || x.role == R::mlp_up || x.role == R::mlp_down;
+        if (x.role == R::input_norm) {  // the sparse block goes after the (dense) MLP, before the norms
+            if (router_first) t.push_back(router);
+            t.push_back({R::expert_gate, E + gate + ".weight", P::if_sparse, "mlp"});
+            t.push_back({R::expert_up, E + up + ".weight", P::if_sparse, "mlp"});
+            t.push_back({R::expert_down, E + down + ".weight", P::if_sparse, "mlp"});
+            if (!router_first) t.push_back(router);
+        }
         if (mlp && !dense_mlp) continue;
         if (mlp) x.presence = P::if_dense;
         t.push_back(std::move(x));
     }
-    const std::string E = L + block + "experts.{expert}.";
-    t.push_back({R::moe_router, L + block + "gate.weight", P::if_sparse, "mlp"});
-    t.push_back({R::expert_gate, E + gate + ".weight", P::if_sparse, "mlp"});
-    t.push_back({R::expert_up, E + up + ".weight", P::if_sparse, "mlp"});
-    t.push_back({R::expert_down, E + down + ".weight", P::if_sparse, "mlp"});
     return t;
 }
 
@@ -165,14 +173,14 @@ const std::vector<Architecture>& architectures() {
         {"MixtralForCausalLM",
          {"mixtral"},
          llama_boundary(),
-         moe_layer("block_sparse_moe.", "w1", "w3", "w2", false, false),
+         moe_layer("block_sparse_moe.", "w1", "w3", "w2", false, false, true),
          k_sublayers},
         // Qwen3-MoE: the Qwen 3 attention (q/k norms) and routed experts; layers in
         // mlp_only_layers have Qwen 3's dense MLP.
         {"Qwen3MoeForCausalLM",
          {"qwen3_moe"},
          llama_boundary(),
-         moe_layer("mlp.", "gate_proj", "up_proj", "down_proj", true, true),
+         moe_layer("mlp.", "gate_proj", "up_proj", "down_proj", true, true, false),
          k_sublayers},
     };
     return k_table;

@@ -5,6 +5,7 @@
 #include "core/util/error.h"
 
 #include <algorithm>
+#include <map>
 
 namespace olm {
 
@@ -80,26 +81,53 @@ void MergePool::check_recipe(const Recipe& r) const {
 }
 
 std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
-    // The units of every layer, in unit order: a model with dense and expert
-    // layers (Qwen3-MoE's mlp_only_layers) lists both kinds; a unit a layer
-    // lacks is absent in every candidate there, so all of them tie.
+    // The units of every layer, in the order of the architecture table, which is
+    // transformers' parameter order (named_parameters(): self_attn's, the MLP's or
+    // the router's and experts', then the layer norms), the order the original OLM
+    // visits them in. A model with dense and expert layers (Qwen3-MoE's
+    // mlp_only_layers) lists both kinds; a unit a layer lacks is absent in every
+    // candidate there, so all of them tie. Units the first model does not hold
+    // (an optional bias) are left out.
     std::vector<bool> present(kNumLayerUnits, false);
     size_t experts = 0;
+    // unit -> its place in the table: (index of its first template, expert).
+    const Architecture& arch = first().architecture();
+    auto place_of = [&](const ExpectedTensor& t) {
+        int i = 0;
+        while (i < static_cast<int>(arch.layer.size()) &&
+               !(arch.layer[static_cast<size_t>(i)].role == t.role ||
+                 (t.expert >= 0 && is_expert_role(arch.layer[static_cast<size_t>(i)].role))))
+            ++i;
+        return std::make_pair(i, t.expert);
+    };
+    std::map<std::string, std::pair<int, int>> place;
     for (int l = 0; l < num_layers(); ++l) {
         const LayerWeights w = load_layer_weights(first(), l);
         for (int u = 0; u < kNumLayerUnits; ++u)
             if (w.units[static_cast<size_t>(u)].weight.defined()) present[static_cast<size_t>(u)] = true;
         experts = std::max(experts, w.experts.size());
+        for (const ExpectedTensor& t : layer_tensors(arch, spec(), l)) {
+            const auto p = place_of(t);
+            auto [it, fresh] = place.emplace(t.unit, p);
+            if (!fresh) it->second = std::min(it->second, p);
+        }
         if (spec().num_experts == 0) break;  // dense models: every layer has the same units
     }
+    std::vector<std::string> order;
+    for (const auto& [name, p] : place) order.push_back(name);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](const std::string& a, const std::string& b) { return place.at(a) < place.at(b); });
     std::vector<std::string> out;
-    for (int u = 0; u < kNumLayerUnits; ++u) {
-        const auto unit = static_cast<LayerUnit>(u);
-        if (!present[static_cast<size_t>(u)]) continue;
+    for (const std::string& name : order) {
+        if (const int e = unit_expert(name); e >= 0) {
+            if (static_cast<size_t>(e) < experts) out.push_back(name);
+            continue;
+        }
+        const LayerUnit unit = layer_unit_from_name(name);
+        if (!present[static_cast<size_t>(unit)]) continue;
         if (is_norm_unit(unit) && skip_norm) continue;
-        out.push_back(layer_unit_name(unit));
+        out.push_back(name);
     }
-    for (size_t e = 0; e < experts; ++e) out.push_back(expert_unit_name(static_cast<int>(e)));
     return out;
 }
 

@@ -487,7 +487,8 @@ MergePlan MergeRun::dry_run(bool calibrate) {
     p.pool_size = static_cast<int>(o.pool.size());
     p.layers = o.num_layers;
     p.datasets = static_cast<int>(o.datasets.size());
-    p.tensor_units_per_layer = static_cast<int>(session.pool().tensor_units(m_config.skip_norm).size());
+    const std::vector<std::string> units = session.pool().tensor_units(m_config.skip_norm);
+    p.tensor_units_per_layer = static_cast<int>(units.size());
     p.evaluations = planned_evaluations(o);
     auto with = [&](std::vector<double> w, bool ta, int sweeps) {
         SearchOptions x = o;
@@ -505,6 +506,13 @@ MergePlan MergeRun::dry_run(bool calibrate) {
     for (const auto& w : warnings) t << "warning: " << w << "\n";
     t << "pool: " << p.pool_size << " models (compatible), " << p.layers << " layers, "
       << p.tensor_units_per_layer << " tensor units per layer\n";
+    if (m_config.tensor_swap) {
+        // The tensor positions in the order they are visited (backward: reversed).
+        t << "tensor-wise order within a layer" << (o.backward ? " (backward)" : "") << ":";
+        for (size_t i = 0; i < units.size(); ++i)
+            t << (i ? ", " : " ") << units[o.backward ? units.size() - 1 - i : i];
+        t << "\n";
+    }
     for (const auto& d : session.datasets())
         t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, "
           << d.holdout.size() << " held-out samples"

@@ -1146,7 +1146,14 @@ SearchResult Search::run() {
 
     std::vector<int> order(static_cast<size_t>(o_.num_layers));
     std::iota(order.begin(), order.end(), 0);
-    if (o_.backward) std::reverse(order.begin(), order.end());
+    // Backward visits the tensor positions in the reverse of the forward
+    // order, as the original reverses its whole unit list: the last layer's
+    // last unit first.
+    std::vector<std::string> units = o_.tensor_units;
+    if (o_.backward) {
+        std::reverse(order.begin(), order.end());
+        std::reverse(units.begin(), units.end());
+    }
 
     int passes = 0;
     for (int pass = 1; pass <= std::max(1, o_.sweeps); ++pass) {
@@ -1176,7 +1183,7 @@ SearchResult Search::run() {
         if (o_.tensor_swap) {
             stage(MergeStage::tensors, "tensor-wise, pass " + std::to_string(pass));
             for (int L : order) {
-                for (const auto& u : o_.tensor_units) {
+                for (const auto& u : units) {
                     PositionId pos;
                     pos.kind = PositionId::Kind::tensor;
                     pos.layer = L;

@@ -306,11 +306,16 @@ void TestArchitecture::routed_experts() {
     std::vector<std::string> names;
     for (const auto& t : layer_tensors(mx, m, 1)) names.push_back(t.name);
     QCOMPARE(names.size(), size_t(6 + 1 + 3 * 8));
-    QCOMPARE(names[6], std::string("model.layers.1.block_sparse_moe.gate.weight"));
-    QCOMPARE(names[7], std::string("model.layers.1.block_sparse_moe.experts.0.w1.weight"));
-    QCOMPARE(names[8], std::string("model.layers.1.block_sparse_moe.experts.0.w3.weight"));
-    QCOMPARE(names[9], std::string("model.layers.1.block_sparse_moe.experts.0.w2.weight"));
-    QCOMPARE(names.back(), std::string("model.layers.1.block_sparse_moe.experts.7.w2.weight"));
+    // transformers' parameter order (MixtralDecoderLayer): attention, the sparse
+    // block (router, then the experts, expert by expert), the norms.
+    QCOMPARE(names[3], std::string("model.layers.1.self_attn.o_proj.weight"));
+    QCOMPARE(names[4], std::string("model.layers.1.block_sparse_moe.gate.weight"));
+    QCOMPARE(names[5], std::string("model.layers.1.block_sparse_moe.experts.0.w1.weight"));
+    QCOMPARE(names[6], std::string("model.layers.1.block_sparse_moe.experts.0.w3.weight"));
+    QCOMPARE(names[7], std::string("model.layers.1.block_sparse_moe.experts.0.w2.weight"));
+    QCOMPARE(names[names.size() - 3], std::string("model.layers.1.block_sparse_moe.experts.7.w2.weight"));
+    QCOMPARE(names[names.size() - 2], std::string("model.layers.1.input_layernorm.weight"));
+    QCOMPARE(names.back(), std::string("model.layers.1.post_attention_layernorm.weight"));
     QCOMPARE(tensor_name(mx, TensorRole::expert_down, 3, 5),
              std::string("model.layers.3.block_sparse_moe.experts.5.w2.weight"));
     QVERIFY_EXCEPTION_THROWN(tensor_name(mx, TensorRole::expert_down, 3), Error);

@@ -255,6 +255,45 @@ private slots:
         QCOMPARE(scorer.calls, (1 + 4 + 4 * 4) * 2LL);
     }
 
+    // The tensor positions in the original's order: layer by layer, each
+    // layer's units in the list's order; backward is the exact reverse of that
+    // whole list (the last layer's last unit first), as the original reverses
+    // its unit list.
+    void tensorOrderFollowsDirection() {
+        struct Order : MergeEvents {
+            std::vector<std::string> keys;
+            void position_decided(const PositionDecision& d) override { keys.push_back(d.position.key()); }
+        };
+        std::vector<std::string> forward;
+        for (const bool backward : {false, true}) {
+            FakeScorer scorer(3,
+                              [](const MergeState& st, int) { return 1.0 + 0.01 * double(st.units.size()); });
+            SearchOptions o = search_options({"base", "a"}, 3, 1);
+            o.layer_swap = false;
+            o.tensor_swap = true;
+            o.tensor_units = {"self_attn.q_proj", "mlp.down_proj", "input_layernorm"};
+            o.backward = backward;
+            Order order;
+            SearchHooks hooks;
+            hooks.events = &order;
+            MergeReport report;
+            run_search(o, scorer, report, hooks);
+            std::vector<std::string> tensors;
+            for (const auto& k : order.keys)
+                if (k != "base") tensors.push_back(k);
+            if (!backward) {
+                QCOMPARE(tensors, (std::vector<std::string>{
+                                      "0.self_attn.q_proj", "0.mlp.down_proj", "0.input_layernorm",
+                                      "1.self_attn.q_proj", "1.mlp.down_proj", "1.input_layernorm",
+                                      "2.self_attn.q_proj", "2.mlp.down_proj", "2.input_layernorm"}));
+                forward = tensors;
+            } else {
+                std::reverse(forward.begin(), forward.end());
+                QCOMPARE(tensors, forward);
+            }
+        }
+    }
+
     void baseSelectPicksBestWholeModel() {
         FakeScorer scorer(2, [&](const MergeState& s, int d) {
             const std::string m = single_model_name(s.layers[0]);
