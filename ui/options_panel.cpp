@@ -1,7 +1,11 @@
 #include "ui/options_panel.h"
 
 #include "core/merge/config.h"
+#include "core/util/error.h"
+#include "core/util/memory_size.h"
 #include "ui/core_bridge.h"
+
+#include <QValidator>
 
 #include <QButtonGroup>
 #include <QCheckBox>
@@ -16,8 +20,43 @@
 #include <QToolButton>
 
 #include <algorithm>
+#include <optional>
 
 namespace olm::ui {
+
+namespace {
+
+// device_memory as the field shows it: "" = no limit, "auto", else the
+// largest unit that divides it exactly ("20GiB", "512MiB", "1000000").
+QString memoryText(int64_t bytes) {
+    if (bytes == 0) return {};
+    if (bytes < 0) return QStringLiteral("auto");
+    for (const auto& [unit, size] : {std::pair{"TiB", int64_t{1} << 40}, std::pair{"GiB", int64_t{1} << 30},
+                                     std::pair{"MiB", int64_t{1} << 20}, std::pair{"KiB", int64_t{1} << 10}})
+        if (bytes % size == 0) return QString::number(bytes / size) + QLatin1String(unit);
+    return QString::number(bytes);
+}
+
+// "" / "0" = no limit, else what parse_memory_size accepts.
+std::optional<int64_t> parseMemory(const QString& text) {
+    const QString t = text.trimmed();
+    if (t.isEmpty() || t == QLatin1String("0")) return int64_t{0};
+    try {
+        return olm::parse_memory_size(t.toStdString());
+    } catch (const olm::Error&) {
+        return std::nullopt;
+    }
+}
+
+class MemoryValidator : public QValidator {
+public:
+    using QValidator::QValidator;
+    State validate(QString& input, int&) const override {
+        return parseMemory(input) ? Acceptable : Intermediate;
+    }
+};
+
+}  // namespace
 
 OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and options"), parent) {
     setObjectName(QStringLiteral("directionPanel"));
@@ -93,6 +132,16 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     m_preset->addItem(tr("thorough (interpolated + sweeps)"), QStringLiteral("thorough"));
     form->addRow(tr("Preset"), m_preset);
 
+    m_racing = new QComboBox;
+    m_racing->setObjectName(QStringLiteral("racing"));
+    m_racing->addItem(tr("preset's (on in better and thorough)"), QString());
+    m_racing->addItem(tr("on: stop candidates that cannot win"), QStringLiteral("on"));
+    m_racing->addItem(tr("off: score every candidate on every sample"), QStringLiteral("off"));
+    m_racing->setToolTip(
+        tr("Racing scores a position's candidates on growing chunks of samples and stops one once a "
+           "paired bound shows it cannot win (racing; docs/merge.md)"));
+    form->addRow(tr("Racing"), m_racing);
+
     auto* compute = new QHBoxLayout;
     m_device = new QComboBox;
     m_device->setObjectName(QStringLiteral("device"));
@@ -117,6 +166,16 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     compute->addWidget(m_dtype, 1);
     compute->addWidget(m_threads);
     form->addRow(tr("Device"), compute);
+
+    m_deviceMemory = new QLineEdit;
+    m_deviceMemory->setObjectName(QStringLiteral("deviceMemory"));
+    m_deviceMemory->setPlaceholderText(tr("no limit (e.g. 20GiB, 80GB, auto)"));
+    m_deviceMemory->setValidator(new MemoryValidator(m_deviceMemory));
+    m_deviceMemory->setToolTip(
+        tr("Device memory the working model's weights may take (device_memory): the layers beyond it "
+           "stay in host memory and are streamed to the device during each forward. Does not change "
+           "the result."));
+    form->addRow(tr("Device memory"), m_deviceMemory);
 
     auto* out = new QHBoxLayout;
     m_output = new QLineEdit;
@@ -162,6 +221,10 @@ void OptionsPanel::applyTo(olm::MergeConfig& c) const {
     c.search = m_preset->currentData().toString().toStdString();
     c.device = m_device->currentData().toString().toStdString();
     c.dtype = m_dtype->currentData().toString().toStdString();
+    const QString racing = m_racing->currentData().toString();
+    c.racing = racing.isEmpty() ? std::nullopt : std::optional<bool>(racing == QLatin1String("on"));
+    // An unfinished size (the validator keeps it Intermediate) leaves the config's value.
+    if (const auto m = parseMemory(m_deviceMemory->text())) c.device_memory = *m;
     c.output_dir = outputDir().toStdString();
 }
 
@@ -178,6 +241,8 @@ void OptionsPanel::loadFrom(const olm::MergeConfig& c) {
     selectData(m_preset, QString::fromStdString(c.search));
     selectData(m_device, QString::fromStdString(c.device));
     selectData(m_dtype, QString::fromStdString(c.dtype));
+    selectData(m_racing, !c.racing ? QString() : *c.racing ? QStringLiteral("on") : QStringLiteral("off"));
+    m_deviceMemory->setText(memoryText(c.device_memory));
     m_output->setText(QString::fromStdString(c.output_dir.string()));
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The direction / options panel: search direction, what is searched
 // (boundary, layers, tensor units), gating (improve_all), the selection rule,
-// the search preset, compute device and dtype, and the output folder.
+// the search preset, racing, compute device, dtype, threads and device memory,
+// and the output folder.
 #include <QGroupBox>
 
 class QCheckBox;
@@ -49,6 +50,8 @@ private:
     QComboBox* m_preset;
     QComboBox* m_device;
     QComboBox* m_dtype;
+    QComboBox* m_racing;
+    QLineEdit* m_deviceMemory;
     QLineEdit* m_output;
 };
 

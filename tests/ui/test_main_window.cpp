@@ -11,6 +11,7 @@
 
 #include <QComboBox>
 #include <QGroupBox>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRadioButton>
@@ -77,6 +78,8 @@ private slots:
                "samples: 5\n"
                "max_models: 1\n"
                "threads: 3\n"
+               "racing: false\n"
+               "device_memory: 20GiB\n"
                "seed: 42\n";
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString((root / "project.yaml").string())));
@@ -94,6 +97,12 @@ private slots:
         auto* threads = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("threads"));
         QVERIFY(threads);
         QCOMPARE(threads->value(), 3);
+        auto* racing = w.optionsPanel()->findChild<QComboBox*>(QStringLiteral("racing"));
+        QVERIFY(racing);
+        QCOMPARE(racing->currentData().toString(), QStringLiteral("off"));
+        auto* memory = w.optionsPanel()->findChild<QLineEdit*>(QStringLiteral("deviceMemory"));
+        QVERIFY(memory);
+        QCOMPARE(memory->text(), QStringLiteral("20GiB"));
         // The heatmap is laid out for the pool: one row per layer, one column per model.
         QCOMPARE(w.heatmapModel()->rowCount(), 3);
         QCOMPARE(w.heatmapModel()->candidates(), (QStringList{"base", "ft_1"}));
@@ -104,6 +113,8 @@ private slots:
         w.optionsPanel()->forward()->setChecked(true);
         maxModels->setValue(2);
         threads->setValue(0);
+        racing->setCurrentIndex(racing->findData(QStringLiteral("on")));
+        memory->setText(QStringLiteral("512 MiB"));
         w.datasetPanel()->model()->setMode(0, QStringLiteral("bigram"));
         const QString saved = QString::fromStdString((root / "saved.yaml").string());
         QVERIFY(w.saveProject(saved));
@@ -123,7 +134,17 @@ private slots:
         QCOMPARE(c.samples, int64_t(5));
         QCOMPARE(c.max_models, int64_t(2));
         QCOMPARE(c.threads, int64_t(0));  // auto
-        QCOMPARE(c.seed, uint64_t(42));   // a key the panels do not show survives
+        QVERIFY(c.racing && *c.racing);
+        QCOMPARE(c.device_memory, int64_t{512} << 20);
+        // A size that does not parse is not accepted and leaves the value as it was.
+        memory->setText(QStringLiteral("12 parsecs"));
+        QVERIFY(!memory->hasAcceptableInput());
+        QVERIFY(w.saveProject(saved));
+        QCOMPARE(olm::load_merge_config(saved.toStdString()).device_memory, int64_t{512} << 20);
+        memory->clear();
+        QVERIFY(w.saveProject(saved));
+        QCOMPARE(olm::load_merge_config(saved.toStdString()).device_memory, int64_t{0});
+        QCOMPARE(c.seed, uint64_t(42));  // a key the panels do not show survives
         QCOMPARE(fs::weakly_canonical(c.output_dir), fs::weakly_canonical(root / "out"));
     }
 
