@@ -8,9 +8,10 @@
 #
 #   tools/gui-screenshots.sh [BUILD_DIR] [OUT_DIR]      (defaults: build, docs/screenshots)
 #
-# Two demo merges run side by side (one is caught midway). SAMPLES=N scores
-# only N samples per dataset (the committed screenshots: SAMPLES=120 on a busy
-# two-core machine, where the full demo takes far longer).
+# Two demo merges run side by side (one is caught midway, RUNNING_AFTER
+# seconds in: 60 by default). SAMPLES=N scores only N samples per dataset (the
+# committed screenshots: SAMPLES=120 RUNNING_AFTER=9 on an idle two-core
+# machine, where that merge takes about 19 s).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-"$ROOT/build"}
