@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <future>
 
 namespace olm {
 
@@ -172,29 +171,10 @@ StorePeers::StorePeers(const LaunchInfo& info, std::chrono::milliseconds join_ti
     }
     m_beats.assign(static_cast<size_t>(m_info.world_size), -1);
     m_beat_at.assign(static_cast<size_t>(m_info.world_size), Clock::now());
-    // The first request is bounded: c10d's client reads its answer with no
-    // timeout, so a server that speaks another protocol (another torch's store
-    // on that port) would hold this rank forever. It runs on a thread of its
-    // own that keeps the store alive; on a timeout that thread is left behind,
-    // blocked, and the error ends the run.
-    auto first = std::make_shared<std::promise<int64_t>>();
-    auto answer = first->get_future();
-    std::thread([store = m_impl->store, hb = key("hb/" + std::to_string(m_info.rank)), joined = key("joined"),
-                 first] {
-        try {
-            store->add(hb, 1);
-            first->set_value(store->add(joined, 1));
-        } catch (...) {
-            first->set_exception(std::current_exception());
-        }
-    }).detach();
-    if (answer.wait_for(join_timeout) != std::future_status::ready)
-        throw Error("rank " + std::to_string(m_info.rank) + ": the store on " + where + " accepted the " +
-                    "connection but did not answer within " +
-                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(join_timeout).count()) +
-                    " s: is another program (torchrun's own store, another torch version's) on that port? "
-                    "Set OLM_DIST_PORT to a free port");
-    const int64_t arrived = with_store([&](c10d::Store&) { return answer.get(); });
+    const int64_t arrived = with_store([&](c10d::Store& st) {
+        st.add(key("hb/" + std::to_string(m_info.rank)), 1);
+        return st.add(key("joined"), 1);
+    });
     if (arrived > m_info.world_size)
         throw Error("more processes joined " + where + " than WORLD_SIZE " +
                     std::to_string(m_info.world_size) + " (is another merge using the same port?)");

@@ -7,12 +7,6 @@
 #include "core/dist/peers.h"
 #include "core/util/error.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <map>
 #include <string>
 
@@ -155,39 +149,6 @@ private slots:
             e[it.key().toStdString()] = it.value().toString().toStdString();
         const QString got = error_of(e);
         QVERIFY2(got.contains(message), qPrintable(got));
-    }
-
-    // A port where something listens but never answers (a store of another
-    // protocol, here a socket nobody accepts on): the rank stops with an error
-    // that names the store and OLM_DIST_PORT instead of waiting forever.
-    void silentStoreIsAnError() {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        QVERIFY(fd >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = 0;
-        QVERIFY(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        QVERIFY(::listen(fd, 8) == 0);
-        socklen_t len = sizeof a;
-        QVERIFY(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        LaunchInfo info;
-        info.rank = 1;
-        info.world_size = 2;
-        info.master_addr = "127.0.0.1";
-        info.master_port = info.store_port = ntohs(a.sin_port);
-        QString what;
-        const auto t0 = std::chrono::steady_clock::now();
-        try {
-            StorePeers peers(info, std::chrono::seconds(2));
-        } catch (const Error& e) {
-            what = QString::fromUtf8(e.what());
-        }
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        ::close(fd);
-        QVERIFY2(what.contains("did not answer within 2 s") && what.contains("OLM_DIST_PORT"),
-                 qPrintable(what));
-        QVERIFY2(s < 30, qPrintable(QString::number(s)));
     }
 
     void cpuRanksStayOnTheCpu() {
