@@ -28,10 +28,11 @@ const std::vector<std::string>& merge_config_keys() {
         // original OLM
         "models_dir", "models", "output_dir", "dataset_dir", "dataset", "direction", "base_model_name",
         "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
-        "selection", "load_merge_report", "download", "max_models",
+        "selection", "load_merge_report", "download", "max_models", "es_svd", "es_svd_generations",
+        "es_svd_sigma", "es_norm", "es_norm_generations", "es_norm_sigma",
         // new
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
-        "holdout", "chat_template", "prefix_cache", "seed", "threads", "device_memory",
+        "holdout", "chat_template", "prefix_cache", "seed", "threads", "device_memory", "es_seed",
         // search options
         "search", "interpolate", "task_arithmetic", "sweeps", "racing", "racing_confidence", "safeguard",
         "references", "bootstrap_samples"};
@@ -418,13 +419,7 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
         const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
         seen.insert(key);
         static const std::vector<std::pair<std::string, std::string>> unsupported = {
-            {"metric_dir", "not used by the original's code either"},
-            {"es_svd", "evolutionary SVD fine-tuning of tensors is not implemented"},
-            {"es_svd_generations", "evolutionary SVD fine-tuning of tensors is not implemented"},
-            {"es_svd_sigma", "evolutionary SVD fine-tuning of tensors is not implemented"},
-            {"es_norm", "evolutionary norm fine-tuning of tensors is not implemented"},
-            {"es_norm_generations", "evolutionary norm fine-tuning of tensors is not implemented"},
-            {"es_norm_sigma", "evolutionary norm fine-tuning of tensors is not implemented"}};
+            {"metric_dir", "not used by the original's code either"}};
         const auto un = std::find_if(unsupported.begin(), unsupported.end(),
                                      [&](const auto& u) { return u.first == key; });
         if (un != unsupported.end()) {
@@ -553,6 +548,32 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
             c.bootstrap_samples = rd.integer(v, key, 100);
         else if (key == "download")
             c.download = rd.boolean(v, key);
+        else if (key == "es_svd")
+            c.es_svd = rd.boolean(v, key);
+        else if (key == "es_norm")
+            c.es_norm = rd.boolean(v, key);
+        else if (key == "es_svd_generations")
+            c.es_svd_generations = rd.integer(v, key, 1);
+        else if (key == "es_norm_generations")
+            c.es_norm_generations = rd.integer(v, key, 1);
+        else if (key == "es_svd_sigma" || key == "es_norm_sigma") {
+            const double x = rd.number(v, key);
+            if (!(x > 0) || !std::isfinite(x)) rd.fail(v, key, "must be a number above 0");
+            (key == "es_svd_sigma" ? c.es_svd_sigma : c.es_norm_sigma) = x;
+        } else if (key == "es_seed")
+            c.es_seed = static_cast<uint64_t>(rd.integer(v, key, 0));
+    }
+    if (c.es_svd || c.es_norm) {
+        const char* k = c.es_svd ? "es_svd" : "es_norm";
+        if (!c.tensor_swap)
+            c.warnings.push_back(name + ":" + std::to_string(root[k].Mark().line + 1) + ": " + k +
+                                 " has no effect without tensor_swap (the original fine-tunes tensors after "
+                                 "each tensor-wise decision)");
+        if (c.effective_sweeps() > 1)
+            rd.fail(root[k], k,
+                    "ES fine-tuning runs once, after each tensor decision: it cannot be combined with sweeps "
+                    "above 1 (the " +
+                        c.search + " preset or the sweeps key)");
     }
     if (!seen.count("models")) throw Error(name + ": models: missing (the list of pool models)");
     if (!seen.count("dataset"))
@@ -664,6 +685,15 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "samples" << YAML::Value << c.samples;
     if (c.max_models > 0) out << YAML::Key << "max_models" << YAML::Value << c.max_models;
     if (!c.selection.empty()) out << YAML::Key << "selection" << YAML::Value << c.selection;
+    if (c.es_svd || c.es_norm) {
+        out << YAML::Key << "es_svd" << YAML::Value << c.es_svd;
+        out << YAML::Key << "es_svd_generations" << YAML::Value << c.es_svd_generations;
+        out << YAML::Key << "es_svd_sigma" << YAML::Value << c.es_svd_sigma;
+        out << YAML::Key << "es_norm" << YAML::Value << c.es_norm;
+        out << YAML::Key << "es_norm_generations" << YAML::Value << c.es_norm_generations;
+        out << YAML::Key << "es_norm_sigma" << YAML::Value << c.es_norm_sigma;
+        out << YAML::Key << "es_seed" << YAML::Value << c.es_seed;
+    }
     out << YAML::Key << "download" << YAML::Value << c.download;
     out << YAML::Key << "load_merge_report" << YAML::Value << c.load_merge_report;
     out << YAML::Key << "device" << YAML::Value << (c.device.empty() ? std::string("auto") : c.device);
@@ -727,6 +757,15 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     if (c.max_models > 0)
         j["max_models"] = c.max_models;  // absent when unset: hashes of earlier runs stay valid
     j["selection"] = c.effective_selection();
+    if (c.es_svd || c.es_norm) {  // absent when off: hashes of earlier runs stay valid
+        j["es_svd"] = c.es_svd;
+        j["es_svd_generations"] = c.es_svd_generations;
+        j["es_svd_sigma"] = c.es_svd_sigma;
+        j["es_norm"] = c.es_norm;
+        j["es_norm_generations"] = c.es_norm_generations;
+        j["es_norm_sigma"] = c.es_norm_sigma;
+        j["es_seed"] = c.es_seed;
+    }
     j["load_merge_report"] = c.load_merge_report;
     j["device"] = c.device;
     j["dtype"] = c.dtype;

@@ -45,6 +45,13 @@ struct MergeConfig {
     std::string selection;  // ranks | rank_sum | copeland | geomean; "" = the preset's (effective_selection)
     bool load_merge_report = false;  // resume from output_dir/merge_report.json
     bool download = true;            // fetch pool models named org/name from the Hub when missing
+    // ES fine-tuning of each tensor-wise decision's weight tensor (tensor_swap only; core/merge/es_tune.h)
+    bool es_svd = false;
+    int64_t es_svd_generations = 1;
+    double es_svd_sigma = 0.5;
+    bool es_norm = false;
+    int64_t es_norm_generations = 1;
+    double es_norm_sigma = 0.01;
 
     // --- new keys ----------------------------------------------------------
     std::string device;  // "" (auto: the first GPU when libtorch has one, else cpu) | cpu | cuda | cuda:N
@@ -63,6 +70,7 @@ struct MergeConfig {
     std::string chat_template = "auto";  // auto | none | <template file>
     bool prefix_cache = true;
     uint64_t seed = 0;
+    uint64_t es_seed = 0;  // seeds every tensor's ES fine-tuning (es_tensor_seed)
 
     // --- search options beyond the original (issue 8) -----------------------
     std::string search = "original";  // preset: original | better | thorough

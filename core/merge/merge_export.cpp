@@ -3,6 +3,7 @@
 #include "core/io/architecture.h"
 #include "core/io/export_folder.h"
 #include "core/io/safetensors_reader.h"
+#include "core/merge/es_tune.h"
 #include "core/merge/report.h"
 #include "core/merge/session.h"
 #include "core/util/error.h"
@@ -69,7 +70,22 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         s.name = t.name;
         s.dtype = out_dtype;
         s.shape = base.info(t.name).shape;
-        s.produce = [&pool, name = t.name, r]() { return pool.tensor(name, r); };
+        // A weight tensor that ES fine-tuned: the tuning replayed from its
+        // seed and winners (bit-identical to what the search scored).
+        const std::vector<EsRun>* tuned = nullptr;
+        if (layer >= 0 && t.expert < 0 && !layer_tensor_ref(t.role).bias)
+            if (auto it = state.tuned.find(std::to_string(layer) + "." + t.unit); it != state.tuned.end())
+                tuned = &it->second;
+        if (tuned)
+            s.produce = [&pool, name = t.name, r, runs = *tuned]() {
+                at::Tensor w = pool.tensor(name, r);
+                for (const EsRun& run : runs)
+                    if (run.population > 0)
+                        w = es_replay(run.kind, w, run.initial_sigma, run.seed, run.winners());
+                return w;
+            };
+        else
+            s.produce = [&pool, name = t.name, r]() { return pool.tensor(name, r); };
         s.done = [&pool, name = t.name, r]() {
             for (const auto& [m, c] : r) {
                 const ModelFolder& f = pool.folder(m);
@@ -108,8 +124,9 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
     // (mlp.experts.gate_up_proj), which checkpoints on disk do not have, and its
     // filters cannot name one expert: no configuration is written for them;
     // nor when a pool model is in a layout mergekit's template does not name
-    // (Gemma 3 under transformers' in-memory names).
-    bool with_mergekit = spec.num_experts == 0;
+    // (Gemma 3 under transformers' in-memory names); nor when ES fine-tuned a
+    // tensor (mergekit has no such method).
+    bool with_mergekit = spec.num_experts == 0 && state.tuned.empty();
     for (const auto& n : pool.names())
         with_mergekit = with_mergekit && pool.folder(n).architecture().mergekit_names;
     eo.extra_files["README.md"] = model_card(report, state, with_mergekit);
@@ -293,6 +310,14 @@ std::string model_card(const Json& report, const MergeState& st, bool with_merge
     for (size_t L = 0; L < st.layers.size(); ++L)
         md << "| layer " << L << " | " << recipe_text(st.layers[L]) << " |\n";
     for (const auto& [k, r] : st.units) md << "| layer " << k << " | " << recipe_text(r) << " |\n";
+    for (const auto& [k, runs] : st.tuned)
+        for (const EsRun& run : runs) {
+            if (run.population == 0) continue;
+            int won = 0;
+            for (int w : run.winners()) won += w >= 0 ? 1 : 0;
+            md << "| layer " << k << " | " << es_kind_name(run.kind) << " fine-tuning: " << won << " of "
+               << run.generations << " generations improved (seed " << run.seed << ") |\n";
+        }
 
     auto row = [&](const std::string& label, const Json& entry) {
         md << "| " << label;

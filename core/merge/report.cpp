@@ -188,6 +188,91 @@ std::optional<PositionDecision> MergeReport::fixed_decision(const PositionId& po
     return d;
 }
 
+Json es_run_to_json(const EsRun& run) {
+    Json j = Json::object();
+    j["kind"] = es_kind_name(run.kind);
+    j["seed"] = run.seed;
+    j["sigma"] = run.initial_sigma;
+    j["generations"] = run.generations;
+    j["population"] = run.population;
+    if (!run.skipped.empty()) j["skipped"] = run.skipped;
+    j["baseline"] = run.baseline;
+    if (!run.result.empty()) j["result"] = run.result;
+    Json gens = Json::array();
+    for (const EsGeneration& g : run.history) {
+        Json e = Json::object();
+        e["sigma"] = g.sigma;
+        Json offs = Json::array();
+        for (const EsOffspring& o : g.offspring) {
+            if (!o.scored)
+                offs.push_back(nullptr);
+            else if (!o.failed.empty())
+                offs.push_back({{"failed", o.failed}});
+            else
+                offs.push_back({{"scores", o.scores}});
+        }
+        e["offspring"] = std::move(offs);
+        if (g.winner) e["winner"] = *g.winner;
+        gens.push_back(std::move(e));
+    }
+    j["history"] = std::move(gens);
+    return j;
+}
+
+EsRun es_run_from_json(const Json& j, const std::string& where) {
+    EsRun run;
+    try {
+        run.kind = es_kind_from_name(j.at("kind").get<std::string>());
+        run.seed = j.at("seed").get<uint64_t>();
+        run.initial_sigma = j.at("sigma").get<double>();
+        run.generations = j.at("generations").get<int>();
+        run.population = j.at("population").get<int>();
+        run.skipped = j.value("skipped", std::string());
+        run.baseline = j.at("baseline").get<std::map<std::string, double>>();
+        if (j.contains("result")) run.result = j.at("result").get<std::map<std::string, double>>();
+        for (const Json& e : j.at("history")) {
+            EsGeneration g;
+            g.sigma = e.at("sigma").get<double>();
+            for (const Json& o : e.at("offspring")) {
+                EsOffspring off;
+                if (!o.is_null()) {
+                    off.scored = true;
+                    if (o.contains("failed"))
+                        off.failed = o.at("failed").get<std::string>();
+                    else
+                        off.scores = o.at("scores").get<std::map<std::string, double>>();
+                }
+                g.offspring.push_back(std::move(off));
+            }
+            if (e.contains("winner")) {
+                g.winner = e.at("winner").get<int>();
+                if (*g.winner < -1 || *g.winner >= static_cast<int>(g.offspring.size()))
+                    throw Error("merge report: " + where + ": winner " + std::to_string(*g.winner) + " of " +
+                                std::to_string(g.offspring.size()) + " offspring");
+            }
+            run.history.push_back(std::move(g));
+        }
+    } catch (const Json::exception& e) {
+        throw Error("merge report: the fine-tuning at " + where + " is malformed: " + e.what());
+    }
+    return run;
+}
+
+std::optional<EsRun> MergeReport::find_es(const PositionId& pos, EsKind kind) const {
+    const Json* s = section_if(pos);
+    if (!s) return std::nullopt;
+    auto es = s->find("es");
+    if (es == s->end()) return std::nullopt;
+    auto r = es->find(es_kind_name(kind));
+    if (r == es->end()) return std::nullopt;
+    return es_run_from_json(*r, pos.key());
+}
+
+void MergeReport::record_es(const PositionId& pos, const EsRun& run) {
+    section(pos)["es"][es_kind_name(run.kind)] = es_run_to_json(run);
+    save();
+}
+
 void MergeReport::record_search_pool(const std::vector<std::string>& kept) {
     m_json["search_pool"] = kept;
     save();
@@ -207,6 +292,15 @@ void MergeReport::record_state(const MergeState& st) {
         Json parts = Json::object();
         for (const auto& [k, v] : st.boundary_parts) parts[k] = recipe_to_json(v);
         r["boundary_parts"] = std::move(parts);
+    }
+    if (!st.tuned.empty()) {
+        Json es = Json::object();
+        for (const auto& [k, runs] : st.tuned) {
+            Json list = Json::array();
+            for (const EsRun& run : runs) list.push_back(es_run_to_json(run));
+            es[k] = std::move(list);
+        }
+        r["es"] = std::move(es);
     }
     m_json["recipe"] = std::move(r);
     save();
@@ -235,6 +329,14 @@ MergeState MergeReport::state(int num_layers) const {
                                 "' (embed_tokens, norm or lm_head)");
                 st.boundary_parts[u.key()] = recipe_from_json(u.value());
             }
+        if (auto p = it->find("es"); p != it->end())
+            for (auto u = p->begin(); u != p->end(); ++u)
+                for (const Json& run : u.value()) {
+                    EsRun r = es_run_from_json(run, "recipe.es." + u.key());
+                    if (!r.finished())
+                        throw Error("merge report recipe: the fine-tuning at " + u.key() + " is unfinished");
+                    st.tuned[u.key()].push_back(std::move(r));
+                }
     } catch (const Json::exception& e) {
         throw Error(std::string("merge report recipe is malformed: ") + e.what());
     }

@@ -8,7 +8,9 @@
 //   layers  {"i":      {metrics {dataset: {candidate: score}}, best_model, recipe, order, candidates {...}}}
 //   tensors {"i.unit": {... same ...}}
 //   sweeps  {"2": {layers {...}, tensors {...}}, ...}    passes after the first
-//   recipe  {base, boundary, layers {"i": recipe}, tensors {"i.unit": recipe}}   the merge so far
+//   tensors {"i.unit": {..., es {es_svd: run, es_norm: run}}}   ES fine-tuning after the decision
+//   recipe  {base, boundary, layers {"i": recipe}, tensors {"i.unit": recipe},
+//            es {"i.unit": [run, ...]}}   the merge so far
 //   final, references, safeguard, export, timings, status
 // A candidate entry: {recipe, status, scores, accuracy, reason, seconds}.
 // Everything except keys named "seconds" and "timings" is reproduced exactly by
@@ -46,6 +48,8 @@ public:
     void record_decision(const PositionDecision& d, const std::vector<std::string>& order) override;
     void record_state(const MergeState& state) override;
     void record_search_pool(const std::vector<std::string>& kept) override;
+    std::optional<EsRun> find_es(const PositionId& pos, EsKind kind) const override;
+    void record_es(const PositionId& pos, const EsRun& run) override;
     // Sections marked "imported" (an original OLM report being continued).
     std::optional<PositionDecision> fixed_decision(const PositionId& pos) const override;
 
@@ -64,6 +68,11 @@ private:
 // back; `where` names the candidate in errors.
 nlohmann::json candidate_result_to_json(const CandidateResult& r);
 CandidateResult candidate_result_from_json(const nlohmann::json& j, const std::string& where);
+
+// An ES fine-tuning as the report holds it (tensors.<key>.es.<kind>, and in
+// the recipe's es section), and back; `where` names it in errors.
+nlohmann::json es_run_to_json(const EsRun& run);
+EsRun es_run_from_json(const nlohmann::json& j, const std::string& where);
 
 // A copy without timing fields (keys "seconds" and "timings"), for comparisons.
 nlohmann::json without_timings(const nlohmann::json& j);

@@ -525,6 +525,23 @@ MergePlan MergeRun::dry_run(bool calibrate) {
       << (o.racing ? "on" : "off") << ")\n";
     t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra
       << " for the merge, the reference points and the safeguard\n";
+    if (o.tensor_swap && (o.es_svd || o.es_norm)) {
+        SearchOptions none = o;
+        none.es_svd = none.es_norm = false;
+        t << "ES fine-tuning after each tensor decision:";
+        if (o.es_svd)
+            t << " es_svd " << o.es_svd_generations << " generation(s), sigma " << o.es_svd_sigma << ";";
+        if (o.es_norm)
+            t << " es_norm " << o.es_norm_generations << " generation(s), sigma " << o.es_norm_sigma << ";";
+        t << " " << planned_evaluations(o) - planned_evaluations(none)
+          << " of the evaluations above score offspring; population per unit (es_svd/es_norm):";
+        for (size_t i = 0; i < units.size() && i < o.es_svd_population.size(); ++i)
+            t << (i ? ", " : " ") << units[i] << " "
+              << (o.es_svd_population[i]
+                      ? std::to_string(o.es_svd_population[i]) + "/" + std::to_string(o.es_norm_population[i])
+                      : std::string("not tuned"));
+        t << "\n";
+    }
     if (o.racing)
         t << "racing: candidates that cannot win stop after 8 or more samples per dataset, so the "
              "search scores fewer samples than this bound\n";

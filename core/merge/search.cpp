@@ -424,7 +424,72 @@ long long planned_evaluations(const SearchOptions& o) {
         positions += static_cast<long long>(o.num_layers) * static_cast<long long>(o.tensor_units.size());
     n += positions * per_pos_first;
     n += positions * per_pos * std::max(0, o.sweeps - 1);
+    // ES: every offspring of every generation at every tensor position.
+    if (o.tensor_swap)
+        for (size_t u = 0; u < o.tensor_units.size(); ++u) {
+            long long es = 0;
+            if (o.es_svd && u < o.es_svd_population.size())
+                es += static_cast<long long>(o.es_svd_generations) * o.es_svd_population[u];
+            if (o.es_norm && u < o.es_norm_population.size())
+                es += static_cast<long long>(o.es_norm_generations) * o.es_norm_population[u];
+            n += es * o.num_layers;
+        }
     return n * static_cast<long long>(o.datasets.size());
+}
+
+const char* es_kind_name(EsKind kind) { return kind == EsKind::svd ? "es_svd" : "es_norm"; }
+
+EsKind es_kind_from_name(const std::string& name) {
+    if (name == "es_svd") return EsKind::svd;
+    if (name == "es_norm") return EsKind::norm;
+    throw Error("unknown fine-tuning '" + name + "' (expected es_svd or es_norm)");
+}
+
+int es_population(long long r) {
+    if (r < 1) return 0;
+    return std::max(4, static_cast<int>(4.0 + 3.0 * std::log(static_cast<double>(r))));
+}
+
+uint64_t es_tensor_seed(uint64_t es_seed, const std::string& key, EsKind kind) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a of the key and kind
+    for (unsigned char c : key + "/" + es_kind_name(kind)) h = (h ^ c) * 1099511628211ull;
+    uint64_t z = es_seed + h + 0x9e3779b97f4a7c15ull;  // splitmix64
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return z & 0x7fffffffull;
+}
+
+bool EsRun::finished() const {
+    if (population == 0) return !skipped.empty();
+    if (static_cast<int>(history.size()) != generations) return false;
+    for (const auto& g : history)
+        if (!g.winner) return false;
+    return true;
+}
+
+std::vector<int> EsRun::winners() const {
+    std::vector<int> w;
+    for (const auto& g : history)
+        if (g.winner) w.push_back(*g.winner);
+    return w;
+}
+
+int es_select(const std::vector<std::vector<double>>& scores, const std::vector<bool>& valid,
+              const std::vector<double>& best) {
+    const auto ranks = dataset_ranks(scores, valid);
+    std::vector<bool> improved(scores.size(), false);
+    for (size_t i = 0; i < scores.size(); ++i) {
+        if (!valid[i]) continue;
+        for (size_t d = 0; d < best.size() && d < scores[i].size(); ++d)
+            if (scores[i][d] < best[d]) improved[i] = true;
+    }
+    const auto points = copeland_points(ranks, improved);
+    int winner = -1;
+    for (size_t i = 0; i < scores.size(); ++i)
+        if (improved[i] && (winner < 0 || points[i] > points[static_cast<size_t>(winner)]))
+            winner = static_cast<int>(i);
+    return winner;
 }
 
 namespace {
@@ -448,6 +513,7 @@ private:
     struct Decided {
         int index = -1;
         bool changed = false;
+        std::map<std::string, double> scores;  // the decision's (Infinity where improve_all marked)
     };
 
     // forced: the candidate that wins whatever the scores (the configured base
@@ -484,6 +550,11 @@ private:
     // last degraded one are Infinity. The scores as measured go to `measured`.
     void apply_gate(CandidateResult& r) const;
     void progress(const std::string& detail);
+    // ES fine-tuning of the tensor position's weight tensor after its decision
+    // (es_svd, then es_norm), starting from the decision's scores (Infinity ->
+    // the base's, as the original).
+    void fine_tune(const PositionId& pos, const std::map<std::string, double>& decided);
+    void fine_tune_one(const PositionId& pos, EsKind kind, std::vector<double>& best);
     // A distributed search: what one rank scored at a position, handed to all.
     struct Shared {
         size_t index = 0;  // candidate index at the position
@@ -937,7 +1008,7 @@ Search::Decided Search::decide_fixed(const PositionId& pos, const std::vector<Ca
     note_decision(dec);
     if (hooks_.events) hooks_.events->position_decided(dec);
     progress(pos.key() + ": kept as the report decided it");
-    return {index, dec.changed};
+    return {index, dec.changed, dec.scores};
 }
 
 Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidate>& cands,
@@ -1062,12 +1133,142 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     }
     dec.changed = !current.empty() && !same_recipe(dec.recipe, current);
     out.changed = dec.changed;
+    out.scores = dec.scores;
     scorer_.set_slot(pos, dec.recipe);
     store_.record_decision(dec, order);
     note_decision(dec);
     if (hooks_.events) hooks_.events->position_decided(dec);
     last_results_ = std::move(results);
     return out;
+}
+
+void Search::fine_tune(const PositionId& pos, const std::map<std::string, double>& decided) {
+    if (!o_.es_svd && !o_.es_norm) return;
+    const size_t nd = o_.datasets.size();
+    std::vector<double> best(nd);
+    for (size_t d = 0; d < nd; ++d) {
+        auto it = decided.find(o_.datasets[d]);
+        const double s = it != decided.end() ? it->second : current_[d].score;
+        best[d] = std::isfinite(s) ? s : base_scores_[d];
+    }
+    // A new decision replaces what earlier tunings left at the position.
+    state_.tuned.erase(pos.key());
+    if (o_.es_svd) fine_tune_one(pos, EsKind::svd, best);
+    if (o_.es_norm) fine_tune_one(pos, EsKind::norm, best);
+}
+
+void Search::fine_tune_one(const PositionId& pos, EsKind kind, std::vector<double>& best) {
+    const size_t nd = o_.datasets.size();
+    const bool svd = kind == EsKind::svd;
+    EsRun run;
+    run.kind = kind;
+    run.seed = es_tensor_seed(o_.es_seed, pos.key(), kind);
+    run.initial_sigma = svd ? o_.es_svd_sigma : o_.es_norm_sigma;
+    run.generations = svd ? o_.es_svd_generations : o_.es_norm_generations;
+    for (size_t d = 0; d < nd; ++d) run.baseline[o_.datasets[d]] = best[d];
+    if (auto rec = store_.find_es(pos, kind))
+        if (rec->seed == run.seed && rec->initial_sigma == run.initial_sigma &&
+            rec->generations == run.generations)
+            run.history = rec->history;
+    const std::string what = pos.key() + " " + es_kind_name(kind);
+    auto log = [&](const std::string& text) {
+        if (hooks_.events) hooks_.events->log(LogLevel::info, text);
+    };
+    scorer_.begin_position(pos);
+    std::string why;
+    run.population = scorer_.es_begin(pos, kind, run.initial_sigma, run.seed, why);
+    if (run.population == 0) {
+        run.skipped = why.empty() ? "not tunable" : why;
+        run.history.clear();
+        run.result = run.baseline;
+        store_.record_es(pos, run);
+        log(what + ": skipped (" + run.skipped + ")");
+        scorer_.es_end();
+        return;
+    }
+    const auto lambda = static_cast<size_t>(run.population);
+    bool won = false;
+    for (int g = 0; g < run.generations; ++g) {
+        scorer_.es_draw();
+        const bool more = g + 1 < run.generations;
+        if (static_cast<size_t>(g) >= run.history.size() ||
+            run.history[static_cast<size_t>(g)].offspring.size() != lambda) {
+            run.history.resize(static_cast<size_t>(g));
+            EsGeneration gen;
+            gen.sigma = scorer_.es_sigma();
+            gen.offspring.resize(lambda);
+            run.history.push_back(std::move(gen));
+        }
+        EsGeneration& gen = run.history[static_cast<size_t>(g)];
+        if (!gen.winner) {
+            for (size_t i = 0; i < lambda; ++i) {
+                EsOffspring& off = gen.offspring[i];
+                if (off.scored) continue;
+                try {
+                    scorer_.es_offspring(static_cast<int>(i));
+                    for (size_t d = 0; d < nd; ++d) {
+                        checkpoint();
+                        progress(what + " generation " + std::to_string(g + 1) + "/" +
+                                 std::to_string(run.generations) + ": offspring " + std::to_string(i + 1) +
+                                 "/" + std::to_string(lambda) + " on " + o_.datasets[d]);
+                        const ScoreResult s = scorer_.score(static_cast<int>(d), ScoreSplit::selection);
+                        ++evaluated_;
+                        ++done_;
+                        if (!std::isfinite(s.score)) {
+                            off.failed = "non-finite score on " + o_.datasets[d];
+                            off.scores.clear();
+                            break;
+                        }
+                        off.scores[o_.datasets[d]] = s.score;
+                    }
+                } catch (const Cancelled&) {
+                    throw;
+                } catch (const AbortRun&) {
+                    throw;
+                } catch (const std::exception& e) {
+                    off.failed = e.what();
+                    off.scores.clear();
+                }
+                off.scored = true;
+                store_.record_es(pos, run);
+            }
+            std::vector<std::vector<double>> table(lambda, std::vector<double>(nd, 0.0));
+            std::vector<bool> valid(lambda, false);
+            for (size_t i = 0; i < lambda; ++i) {
+                const EsOffspring& off = gen.offspring[i];
+                valid[i] = off.scored && off.failed.empty() && off.scores.size() == nd;
+                for (size_t d = 0; d < nd && valid[i]; ++d) table[i][d] = off.scores.at(o_.datasets[d]);
+            }
+            int winner = es_select(table, valid, best);
+            // Every rank scored every offspring; all follow rank 0's choice.
+            if (world_ > 1) winner = std::stoi(hooks_.peers->broadcast(std::to_string(winner)));
+            gen.winner = winner;
+        } else {
+            done_ += static_cast<long long>(lambda * nd);
+        }
+        const int winner = *gen.winner;
+        scorer_.es_accept(winner, more);
+        if (winner >= 0) {
+            const EsOffspring& off = gen.offspring.at(static_cast<size_t>(winner));
+            for (size_t d = 0; d < nd; ++d) best[d] = off.scores.at(o_.datasets[d]);
+            won = true;
+        }
+        store_.record_es(pos, run);
+        char buf[160];
+        std::snprintf(buf, sizeof buf, " generation %d/%d (sigma %.4g, %zu offspring): ", g + 1,
+                      run.generations, gen.sigma, lambda);
+        log(what + buf +
+            (winner >= 0 ? "offspring " + std::to_string(winner + 1) + " kept" : "none improved"));
+    }
+    scorer_.es_end();
+    for (size_t d = 0; d < nd; ++d) run.result[o_.datasets[d]] = best[d];
+    store_.record_es(pos, run);
+    state_.tuned[pos.key()].push_back(run);
+    if (won)
+        for (size_t d = 0; d < nd; ++d) {
+            current_[d] = ScoreResult{};
+            current_[d].score = best[d];
+        }
 }
 
 SearchResult Search::run() {
@@ -1174,7 +1375,10 @@ SearchResult Search::run() {
                     state_.layers[static_cast<size_t>(L)] = cands[static_cast<size_t>(d.index)].recipe;
                     // A new layer replaces the layer's unit overrides.
                     if (d.changed)
-                        for (const auto& u : o_.tensor_units) state_.units.erase(std::to_string(L) + "." + u);
+                        for (const auto& u : o_.tensor_units) {
+                            state_.units.erase(std::to_string(L) + "." + u);
+                            state_.tuned.erase(std::to_string(L) + "." + u);
+                        }
                 }
                 changed = changed || d.changed;
                 store_.record_state(state_);
@@ -1201,6 +1405,7 @@ SearchResult Search::run() {
                             state_.units[pos.key()] = r;
                     }
                     changed = changed || d.changed;
+                    fine_tune(pos, d.scores);
                     store_.record_state(state_);
                 }
             }

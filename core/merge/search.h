@@ -7,6 +7,7 @@
 // Resume is exact: every candidate's result is recorded (CandidateStore) before
 // the next one starts; a resumed search replays the same decisions from the
 // recorded results and evaluates only what is missing.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -26,6 +27,53 @@ struct ScoreResult {
     std::optional<double> accuracy;  // in [0,1] where the mode has one
     std::vector<double> per_sample;  // per-sample values, lower is better (for the paired bootstrap)
 };
+
+// --- ES fine-tuning (the original's es_svd / es_norm; core/merge/es_tune.h) --
+
+enum class EsKind { svd, norm };
+const char* es_kind_name(EsKind kind);              // "es_svd" | "es_norm"
+EsKind es_kind_from_name(const std::string& name);  // throws olm::Error on another name
+// λ = max(4, floor(4 + 3 ln r)) for r singular values (es_svd) or rows (es_norm); 0 for r < 1.
+int es_population(long long r);
+// The seed of one tensor's tuning: es_seed, the position's report key
+// ("3.self_attn.q_proj") and the kind mixed (FNV-1a, splitmix64), below 2^31.
+uint64_t es_tensor_seed(uint64_t es_seed, const std::string& key, EsKind kind);
+
+struct EsOffspring {
+    bool scored = false;
+    std::map<std::string, double> scores;  // dataset -> score (scored and not failed)
+    std::string failed;                    // why it could not be scored ("" when it was)
+};
+
+// One generation of a (1+λ) ES: every offspring's scores and the winner.
+struct EsGeneration {
+    double sigma = 0;
+    std::vector<EsOffspring> offspring;  // [λ]
+    std::optional<int> winner;           // unset while open; -1: no offspring improved
+};
+
+// One fine-tuning of a tensor position's weight tensor.
+struct EsRun {
+    EsKind kind = EsKind::svd;
+    uint64_t seed = 0;
+    double initial_sigma = 0;
+    int generations = 0;                     // as configured
+    int population = 0;                      // λ; 0 when the tensor was not tuned
+    std::string skipped;                     // why it was not tuned
+    std::map<std::string, double> baseline;  // the scores it started from
+    std::map<std::string, double> result;    // its best's scores (the baseline when none won)
+    std::vector<EsGeneration> history;       // generations begun, in order
+    bool finished() const;                   // every generation has its winner (or skipped)
+    std::vector<int> winners() const;        // per finished generation
+};
+
+// The original's selection among the offspring of a generation: ranks on
+// each dataset among the valid offspring (stable: equal scores keep offspring
+// order), then Copeland (a point per other candidate ranked better on more
+// datasets than worse) among the improved ones only (better than `best` on
+// at least one dataset), ties -> earliest offspring; -1 when none improved.
+int es_select(const std::vector<std::vector<double>>& scores, const std::vector<bool>& valid,
+              const std::vector<double>& best);
 
 // "Score the working model as it is now."
 class CandidateScorer {
@@ -53,6 +101,28 @@ public:
         (void)end;
         throw Error("this scorer cannot score part of a dataset");
     }
+    // ES fine-tuning of the weight tensor at tensor position `pos` as the slot
+    // holds it now (EsTensorTuner): returns λ, or 0 with `why` when that tensor
+    // cannot be tuned. es_draw draws a generation; es_offspring(i) puts
+    // offspring i in the slot; es_accept(winner, more) ends the generation
+    // (-1: none won) and puts the best in the slot; es_end forgets the tuning.
+    virtual int es_begin(const PositionId& pos, EsKind kind, double initial_sigma, uint64_t seed,
+                         std::string& why) {
+        (void)pos;
+        (void)kind;
+        (void)initial_sigma;
+        (void)seed;
+        why = "this scorer cannot fine-tune tensors";
+        return 0;
+    }
+    virtual double es_sigma() const { return 0; }
+    virtual void es_draw() {}
+    virtual void es_offspring(int i) { (void)i; }
+    virtual void es_accept(int winner, bool more) {
+        (void)winner;
+        (void)more;
+    }
+    virtual void es_end() {}
 };
 
 // Where the search keeps and finds candidate results (the report).
@@ -75,6 +145,17 @@ public:
     virtual void record_state(const struct MergeState& state) = 0;
     // The pool models max_models kept, best first.
     virtual void record_search_pool(const std::vector<std::string>& kept) { (void)kept; }
+    // ES fine-tuning at a tensor position: what is recorded of one (kind), and
+    // the record of one as it goes (after every offspring).
+    virtual std::optional<EsRun> find_es(const PositionId& pos, EsKind kind) const {
+        (void)pos;
+        (void)kind;
+        return std::nullopt;
+    }
+    virtual void record_es(const PositionId& pos, const EsRun& run) {
+        (void)pos;
+        (void)run;
+    }
 };
 
 // What every slot holds.
@@ -86,6 +167,9 @@ struct MergeState {
     // "embed_tokens" | "norm" | "lm_head" -> recipe: one part of the boundary
     // taken apart from the others (an original OLM report's tensor-wise choices).
     std::map<std::string, Recipe> boundary_parts;
+    // "layer.unit" -> the ES fine-tunings of the unit's weight tensor, in the
+    // order they ran (each starts from what the previous left).
+    std::map<std::string, std::vector<EsRun>> tuned;
     Recipe unit_recipe(int layer, const std::string& unit) const;  // override or the layer's
     Recipe boundary_recipe(const std::string& part) const;         // override or the boundary
 };
@@ -134,6 +218,14 @@ struct SearchOptions {
     // position, ordered by pool_order) as the candidates of every later
     // position; 0 or >= the pool size keeps them all.
     int max_models = 0;
+    // ES fine-tuning of each tensor position's weight tensor after its decision
+    // (the original's es_svd, then es_norm), only with tensor_swap.
+    bool es_svd = false, es_norm = false;
+    int es_svd_generations = 1, es_norm_generations = 1;
+    double es_svd_sigma = 0.5, es_norm_sigma = 0.01;
+    uint64_t es_seed = 0;
+    // λ of each tensor unit (tensor_units order; 0: not tuned), for the plan only.
+    std::vector<int> es_svd_population, es_norm_population;
 };
 
 // --- pure helpers (unit-tested with hand-made tables) -----------------------

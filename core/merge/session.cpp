@@ -120,6 +120,26 @@ SearchOptions MergeSession::search_options() const {
     o.sweeps = c.effective_sweeps();
     o.racing = c.effective_racing();
     o.racing_confidence = c.racing_confidence;
+    o.es_svd = c.es_svd;
+    o.es_norm = c.es_norm;
+    o.es_svd_generations = static_cast<int>(c.es_svd_generations);
+    o.es_norm_generations = static_cast<int>(c.es_norm_generations);
+    o.es_svd_sigma = c.es_svd_sigma;
+    o.es_norm_sigma = c.es_norm_sigma;
+    o.es_seed = c.es_seed;
+    if (c.tensor_swap && (c.es_svd || c.es_norm))
+        for (const auto& u : o.tensor_units) {
+            int svd = 0, norm = 0;
+            if (unit_expert(u) < 0) {
+                const at::Tensor w = m_pool.unit(0, u, single_model(m_pool.names().front())).weight;
+                if (w.defined() && w.dim() == 2 && w.size(0) > 1 && w.size(1) > 1) {
+                    svd = es_population(std::min(w.size(0), w.size(1)));
+                    norm = es_population(w.size(0));
+                }
+            }
+            o.es_svd_population.push_back(svd);
+            o.es_norm_population.push_back(norm);
+        }
     return o;
 }
 
@@ -138,6 +158,19 @@ void MergeSession::apply(const MergeState& st) {
     for (const auto& [key, r] : st.units) {
         const auto dot = key.find('.');
         set_unit(std::stoi(key.substr(0, dot)), key.substr(dot + 1), r);
+    }
+    // ES fine-tunings, replayed from their seeds and winners.
+    for (const auto& [key, runs] : st.tuned) {
+        const auto dot = key.find('.');
+        const int L = std::stoi(key.substr(0, dot));
+        const std::string unit = key.substr(dot + 1);
+        if (unit_expert(unit) >= 0) continue;  // never tuned
+        const LayerUnit u = layer_unit_from_name(unit);
+        UnitTensors t = m_model->layer(L)[u];
+        for (const EsRun& run : runs)
+            if (run.population > 0)
+                t.weight = es_replay(run.kind, t.weight, run.initial_sigma, run.seed, run.winners());
+        m_model->set_layer_unit(L, u, t);
     }
     m_model->commit();
 }
@@ -223,6 +256,53 @@ ScoreResult MergeSession::score_samples(int dataset, long long begin, long long 
     }
     return scored(*chunk, m_eval->score(*chunk, EvalSplit::selection));
 }
+
+int MergeSession::es_begin(const PositionId& pos, EsKind kind, double initial_sigma, uint64_t seed,
+                           std::string& why) {
+    m_es.reset();
+    if (pos.kind != PositionId::Kind::tensor) {
+        why = "not a tensor position";
+        return 0;
+    }
+    if (unit_expert(pos.unit) >= 0) {
+        why = "a routed expert (three tensors) is not tuned";
+        return 0;
+    }
+    m_es_layer = pos.layer;
+    m_es_unit = layer_unit_from_name(pos.unit);
+    const UnitTensors t = m_model->layer(pos.layer)[m_es_unit];
+    if (!t.weight.defined()) {
+        why = "the layer has no such tensor";
+        return 0;
+    }
+    m_es_bias = t.bias;
+    auto tuner = std::make_unique<EsTensorTuner>(kind, t.weight, initial_sigma, seed);
+    if (!tuner->tunable()) {
+        why = tuner->why();
+        return 0;
+    }
+    m_es = std::move(tuner);
+    return m_es->population();
+}
+
+double MergeSession::es_sigma() const { return m_es ? m_es->sigma() : 0.0; }
+
+void MergeSession::es_draw() {
+    if (m_es) m_es->draw();
+}
+
+void MergeSession::es_offspring(int i) {
+    if (!m_es) throw Error("no fine-tuning under way");
+    m_model->set_layer_unit(m_es_layer, m_es_unit, UnitTensors{m_es->offspring(i), m_es_bias});
+}
+
+void MergeSession::es_accept(int winner, bool more) {
+    if (!m_es) throw Error("no fine-tuning under way");
+    m_es->accept(winner, more);
+    m_model->set_layer_unit(m_es_layer, m_es_unit, UnitTensors{m_es->best(), m_es_bias});
+}
+
+void MergeSession::es_end() { m_es.reset(); }
 
 ScoreResult MergeSession::scored(const EvalDataset& ds, const DatasetScore& s) {
     if (m_events) {

@@ -12,6 +12,7 @@
 #include "core/eval/dataset.h"
 #include "core/eval/evaluator.h"
 #include "core/merge/config.h"
+#include "core/merge/es_tune.h"
 #include "core/merge/pool.h"
 #include "core/merge/search.h"
 #include "core/model/transformer.h"
@@ -58,6 +59,15 @@ public:
     ScoreResult score(int dataset, ScoreSplit split) override;
     long long sample_count(int dataset) const override;
     ScoreResult score_samples(int dataset, long long begin, long long end) override;
+    // ES fine-tuning of a tensor position's weight (an engine unit; a routed
+    // expert's three tensors are not tuned).
+    int es_begin(const PositionId& pos, EsKind kind, double initial_sigma, uint64_t seed,
+                 std::string& why) override;
+    double es_sigma() const override;
+    void es_draw() override;
+    void es_offspring(int i) override;
+    void es_accept(int winner, bool more) override;
+    void es_end() override;
 
 private:
     ScoreResult scored(const EvalDataset& ds, const DatasetScore& s);
@@ -75,6 +85,11 @@ private:
     std::unique_ptr<Transformer> m_model;
     std::unique_ptr<Evaluator> m_eval;
     MergeEvents* m_events = nullptr;
+    // The tuning under way (es_begin .. es_end) and the unit it tunes.
+    std::unique_ptr<EsTensorTuner> m_es;
+    int m_es_layer = -1;
+    LayerUnit m_es_unit = LayerUnit::q_proj;
+    at::Tensor m_es_bias;
 };
 
 }  // namespace olm

@@ -116,11 +116,33 @@ load_merge_report: false
         const MergeConfig in = parse_merge_config(head + "base_model_name: b\n", "/c");
         QVERIFY(!in.base_outside_pool());
         QCOMPARE(in.base_path().string(), std::string("/c/b"));
-        // The original's keys without an implementation are warnings, not errors.
+        // The original's key without an implementation is a warning, not an error;
+        // its ES keys are read with the original's defaults.
         const MergeConfig es =
             parse_merge_config(head + "es_svd: false\nmetric_dir: ./m\nmax_models: 25\n", "/c");
-        QCOMPARE(es.warnings.size(), size_t(2));
-        QVERIFY(es.warnings[0].find("'es_svd' of the original OLM ignored") != std::string::npos);
+        QCOMPARE(es.warnings.size(), size_t(1));
+        QVERIFY(es.warnings[0].find("'metric_dir' of the original OLM ignored") != std::string::npos);
+        QVERIFY(!es.es_svd && !es.es_norm);
+        QCOMPARE(es.es_svd_generations, int64_t{1});
+        QCOMPARE(es.es_svd_sigma, 0.5);
+        QCOMPARE(es.es_norm_generations, int64_t{1});
+        QCOMPARE(es.es_norm_sigma, 0.01);
+        const MergeConfig tuned = parse_merge_config(
+            head +
+                "tensor_swap: true\nes_svd: true\nes_svd_generations: 3\nes_svd_sigma: 0.25\nes_norm: true\n"
+                "es_norm_sigma: 0.02\nes_seed: 7\n",
+            "/c");
+        QVERIFY(tuned.warnings.empty());
+        QVERIFY(tuned.es_svd && tuned.es_norm);
+        QCOMPARE(tuned.es_svd_generations, int64_t{3});
+        QCOMPARE(tuned.es_svd_sigma, 0.25);
+        QCOMPARE(tuned.es_norm_sigma, 0.02);
+        QCOMPARE(tuned.es_seed, uint64_t{7});
+        // They decide the result: part of the config hash, and kept by a save.
+        QVERIFY(merge_config_hash(tuned) !=
+                merge_config_hash(parse_merge_config(head + "tensor_swap: true\n", "/c")));
+        QCOMPARE(merge_config_hash(parse_merge_config(merge_config_to_yaml(tuned, "/c"), "/c")),
+                 merge_config_hash(tuned));
         QCOMPARE(es.max_models, int64_t{25});  // model_scanner.py's pool pruning
         QCOMPARE(parse_merge_config(head, "/c").max_models, int64_t{0});
         // Any selection value but the known ones is the original's rank sum, with a warning.

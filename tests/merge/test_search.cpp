@@ -255,6 +255,38 @@ private slots:
         QCOMPARE(scorer.calls, (1 + 4 + 4 * 4) * 2LL);
     }
 
+    // The original's ES selection (olm.py fine_tune_tensor_*_es): ranks among
+    // all valid offspring, Copeland among the improved ones only, ties to the
+    // earliest; none improved -> -1. Worked by hand: offspring 0 is the
+    // Copeland winner of all four but not better than the best anywhere, so
+    // the choice is between 1 and 3 (and 2, invalid, takes no rank).
+    void esSelectionAsTheOriginal() {
+        const double inf = std::numeric_limits<double>::infinity();
+        const std::vector<std::vector<double>> s = {
+            {1.0, 1.0, 1.0}, {1.5, 0.9, 2.0}, {0.1, 0.1, 0.1}, {1.2, 3.0, 0.95}};
+        const std::vector<bool> valid = {true, true, false, true};
+        const std::vector<double> best = {1.0, 1.0, 1.0};
+        // ranks (valid only): ds0: 0,3,1 -> 0:1 3:2 1:3; ds1: 1,0,3 -> 1:1 0:2 3:3; ds2: 3,0,1 -> 3:1 0:2
+        // 1:3. 1 vs 3: 1 better on ds1 only, 3 better on ds0 and ds2 -> 3 wins.
+        QCOMPARE(es_select(s, valid, best), 3);
+        // A tie (each better on one dataset of two) goes to the earlier offspring.
+        QCOMPARE(es_select({{0.5, 2.0}, {2.0, 0.5}}, {true, true}, {1.0, 1.0}), 0);
+        // Nothing better than the best anywhere: no winner; an invalid offspring never wins.
+        QCOMPARE(es_select(s, valid, {0.0, 0.0, 0.0}), -1);
+        QCOMPARE(es_select({{inf, inf}, {0.1, 0.1}}, {true, false}, {1.0, 1.0}), -1);
+        // lambda as the original: max(4, int(4 + 3 ln r)).
+        QCOMPARE(es_population(1), 4);
+        QCOMPARE(es_population(32), 14);
+        QCOMPARE(es_population(3584), 28);
+        QCOMPARE(es_population(0), 0);
+        // Seeds differ per unit and kind and stay below 2^31.
+        QVERIFY(es_tensor_seed(0, "0.self_attn.q_proj", EsKind::svd) !=
+                es_tensor_seed(0, "0.self_attn.q_proj", EsKind::norm));
+        QVERIFY(es_tensor_seed(0, "0.self_attn.q_proj", EsKind::svd) !=
+                es_tensor_seed(1, "0.self_attn.q_proj", EsKind::svd));
+        QVERIFY(es_tensor_seed(5, "1.mlp.down_proj", EsKind::svd) < (1ull << 31));
+    }
+
     // The tensor positions in the original's order: layer by layer, each
     // layer's units in the list's order; backward is the exact reverse of that
     // whole list (the last layer's last unit first), as the original reverses
