@@ -167,6 +167,24 @@ bool SummaryPanel::loadReport(const QString& path) {
     if (recipe.contains("tensors") && recipe["tensors"].is_object())
         for (auto it = recipe["tensors"].begin(); it != recipe["tensors"].end(); ++it)
             h += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>").arg(q(it.key()), recipeText(it.value()));
+    // ES fine-tunings: how many generations found a better tensor.
+    if (recipe.contains("es") && recipe["es"].is_object())
+        for (auto it = recipe["es"].begin(); it != recipe["es"].end(); ++it) {
+            if (!it.value().is_array()) continue;
+            for (const Json& run : it.value()) {
+                if (!run.is_object() || run.value("population", 0) <= 0) continue;
+                int won = 0, gens = 0;
+                for (const Json& g : run.value("history", Json::array())) {
+                    ++gens;
+                    if (g.is_object() && g.value("winner", -1) >= 0) ++won;
+                }
+                h += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>")
+                         .arg(q(it.key()), tr("%1: %2 of %3 generations improved")
+                                               .arg(q(run.value("kind", std::string())))
+                                               .arg(won)
+                                               .arg(gens));
+            }
+        }
     h += QStringLiteral("</table>");
     // time
     if (j.contains("timings")) {

@@ -6,8 +6,10 @@
 // original names; Infinity cells are disqualified, not a colour-scale end.
 #include "ui/heatmap_model.h"
 #include "ui/report_reader.h"
+#include "ui/summary_panel.h"
 
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QtTest>
 
 #include <cmath>
@@ -32,6 +34,53 @@ class TestReportReader : public QObject {
     Q_OBJECT
 
 private slots:
+    // A report with ES fine-tuning (tensors.<unit>.es, recipe.es) opens: the
+    // tensor position's candidates in the heatmap, the tunings in the summary.
+    void opensAReportWithFineTuning() {
+        const nlohmann::json run = {
+            {"kind", "es_svd"},
+            {"seed", 1},
+            {"sigma", 0.5},
+            {"generations", 2},
+            {"population", 4},
+            {"baseline", {{"exact.json", 1.0}}},
+            {"result", {{"exact.json", 0.9}}},
+            {"history",
+             {{{"sigma", 0.1},
+               {"offspring", {{{"scores", {{"exact.json", 0.9}}}}, nullptr, nullptr, nullptr}},
+               {"winner", 0}},
+              {{"sigma", 0.08},
+               {"offspring", nlohmann::json::array({{{"failed", "oom"}}, nullptr, nullptr, nullptr})},
+               {"winner", -1}}}}};
+        nlohmann::json report = {{"pool", {"a", "b"}},
+                                 {"datasets", {{"exact.json", {{"mode", "exact_match"}}}}},
+                                 {"base_model", {{"name", "a"}, {"metrics", {{"exact.json", 1.2}}}}},
+                                 {"tensors",
+                                  {{"0.self_attn.q_proj",
+                                    {{"metrics", {{"exact.json", {{"a", 1.1}, {"b", 1.0}}}}},
+                                     {"best_model", "b"},
+                                     {"recipe", {{"b", 1.0}}},
+                                     {"es", {{"es_svd", run}}}}}}},
+                                 {"recipe",
+                                  {{"base", "a"},
+                                   {"boundary", {{"a", 1.0}}},
+                                   {"layers", {{"0", {{"a", 1.0}}}}},
+                                   {"tensors", {{"0.self_attn.q_proj", {{"b", 1.0}}}}},
+                                   {"es", {{"0.self_attn.q_proj", {run}}}}}},
+                                 {"final", {{"metrics", {{"exact.json", 0.9}}}}}};
+        QTemporaryDir tmp;
+        const QString path = tmp.filePath(QStringLiteral("merge_report.json"));
+        std::ofstream(path.toStdString()) << report.dump(2);
+        ReportContents got;
+        QString error;
+        QVERIFY2(readMergeReport(path, got, &error), qPrintable(error));
+        QCOMPARE(got.pool, (QStringList{"a", "b"}));
+        SummaryPanel panel;
+        QVERIFY(panel.loadReport(path));
+        const QString text = panel.browser()->toPlainText();
+        QVERIFY2(text.contains(QStringLiteral("es_svd: 1 of 2 generations improved")), qPrintable(text));
+    }
+
     void opensTheOriginalsReport() {
         auto report = nlohmann::json::parse(
             read_file(std::string(OLM_TEST_DATA_DIR) + "/original/golden.json"))["merges"]["ranks"];
