@@ -94,6 +94,33 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
     what->addStretch(1);
     form->addRow(tr("Search"), what);
 
+    // ES fine-tuning of each tensor decision (the original's es_svd / es_norm).
+    auto* es = new QHBoxLayout;
+    m_esSvd = new QCheckBox(tr("SVD"));
+    m_esSvd->setObjectName(QStringLiteral("esSvd"));
+    m_esSvd->setToolTip(
+        tr("After each tensor decision, tune the weight by an evolution strategy on its "
+           "singular values (es_svd; needs Tensors)"));
+    m_esSvdGenerations = new QSpinBox;
+    m_esSvdGenerations->setObjectName(QStringLiteral("esSvdGenerations"));
+    m_esSvdGenerations->setRange(1, 1000);
+    m_esSvdGenerations->setSuffix(tr(" gen."));
+    m_esSvdGenerations->setToolTip(tr("Generations of the SVD tuning (es_svd_generations)"));
+    m_esNorm = new QCheckBox(tr("Row norms"));
+    m_esNorm->setObjectName(QStringLiteral("esNorm"));
+    m_esNorm->setToolTip(tr("Then tune the weight's row norms, directions kept (es_norm; needs Tensors)"));
+    m_esNormGenerations = new QSpinBox;
+    m_esNormGenerations->setObjectName(QStringLiteral("esNormGenerations"));
+    m_esNormGenerations->setRange(1, 1000);
+    m_esNormGenerations->setSuffix(tr(" gen."));
+    m_esNormGenerations->setToolTip(tr("Generations of the norm tuning (es_norm_generations)"));
+    es->addWidget(m_esSvd);
+    es->addWidget(m_esSvdGenerations);
+    es->addWidget(m_esNorm);
+    es->addWidget(m_esNormGenerations);
+    es->addStretch(1);
+    form->addRow(tr("ES fine-tuning"), es);
+
     m_improveAll = new QComboBox;
     m_improveAll->setObjectName(QStringLiteral("improveAll"));
     m_improveAll->addItem(tr("off"), QString());
@@ -214,6 +241,10 @@ void OptionsPanel::applyTo(olm::MergeConfig& c) const {
     c.layer_swap = m_layerSwap->isChecked();
     c.tensor_swap = m_tensorSwap->isChecked();
     c.skip_norm = m_skipNorm->isChecked();
+    c.es_svd = m_esSvd->isChecked();
+    c.es_svd_generations = m_esSvdGenerations->value();
+    c.es_norm = m_esNorm->isChecked();
+    c.es_norm_generations = m_esNormGenerations->value();
     c.improve_all = m_improveAll->currentData().toString().toStdString();
     c.max_models = m_maxModels->value();
     c.threads = m_threads->value();
@@ -234,6 +265,10 @@ void OptionsPanel::loadFrom(const olm::MergeConfig& c) {
     m_layerSwap->setChecked(c.layer_swap);
     m_tensorSwap->setChecked(c.tensor_swap);
     m_skipNorm->setChecked(c.skip_norm);
+    m_esSvd->setChecked(c.es_svd);
+    m_esSvdGenerations->setValue(static_cast<int>(std::clamp<int64_t>(c.es_svd_generations, 1, 1000)));
+    m_esNorm->setChecked(c.es_norm);
+    m_esNormGenerations->setValue(static_cast<int>(std::clamp<int64_t>(c.es_norm_generations, 1, 1000)));
     selectData(m_improveAll, QString::fromStdString(c.improve_all));
     m_maxModels->setValue(static_cast<int>(std::clamp<int64_t>(c.max_models, 0, m_maxModels->maximum())));
     m_threads->setValue(static_cast<int>(std::clamp<int64_t>(c.threads, 0, m_threads->maximum())));

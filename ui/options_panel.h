@@ -43,6 +43,10 @@ private:
     QCheckBox* m_layerSwap;
     QCheckBox* m_tensorSwap;
     QCheckBox* m_skipNorm;
+    QCheckBox* m_esSvd;  // ES fine-tuning after each tensor decision (es_svd, es_norm)
+    QSpinBox* m_esSvdGenerations;
+    QCheckBox* m_esNorm;
+    QSpinBox* m_esNormGenerations;
     QComboBox* m_improveAll;
     QSpinBox* m_maxModels;
     QSpinBox* m_threads;

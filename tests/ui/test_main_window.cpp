@@ -9,6 +9,7 @@
 #include "ui/options_panel.h"
 #include "ui/pool_panel.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QGroupBox>
 #include <QLineEdit>
@@ -80,6 +81,10 @@ private slots:
                "threads: 3\n"
                "racing: false\n"
                "device_memory: 20GiB\n"
+               "tensor_swap: true\n"
+               "es_norm: true\n"
+               "es_norm_generations: 2\n"
+               "es_norm_sigma: 0.02\n"
                "seed: 42\n";
         olm::ui::MainWindow w;
         QVERIFY(w.openProject(QString::fromStdString((root / "project.yaml").string())));
@@ -103,6 +108,14 @@ private slots:
         auto* memory = w.optionsPanel()->findChild<QLineEdit*>(QStringLiteral("deviceMemory"));
         QVERIFY(memory);
         QCOMPARE(memory->text(), QStringLiteral("20GiB"));
+        auto* esSvd = w.optionsPanel()->findChild<QCheckBox*>(QStringLiteral("esSvd"));
+        auto* esSvdGenerations = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("esSvdGenerations"));
+        auto* esNorm = w.optionsPanel()->findChild<QCheckBox*>(QStringLiteral("esNorm"));
+        auto* esNormGenerations = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("esNormGenerations"));
+        QVERIFY(esSvd && esSvdGenerations && esNorm && esNormGenerations);
+        QVERIFY(!esSvd->isChecked());
+        QVERIFY(esNorm->isChecked());
+        QCOMPARE(esNormGenerations->value(), 2);
         // The heatmap is laid out for the pool: one row per layer, one column per model.
         QCOMPARE(w.heatmapModel()->rowCount(), 3);
         QCOMPARE(w.heatmapModel()->candidates(), (QStringList{"base", "ft_1"}));
@@ -115,6 +128,8 @@ private slots:
         threads->setValue(0);
         racing->setCurrentIndex(racing->findData(QStringLiteral("on")));
         memory->setText(QStringLiteral("512 MiB"));
+        esSvd->setChecked(true);
+        esSvdGenerations->setValue(3);
         w.datasetPanel()->model()->setMode(0, QStringLiteral("bigram"));
         const QString saved = QString::fromStdString((root / "saved.yaml").string());
         QVERIFY(w.saveProject(saved));
@@ -136,6 +151,10 @@ private slots:
         QCOMPARE(c.threads, int64_t(0));  // auto
         QVERIFY(c.racing && *c.racing);
         QCOMPARE(c.device_memory, int64_t{512} << 20);
+        QVERIFY(c.es_svd && c.es_norm);
+        QCOMPARE(c.es_svd_generations, int64_t{3});
+        QCOMPARE(c.es_norm_generations, int64_t{2});
+        QCOMPARE(c.es_norm_sigma, 0.02);  // not in the panel: kept as the project had it
         // A size that does not parse is not accepted and leaves the value as it was.
         memory->setText(QStringLiteral("12 parsecs"));
         QVERIFY(!memory->hasAcceptableInput());
