@@ -5,8 +5,8 @@
 // tensor_swap, es_svd (2 generations, sigma 0.5) and es_norm (1 generation,
 // sigma 0.01): its merge_report.json, every offspring's scores and each
 // generation's winner per tuned tensor, and the model it saved. It was made by
-//   PYTHONHASHSEED=0 python tools/original-es-golden.py --original OLM_CHECKOUT \
-//       --data tests/data/original --out tests/data/original/golden_es
+//   PYTHONHASHSEED=0 python tools/original-es-golden.py --original OLM_CHECKOUT
+//       --data tests/data/original --out tests/data/original/golden_es   (one line)
 // (torch 2.15, transformers 5.24, CPU), which seeds each tuning with the seed
 // OLM Studio gives that tensor, breaks Copeland ties by pool order, hands the
 // original's SVD a copy of the tensor (as on a GPU) and leaves the boundary out
