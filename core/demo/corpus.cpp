@@ -2,6 +2,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,12 +39,7 @@ Task task_from_index(int i) {
     return static_cast<Task>(i);
 }
 
-uint64_t Rng::next() {
-    uint64_t z = (m_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+uint64_t Rng::next() { return splitmix64(m_state); }
 
 double Rng::uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
 

@@ -3,6 +3,7 @@
 #include "core/eval/dataset.h"
 
 #include "core/util/error.h"
+#include "core/util/hash.h"
 #include "core/util/json_file.h"
 
 #include <nlohmann/json.hpp>
@@ -90,13 +91,6 @@ DatasetRecord parse_record(const std::filesystem::path& file, int64_t index, con
 std::string slurp(const std::filesystem::path& file) {
     if (!std::filesystem::exists(file)) throw Error("dataset " + file.string() + ": cannot open the file");
     return read_text_file(file, max_dataset_bytes, "dataset");  // regular files only, size-limited
-}
-
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "core/io/hf_cache.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 #include "core/util/json_file.h"
 
 #include <yaml-cpp/yaml.h>
@@ -799,12 +800,7 @@ std::string merge_config_hash(const MergeConfig& c) {
          {"device", "output_dir", "load_merge_report", "batch_tokens", "threads", "device_memory"})
         j.erase(k);
     // FNV-1a 64 over the canonical dump (keys sorted by nlohmann::json).
-    const std::string s = j.dump();
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char ch : s) {
-        h ^= ch;
-        h *= 1099511628211ULL;
-    }
+    const uint64_t h = fnv1a64(j.dump());
     std::ostringstream o;
     o << std::hex << std::setw(16) << std::setfill('0') << h;
     return o.str();

@@ -2,6 +2,7 @@
 
 #include "core/merge/report.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 #include "core/util/json_text.h"
 
 #include <algorithm>
@@ -451,13 +452,8 @@ int es_population(long long r) {
 }
 
 uint64_t es_tensor_seed(uint64_t es_seed, const std::string& key, EsKind kind) {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a of the key and kind
-    for (unsigned char c : key + "/" + es_kind_name(kind)) h = (h ^ c) * 1099511628211ull;
-    uint64_t z = es_seed + h + 0x9e3779b97f4a7c15ull;  // splitmix64
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return z & 0x7fffffffull;
+    uint64_t state = es_seed + fnv1a64(key + "/" + es_kind_name(kind));
+    return splitmix64(state) & 0x7fffffffull;
 }
 
 bool EsRun::finished() const {

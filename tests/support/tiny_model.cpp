@@ -7,6 +7,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/hash.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -19,12 +20,6 @@ namespace olm::testing {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t fnv1a(const std::string& s) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
 
 std::string model_type_of(const std::string& arch) {
     if (arch == "LlamaForCausalLM") return "llama";
@@ -52,7 +47,7 @@ at::Tensor from_floats(std::vector<float> v, const std::vector<int64_t>& shape) 
 }  // namespace
 
 std::vector<float> gaussian(uint64_t seed, const std::string& stream, int64_t n) {
-    std::mt19937_64 rng(seed ^ fnv1a(stream));
+    std::mt19937_64 rng(seed ^ olm::fnv1a64(stream));
     auto uniform = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
     std::vector<float> out(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; i += 2) {
