@@ -35,7 +35,7 @@ EsTensorTuner::EsTensorTuner(EsKind kind, const at::Tensor& start, double initia
         m_why = "not a floating-point tensor";
         return;
     }
-    if (start.dim() != 2 || start.size(0) == 1 || start.size(1) == 1) {
+    if (es_planned_population(kind, start.sizes()) == 0) {
         m_why = "shape " + shape_text(m_shape) + " (only 2-D tensors with both sizes above 1 are tuned)";
         return;
     }
@@ -143,6 +143,18 @@ at::Tensor es_replay(EsKind kind, const at::Tensor& start, double initial_sigma,
         t.accept(winners[g], g + 1 < winners.size());
     }
     return t.best();
+}
+
+at::Tensor es_replay(const std::vector<EsRun>& runs, at::Tensor start) {
+    for (const EsRun& run : runs)
+        if (run.population > 0)
+            start = es_replay(run.kind, start, run.initial_sigma, run.seed, run.winners());
+    return start;
+}
+
+int es_planned_population(EsKind kind, at::IntArrayRef sizes) {
+    if (sizes.size() != 2 || sizes[0] < 2 || sizes[1] < 2) return 0;
+    return es_population(kind == EsKind::svd ? std::min(sizes[0], sizes[1]) : sizes[0]);
 }
 
 }  // namespace olm

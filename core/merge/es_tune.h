@@ -81,5 +81,11 @@ private:
 // generation, -1 where none won): the tensor it left.
 at::Tensor es_replay(EsKind kind, const at::Tensor& start, double initial_sigma, uint64_t seed,
                      const std::vector<int>& winners);
+// Every tuning of one tensor, in the order they ran (skipped ones leave it).
+at::Tensor es_replay(const std::vector<EsRun>& runs, at::Tensor start);
+
+// λ a tensor of these sizes would be tuned with (0: not tunable), for plans:
+// es_svd counts min(rows, cols) singular values, the most its SVD can keep.
+int es_planned_population(EsKind kind, at::IntArrayRef sizes);
 
 }  // namespace olm

@@ -78,11 +78,7 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
                 tuned = &it->second;
         if (tuned)
             s.produce = [&pool, name = t.name, r, runs = *tuned]() {
-                at::Tensor w = pool.tensor(name, r);
-                for (const EsRun& run : runs)
-                    if (run.population > 0)
-                        w = es_replay(run.kind, w, run.initial_sigma, run.seed, run.winners());
-                return w;
+                return es_replay(runs, pool.tensor(name, r));
             };
         else
             s.produce = [&pool, name = t.name, r]() { return pool.tensor(name, r); };

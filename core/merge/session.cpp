@@ -132,9 +132,9 @@ SearchOptions MergeSession::search_options() const {
             int svd = 0, norm = 0;
             if (unit_expert(u) < 0) {
                 const at::Tensor w = m_pool.unit(0, u, single_model(m_pool.names().front())).weight;
-                if (w.defined() && w.dim() == 2 && w.size(0) > 1 && w.size(1) > 1) {
-                    svd = es_population(std::min(w.size(0), w.size(1)));
-                    norm = es_population(w.size(0));
+                if (w.defined()) {
+                    svd = es_planned_population(EsKind::svd, w.sizes());
+                    norm = es_planned_population(EsKind::norm, w.sizes());
                 }
             }
             o.es_svd_population.push_back(svd);
@@ -167,9 +167,7 @@ void MergeSession::apply(const MergeState& st) {
         if (unit_expert(unit) >= 0) continue;  // never tuned
         const LayerUnit u = layer_unit_from_name(unit);
         UnitTensors t = m_model->layer(L)[u];
-        for (const EsRun& run : runs)
-            if (run.population > 0)
-                t.weight = es_replay(run.kind, t.weight, run.initial_sigma, run.seed, run.winners());
+        t.weight = es_replay(runs, t.weight);
         m_model->set_layer_unit(L, u, t);
     }
     m_model->commit();
