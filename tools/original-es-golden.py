@@ -9,16 +9,15 @@ tensor_swap and es_svd (2 generations) and es_norm (1 generation), and writes wh
                    scores of every offspring (evaluation order) and each generation's winner
   model.safetensors the merged model the original saved
 
-Six things are set from outside the original's code, none changed inside it:
+Five things are set from outside the original's code, none changed inside it:
   * without a GPU, torch.cuda.synchronize and empty_cache do nothing (they raise);
   * calculate_full_svd is handed a copy of the tensor, as on a GPU (on a CPU it
     divides the tuned tensor by its largest magnitude in place);
   * Copeland ties go to the earlier pool model (compute_layer_ranks's models in
     pool order instead of Python set order), OLM Studio's documented tie-break;
   * load_model loads float32 (the original loads bfloat16), as in the other goldens;
-  * the tensor list leaves out embed_tokens, the final norm and lm_head (OLM Studio
-    searches them as the boundary, before the layers);
-  * torch.manual_seed(es_tensor_seed(es_seed, "L.unit", kind)) before each fine-tuning,
+  * torch.manual_seed(es_tensor_seed(es_seed, key, kind)) before each fine-tuning, key
+    "L.unit" for a layer's unit and "embed_tokens" / "norm" / "lm_head" for the boundary's,
     the per-tensor seed OLM Studio uses (the original draws from one global stream).
 
   python tools/original-es-golden.py --original /path/to/olm --data tests/data/original \\
@@ -47,10 +46,14 @@ def es_tensor_seed(es_seed, key, kind):
 
 
 def unit_key(tensor_name):
-    # model.layers.3.self_attn.q_proj.weight -> 3.self_attn.q_proj
+    # model.layers.3.self_attn.q_proj.weight -> 3.self_attn.q_proj; model.embed_tokens.weight
+    # -> embed_tokens, model.norm.weight -> norm, lm_head.weight -> lm_head
     parts = tensor_name.split(".")
-    assert parts[0] == "model" and parts[1] == "layers" and parts[-1] == "weight", tensor_name
-    return parts[2] + "." + ".".join(parts[3:-1])
+    assert parts[-1] == "weight", tensor_name
+    if parts[0] == "model" and parts[1] == "layers":
+        return parts[2] + "." + ".".join(parts[3:-1])
+    assert parts[-2] in ("embed_tokens", "norm", "lm_head"), tensor_name
+    return parts[-2]
 
 
 def main():
@@ -110,13 +113,6 @@ def main():
     # here, as on a GPU.
     svd = olm.calculate_full_svd
     olm.calculate_full_svd = lambda tensor, epsilon=1e-10: svd(tensor.clone(), epsilon)
-
-    targets = olm._get_target_parameter_units
-
-    def layer_units(model):
-        return {k: v for k, v in targets(model).items() if k.startswith("model.layers.")}
-
-    olm._get_target_parameter_units = layer_units
 
     # compute_layer_ranks lists the models in Python set order, which breaks
     # Copeland ties; OLM Studio breaks them by pool order, and so does this

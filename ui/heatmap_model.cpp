@@ -216,8 +216,11 @@ int HeatmapModel::bestColumn(int row) const {
     std::vector<bool> eligible;
     rowTable(row, scores, eligible);
     try {
-        // Layer and tensor rows are slots (where core's ranks rule is Copeland on ranks).
-        const bool slot = m_rows[row].kind == PositionKind::layer || m_rows[row].kind == PositionKind::tensor;
+        // Layer and tensor rows are slots (where core's ranks rule is Copeland on ranks), and so is
+        // one boundary part that the tensor-wise search visited.
+        const bool slot = m_rows[row].kind == PositionKind::layer ||
+                          m_rows[row].kind == PositionKind::tensor ||
+                          (m_rows[row].kind == PositionKind::boundary && !m_rows[row].unit.isEmpty());
         return olm::select_best(scores, eligible, olm::parse_selection_rule(m_rule.toStdString()), slot);
     } catch (const std::exception&) {
         return -1;

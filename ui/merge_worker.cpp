@@ -28,8 +28,11 @@ QMap<QString, double> toMap(const std::map<std::string, double>& m) {
     return out;
 }
 
-PositionKind toKind(olm::PositionId::Kind k) {
-    switch (k) {
+// A boundary part that the tensor-wise search visits (layer -1) is shown as a
+// boundary row of its own, as the original's reports are.
+PositionKind toKind(const olm::PositionId& pos) {
+    if (pos.boundary_part()) return PositionKind::boundary;
+    switch (pos.kind) {
         case olm::PositionId::Kind::base:
             return PositionKind::base;
         case olm::PositionId::Kind::boundary:
@@ -58,8 +61,9 @@ CandidateStatus toStatus(olm::CandidateStatus s) {
     return CandidateStatus::failed;
 }
 
-QString kindName(olm::PositionId::Kind k) {
-    switch (k) {
+QString kindName(const olm::PositionId& pos) {
+    if (pos.boundary_part()) return QStringLiteral("boundary");
+    switch (pos.kind) {
         case olm::PositionId::Kind::base:
             return QStringLiteral("base");
         case olm::PositionId::Kind::boundary:
@@ -77,7 +81,7 @@ QString kindName(olm::PositionId::Kind k) {
 RunEvent positionEvent(RunEvent::Type type, const olm::PositionId& pos) {
     RunEvent e;
     e.type = type;
-    e.kind = kindName(pos.kind);
+    e.kind = kindName(pos);
     e.layer = pos.layer;
     e.unit = QString::fromStdString(pos.unit);
     return e;
@@ -93,7 +97,7 @@ RunEvent candidateEvent(RunEvent::Type type, const olm::CandidateEvent& c) {
 
 CandidateResult toResult(const olm::CandidateEvent& c) {
     CandidateResult r;
-    r.kind = toKind(c.position.kind);
+    r.kind = toKind(c.position);
     r.layer = c.position.layer;
     r.unit = QString::fromStdString(c.position.unit);
     r.candidate = QString::fromStdString(c.name);
@@ -128,7 +132,7 @@ public:
         m_layer = c.position.layer;
         m_index = c.index;
         m_count = c.count;
-        m_position = kindName(c.position.kind);
+        m_position = kindName(c.position);
         if (c.position.layer >= 0) m_position += QStringLiteral(" %1").arg(c.position.layer);
         if (!c.position.unit.empty())
             m_position += QStringLiteral(" %1").arg(QString::fromStdString(c.position.unit));
@@ -168,7 +172,7 @@ public:
         e.name = QString::fromStdString(d.best_name);
         m_w.emitEvent(e);
         PositionDecision out;
-        out.kind = toKind(d.position.kind);
+        out.kind = toKind(d.position);
         out.layer = d.position.layer;
         out.unit = QString::fromStdString(d.position.unit);
         out.winner = QString::fromStdString(d.best_name);

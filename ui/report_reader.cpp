@@ -141,8 +141,9 @@ void readPass(const Json& root, bool backward, ReportContents& out) {
             // ("model.layers.3.self_attn.q_proj.weight", "model.embed_tokens.weight").
             static const QRegularExpression layerTensor(
                 QStringLiteral("^(?:model\\.)?layers\\.(\\d+)\\.(.+)\\.(?:weight|bias)$"));
+            // This program's tensors section names a boundary part by itself ("embed_tokens").
             static const QRegularExpression boundaryTensor(
-                QStringLiteral("^(?:model\\.)?(embed_tokens|norm|lm_head)\\.(?:weight|bias)$"));
+                QStringLiteral("^(?:model\\.)?(embed_tokens|norm|lm_head)(?:\\.(?:weight|bias))?$"));
             if (std::string(section) != "tensors") continue;
             if (const auto m = layerTensor.match(k); m.hasMatch())
                 keys.push_back({m.captured(1).toInt(), m.captured(2), it.key()});

@@ -51,7 +51,7 @@ std::string PositionId::key() const {
         case Kind::layer:
             return std::to_string(layer);
         case Kind::tensor:
-            return std::to_string(layer) + "." + unit;
+            return layer < 0 ? unit : std::to_string(layer) + "." + unit;
         case Kind::reference:
             return "reference";
     }

@@ -29,13 +29,18 @@ enum class MergeStage {
 };
 const char* stage_name(MergeStage s);
 
-// One position of the search: "boundary", a layer "3", or a unit "3.q_proj".
+// One position of the search: "boundary", a layer "3", a unit "3.q_proj", or
+// in the tensor-wise search one part of the boundary ("embed_tokens", "norm",
+// "lm_head": kind tensor, layer -1), as the original visits its whole
+// parameter list.
 struct PositionId {
     enum class Kind { base, boundary, layer, tensor, reference } kind = Kind::layer;
-    int layer = -1;           // layer index for layer / tensor
-    std::string unit;         // tensor unit name for tensor (e.g. "q_proj"), else ""
-    int pass = 1;             // sweep pass (1 = first)
-    std::string key() const;  // report key: "boundary", "3", "3.q_proj", "base", "reference"
+    int layer = -1;    // layer index for layer / tensor (-1: a boundary part)
+    std::string unit;  // tensor unit name for tensor (e.g. "q_proj", "embed_tokens"), else ""
+    int pass = 1;      // sweep pass (1 = first)
+    // report key: "boundary", "3", "3.q_proj", "embed_tokens", "base", "reference"
+    std::string key() const;
+    bool boundary_part() const { return kind == Kind::tensor && layer < 0; }
 };
 
 enum class CandidateStatus { evaluated, reused_identical, disqualified, failed };

@@ -73,9 +73,12 @@ MergeExportResult export_merge(const MergePool& pool, const MergeState& state, c
         // A weight tensor that ES fine-tuned: the tuning replayed from its
         // seed and winners (bit-identical to what the search scored).
         const std::vector<EsRun>* tuned = nullptr;
-        if (layer >= 0 && t.expert < 0 && !layer_tensor_ref(t.role).bias)
+        if (layer >= 0 && t.expert < 0 && !layer_tensor_ref(t.role).bias) {
             if (auto it = state.tuned.find(std::to_string(layer) + "." + t.unit); it != state.tuned.end())
                 tuned = &it->second;
+        } else if (layer < 0 && is_boundary_part_name(t.unit)) {
+            if (auto it = state.tuned.find(t.unit); it != state.tuned.end()) tuned = &it->second;
+        }
         if (tuned)
             s.produce = [&pool, name = t.name, r, runs = *tuned]() {
                 return es_replay(runs, pool.tensor(name, r));

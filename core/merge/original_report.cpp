@@ -208,13 +208,10 @@ Json import_original_report(const Json& report, const SearchOptions& o, const Me
         const auto modules = module_targets(arch, spec);
         for (auto it = tensors->begin(); it != tensors->end(); ++it) {
             const Target& t = target_of(modules, it.key(), arch, spec);
-            if (t.layer < 0)
-                throw Error(
-                    "the original OLM's report decided " + it.key() +
-                    " tensor-wise; this program's tensor-wise search has no embed_tokens, norm or lm_head "
-                    "unit to continue it with (olm export --report rebuilds the report's merge as it is)");
-            const std::string unit = t.key.substr(t.key.find('.') + 1);
-            if (std::find(o.tensor_units.begin(), o.tensor_units.end(), unit) == o.tensor_units.end())
+            // A boundary part's key is its name ("embed_tokens"), a layer unit's "3.self_attn.q_proj".
+            const std::string unit = t.layer < 0 ? t.key : t.key.substr(t.key.find('.') + 1);
+            const auto& visited = t.layer < 0 ? o.boundary_units : o.tensor_units;
+            if (std::find(visited.begin(), visited.end(), unit) == visited.end())
                 throw Error("the original OLM's report decided " + it.key() +
                             ", which this config's tensor-wise "
                             "search does not visit (skip_norm?)");

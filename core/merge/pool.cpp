@@ -131,6 +131,19 @@ std::vector<std::string> MergePool::tensor_units(bool skip_norm) const {
     return out;
 }
 
+std::vector<std::string> MergePool::boundary_units(bool skip_norm, const std::string& model) const {
+    const BoundaryWeights w = load_boundary_weights(folder(model));
+    std::vector<std::string> out;
+    for (int p = 0; p < kNumBoundaryParts; ++p) {
+        const auto part = static_cast<BoundaryPart>(p);
+        if (!w[part].defined())
+            continue;  // a tied lm_head: named_parameters() lists it once, as the embeddings
+        if (part == BoundaryPart::norm && skip_norm) continue;
+        out.push_back(boundary_part_name(part));
+    }
+    return out;
+}
+
 void MergePool::release(int layer) const {
     for (const ModelFolder& f : m_folders) {
         if (layer < 0) {

@@ -35,6 +35,10 @@ public:
     // Tensor units searched tensor-wise (engine unit names, e.g. "self_attn.q_proj",
     // then "mlp.experts.0".. for routed experts), norms left out when skip_norm.
     std::vector<std::string> tensor_units(bool skip_norm) const;
+    // The boundary parts the tensor-wise search visits as units, in
+    // transformers' parameter order as `model` holds them: "embed_tokens",
+    // "norm" (not when skip_norm), "lm_head" (not when tied to the embeddings).
+    std::vector<std::string> boundary_units(bool skip_norm, const std::string& model) const;
 
     LayerWeights layer(int layer, const Recipe& r) const;
     UnitTensors unit(int layer, const std::string& unit, const Recipe& r) const;

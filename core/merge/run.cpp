@@ -512,6 +512,20 @@ MergePlan MergeRun::dry_run(bool calibrate) {
         for (size_t i = 0; i < units.size(); ++i)
             t << (i ? ", " : " ") << units[o.backward ? units.size() - 1 - i : i];
         t << "\n";
+        // The boundary's parts are units of the same list, as in the original's parameter list.
+        std::vector<std::string> before, after;
+        for (const auto& b : o.boundary_units) (b == "embed_tokens" ? before : after).push_back(b);
+        if (o.backward) {
+            std::swap(before, after);
+            std::reverse(before.begin(), before.end());
+        }
+        auto list = [](const std::vector<std::string>& v) {
+            std::string s;
+            for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+            return s.empty() ? std::string("none") : s;
+        };
+        t << "tensor-wise boundary units: before the layers " << list(before) << "; after them "
+          << list(after) << "\n";
     }
     for (const auto& d : session.datasets())
         t << "dataset " << d.name << " (" << d.mode << "): " << d.selection.size() << " selection, "
@@ -535,8 +549,10 @@ MergePlan MergeRun::dry_run(bool calibrate) {
             t << " es_norm " << o.es_norm_generations << " generation(s), sigma " << o.es_norm_sigma << ";";
         t << " " << planned_evaluations(o) - planned_evaluations(none)
           << " of the evaluations above score offspring; population per unit (es_svd/es_norm):";
-        for (size_t i = 0; i < units.size() && i < o.es_svd_population.size(); ++i)
-            t << (i ? ", " : " ") << units[i] << " "
+        std::vector<std::string> all = units;
+        all.insert(all.end(), o.boundary_units.begin(), o.boundary_units.end());
+        for (size_t i = 0; i < all.size() && i < o.es_svd_population.size(); ++i)
+            t << (i ? ", " : " ") << all[i] << " "
               << (o.es_svd_population[i]
                       ? std::to_string(o.es_svd_population[i]) + "/" + std::to_string(o.es_norm_population[i])
                       : std::string("not tuned"));

@@ -406,6 +406,26 @@ std::vector<Candidate> position_candidates(const std::vector<std::string>& pool,
     return out;
 }
 
+std::vector<PositionId> tensor_positions(const SearchOptions& o, int pass) {
+    std::vector<PositionId> out;
+    auto add = [&](int layer, const std::string& unit) {
+        PositionId p;
+        p.kind = PositionId::Kind::tensor;
+        p.layer = layer;
+        p.unit = unit;
+        p.pass = pass;
+        out.push_back(std::move(p));
+    };
+    for (const auto& b : o.boundary_units)
+        if (b == "embed_tokens") add(-1, b);
+    for (int L = 0; L < o.num_layers; ++L)
+        for (const auto& u : o.tensor_units) add(L, u);
+    for (const auto& b : o.boundary_units)
+        if (b != "embed_tokens") add(-1, b);
+    if (o.backward) std::reverse(out.begin(), out.end());
+    return out;
+}
+
 long long planned_evaluations(const SearchOptions& o) {
     const long long pool = static_cast<long long>(o.pool.size());
     const bool prune = o.max_models > 0 && o.max_models < pool;
@@ -422,18 +442,19 @@ long long planned_evaluations(const SearchOptions& o) {
     long long positions = 0;
     if (o.layer_swap) positions += o.num_layers;
     if (o.tensor_swap)
-        positions += static_cast<long long>(o.num_layers) * static_cast<long long>(o.tensor_units.size());
+        positions += static_cast<long long>(o.num_layers) * static_cast<long long>(o.tensor_units.size()) +
+                     static_cast<long long>(o.boundary_units.size());
     n += positions * per_pos_first;
     n += positions * per_pos * std::max(0, o.sweeps - 1);
     // ES: every offspring of every generation at every tensor position.
     if (o.tensor_swap)
-        for (size_t u = 0; u < o.tensor_units.size(); ++u) {
+        for (size_t u = 0; u < o.tensor_units.size() + o.boundary_units.size(); ++u) {
             long long es = 0;
             if (o.es_svd && u < o.es_svd_population.size())
                 es += static_cast<long long>(o.es_svd_generations) * o.es_svd_population[u];
             if (o.es_norm && u < o.es_norm_population.size())
                 es += static_cast<long long>(o.es_norm_generations) * o.es_norm_population[u];
-            n += es * o.num_layers;
+            n += es * (u < o.tensor_units.size() ? o.num_layers : 1);
         }
     return n * static_cast<long long>(o.datasets.size());
 }
@@ -1343,14 +1364,7 @@ SearchResult Search::run() {
 
     std::vector<int> order(static_cast<size_t>(o_.num_layers));
     std::iota(order.begin(), order.end(), 0);
-    // Backward visits the tensor positions in the reverse of the forward
-    // order, as the original reverses its whole unit list: the last layer's
-    // last unit first.
-    std::vector<std::string> units = o_.tensor_units;
-    if (o_.backward) {
-        std::reverse(order.begin(), order.end());
-        std::reverse(units.begin(), units.end());
-    }
+    if (o_.backward) std::reverse(order.begin(), order.end());
 
     int passes = 0;
     for (int pass = 1; pass <= std::max(1, o_.sweeps); ++pass) {
@@ -1382,28 +1396,31 @@ SearchResult Search::run() {
         }
         if (o_.tensor_swap) {
             stage(MergeStage::tensors, "tensor-wise, pass " + std::to_string(pass));
-            for (int L : order) {
-                for (const auto& u : units) {
-                    PositionId pos;
-                    pos.kind = PositionId::Kind::tensor;
-                    pos.layer = L;
-                    pos.unit = u;
-                    pos.pass = pass;
-                    const Recipe cur = state_.unit_recipe(L, u);
-                    auto cands =
-                        position_candidates(pool_, state_.base, cur, o_.interpolate, o_.task_arithmetic);
-                    const Decided d = decide(pos, cands, cur, true);
-                    if (d.index >= 0) {
-                        const Recipe& r = cands[static_cast<size_t>(d.index)].recipe;
-                        if (same_recipe(r, state_.layers[static_cast<size_t>(L)]))
-                            state_.units.erase(pos.key());
+            // The original's parameter list: embed_tokens, every layer's units,
+            // norm, lm_head; backward reverses it whole (the last layer's last
+            // unit after lm_head and norm).
+            for (const PositionId& pos : tensor_positions(o_, pass)) {
+                const bool part = pos.boundary_part();
+                const Recipe cur =
+                    part ? state_.boundary_recipe(pos.unit) : state_.unit_recipe(pos.layer, pos.unit);
+                auto cands = position_candidates(pool_, state_.base, cur, o_.interpolate, o_.task_arithmetic);
+                const Decided d = decide(pos, cands, cur, true);
+                if (d.index >= 0) {
+                    const Recipe& r = cands[static_cast<size_t>(d.index)].recipe;
+                    if (part) {
+                        if (same_recipe(r, state_.boundary))
+                            state_.boundary_parts.erase(pos.unit);
                         else
-                            state_.units[pos.key()] = r;
+                            state_.boundary_parts[pos.unit] = r;
+                    } else if (same_recipe(r, state_.layers[static_cast<size_t>(pos.layer)])) {
+                        state_.units.erase(pos.key());
+                    } else {
+                        state_.units[pos.key()] = r;
                     }
-                    changed = changed || d.changed;
-                    fine_tune(pos, d.scores);
-                    store_.record_state(state_);
                 }
+                changed = changed || d.changed;
+                fine_tune(pos, d.scores);
+                store_.record_state(state_);
             }
         }
         if (!changed) break;

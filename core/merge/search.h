@@ -196,7 +196,12 @@ struct SearchOptions {
     std::vector<std::string> dataset_modes;  // mode of each dataset
     int num_layers = 0;
     std::vector<std::string> tensor_units;  // unit names per layer, skip_norm applied
-    std::string base_model_name;            // "" = first; may be outside the pool (the scorer knows it)
+    // The parts of the boundary the tensor-wise search visits as units of
+    // their own, as the original's parameter list holds them: "embed_tokens"
+    // before the layers, "norm" and "lm_head" after them (skip_norm drops
+    // "norm", a tied lm_head is absent). Empty: the boundary is no tensor unit.
+    std::vector<std::string> boundary_units;
+    std::string base_model_name;  // "" = first; may be outside the pool (the scorer knows it)
     bool base_select = false;
     bool boundary_select = false;
     bool layer_swap = true;
@@ -224,9 +229,15 @@ struct SearchOptions {
     int es_svd_generations = 1, es_norm_generations = 1;
     double es_svd_sigma = 0.5, es_norm_sigma = 0.01;
     uint64_t es_seed = 0;
-    // λ of each tensor unit (tensor_units order; 0: not tuned), for the plan only.
+    // λ of each tensor unit (tensor_units order, then boundary_units; 0: not
+    // tuned), for the plan only.
     std::vector<int> es_svd_population, es_norm_population;
 };
+
+// The tensor positions of one pass in the order the search visits them: the
+// original's parameter list (embed_tokens, every layer's units, norm,
+// lm_head), reversed as a whole when backward. Boundary parts have layer -1.
+std::vector<PositionId> tensor_positions(const SearchOptions& o, int pass = 1);
 
 // --- pure helpers (unit-tested with hand-made tables) -----------------------
 

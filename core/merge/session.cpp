@@ -107,6 +107,11 @@ SearchOptions MergeSession::search_options() const {
     if (c.tensor_swap) o.tensor_units = m_pool.tensor_units(c.skip_norm);
     if (!c.base_model_name.empty())
         o.base_model_name = c.base_outside_pool() ? m_pool.names().back() : c.base_display_name();
+    // The boundary's parts as the base's parameter list holds them (the
+    // original's working model is the base: its tied lm_head is no parameter).
+    if (c.tensor_swap)
+        o.boundary_units = m_pool.boundary_units(
+            c.skip_norm, o.base_model_name.empty() ? o.pool.front() : o.base_model_name);
     o.base_select = c.base_select;
     o.boundary_select = c.boundary_select;
     o.max_models = static_cast<int>(std::min<int64_t>(c.max_models, 1 << 30));
@@ -140,6 +145,14 @@ SearchOptions MergeSession::search_options() const {
             o.es_svd_population.push_back(svd);
             o.es_norm_population.push_back(norm);
         }
+    if (c.tensor_swap && (c.es_svd || c.es_norm)) {
+        const BoundaryWeights w = m_pool.boundary(single_model(m_pool.names().front()));
+        for (const auto& b : o.boundary_units) {
+            const at::Tensor& t = w[boundary_part_from_name(b)];
+            o.es_svd_population.push_back(t.defined() ? es_planned_population(EsKind::svd, t.sizes()) : 0);
+            o.es_norm_population.push_back(t.defined() ? es_planned_population(EsKind::norm, t.sizes()) : 0);
+        }
+    }
     return o;
 }
 
@@ -159,8 +172,14 @@ void MergeSession::apply(const MergeState& st) {
         const auto dot = key.find('.');
         set_unit(std::stoi(key.substr(0, dot)), key.substr(dot + 1), r);
     }
-    // ES fine-tunings, replayed from their seeds and winners.
+    // ES fine-tunings, replayed from their seeds and winners ("3.q_proj", or a
+    // boundary part "embed_tokens").
     for (const auto& [key, runs] : st.tuned) {
+        if (is_boundary_part_name(key)) {
+            const BoundaryPart part = boundary_part_from_name(key);
+            m_model->set_boundary_part(part, es_replay(runs, m_model->boundary()[part]));
+            continue;
+        }
         const auto dot = key.find('.');
         const int L = std::stoi(key.substr(0, dot));
         const std::string unit = key.substr(dot + 1);
@@ -174,6 +193,11 @@ void MergeSession::apply(const MergeState& st) {
 }
 
 void MergeSession::set_unit(int layer, const std::string& unit, const Recipe& r) {
+    if (layer < 0) {
+        const BoundaryPart part = boundary_part_from_name(unit);
+        m_model->set_boundary_part(part, m_pool.boundary(r)[part]);
+        return;
+    }
     if (const int e = unit_expert(unit); e >= 0) {
         // A layer without experts (Qwen3-MoE's dense layers) has nothing to set.
         if (m_pool.spec().layer_is_sparse(layer)) m_model->set_expert(layer, e, m_pool.expert(layer, e, r));
@@ -213,14 +237,19 @@ void MergeSession::set_slot(const PositionId& pos, const Recipe& r) {
 
 void MergeSession::begin_position(const PositionId& pos) {
     const bool slot = pos.kind == PositionId::Kind::layer || pos.kind == PositionId::Kind::tensor;
-    if (slot)
+    // The final norm and lm_head come after every layer: all layers are fixed
+    // there. The embeddings come before them: nothing is.
+    const bool after_layers = pos.boundary_part() && pos.unit != "embed_tokens";
+    if (after_layers)
+        m_eval->begin_position(m_pool.num_layers());
+    else if (slot && !pos.boundary_part())
         m_eval->begin_position(pos.layer);
     else
         m_eval->end_position();
     // The candidates of the previous position were read through the mapping:
     // drop their pages once the search moves on (whole models after a
     // whole-model position), so resident memory stays flat in the pool size.
-    const int touched = slot ? pos.layer : -1;
+    const int touched = slot && !pos.boundary_part() ? pos.layer : -1;
     if (m_touched != kNothingTouched && m_touched != touched) m_pool.release(m_touched);
     m_touched = touched;
 }
@@ -267,10 +296,16 @@ int MergeSession::es_begin(const PositionId& pos, EsKind kind, double initial_si
         return 0;
     }
     m_es_layer = pos.layer;
-    m_es_unit = layer_unit_from_name(pos.unit);
-    const UnitTensors t = m_model->layer(pos.layer)[m_es_unit];
+    UnitTensors t;
+    if (pos.boundary_part()) {
+        m_es_part = boundary_part_from_name(pos.unit);
+        t.weight = m_model->boundary()[m_es_part];
+    } else {
+        m_es_unit = layer_unit_from_name(pos.unit);
+        t = m_model->layer(pos.layer)[m_es_unit];
+    }
     if (!t.weight.defined()) {
-        why = "the layer has no such tensor";
+        why = pos.boundary_part() ? "the model has no such tensor" : "the layer has no such tensor";
         return 0;
     }
     m_es_bias = t.bias;
@@ -289,15 +324,22 @@ void MergeSession::es_draw() {
     if (m_es) m_es->draw();
 }
 
+void MergeSession::es_put(const at::Tensor& weight) {
+    if (m_es_layer < 0)
+        m_model->set_boundary_part(m_es_part, weight);
+    else
+        m_model->set_layer_unit(m_es_layer, m_es_unit, UnitTensors{weight, m_es_bias});
+}
+
 void MergeSession::es_offspring(int i) {
     if (!m_es) throw Error("no fine-tuning under way");
-    m_model->set_layer_unit(m_es_layer, m_es_unit, UnitTensors{m_es->offspring(i), m_es_bias});
+    es_put(m_es->offspring(i));
 }
 
 void MergeSession::es_accept(int winner, bool more) {
     if (!m_es) throw Error("no fine-tuning under way");
     m_es->accept(winner, more);
-    m_model->set_layer_unit(m_es_layer, m_es_unit, UnitTensors{m_es->best(), m_es_bias});
+    es_put(m_es->best());
 }
 
 void MergeSession::es_end() { m_es.reset(); }

@@ -48,7 +48,8 @@ public:
 
     // The working model holds `state` (every slot).
     void apply(const MergeState& state);
-    // One tensor-wise unit of a layer: an engine unit or a routed expert.
+    // One tensor-wise unit of a layer: an engine unit or a routed expert; layer
+    // -1: one part of the boundary ("embed_tokens", "norm", "lm_head").
     void set_unit(int layer, const std::string& unit, const Recipe& recipe);
     // Every dataset on one split (no prefix cache).
     std::vector<DatasetScore> score_all(EvalSplit split);
@@ -87,9 +88,11 @@ private:
     MergeEvents* m_events = nullptr;
     // The tuning under way (es_begin .. es_end) and the unit it tunes.
     std::unique_ptr<EsTensorTuner> m_es;
-    int m_es_layer = -1;
+    int m_es_layer = -1;  // -1: the boundary part m_es_part
     LayerUnit m_es_unit = LayerUnit::q_proj;
+    BoundaryPart m_es_part = BoundaryPart::embed_tokens;
     at::Tensor m_es_bias;
+    void es_put(const at::Tensor& weight);
 };
 
 }  // namespace olm

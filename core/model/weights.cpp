@@ -87,6 +87,18 @@ const char* boundary_part_name(BoundaryPart part) {
     return k_names[static_cast<size_t>(part)].c_str();
 }
 
+bool is_boundary_part_name(const std::string& name) {
+    for (int p = 0; p < kNumBoundaryParts; ++p)
+        if (name == boundary_part_name(static_cast<BoundaryPart>(p))) return true;
+    return false;
+}
+
+BoundaryPart boundary_part_from_name(const std::string& name) {
+    for (int p = 0; p < kNumBoundaryParts; ++p)
+        if (name == boundary_part_name(static_cast<BoundaryPart>(p))) return static_cast<BoundaryPart>(p);
+    throw Error("unknown boundary part '" + name + "' (known: embed_tokens, norm, lm_head)");
+}
+
 at::Tensor& BoundaryWeights::operator[](BoundaryPart p) {
     switch (p) {
         case BoundaryPart::embed_tokens:

@@ -71,6 +71,8 @@ struct LayerWeights {
 enum class BoundaryPart : int { embed_tokens = 0, norm, lm_head };
 inline constexpr int kNumBoundaryParts = 3;
 const char* boundary_part_name(BoundaryPart part);  // io's unit_name: "embed_tokens", "norm", "lm_head"
+bool is_boundary_part_name(const std::string& name);
+BoundaryPart boundary_part_from_name(const std::string& name);  // throws olm::Error on another name
 
 struct BoundaryWeights {
     at::Tensor embed_tokens;  // [vocab, hidden]

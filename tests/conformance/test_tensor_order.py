@@ -40,7 +40,22 @@ def hf_units(model, layer):
     return out
 
 
-def olm_units(tmp_path, pool, direction):
+def hf_boundary(model):
+    """The units outside the layers in named_parameters() order, split at the layers:
+    (before, after), e.g. (["embed_tokens"], ["norm", "lm_head"]); a tied lm_head is
+    no parameter of its own."""
+    before, after, seen_layer = [], [], False
+    for name, _ in model.named_parameters():
+        if re.search(r"(?:^|\.)layers\.\d+\.", name):
+            seen_layer = True
+            continue
+        m = re.search(r"(?:^|\.)(embed_tokens|norm|lm_head)\.weight$", name)
+        assert m, f"a parameter outside the layers that OLM Studio has no unit for: {name}"
+        (after if seen_layer else before).append(m.group(1))
+    return before, after
+
+
+def olm_units(tmp_path, pool, direction, boundary=False):
     (tmp_path / "d.json").write_text(DATA)
     cfg = tmp_path / f"{direction}.yaml"
     cfg.write_text(f"models: [{', '.join(str(p) for p in pool)}]\nbase_model_name: base\n"
@@ -48,6 +63,10 @@ def olm_units(tmp_path, pool, direction):
                    "dataset:\n  d.json: {mode: exact}\nsamples: 0\nlayer_swap: true\n"
                    f"tensor_swap: true\ndirection: {direction}\n")
     text = olm("merge", cfg, "--dry-run")
+    if boundary:
+        m = re.search(r"tensor-wise boundary units: before the layers (.+); after them (.+)", text)
+        assert m, text
+        return tuple([] if g == "none" else g.split(", ") for g in m.groups())
     m = re.search(r"tensor-wise order within a layer(?: \(backward\))?: (.+)", text)
     assert m, text
     return m.group(1).split(", ")
@@ -83,3 +102,16 @@ def test_tensor_order_is_transformers_parameter_order(arch, tmp_path):
         mine = [u for u in got if u in want]
         assert mine == want, f"{arch} layer {layer}: olm {mine}\n transformers {want}"
     assert set(got) == union, f"{arch}: olm {got}, transformers {sorted(union)}"
+
+
+@pytest.mark.parametrize("arch", sorted(a for a in ARCHS if a != "gemma3-vision"))
+def test_boundary_units_are_transformers_parameter_order(arch, tmp_path):
+    """embed_tokens, the final norm and lm_head are units of the same list, where
+    named_parameters() has them (before and after the layers; no tied lm_head),
+    and backward visits them in the reverse order."""
+    model = make_model(arch, tmp_path / "base")
+    shutil.copytree(tmp_path / "base", tmp_path / "other")
+    pool = [tmp_path / "base", tmp_path / "other"]
+    before, after = hf_boundary(model)
+    assert olm_units(tmp_path, pool, "forward", boundary=True) == (before, after)
+    assert olm_units(tmp_path, pool, "backward", boundary=True) == (after[::-1], before[::-1])

@@ -19,6 +19,7 @@ inline void apply_slot(MergeState& state, const PositionId& pos, const Recipe& r
             state.boundary = r;
             for (auto& l : state.layers) l = r;
             state.units.clear();
+            state.boundary_parts.clear();
             break;
         case PositionId::Kind::boundary:
             state.boundary = r;
@@ -31,7 +32,10 @@ inline void apply_slot(MergeState& state, const PositionId& pos, const Recipe& r
             break;
         }
         case PositionId::Kind::tensor:
-            state.units[pos.key()] = r;
+            if (pos.boundary_part())
+                state.boundary_parts[pos.unit] = r;
+            else
+                state.units[pos.key()] = r;
             break;
     }
 }
@@ -98,13 +102,15 @@ inline double recipe_distance(const Recipe& a, const Recipe& b) {
 
 // A search over every kind of position on pool {base, a, b, c} with `n`
 // layers and 2 datasets (base and boundary selection, tensor units, an
-// interpolation, task arithmetic, two backward sweeps), for resume tests.
+// interpolation, task arithmetic, two backward sweeps, the boundary's parts
+// as tensor units), for resume tests.
 inline SearchOptions every_position_kind(int n) {
     SearchOptions o = search_options({"base", "a", "b", "c"}, n, 2);
     o.boundary_select = true;
     o.base_select = true;
     o.tensor_swap = true;
     o.tensor_units = {"q_proj", "mlp"};
+    o.boundary_units = {"embed_tokens", "norm"};
     o.interpolate = {0.5};
     o.task_arithmetic = true;
     o.sweeps = 2;
@@ -113,9 +119,11 @@ inline SearchOptions every_position_kind(int n) {
 }
 
 // Its planted cost on dataset d: `offset`, plus distances from b at the
-// boundary, from the a+b average in every layer and from c in every unit.
+// boundary (from a for its final norm), from the a+b average in every layer
+// and from c in every unit.
 inline double every_position_kind_cost(const MergeState& s, int d, double offset) {
-    double v = offset + 0.3 * recipe_distance(s.boundary, single_model("b"));
+    double v = offset + 0.3 * recipe_distance(s.boundary_recipe("embed_tokens"), single_model("b")) +
+               0.2 * recipe_distance(s.boundary_recipe("norm"), single_model("a"));
     for (size_t L = 0; L < s.layers.size(); ++L) {
         const Recipe& r = s.layers[L];
         v += (1 + d) * recipe_distance(r, Recipe{{"a", 0.5}, {"b", 0.5}}) +

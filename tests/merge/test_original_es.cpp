@@ -8,9 +8,10 @@
 //   PYTHONHASHSEED=0 python tools/original-es-golden.py --original OLM_CHECKOUT
 //       --data tests/data/original --out tests/data/original/golden_es   (one line)
 // (torch 2.15, transformers 5.24, CPU), which seeds each tuning with the seed
-// OLM Studio gives that tensor, breaks Copeland ties by pool order, hands the
-// original's SVD a copy of the tensor (as on a GPU) and leaves the boundary out
-// of the tensor list; the script says why.
+// OLM Studio gives that tensor, breaks Copeland ties by pool order and hands the
+// original's SVD a copy of the tensor (as on a GPU); the script says why. The
+// tensor list is the original's whole parameter list: embed_tokens, every
+// layer's units, the final norm and lm_head, each decided and tuned in turn.
 //
 // OLM Studio's merge of the same config must take the same decisions and the
 // same winners, score every candidate and offspring as the original did
@@ -56,11 +57,13 @@ fs::path write_config(const fs::path& dir) {
     return cfg;
 }
 
-// model.layers.3.self_attn.q_proj.weight -> 3.self_attn.q_proj
+// model.layers.3.self_attn.q_proj.weight -> 3.self_attn.q_proj; the boundary's
+// model.embed_tokens.weight, model.norm.weight, lm_head.weight -> its part's name.
 std::string unit_key(const std::string& name) {
-    const std::string prefix = "model.layers.";
-    std::string rest = name.substr(prefix.size());
-    rest = rest.substr(0, rest.size() - std::string(".weight").size());
+    std::string rest = name.substr(0, name.size() - std::string(".weight").size());
+    const std::string layers = "model.layers.";
+    if (rest.rfind(layers, 0) == 0) return rest.substr(layers.size());
+    if (rest.rfind("model.", 0) == 0) rest = rest.substr(std::string("model.").size());
     return rest;
 }
 
@@ -97,6 +100,11 @@ private slots:
         MergeRun(c, ev, {.resume = false, .force = false, .device = "", .export_model = true}).run();
         const Json got = parse_json_text(olm::testing::read_text(c.report_path()));
 
+        // The boundary's parts are units of the original's list, decided and tuned like the layers'.
+        for (const char* part : {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"}) {
+            QVERIFY2(golden["report"]["tensors"].contains(part), part);
+            QVERIFY2(got["tensors"].contains(unit_key(part)), part);
+        }
         double worst_candidate = 0, worst_offspring = 0, worst_result = 0;
         int tunings = 0, winners = 0, skipped = 0;
         for (const auto& [name, entry] : golden["report"]["tensors"].items()) {
@@ -176,7 +184,8 @@ private slots:
         MergeEvents quiet;
         MergeRun(full, quiet, {.resume = false, .force = false, .device = "", .export_model = false}).run();
 
-        // Cancelled in the second generation of the first tensor's es_svd (λ = 14).
+        // Cancelled in the second generation of the first tensor's es_svd: the
+        // embeddings', [512, 32], λ = 14.
         MergeRun* current = nullptr;
         CancelAfter cancel(&current, 14 + 5);
         {
@@ -187,7 +196,7 @@ private slots:
             current = nullptr;
         }
         const Json partial = parse_json_text(olm::testing::read_text(cut.report_path()));
-        const Json& open = partial["tensors"]["0.self_attn.q_proj"]["es"]["es_svd"];
+        const Json& open = partial["tensors"]["embed_tokens"]["es"]["es_svd"];
         QCOMPARE(open["history"].size(), size_t(2));
         QVERIFY(!open["history"][1].contains("winner"));
         QVERIFY(open["history"][1]["offspring"][3].is_object());

@@ -341,6 +341,42 @@ private slots:
         QVERIFY(worst <= 1e-5);
     }
 
+    // --resume on the original's tensor-wise report cut after its first unit,
+    // model.embed_tokens.weight (golden_es's, with a planted choice): the
+    // embeddings are the imported position tensors.embed_tokens, kept as the
+    // report decided them and evaluated nowhere; the search goes on with the
+    // layers' units, the final norm and lm_head.
+    void resumeContinuesATensorWiseReportAtTheEmbeddings() {
+        const fs::path data = fs::path(OLM_TEST_DATA_DIR) / "original";
+        const auto whole =
+            nlohmann::json::parse(olm::testing::read_text(data / "golden_es" / "golden_es.json"))["report"];
+        nlohmann::json cut = {
+            {"base_model", whole["base_model"]},
+            {"tensors", {{"model.embed_tokens.weight", whole["tensors"]["model.embed_tokens.weight"]}}}};
+        cut["tensors"]["model.embed_tokens.weight"]["best_model"] = "olm-c";
+        QTemporaryDir tmp;
+        const fs::path dir = tmp.path().toStdString();
+        const MergeConfig c = load_merge_config(write_original_config(
+            dir,
+            "  exact2.json: {mode: exact_match, think: true}\nlayer_swap: false\ntensor_swap: true\n"
+            "samples: 200\nsafeguard: \"off\"\nreferences: false\ndtype: fp32\ndevice: cpu\n"));
+        fs::create_directories(c.output_dir);
+        olm::testing::write_text(c.report_path(), cut.dump(4));
+        MergeEvents quiet;
+        MergeRun(c, quiet, {.resume = true, .force = false, .device = "", .export_model = false}).run();
+        const auto got = nlohmann::json::parse(olm::testing::read_text(c.report_path()));
+        const auto& embed = got["tensors"]["embed_tokens"];
+        QVERIFY(embed["imported"].get<bool>());
+        QCOMPARE(embed["best_model"].get<std::string>(), std::string("olm-c"));
+        QVERIFY(!embed["candidates"]["olm-a"].contains("seconds"));  // not evaluated here
+        QCOMPARE(got["recipe"]["boundary_parts"]["embed_tokens"], nlohmann::json({{"olm-c", 1.0}}));
+        for (const char* unit : {"0.self_attn.q_proj", "1.post_attention_layernorm", "norm", "lm_head"}) {
+            QVERIFY2(got["tensors"].contains(unit), unit);
+            QVERIFY2(!got["tensors"][unit].contains("imported"), unit);
+            QVERIFY2(got["tensors"][unit]["candidates"]["olm-a"].contains("seconds"), unit);
+        }
+    }
+
     // A report naming what the pool or the model does not have is refused by name.
     void badOriginalReportsAreRefusedByName_data() {
         QTest::addColumn<QString>("edit");

@@ -304,6 +304,7 @@ private slots:
             o.layer_swap = false;
             o.tensor_swap = true;
             o.tensor_units = {"self_attn.q_proj", "mlp.down_proj", "input_layernorm"};
+            o.boundary_units = {"embed_tokens", "norm", "lm_head"};
             o.backward = backward;
             Order order;
             SearchHooks hooks;
@@ -314,16 +315,50 @@ private slots:
             for (const auto& k : order.keys)
                 if (k != "base") tensors.push_back(k);
             if (!backward) {
+                // The original's parameter list: embeddings, every layer's units, final norm, lm_head.
                 QCOMPARE(tensors, (std::vector<std::string>{
-                                      "0.self_attn.q_proj", "0.mlp.down_proj", "0.input_layernorm",
-                                      "1.self_attn.q_proj", "1.mlp.down_proj", "1.input_layernorm",
-                                      "2.self_attn.q_proj", "2.mlp.down_proj", "2.input_layernorm"}));
+                                      "embed_tokens", "0.self_attn.q_proj", "0.mlp.down_proj",
+                                      "0.input_layernorm", "1.self_attn.q_proj", "1.mlp.down_proj",
+                                      "1.input_layernorm", "2.self_attn.q_proj", "2.mlp.down_proj",
+                                      "2.input_layernorm", "norm", "lm_head"}));
                 forward = tensors;
             } else {
                 std::reverse(forward.begin(), forward.end());
                 QCOMPARE(tensors, forward);
             }
         }
+    }
+
+    // The boundary's parts searched tensor-wise, each on its own: a planted
+    // choice per part (embeddings from a, lm_head from b, the final norm best
+    // left to the base) is found, recorded as boundary parts, and the
+    // report's recipe and its tensors section hold them under their names.
+    void boundaryPartsAreTensorUnits() {
+        FakeScorer scorer(2, [](const MergeState& st, int d) {
+            return 1.0 + (1 + d) * recipe_distance(st.boundary_recipe("embed_tokens"), single_model("a")) +
+                   0.5 * recipe_distance(st.boundary_recipe("lm_head"), single_model("b")) +
+                   0.1 * recipe_distance(st.boundary_recipe("norm"), single_model("base"));
+        });
+        SearchOptions o = search_options({"base", "a", "b"}, 2, 2);
+        o.layer_swap = false;
+        o.tensor_swap = true;
+        o.tensor_units = {"self_attn.q_proj"};
+        o.boundary_units = {"embed_tokens", "norm", "lm_head"};
+        MergeReport report;
+        const SearchResult res = run_search(o, scorer, report, {});
+        QCOMPARE(res.state.boundary_parts.size(), size_t(2));
+        QCOMPARE(recipe_text(res.state.boundary_recipe("embed_tokens")), std::string("a"));
+        QCOMPARE(recipe_text(res.state.boundary_recipe("lm_head")), std::string("b"));
+        QCOMPARE(recipe_text(res.state.boundary_recipe("norm")), std::string("base"));
+        QVERIFY(res.state.units.empty());
+        const nlohmann::json& j = report.json();
+        QCOMPARE(j["tensors"]["embed_tokens"]["best_model"].get<std::string>(), std::string("a"));
+        QCOMPARE(j["tensors"]["lm_head"]["best_model"].get<std::string>(), std::string("b"));
+        QCOMPARE(report.state(2).boundary_parts.size(), size_t(2));
+        // 1 base + 5 positions (2 layer units, 3 parts) x 2 candidates besides the working
+        // model, per dataset; the plan's bound counts the working model too.
+        QCOMPARE(scorer.calls, (1 + 5 * 2) * 2LL);
+        QCOMPARE(planned_evaluations(o), (1 + 5 * 3) * 2LL);
     }
 
     void baseSelectPicksBestWholeModel() {

@@ -60,7 +60,12 @@ private slots:
                                     {{"metrics", {{"exact.json", {{"a", 1.1}, {"b", 1.0}}}}},
                                      {"best_model", "b"},
                                      {"recipe", {{"b", 1.0}}},
-                                     {"es", {{"es_svd", run}}}}}}},
+                                     {"es", {{"es_svd", run}}}}},
+                                   // A boundary part the tensor-wise search visited, under its name.
+                                   {"lm_head",
+                                    {{"metrics", {{"exact.json", {{"a", 1.05}, {"b", 1.15}}}}},
+                                     {"best_model", "a"},
+                                     {"recipe", {{"a", 1.0}}}}}}},
                                  {"recipe",
                                   {{"base", "a"},
                                    {"boundary", {{"a", 1.0}}},
@@ -75,6 +80,16 @@ private slots:
         QString error;
         QVERIFY2(readMergeReport(path, got, &error), qPrintable(error));
         QCOMPARE(got.pool, (QStringList{"a", "b"}));
+        HeatmapModel heat;
+        heat.reset(got.pool, got.layers, got.datasets);
+        for (const auto& c : got.candidates) heat.addResult(c);
+        for (const auto& d : got.decisions) heat.setDecision(d);
+        const int lm = heat.rowOf(PositionKind::boundary, -1, QStringLiteral("lm_head"));
+        QVERIFY(lm >= 0);
+        QCOMPARE(heat.chosen(lm), QStringLiteral("a"));
+        QCOMPARE(*heat.score(lm, heat.columnOf("b"), "exact.json"), 1.15);
+        QCOMPARE(heat.headerData(lm, Qt::Vertical).toString(), QStringLiteral("boundary lm_head"));
+        QVERIFY(heat.rowOf(PositionKind::tensor, 0, QStringLiteral("self_attn.q_proj")) >= 0);
         SummaryPanel panel;
         QVERIFY(panel.loadReport(path));
         const QString text = panel.browser()->toPlainText();
