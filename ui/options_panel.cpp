@@ -140,6 +140,17 @@ OptionsPanel::OptionsPanel(QWidget* parent) : QGroupBox(tr("Direction and option
            "original's model_scanner: Copeland on the per-dataset ranks, ties by rank sum)"));
     form->addRow(tr("Pool models searched"), m_maxModels);
 
+    m_markov = new QSpinBox;
+    m_markov->setObjectName(QStringLiteral("markov"));
+    m_markov->setRange(0, 16);
+    m_markov->setSpecialValueText(tr("one layer at a time"));
+    m_markov->setSuffix(tr(" previous layer(s)"));
+    m_markov->setToolTip(tr(
+        "Choose each layer together with the N before it (backward: after it) among every combination of "
+        "pool models (markov, the original's model_scanner window search): pool^(N+1) candidates per layer; "
+        "no blends, no sweeps"));
+    form->addRow(tr("Layer window"), m_markov);
+
     m_selection = new QComboBox;
     m_selection->setObjectName(QStringLiteral("selection"));
     m_selection->addItem(tr("preset's (original: ranks, better: geometric mean)"), QString());
@@ -247,6 +258,7 @@ void OptionsPanel::applyTo(olm::MergeConfig& c) const {
     c.es_norm_generations = m_esNormGenerations->value();
     c.improve_all = m_improveAll->currentData().toString().toStdString();
     c.max_models = m_maxModels->value();
+    c.markov = m_markov->value();
     c.threads = m_threads->value();
     c.selection = m_selection->currentData().toString().toStdString();
     c.search = m_preset->currentData().toString().toStdString();
@@ -271,6 +283,7 @@ void OptionsPanel::loadFrom(const olm::MergeConfig& c) {
     m_esNormGenerations->setValue(static_cast<int>(std::clamp<int64_t>(c.es_norm_generations, 1, 1000)));
     selectData(m_improveAll, QString::fromStdString(c.improve_all));
     m_maxModels->setValue(static_cast<int>(std::clamp<int64_t>(c.max_models, 0, m_maxModels->maximum())));
+    m_markov->setValue(static_cast<int>(std::clamp<int64_t>(c.markov, 0, m_markov->maximum())));
     m_threads->setValue(static_cast<int>(std::clamp<int64_t>(c.threads, 0, m_threads->maximum())));
     selectData(m_selection, QString::fromStdString(c.selection));
     selectData(m_preset, QString::fromStdString(c.search));

@@ -49,6 +49,7 @@ private:
     QSpinBox* m_esNormGenerations;
     QComboBox* m_improveAll;
     QSpinBox* m_maxModels;
+    QSpinBox* m_markov;
     QSpinBox* m_threads;
     QComboBox* m_selection;
     QComboBox* m_preset;

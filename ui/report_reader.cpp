@@ -137,6 +137,12 @@ void readPass(const Json& root, bool backward, ReportContents& out) {
                 keys.push_back({layer, dot < 0 ? QString() : k.mid(dot + 1), it.key()});
                 continue;
             }
+            // A markov window "first-last", decided at its last layer (backward: its first).
+            static const QRegularExpression window(QStringLiteral("^(\\d+)-(\\d+)$"));
+            if (const auto w = window.match(k); w.hasMatch() && std::string(section) == "layers") {
+                keys.push_back({(backward ? w.captured(1) : w.captured(2)).toInt(), QString(), it.key()});
+                continue;
+            }
             // The original's tensors section: full tensor names, one per module
             // ("model.layers.3.self_attn.q_proj.weight", "model.embed_tokens.weight").
             static const QRegularExpression layerTensor(

@@ -29,7 +29,7 @@ const std::vector<std::string>& merge_config_keys() {
         // original OLM
         "models_dir", "models", "output_dir", "dataset_dir", "dataset", "direction", "base_model_name",
         "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
-        "selection", "load_merge_report", "download", "max_models", "es_svd", "es_svd_generations",
+        "selection", "load_merge_report", "download", "max_models", "markov", "es_svd", "es_svd_generations",
         "es_svd_sigma", "es_norm", "es_norm_generations", "es_norm_sigma",
         // new
         "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
@@ -468,6 +468,8 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
             c.samples = rd.integer(v, key, 0);
         else if (key == "max_models")
             c.max_models = rd.integer(v, key, 1);
+        else if (key == "markov")
+            c.markov = rd.integer(v, key, 0);
         else if (key == "selection") {
             c.selection = rd.scalar(v, key);
             if (c.selection != "ranks" && c.selection != "rank_sum" && c.selection != "copeland" &&
@@ -575,6 +577,30 @@ MergeConfig parse_merge_config_text(const std::string& yaml_text, const fs::path
                     "ES fine-tuning runs once, after each tensor decision: it cannot be combined with sweeps "
                     "above 1 (the " +
                         c.search + " preset or the sweeps key)");
+    }
+    if (c.markov > 0) {
+        const YAML::Node m = root["markov"];
+        if (!c.layer_swap)
+            c.warnings.push_back(
+                name + ":" + std::to_string(m.Mark().line + 1) +
+                ": markov has no effect without layer_swap (it is the layer-wise search's window)");
+        if (c.effective_sweeps() > 1 || !c.effective_interpolate().empty() || c.effective_task_arithmetic())
+            rd.fail(
+                m, "markov",
+                "the window search's candidates are combinations of pool models, one per layer: it cannot "
+                "be combined with interpolate, task_arithmetic or sweeps above 1 (the " +
+                    c.search + " preset sets them; use search: original or set them off)");
+        // pool^(markov+1) combinations per window: refuse what could never finish.
+        double combos = 1;
+        const double pool = static_cast<double>(
+            c.max_models > 0 ? std::min<int64_t>(c.max_models, static_cast<int64_t>(c.models.size()))
+                             : static_cast<int64_t>(c.models.size()));
+        for (int64_t k = 0; k <= c.markov && combos <= 1e6; ++k) combos *= std::max(pool, 1.0);
+        if (combos > 1e6)
+            rd.fail(m, "markov",
+                    "a window of " + std::to_string(c.markov + 1) + " layers over " +
+                        std::to_string(static_cast<long long>(pool)) +
+                        " pool models has more than a million combinations to score per layer");
     }
     if (!seen.count("models")) throw Error(name + ": models: missing (the list of pool models)");
     if (!seen.count("dataset"))
@@ -685,6 +711,7 @@ std::string merge_config_to_yaml(const MergeConfig& c, const fs::path& base_dir)
     out << YAML::Key << "improve_all" << YAML::Value << c.improve_all;
     out << YAML::Key << "samples" << YAML::Value << c.samples;
     if (c.max_models > 0) out << YAML::Key << "max_models" << YAML::Value << c.max_models;
+    if (c.markov > 0) out << YAML::Key << "markov" << YAML::Value << c.markov;
     if (!c.selection.empty()) out << YAML::Key << "selection" << YAML::Value << c.selection;
     if (c.es_svd || c.es_norm) {
         out << YAML::Key << "es_svd" << YAML::Value << c.es_svd;
@@ -756,7 +783,8 @@ nlohmann::json merge_config_to_json(const MergeConfig& c) {
     j["improve_all"] = c.improve_all;
     j["samples"] = c.samples;
     if (c.max_models > 0)
-        j["max_models"] = c.max_models;  // absent when unset: hashes of earlier runs stay valid
+        j["max_models"] = c.max_models;        // absent when unset: hashes of earlier runs stay valid
+    if (c.markov > 0) j["markov"] = c.markov;  // likewise
     j["selection"] = c.effective_selection();
     if (c.es_svd || c.es_norm) {  // absent when off: hashes of earlier runs stay valid
         j["es_svd"] = c.es_svd;

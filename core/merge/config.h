@@ -41,6 +41,7 @@ struct MergeConfig {
     bool skip_norm = false;
     std::string improve_all;  // "" (off) | all | base | <mode name>
     int64_t samples = 200;    // first N usable samples per dataset, 0 = all
+    int64_t markov = 0;       // the markov window search (model_scanner.py): layers chosen markov+1 at a time
     int64_t max_models = 0;   // keep the best N pool models (each scored whole) before the search; 0 = all
     std::string selection;  // ranks | rank_sum | copeland | geomean; "" = the preset's (effective_selection)
     bool load_merge_report = false;  // resume from output_dir/merge_report.json

@@ -49,6 +49,7 @@ std::string PositionId::key() const {
         case Kind::boundary:
             return "boundary";
         case Kind::layer:
+            if (window_first >= 0) return std::to_string(window_first) + "-" + std::to_string(window_last);
             return std::to_string(layer);
         case Kind::tensor:
             return layer < 0 ? unit : std::to_string(layer) + "." + unit;

@@ -38,9 +38,13 @@ struct PositionId {
     int layer = -1;    // layer index for layer / tensor (-1: a boundary part)
     std::string unit;  // tensor unit name for tensor (e.g. "q_proj", "embed_tokens"), else ""
     int pass = 1;      // sweep pass (1 = first)
-    // report key: "boundary", "3", "3.q_proj", "embed_tokens", "base", "reference"
+    // The markov window search: the layers [window_first, window_last] are
+    // chosen together at layer `layer` (kind layer); -1 when no window.
+    int window_first = -1, window_last = -1;
+    // report key: "boundary", "3", "3.q_proj", "embed_tokens", "1-3" (a window), "base", "reference"
     std::string key() const;
     bool boundary_part() const { return kind == Kind::tensor && layer < 0; }
+    bool window() const { return kind == Kind::layer && window_first >= 0; }
 };
 
 enum class CandidateStatus { evaluated, reused_identical, disqualified, failed };

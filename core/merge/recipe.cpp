@@ -33,6 +33,25 @@ std::string single_model_name(const Recipe& r) {
 
 bool same_recipe(const Recipe& a, const Recipe& b) { return normalized(a) == normalized(b); }
 
+Recipe window_recipe(const std::map<int, Recipe>& layers) {
+    Recipe out;
+    for (const auto& [L, r] : layers)
+        for (const auto& [name, c] : r) out[std::to_string(L) + ":" + name] = c;
+    return out;
+}
+
+std::map<int, Recipe> window_layers(const Recipe& r) {
+    std::map<int, Recipe> out;
+    for (const auto& [key, c] : r) {
+        const auto colon = key.find(':');
+        if (colon == std::string::npos || colon == 0 || colon > 6 ||
+            key.find_first_not_of("0123456789") != colon)
+            throw Error("window recipe: '" + key + "' is not <layer>:<model>");
+        out[std::stoi(key.substr(0, colon))][key.substr(colon + 1)] = c;
+    }
+    return out;
+}
+
 std::string recipe_text(const Recipe& r) {
     if (auto s = single_model_name(r); !s.empty()) return s;
     std::string out;

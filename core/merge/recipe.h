@@ -32,6 +32,13 @@ bool same_recipe(const Recipe& a, const Recipe& b);
 // "ft_1" or "0.5*ft_1 + 0.5*base" (deterministic, name order).
 std::string recipe_text(const Recipe& r);
 
+// A window of consecutive layers (the markov window search) as one recipe:
+// "<layer>:<model>" -> coefficient, so a window candidate is compared,
+// recorded and resumed like any other. window_layers inverts it (throws
+// olm::Error on a key without a layer).
+Recipe window_recipe(const std::map<int, Recipe>& layers);
+std::map<int, Recipe> window_layers(const Recipe& r);
+
 nlohmann::json recipe_to_json(const Recipe& r);
 Recipe recipe_from_json(const nlohmann::json& j);
 

@@ -537,6 +537,15 @@ MergePlan MergeRun::dry_run(bool calibrate) {
       << ", interpolate " << o.interpolate.size() << " weight(s), task arithmetic "
       << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ", racing "
       << (o.racing ? "on" : "off") << ")\n";
+    if (o.layer_swap && o.markov > 0) {
+        long long most = 1;
+        for (int k = 0; k <= o.markov && k < o.num_layers; ++k)
+            most *= static_cast<long long>(o.max_models > 0 ? std::min<size_t>(o.max_models, o.pool.size())
+                                                            : o.pool.size());
+        t << "layer-wise markov window: each layer chosen with the " << o.markov << " before it"
+          << (o.backward ? " (backward: after it)" : "") << ", up to " << most
+          << " combinations of pool models per layer\n";
+    }
     t << "evaluations (candidate x dataset, upper bound): " << p.evaluations << " + " << extra
       << " for the merge, the reference points and the safeguard\n";
     if (o.tensor_swap && (o.es_svd || o.es_norm)) {

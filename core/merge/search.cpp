@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 namespace olm {
 
@@ -426,6 +427,29 @@ std::vector<PositionId> tensor_positions(const SearchOptions& o, int pass) {
     return out;
 }
 
+std::pair<int, int> markov_window(int layer, int num_layers, int markov, bool backward) {
+    if (backward) return {layer, std::min(num_layers - 1, layer + markov)};
+    return {std::max(0, layer - markov), layer};
+}
+
+std::vector<Candidate> window_candidates(const std::vector<std::string>& pool, int first, int last) {
+    const int w = last - first + 1;
+    std::vector<Candidate> out;
+    if (pool.empty() || w < 1) return out;
+    std::vector<size_t> digit(static_cast<size_t>(w), 0);
+    for (long long i = 0;; ++i) {
+        std::map<int, Recipe> layers;
+        for (int k = 0; k < w; ++k) layers[first + k] = single_model(pool[digit[static_cast<size_t>(k)]]);
+        out.push_back(
+            {"window_" + std::to_string(first) + "-" + std::to_string(last) + "_combo_" + std::to_string(i),
+             window_recipe(layers)});
+        int k = w - 1;
+        while (k >= 0 && ++digit[static_cast<size_t>(k)] == pool.size()) digit[static_cast<size_t>(k--)] = 0;
+        if (k < 0) break;
+    }
+    return out;
+}
+
 long long planned_evaluations(const SearchOptions& o) {
     const long long pool = static_cast<long long>(o.pool.size());
     const bool prune = o.max_models > 0 && o.max_models < pool;
@@ -440,7 +464,17 @@ long long planned_evaluations(const SearchOptions& o) {
         ++n;  // a base outside the pool, scored beside them
     if (o.boundary_select) n += per_pos_first;
     long long positions = 0;
-    if (o.layer_swap) positions += o.num_layers;
+    if (o.layer_swap && o.markov > 0) {
+        // Every combination of the pool's models over each window.
+        for (int L = 0; L < o.num_layers; ++L) {
+            const auto [first, last] = markov_window(L, o.num_layers, o.markov, o.backward);
+            long long combos = 1;
+            for (int k = first; k <= last; ++k) combos *= m;
+            n += combos;
+        }
+    } else if (o.layer_swap) {
+        positions += o.num_layers;
+    }
     if (o.tensor_swap)
         positions += static_cast<long long>(o.num_layers) * static_cast<long long>(o.tensor_units.size()) +
                      static_cast<long long>(o.boundary_units.size());
@@ -571,6 +605,8 @@ private:
     // (es_svd, then es_norm), starting from the decision's scores (Infinity ->
     // the base's, as the original).
     void fine_tune(const PositionId& pos, const std::map<std::string, double>& decided);
+    // The markov window at pos.layer, decided and applied to every layer of it.
+    void decide_window(PositionId pos, bool& changed);
     void fine_tune_one(const PositionId& pos, EsKind kind, std::vector<double>& best);
     // A distributed search: what one rank scored at a position, handed to all.
     struct Shared {
@@ -615,8 +651,10 @@ private:
 };
 
 void Search::note_decision(const PositionDecision& d) {
-    if (d.position.kind != PositionId::Kind::layer || d.position.layer < prev_layer_) return;
-    prev_layer_ = d.position.layer;
+    // A window records its scores at every layer of it: the highest is its last.
+    const int L = d.position.window() ? d.position.window_last : d.position.layer;
+    if (d.position.kind != PositionId::Kind::layer || L < prev_layer_) return;
+    prev_layer_ = L;
     prev_.assign(o_.datasets.size(), std::numeric_limits<double>::infinity());
     for (size_t i = 0; i < o_.datasets.size(); ++i)
         if (auto it = d.scores.find(o_.datasets[i]); it != d.scores.end()) prev_[i] = it->second;
@@ -1099,13 +1137,22 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     std::vector<std::vector<double>> table;
     std::vector<bool> eligible;
     score_table(results, cands.size(), table, eligible);
-    int best = select_best(table, eligible, o_.selection, slot);
+    // model_scanner.py ranks a window's combinations with rank_models: Copeland
+    // on ranks, ties -> smaller rank sum (pool_order), under `ranks`.
+    auto pick = [&] {
+        if (pos.window() && o_.selection == SelectionRule::ranks) {
+            const std::vector<int> ranked = pool_order(table, eligible);
+            return ranked.empty() ? -1 : ranked.front();
+        }
+        return select_best(table, eligible, o_.selection, slot);
+    };
+    int best = pick();
     if (best >= 0 && !results[static_cast<size_t>(best)].stopped.empty()) {
         // A stopped candidate ranks with its partial means, but only a candidate
         // scored on every sample can win.
         for (size_t j = 0; j < results.size(); ++j)
             if (!results[j].stopped.empty()) eligible[j] = false;
-        best = select_best(table, eligible, o_.selection, slot);
+        best = pick();
     }
     if (!forced.empty()) {
         best = -1;
@@ -1157,6 +1204,28 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     if (hooks_.events) hooks_.events->position_decided(dec);
     last_results_ = std::move(results);
     return out;
+}
+
+void Search::decide_window(PositionId pos, bool& changed) {
+    std::tie(pos.window_first, pos.window_last) =
+        markov_window(pos.layer, o_.num_layers, o_.markov, o_.backward);
+    std::map<int, Recipe> now;
+    for (int L = pos.window_first; L <= pos.window_last; ++L) now[L] = state_.layers[static_cast<size_t>(L)];
+    const Recipe cur = window_recipe(now);
+    const auto cands = window_candidates(pool_, pos.window_first, pos.window_last);
+    const Decided d = decide(pos, cands, cur, true);
+    if (d.index >= 0)
+        for (const auto& [L, r] : window_layers(cands[static_cast<size_t>(d.index)].recipe)) {
+            if (same_recipe(r, state_.layers[static_cast<size_t>(L)])) continue;
+            state_.layers[static_cast<size_t>(L)] = r;
+            // A new layer replaces the layer's unit overrides.
+            for (const auto& u : o_.tensor_units) {
+                state_.units.erase(std::to_string(L) + "." + u);
+                state_.tuned.erase(std::to_string(L) + "." + u);
+            }
+        }
+    changed = changed || d.changed;
+    store_.record_state(state_);
 }
 
 void Search::fine_tune(const PositionId& pos, const std::map<std::string, double>& decided) {
@@ -1378,6 +1447,10 @@ SearchResult Search::run() {
                 pos.kind = PositionId::Kind::layer;
                 pos.layer = L;
                 pos.pass = pass;
+                if (o_.markov > 0) {
+                    decide_window(pos, changed);
+                    continue;
+                }
                 const Recipe cur = state_.layers[static_cast<size_t>(L)];
                 auto cands = position_candidates(pool_, state_.base, cur, o_.interpolate, o_.task_arithmetic);
                 const Decided d = decide(pos, cands, cur, true);

@@ -205,6 +205,14 @@ struct SearchOptions {
     bool base_select = false;
     bool boundary_select = false;
     bool layer_swap = true;
+    // The markov window search of the original's model_scanner.py: at layer L
+    // the layers [max(0, L-markov), L] (backward: [L, min(n-1, L+markov)]) are
+    // chosen together among every combination of pool models
+    // (pool^window candidates, "window_a-b_combo_i" in itertools.product
+    // order), the winner ranked as model_scanner.py's rank_models does under
+    // `ranks` (pool_order: Copeland on ranks, ties -> smaller rank sum). 0: one
+    // layer at a time. No blends, no sweeps.
+    int markov = 0;
     bool tensor_swap = false;
     bool backward = false;
     std::string improve_all;  // "" | all | base | <mode>
@@ -316,6 +324,12 @@ struct Candidate {
 std::vector<Candidate> position_candidates(const std::vector<std::string>& pool, const std::string& base,
                                            const Recipe& current, const std::vector<double>& interpolate,
                                            bool task_arithmetic);
+
+// The markov window at layer L of n: [first, last].
+std::pair<int, int> markov_window(int layer, int num_layers, int markov, bool backward);
+// Its candidates: every combination of pool models over the window's layers,
+// in itertools.product order (the last layer's model varies fastest).
+std::vector<Candidate> window_candidates(const std::vector<std::string>& pool, int first, int last);
 
 // Number of candidate x dataset evaluations a search plans (upper bound).
 long long planned_evaluations(const SearchOptions& o);

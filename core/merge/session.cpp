@@ -115,6 +115,7 @@ SearchOptions MergeSession::search_options() const {
     o.base_select = c.base_select;
     o.boundary_select = c.boundary_select;
     o.max_models = static_cast<int>(std::min<int64_t>(c.max_models, 1 << 30));
+    o.markov = static_cast<int>(std::min<int64_t>(c.markov, 1 << 20));
     o.layer_swap = c.layer_swap;
     o.tensor_swap = c.tensor_swap;
     o.backward = c.direction == "backward";
@@ -227,6 +228,10 @@ void MergeSession::set_slot(const PositionId& pos, const Recipe& r) {
             m_model->set_boundary(m_pool.boundary(r));
             break;
         case PositionId::Kind::layer:
+            if (pos.window()) {
+                for (const auto& [L, lr] : window_layers(r)) m_model->set_layer(L, m_pool.layer(L, lr));
+                break;
+            }
             m_model->set_layer(pos.layer, m_pool.layer(pos.layer, r));
             break;
         case PositionId::Kind::tensor:
@@ -242,6 +247,8 @@ void MergeSession::begin_position(const PositionId& pos) {
     const bool after_layers = pos.boundary_part() && pos.unit != "embed_tokens";
     if (after_layers)
         m_eval->begin_position(m_pool.num_layers());
+    else if (pos.window())
+        m_eval->begin_position(pos.window_first);  // the window's first layer is the first that varies
     else if (slot && !pos.boundary_part())
         m_eval->begin_position(pos.layer);
     else
@@ -249,7 +256,8 @@ void MergeSession::begin_position(const PositionId& pos) {
     // The candidates of the previous position were read through the mapping:
     // drop their pages once the search moves on (whole models after a
     // whole-model position), so resident memory stays flat in the pool size.
-    const int touched = slot && !pos.boundary_part() ? pos.layer : -1;
+    // (A window reads several layers: all of them are dropped, as after a whole model.)
+    const int touched = slot && !pos.boundary_part() && !pos.window() ? pos.layer : -1;
     if (m_touched != kNothingTouched && m_touched != touched) m_pool.release(m_touched);
     m_touched = touched;
 }

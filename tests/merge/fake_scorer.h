@@ -25,10 +25,17 @@ inline void apply_slot(MergeState& state, const PositionId& pos, const Recipe& r
             state.boundary = r;
             break;
         case PositionId::Kind::layer: {
-            state.layers.at(static_cast<size_t>(pos.layer)) = r;
-            const std::string prefix = std::to_string(pos.layer) + ".";
-            for (auto it = state.units.begin(); it != state.units.end();)
-                it = it->first.rfind(prefix, 0) == 0 ? state.units.erase(it) : std::next(it);
+            std::map<int, Recipe> layers;
+            if (pos.window())
+                layers = window_layers(r);
+            else
+                layers[pos.layer] = r;
+            for (const auto& [L, lr] : layers) {
+                state.layers.at(static_cast<size_t>(L)) = lr;
+                const std::string prefix = std::to_string(L) + ".";
+                for (auto it = state.units.begin(); it != state.units.end();)
+                    it = it->first.rfind(prefix, 0) == 0 ? state.units.erase(it) : std::next(it);
+            }
             break;
         }
         case PositionId::Kind::tensor:

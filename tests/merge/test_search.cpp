@@ -361,6 +361,47 @@ private slots:
         QCOMPARE(planned_evaluations(o), (1 + 5 * 3) * 2LL);
     }
 
+    // A planted pair of layers that only works together: (a, b) in layers 0
+    // and 1 scores 0, either alone is worse than the base. Layer by layer the
+    // search keeps the base; the markov window of two layers finds the pair,
+    // and visits every combination in itertools.product order.
+    void markovWindowFindsAPlantedPair() {
+        auto cost = [](const MergeState& st, int) {
+            const std::string l0 = recipe_text(st.layers[0]), l1 = recipe_text(st.layers[1]);
+            if (l0 == "a" && l1 == "b") return 0.0;
+            return 1.0 + 0.2 * (l0 != "base") + 0.2 * (l1 != "base") +
+                   0.01 * (recipe_text(st.layers[2]) != "base");
+        };
+        for (const int markov : {0, 1}) {
+            FakeScorer scorer(3, cost);
+            SearchOptions o = search_options({"base", "a", "b"}, 3, 2);
+            o.markov = markov;
+            MergeReport report;
+            const SearchResult res = run_search(o, scorer, report, {});
+            if (markov == 0) {
+                QCOMPARE(layer_names(res.state), (std::vector<std::string>{"base", "base", "base"}));
+                continue;
+            }
+            QCOMPARE(layer_names(res.state), (std::vector<std::string>{"a", "b", "base"}));
+            const auto& layers = report.json()["layers"];
+            QCOMPARE(layers.size(), size_t(3));  // windows 0-0, 0-1, 1-2
+            QVERIFY(layers.contains("0-0") && layers.contains("0-1") && layers.contains("1-2"));
+            QCOMPARE(layers["0-1"]["best_model"].get<std::string>(), std::string("window_0-1_combo_5"));
+            QCOMPARE(recipe_from_json(layers["0-1"]["candidates"]["window_0-1_combo_5"]["recipe"]),
+                     (Recipe{{"0:a", 1.0}, {"1:b", 1.0}}));
+            // 1 base + 3 + 9 + 9 combinations, per dataset; the working model's combination is known.
+            QCOMPARE(planned_evaluations(o), (1 + 3 + 9 + 9) * 2LL);
+            QCOMPARE(scorer.calls, (1 + 2 + 8 + 8) * 2LL);
+        }
+        const auto w = window_candidates({"x", "y"}, 2, 3);
+        QCOMPARE(w.size(), size_t(4));
+        QCOMPARE(w[1].name, std::string("window_2-3_combo_1"));
+        QCOMPARE(w[1].recipe, (Recipe{{"2:x", 1.0}, {"3:y", 1.0}}));
+        QCOMPARE(markov_window(0, 5, 2, false), std::make_pair(0, 0));
+        QCOMPARE(markov_window(3, 5, 2, false), std::make_pair(1, 3));
+        QCOMPARE(markov_window(3, 5, 2, true), std::make_pair(3, 4));
+    }
+
     void baseSelectPicksBestWholeModel() {
         FakeScorer scorer(2, [&](const MergeState& s, int d) {
             const std::string m = single_model_name(s.layers[0]);

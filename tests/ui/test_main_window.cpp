@@ -163,6 +163,17 @@ private slots:
         memory->clear();
         QVERIFY(w.saveProject(saved));
         QCOMPARE(olm::load_merge_config(saved.toStdString()).device_memory, int64_t{0});
+        // The markov window: off by default; with the original preset (no blends) it is saved.
+        auto* markov = w.optionsPanel()->findChild<QSpinBox*>(QStringLiteral("markov"));
+        QVERIFY(markov);
+        QCOMPARE(markov->value(), 0);
+        w.optionsPanel()->preset()->setCurrentIndex(
+            w.optionsPanel()->preset()->findData(QStringLiteral("original")));
+        markov->setValue(1);
+        QVERIFY(w.saveProject(saved));
+        const olm::MergeConfig windowed = olm::load_merge_config(saved.toStdString());
+        QCOMPARE(windowed.markov, int64_t{1});
+        QCOMPARE(windowed.search, std::string("original"));
         QCOMPARE(c.seed, uint64_t(42));  // a key the panels do not show survives
         QCOMPARE(fs::weakly_canonical(c.output_dir), fs::weakly_canonical(root / "out"));
     }

@@ -28,6 +28,21 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
+// Writes `report` to a temporary merge_report.json and reads it as the GUI does.
+bool readReportJson(const nlohmann::json& report, ReportContents& got, QString& error) {
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath(QStringLiteral("merge_report.json"));
+    std::ofstream(path.toStdString()) << report.dump(2);
+    return readMergeReport(path, got, &error);
+}
+
+// The heatmap laid out for `got` with every candidate and decision of it.
+void fillHeatmap(HeatmapModel& heat, const ReportContents& got) {
+    heat.reset(got.pool, got.layers, got.datasets);
+    for (const auto& c : got.candidates) heat.addResult(c);
+    for (const auto& d : got.decisions) heat.setDecision(d);
+}
+
 }  // namespace
 
 class TestReportReader : public QObject {
@@ -81,9 +96,7 @@ private slots:
         QVERIFY2(readMergeReport(path, got, &error), qPrintable(error));
         QCOMPARE(got.pool, (QStringList{"a", "b"}));
         HeatmapModel heat;
-        heat.reset(got.pool, got.layers, got.datasets);
-        for (const auto& c : got.candidates) heat.addResult(c);
-        for (const auto& d : got.decisions) heat.setDecision(d);
+        fillHeatmap(heat, got);
         const int lm = heat.rowOf(PositionKind::boundary, -1, QStringLiteral("lm_head"));
         QVERIFY(lm >= 0);
         QCOMPARE(heat.chosen(lm), QStringLiteral("a"));
@@ -94,6 +107,31 @@ private slots:
         QVERIFY(panel.loadReport(path));
         const QString text = panel.browser()->toPlainText();
         QVERIFY2(text.contains(QStringLiteral("es_svd: 1 of 2 generations improved")), qPrintable(text));
+    }
+
+    // A markov window search's report: each window "first-last" is the row of
+    // the layer it was decided at (forward: its last), its winner a combination.
+    void opensAWindowSearchReport() {
+        auto window = [](const char* winner, double score) {
+            return nlohmann::json{
+                {"metrics", {{"exact.json", {{winner, score}}}}},
+                {"candidates", {{winner, {{"status", "evaluated"}, {"scores", {{"exact.json", score}}}}}}},
+                {"best_model", winner}};
+        };
+        const nlohmann::json report = {
+            {"pool", {"a", "b"}},
+            {"datasets", {{"exact.json", {{"mode", "exact_match"}}}}},
+            {"base_model", {{"name", "a"}, {"metrics", {{"exact.json", 1.2}}}}},
+            {"layers",
+             {{"0-0", window("window_0-0_combo_1", 1.1)}, {"0-1", window("window_0-1_combo_2", 0.9)}}}};
+        ReportContents got;
+        QString error;
+        QVERIFY2(readReportJson(report, got, error), qPrintable(error));
+        QCOMPARE(got.layers, 2);
+        HeatmapModel heat;
+        fillHeatmap(heat, got);
+        QCOMPARE(heat.chosen(heat.rowOf(PositionKind::layer, 0)), QStringLiteral("window_0-0_combo_1"));
+        QCOMPARE(heat.chosen(heat.rowOf(PositionKind::layer, 1)), QStringLiteral("window_0-1_combo_2"));
     }
 
     void opensTheOriginalsReport() {
@@ -125,9 +163,7 @@ private slots:
                 got.datasets.contains("exact2.json"));
 
         HeatmapModel heat;
-        heat.reset(got.pool, got.layers, got.datasets);
-        for (const auto& c : got.candidates) heat.addResult(c);
-        for (const auto& d : got.decisions) heat.setDecision(d);
+        fillHeatmap(heat, got);
 
         // Every finite score of every layer entry, where the original put it.
         int checked = 0;
