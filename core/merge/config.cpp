@@ -4,6 +4,7 @@
 
 #include "core/eval/scripts.h"
 #include "core/io/hf_cache.h"
+#include "core/merge/config_keys.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/hash.h"
@@ -25,18 +26,11 @@ namespace olm {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& merge_config_keys() {
-    static const std::vector<std::string> keys = {
-        // original OLM
-        "models_dir", "models", "output_dir", "dataset_dir", "dataset", "direction", "base_model_name",
-        "base_select", "boundary_select", "layer_swap", "tensor_swap", "skip_norm", "improve_all", "samples",
-        "selection", "load_merge_report", "download", "max_models", "markov", "es_svd", "es_svd_generations",
-        "es_svd_sigma", "es_norm", "es_norm_generations", "es_norm_sigma",
-        // new
-        "device", "dtype", "batch_tokens", "quality_max_new_tokens", "min_words", "forbidden_scripts",
-        "holdout", "chat_template", "prefix_cache", "seed", "threads", "device_memory", "es_seed",
-        // search options
-        "search", "interpolate", "task_arithmetic", "sweeps", "racing", "racing_confidence", "safeguard",
-        "references", "bootstrap_samples"};
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> out;
+        for (const ConfigKey& k : config_key_table()) out.push_back(k.name);
+        return out;
+    }();
     return keys;
 }
 

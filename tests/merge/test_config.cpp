@@ -3,7 +3,9 @@
 #include <QtTest/QtTest>
 
 #include "core/merge/config.h"
+#include "core/merge/config_keys.h"
 #include "core/util/error.h"
+#include "tests/support/test_files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -193,6 +195,36 @@ load_merge_report: false
         QCOMPARE(merge_config_to_json(raced)["racing_confidence"].get<double>(), 0.99);
         auto surer = parse_merge_config(head + "racing: true\n", "/c");
         QVERIFY(merge_config_hash(surer) != merge_config_hash(raced));
+    }
+
+    // The config reference in README.md and docs/merge.md is the key table,
+    // byte for byte (`olm config-reference` prints it), and the loader knows
+    // exactly the table's keys.
+    void referenceInTheDocsIsTheKeyTable() {
+        const std::string begin = "<!-- config-reference:", end = "<!-- /config-reference -->";
+        for (const auto& [doc, level] : {std::pair<const char*, int>{"README.md", 4}, {"docs/merge.md", 3}}) {
+            const std::string text =
+                olm::testing::read_text(std::filesystem::path(OLM_TEST_DATA_DIR) / ".." / ".." / doc);
+            const auto b = text.find(begin);
+            const auto e = text.find(end);
+            QVERIFY2(b != std::string::npos && e != std::string::npos && b < e, doc);
+            const auto first = text.find('\n', b) + 1;
+            const std::string block = text.substr(first, e - first);
+            QVERIFY2(block == "\n" + olm::config_reference_markdown(level) + "\n",
+                     qPrintable(QStringLiteral(
+                                    "%1 differs from `olm config-reference --heading %2`; paste its output "
+                                    "between the config-reference markers")
+                                    .arg(doc)
+                                    .arg(level)));
+        }
+        const auto& keys = olm::merge_config_keys();
+        QCOMPARE(keys.size(), olm::config_key_table().size());
+        for (const auto& k : olm::config_key_table()) {
+            QVERIFY(std::find(keys.begin(), keys.end(), k.name) != keys.end());
+            QVERIFY2(std::string(k.type).size() && std::string(k.default_text).size() &&
+                         std::string(k.meaning).size(),
+                     k.name);
+        }
     }
 
     void unknownKeyWarnsWithNearest() {
