@@ -570,8 +570,19 @@ MergePlan MergeRun::dry_run(bool calibrate) {
     if (o.racing)
         t << "racing: candidates that cannot win stop after 8 or more samples per dataset, so the "
              "search scores fewer samples than this bound\n";
-    t << "by preset: original " << p.evaluations_original << ", better " << p.evaluations_better
-      << ", thorough " << p.evaluations_thorough << "\n";
+    // A preset this config's keys cannot be combined with is named, not counted.
+    const bool es = o.tensor_swap && (o.es_svd || o.es_norm);
+    const bool window = o.layer_swap && o.markov > 0;
+    const std::string better_no = window ? "markov takes no blends" : "";
+    const std::string thorough_no = window ? "markov takes no blends or sweeps"
+                                    : es   ? "ES fine-tuning takes no sweeps"
+                                           : "";
+    auto count = [](long long n, const std::string& no) {
+        return no.empty() ? std::to_string(n) : "refused (" + no + ")";
+    };
+    t << "by preset: original " << p.evaluations_original << ", better "
+      << count(p.evaluations_better, better_no) << ", thorough " << count(p.evaluations_thorough, thorough_no)
+      << "\n";
     if (calibrate) {
         PositionId pos;
         pos.kind = PositionId::Kind::base;
@@ -591,8 +602,8 @@ MergePlan MergeRun::dry_run(bool calibrate) {
         t << "estimated time (whole-model evaluations; the prefix cache makes layer candidates cheaper): "
           << est(p.evaluations + extra) << "\n";
         t << "  original " << est(p.evaluations_original + extra) << ", better "
-          << est(p.evaluations_better + extra) << ", thorough " << est(p.evaluations_thorough + extra)
-          << "\n";
+          << (better_no.empty() ? est(p.evaluations_better + extra) : "refused") << ", thorough "
+          << (thorough_no.empty() ? est(p.evaluations_thorough + extra) : "refused") << "\n";
     }
     p.text = t.str();
     return p;

@@ -143,6 +143,22 @@ private slots:
         QCOMPARE(b["recipe"].dump(), a["recipe"].dump());
     }
 
+    // --dry-run counts every combination of every window and names the
+    // presets the window search cannot be combined with.
+    void dryRunCountsTheWindows() {
+        QTemporaryDir tmp;
+        const MergeConfig c = load_merge_config(write_config(tmp.path().toStdString(), "forward"));
+        MergeEvents quiet;
+        const MergePlan plan =
+            MergeRun(c, quiet, {.resume = false, .force = false, .device = "", .export_model = false})
+                .dry_run(false);
+        QCOMPARE(plan.evaluations, (1 + 4 + 16) * 2LL);  // the base, then windows of one and two layers
+        QVERIFY2(plan.text.find("up to 16 combinations of pool models per layer") != std::string::npos,
+                 plan.text.c_str());
+        QVERIFY2(plan.text.find("better refused (markov takes no blends)") != std::string::npos,
+                 plan.text.c_str());
+    }
+
     // What the window search cannot be combined with is refused by name.
     void badMarkovConfigsAreRefusedByName_data() {
         QTest::addColumn<QString>("extra");
