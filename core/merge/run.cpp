@@ -514,10 +514,12 @@ MergePlan MergeRun::dry_run(bool calibrate) {
         t << "\n";
         // The boundary's parts are units of the same list, as in the original's parameter list.
         std::vector<std::string> before, after;
-        for (const auto& b : o.boundary_units) (b == "embed_tokens" ? before : after).push_back(b);
-        if (o.backward) {
-            std::swap(before, after);
-            std::reverse(before.begin(), before.end());
+        bool past_layers = false;
+        for (const PositionId& pos : tensor_positions(o)) {
+            if (!pos.boundary_part())
+                past_layers = true;
+            else
+                (past_layers ? after : before).push_back(pos.unit);
         }
         auto list = [](const std::vector<std::string>& v) {
             std::string s;
@@ -538,10 +540,8 @@ MergePlan MergeRun::dry_run(bool calibrate) {
       << (o.task_arithmetic ? "on" : "off") << ", sweeps <= " << o.sweeps << ", racing "
       << (o.racing ? "on" : "off") << ")\n";
     if (o.layer_swap && o.markov > 0) {
-        long long most = 1;
-        for (int k = 0; k <= o.markov && k < o.num_layers; ++k)
-            most *= static_cast<long long>(o.max_models > 0 ? std::min<size_t>(o.max_models, o.pool.size())
-                                                            : o.pool.size());
+        long long most = 0;
+        for (int L = 0; L < o.num_layers; ++L) most = std::max(most, window_combinations(o, L));
         t << "layer-wise markov window: each layer chosen with the " << o.markov << " before it"
           << (o.backward ? " (backward: after it)" : "") << ", up to " << most
           << " combinations of pool models per layer\n";

@@ -450,10 +450,22 @@ std::vector<Candidate> window_candidates(const std::vector<std::string>& pool, i
     return out;
 }
 
+long long candidate_pool_size(const SearchOptions& o) {
+    const long long pool = static_cast<long long>(o.pool.size());
+    return o.max_models > 0 && o.max_models < pool ? o.max_models : pool;
+}
+
+long long window_combinations(const SearchOptions& o, int layer) {
+    const auto [first, last] = markov_window(layer, o.num_layers, o.markov, o.backward);
+    long long combos = 1;
+    for (int k = first; k <= last; ++k) combos *= candidate_pool_size(o);
+    return combos;
+}
+
 long long planned_evaluations(const SearchOptions& o) {
     const long long pool = static_cast<long long>(o.pool.size());
     const bool prune = o.max_models > 0 && o.max_models < pool;
-    const long long m = prune ? o.max_models : pool;
+    const long long m = candidate_pool_size(o);
     const long long per_pos =
         1 + m + static_cast<long long>(o.interpolate.size()) * m + (o.task_arithmetic ? m - 1 : 0);
     const long long per_pos_first =
@@ -465,13 +477,7 @@ long long planned_evaluations(const SearchOptions& o) {
     if (o.boundary_select) n += per_pos_first;
     long long positions = 0;
     if (o.layer_swap && o.markov > 0) {
-        // Every combination of the pool's models over each window.
-        for (int L = 0; L < o.num_layers; ++L) {
-            const auto [first, last] = markov_window(L, o.num_layers, o.markov, o.backward);
-            long long combos = 1;
-            for (int k = first; k <= last; ++k) combos *= m;
-            n += combos;
-        }
+        for (int L = 0; L < o.num_layers; ++L) n += window_combinations(o, L);
     } else if (o.layer_swap) {
         positions += o.num_layers;
     }
@@ -607,6 +613,8 @@ private:
     void fine_tune(const PositionId& pos, const std::map<std::string, double>& decided);
     // The markov window at pos.layer, decided and applied to every layer of it.
     void decide_window(PositionId pos, bool& changed);
+    // Layer L holds r from now on; when that is new, the layer's unit overrides go.
+    void put_layer(int L, const Recipe& r);
     void fine_tune_one(const PositionId& pos, EsKind kind, std::vector<double>& best);
     // A distributed search: what one rank scored at a position, handed to all.
     struct Shared {
@@ -1206,6 +1214,17 @@ Search::Decided Search::decide(const PositionId& pos, const std::vector<Candidat
     return out;
 }
 
+void Search::put_layer(int L, const Recipe& r) {
+    Recipe& slot = state_.layers[static_cast<size_t>(L)];
+    if (same_recipe(r, slot)) return;
+    slot = r;
+    // A new layer replaces the layer's unit overrides.
+    for (const auto& u : o_.tensor_units) {
+        state_.units.erase(std::to_string(L) + "." + u);
+        state_.tuned.erase(std::to_string(L) + "." + u);
+    }
+}
+
 void Search::decide_window(PositionId pos, bool& changed) {
     std::tie(pos.window_first, pos.window_last) =
         markov_window(pos.layer, o_.num_layers, o_.markov, o_.backward);
@@ -1215,15 +1234,7 @@ void Search::decide_window(PositionId pos, bool& changed) {
     const auto cands = window_candidates(pool_, pos.window_first, pos.window_last);
     const Decided d = decide(pos, cands, cur, true);
     if (d.index >= 0)
-        for (const auto& [L, r] : window_layers(cands[static_cast<size_t>(d.index)].recipe)) {
-            if (same_recipe(r, state_.layers[static_cast<size_t>(L)])) continue;
-            state_.layers[static_cast<size_t>(L)] = r;
-            // A new layer replaces the layer's unit overrides.
-            for (const auto& u : o_.tensor_units) {
-                state_.units.erase(std::to_string(L) + "." + u);
-                state_.tuned.erase(std::to_string(L) + "." + u);
-            }
-        }
+        for (const auto& [L, r] : window_layers(cands[static_cast<size_t>(d.index)].recipe)) put_layer(L, r);
     changed = changed || d.changed;
     store_.record_state(state_);
 }
@@ -1454,15 +1465,7 @@ SearchResult Search::run() {
                 const Recipe cur = state_.layers[static_cast<size_t>(L)];
                 auto cands = position_candidates(pool_, state_.base, cur, o_.interpolate, o_.task_arithmetic);
                 const Decided d = decide(pos, cands, cur, true);
-                if (d.index >= 0) {
-                    state_.layers[static_cast<size_t>(L)] = cands[static_cast<size_t>(d.index)].recipe;
-                    // A new layer replaces the layer's unit overrides.
-                    if (d.changed)
-                        for (const auto& u : o_.tensor_units) {
-                            state_.units.erase(std::to_string(L) + "." + u);
-                            state_.tuned.erase(std::to_string(L) + "." + u);
-                        }
-                }
+                if (d.index >= 0) put_layer(L, cands[static_cast<size_t>(d.index)].recipe);
                 changed = changed || d.changed;
                 store_.record_state(state_);
             }

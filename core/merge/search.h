@@ -327,6 +327,10 @@ std::vector<Candidate> position_candidates(const std::vector<std::string>& pool,
 
 // The markov window at layer L of n: [first, last].
 std::pair<int, int> markov_window(int layer, int num_layers, int markov, bool backward);
+// The pool models that are candidates after max_models, and how many
+// combinations of them the markov window at `layer` has.
+long long candidate_pool_size(const SearchOptions& o);
+long long window_combinations(const SearchOptions& o, int layer);
 // Its candidates: every combination of pool models over the window's layers,
 // in itertools.product order (the last layer's model varies fastest).
 std::vector<Candidate> window_candidates(const std::vector<std::string>& pool, int first, int last);

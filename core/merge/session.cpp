@@ -161,10 +161,8 @@ void MergeSession::apply(const MergeState& st) {
     m_eval->end_position();
     BoundaryWeights bw = m_pool.boundary(st.boundary);
     for (const auto& [part, r] : st.boundary_parts) {
-        const BoundaryWeights other = m_pool.boundary(r);
-        for (int p = 0; p < kNumBoundaryParts; ++p)
-            if (part == boundary_part_name(static_cast<BoundaryPart>(p)))
-                bw[static_cast<BoundaryPart>(p)] = other[static_cast<BoundaryPart>(p)];
+        const BoundaryPart p = boundary_part_from_name(part);
+        bw[p] = m_pool.boundary(r)[p];
     }
     m_model->set_boundary(bw);
     for (int L = 0; L < m_pool.num_layers(); ++L)

@@ -87,16 +87,23 @@ const char* boundary_part_name(BoundaryPart part) {
     return k_names[static_cast<size_t>(part)].c_str();
 }
 
-bool is_boundary_part_name(const std::string& name) {
+namespace {
+
+// The part named `name`, or -1.
+int boundary_part_index(const std::string& name) {
     for (int p = 0; p < kNumBoundaryParts; ++p)
-        if (name == boundary_part_name(static_cast<BoundaryPart>(p))) return true;
-    return false;
+        if (name == boundary_part_name(static_cast<BoundaryPart>(p))) return p;
+    return -1;
 }
 
+}  // namespace
+
+bool is_boundary_part_name(const std::string& name) { return boundary_part_index(name) >= 0; }
+
 BoundaryPart boundary_part_from_name(const std::string& name) {
-    for (int p = 0; p < kNumBoundaryParts; ++p)
-        if (name == boundary_part_name(static_cast<BoundaryPart>(p))) return static_cast<BoundaryPart>(p);
-    throw Error("unknown boundary part '" + name + "' (known: embed_tokens, norm, lm_head)");
+    const int p = boundary_part_index(name);
+    if (p < 0) throw Error("unknown boundary part '" + name + "' (known: embed_tokens, norm, lm_head)");
+    return static_cast<BoundaryPart>(p);
 }
 
 at::Tensor& BoundaryWeights::operator[](BoundaryPart p) {
